@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages moe.cpp builds and tests with (DESIGN.md section 8), then configures
+# and builds in Release into ./build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config git
+          openmpi-bin libopenmpi-dev
+          nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+          libgtest-dev libgmock-dev libbenchmark-dev
+          libsentencepiece-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$(nproc)"

@@ -1,0 +1,70 @@
+// Tensor views: shape arithmetic, sub-views, and conversion to f32.
+#include "core/tensor.h"
+
+#include <cstring>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/quantize.h"
+
+namespace moe {
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> shape, const std::byte* data,
+               std::shared_ptr<const void> owner)
+    : dtype_(dtype), shape_(std::move(shape)), data_(data), owner_(std::move(owner)) {}
+
+Tensor Tensor::from_f32(std::vector<int64_t> shape, std::vector<float> values) {
+  auto storage = std::make_shared<std::vector<float>>(std::move(values));
+  Tensor t(DType::kF32, std::move(shape), reinterpret_cast<const std::byte*>(storage->data()), storage);
+  MOE_ASSERT(static_cast<int64_t>(storage->size()) == t.numel());
+  return t;
+}
+
+Tensor Tensor::from_bytes(DType dtype, std::vector<int64_t> shape, std::vector<std::byte> bytes) {
+  auto storage = std::make_shared<std::vector<std::byte>>(std::move(bytes));
+  Tensor t(dtype, std::move(shape), storage->data(), storage);
+  MOE_ASSERT(static_cast<int64_t>(storage->size()) == t.nbytes());
+  return t;
+}
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape_) n *= d;
+  return n;
+}
+
+int64_t Tensor::row_bytes() const { return moe::row_bytes(dtype_, cols()); }
+
+const float* Tensor::f32() const {
+  MOE_ASSERT(dtype_ == DType::kF32);
+  return reinterpret_cast<const float*>(data_);
+}
+
+Tensor Tensor::select(int64_t index) const {
+  MOE_ASSERT(n_dims() >= 2 && index >= 0 && index < shape_[0]);
+  std::vector<int64_t> sub(shape_.begin() + 1, shape_.end());
+  int64_t sub_rows = 1;
+  for (size_t i = 0; i + 1 < sub.size(); ++i) sub_rows *= sub[i];
+  return Tensor(dtype_, std::move(sub), data_ + index * sub_rows * row_bytes(), owner_);
+}
+
+Tensor Tensor::slice_rows(int64_t begin, int64_t count) const {
+  MOE_ASSERT(n_dims() == 2 && begin >= 0 && count >= 0 && begin + count <= shape_[0]);
+  return Tensor(dtype_, {count, shape_[1]}, data_ + begin * row_bytes(), owner_);
+}
+
+std::vector<float> Tensor::to_f32() const {
+  std::vector<float> out(numel());
+  for (int64_t r = 0; r < rows(); ++r) dequantize_row(dtype_, row(r), out.data() + r * cols(), cols());
+  return out;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+}  // namespace moe
