@@ -1,0 +1,46 @@
+// Dispatcher: moves each token's hidden state to the experts it was routed to, grouped by expert
+// (rows of one expert contiguous, in token order), and combines the experts' outputs back:
+// out[t] = sum_j weight[t, j] * expert_out[row of (t, j)], summed in j order (deterministic).
+// LocalDispatcher serves one process; parallel dispatchers (all-to-all) share this interface.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "moe/router.h"
+
+namespace moe {
+
+// Rows for the local experts: rows of local expert e are [expert_offsets[e], expert_offsets[e+1]).
+struct ExpertBatch {
+  int64_t hidden_size = 0;
+  std::vector<int64_t> expert_offsets;
+  std::vector<float> rows;             // [n_rows, hidden_size]
+  std::vector<int64_t> assignment_row; // [t * top_k + j] -> row index (local dispatch)
+  int64_t n_rows() const { return expert_offsets.empty() ? 0 : expert_offsets.back(); }
+};
+
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  // hidden: [n_tokens, hidden_size].
+  virtual void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing,
+                        ExpertBatch& batch) = 0;
+  // expert_out: [batch.n_rows(), hidden_size]; output: [n_tokens, hidden_size], overwritten.
+  virtual void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing,
+                       float* output) = 0;
+};
+
+class LocalDispatcher final : public Dispatcher {
+ public:
+  explicit LocalDispatcher(int64_t n_experts) : n_experts_(n_experts) {}
+  void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing,
+                ExpertBatch& batch) override;
+  void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing,
+               float* output) override;
+
+ private:
+  int64_t n_experts_;
+};
+
+}  // namespace moe
