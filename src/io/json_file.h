@@ -1,0 +1,15 @@
+// JSON files (config.json, index and placement files): read with errors naming the file, written
+// atomically with two-space indentation as Hugging Face's tools write them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace moe::io {
+
+// Throws IoError if `path` cannot be read, FormatError (naming it) if it is not a JSON object.
+nlohmann::json read_json_file(const std::string& path);
+// Writes `value` indented by 2 with a final newline; atomic.
+void write_json_file(const std::string& path, const nlohmann::json& value);
+
+}  // namespace moe::io
