@@ -1,0 +1,19 @@
+// Vocab <-> GGUF metadata, under llama.cpp's tokenizer.ggml.* keys and value types.
+#pragma once
+
+#include <string>
+
+#include "io/gguf_metadata.h"
+#include "tokenizer/vocab.h"
+
+namespace moe::tokenizer {
+
+// tokenizer.ggml.model "llama" = SPM, "gpt2" = BPE; missing or mis-typed keys, or sizes that do
+// not match, -> FormatError naming path and key.
+Vocab vocab_from_gguf(const io::GgufMetadata& meta, const std::string& path);
+
+// Writes what convert_hf_to_gguf.py writes: model, pre, tokens, scores (float32; SPM), token_type
+// (int32), merges (BPE), bos/eos/unknown/padding ids (uint32), add_bos_token (bool).
+void vocab_to_gguf(const Vocab& vocab, io::GgufMetadata& meta);
+
+}  // namespace moe::tokenizer

@@ -1,0 +1,257 @@
+// load_hf_vocab: tokenizer.json (SPM-style or byte-level BPE) or tokenizer.model, plus the special
+// tokens of tokenizer_config.json.
+#include <sentencepiece_processor.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/json_file.h"
+#include "tokenizer/hf_files.h"
+#include "tokenizer/hf_json.h"
+#include "tokenizer/spm_model_proto.h"
+#include "tokenizer/token_index.h"
+
+namespace moe::tokenizer {
+namespace {
+
+using nlohmann::json;
+const std::string kSpace = "\xE2\x96\x81";
+
+// Special ids before tokenizer_config.json has its say.
+struct Specials {
+  std::optional<int32_t> bos, eos;
+};
+
+std::optional<int32_t> find_id(const Vocab& vocab, const std::string& text) {
+  for (size_t id = 0; id < vocab.tokens.size(); ++id) {
+    if (vocab.tokens[id] == text) return static_cast<int32_t>(id);
+  }
+  return std::nullopt;
+}
+
+bool is_byte_piece(const std::string& text) {
+  return text.size() == 6 && text.compare(0, 3, "<0x") == 0 && text[5] == '>' &&
+         std::isxdigit(static_cast<unsigned char>(text[3])) &&
+         std::isxdigit(static_cast<unsigned char>(text[4]));
+}
+
+// SPM style: byte fallback, or U+2581 handled by a Metaspace pre-tokenizer / Prepend normalizer.
+bool is_spm_style(const json& root) {
+  const json& model = root.at("model");
+  if (model.value("byte_fallback", false)) return true;
+  const json& pre = root.value("pre_tokenizer", json());
+  if (pre.is_object() && pre.value("type", "") == "Metaspace") return true;
+  const json& norm = root.value("normalizer", json());
+  if (norm.is_object() && norm.value("type", "") == "Sequence") {
+    for (const json& step : norm.at("normalizers")) {
+      if (step.value("type", "") == "Prepend" && step.value("prepend", "") == kSpace) return true;
+    }
+  }
+  return false;
+}
+
+// "qwen2" for Qwen2's Split regex, "gpt2" for ByteLevel's own regex; empty if neither.
+std::string bpe_pre(const json& pre) {
+  if (!pre.is_object()) return "";
+  std::vector<json> steps = {pre};
+  if (pre.value("type", "") == "Sequence") steps = pre.at("pretokenizers").get<std::vector<json>>();
+  bool qwen2_split = false;
+  bool byte_level = false;
+  bool byte_level_regex = false;
+  for (const json& step : steps) {
+    const std::string type = step.value("type", "");
+    if (type == "Split" && step.at("pattern").value("Regex", "") == kQwen2Regex) qwen2_split = true;
+    if (type == "ByteLevel") {
+      byte_level = true;
+      byte_level_regex = step.value("use_regex", true);
+    }
+  }
+  if (qwen2_split && byte_level && !byte_level_regex) return "qwen2";
+  if (!qwen2_split && byte_level_regex && steps.size() == 1) return "gpt2";
+  return "";
+}
+
+// Rebuilds SPM scores from HF's merge order: a merged piece scores -(its first merge's position
+// among distinct results), the remaining normal pieces continue below in id order, and
+// special, byte and unused pieces score 0.
+std::vector<float> spm_scores_from_merges(const Vocab& v, const StringMap& ids) {
+  std::vector<float> scores(v.tokens.size(), 0.0f);
+  std::vector<bool> scored(v.tokens.size(), false);
+  int64_t rank = 0;
+  for (const std::string& merge : v.merges) {
+    const size_t space = merge.find(' ');
+    auto it = ids.find(merge.substr(0, space) + merge.substr(space + 1));
+    if (it == ids.end() || scored[it->second]) continue;
+    scores[it->second] = -static_cast<float>(rank++);
+    scored[it->second] = true;
+  }
+  for (size_t id = 0; id < v.tokens.size(); ++id) {
+    if (!scored[id] && v.types[id] == kTokenNormal) scores[id] = -static_cast<float>(rank++);
+  }
+  return scores;
+}
+
+Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& specials) {
+  const json& model = root.at("model");
+  const std::string model_type = model.value("type", "");
+  MOE_CHECK(model_type == "BPE", FormatError, path, ": model.type '", model_type,
+            "' is not supported (want BPE)");
+  Vocab v;
+  v.kind = is_spm_style(root) ? Vocab::Kind::kSpm : Vocab::Kind::kBpe;
+  if (v.kind == Vocab::Kind::kBpe) {
+    v.pre = bpe_pre(root.value("pre_tokenizer", json()));
+    MOE_CHECK(!v.pre.empty(), FormatError, path,
+              ": pre_tokenizer is neither Qwen2's Split regex nor GPT-2's ByteLevel");
+  }
+  // id -> (text, type); added_tokens override the model's vocab entry of the same id.
+  std::map<int64_t, std::pair<std::string, int32_t>> entries;
+  for (const auto& [text, id] : model.at("vocab").items()) {
+    const int32_t type =
+        v.kind == Vocab::Kind::kSpm && is_byte_piece(text) ? kTokenByte : kTokenNormal;
+    entries[id.get<int64_t>()] = {text, type};
+  }
+  const json unk_token = model.value("unk_token", json());
+  for (const json& added : root.value("added_tokens", json::array())) {
+    const std::string text = added.at("content").get<std::string>();
+    int32_t type = added.value("special", false) ? kTokenControl : kTokenUserDefined;
+    if (unk_token.is_string() && text == unk_token.get<std::string>()) type = kTokenUnknown;
+    const int64_t id = added.at("id").get<int64_t>();
+    auto it = entries.find(id);
+    MOE_CHECK(it == entries.end() || it->second.first == text, FormatError, path, ": id ", id,
+              " is both '", it->second.first, "' and '", text, "'");
+    entries[id] = {text, type};
+  }
+  MOE_CHECK(!entries.empty() && entries.begin()->first >= 0, FormatError, path,
+            ": no tokens or a negative id");
+  for (const auto& [id, entry] : entries) {
+    while (static_cast<int64_t>(v.tokens.size()) < id) {  // a gap: filler as llama.cpp's convert
+      v.tokens.push_back("[PAD" + std::to_string(v.tokens.size()) + "]");
+      v.types.push_back(kTokenUnused);
+    }
+    v.tokens.push_back(entry.first);
+    v.types.push_back(entry.second);
+  }
+  for (const json& merge : model.value("merges", json::array())) {
+    v.merges.push_back(merge.is_array()
+                           ? merge.at(0).get<std::string>() + " " + merge.at(1).get<std::string>()
+                           : merge.get<std::string>());
+  }
+  if (unk_token.is_string()) {
+    v.unk_id = find_id(v, unk_token.get<std::string>());
+    if (v.unk_id) v.types[*v.unk_id] = kTokenUnknown;
+  }
+  if (v.kind == Vocab::Kind::kSpm) {
+    StringMap ids;
+    for (size_t id = 0; id < v.tokens.size(); ++id)
+      ids.emplace(v.tokens[id], static_cast<int32_t>(id));
+    v.scores = spm_scores_from_merges(v, ids);
+    v.merges.clear();
+    specials = {find_id(v, "<s>"), find_id(v, "</s>")};
+    v.add_bos = true;  // LlamaTokenizerFast's default
+  } else {
+    specials = {std::nullopt, find_id(v, "<|endoftext|>")};
+  }
+  return v;
+}
+
+Vocab read_tokenizer_json(const std::string& path, Specials& specials) {
+  const json root = io::read_json_file(path);
+  try {
+    return parse_tokenizer_json(root, path, specials);
+  } catch (const json::exception& error) {
+    throw FormatError(detail::concat(path, ": unexpected layout: ", error.what()));
+  }
+}
+
+Vocab read_tokenizer_model(const std::string& path, Specials& specials) {
+  std::ifstream in(path, std::ios::binary);
+  MOE_CHECK(in.is_open(), IoError, path, ": cannot open");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string serialized = bytes.str();
+  sentencepiece::SentencePieceProcessor sp;
+  const auto status = sp.LoadFromSerializedProto(serialized);
+  MOE_CHECK(status.ok(), FormatError, path, ": not a SentencePiece model: ", status.ToString());
+  const std::optional<int> model_type = spm_model_type(serialized);
+  MOE_CHECK(model_type == 2, FormatError, path, ": SentencePiece model type ",
+            model_type.value_or(0), " is not BPE (2)");
+  Vocab v;
+  v.kind = Vocab::Kind::kSpm;
+  for (int id = 0; id < sp.GetPieceSize(); ++id) {
+    v.tokens.push_back(sp.IdToPiece(id));
+    v.scores.push_back(sp.GetScore(id));
+    v.types.push_back(sp.IsUnknown(id)   ? kTokenUnknown
+                      : sp.IsControl(id) ? kTokenControl
+                      : sp.IsUnused(id)  ? kTokenUnused
+                      : sp.IsByte(id)    ? kTokenByte
+                                         : kTokenNormal);
+  }
+  auto id_or_none = [](int id) { return id < 0 ? std::nullopt : std::optional<int32_t>(id); };
+  v.unk_id = id_or_none(sp.unk_id());
+  v.pad_id = id_or_none(sp.pad_id());
+  v.add_bos = true;
+  specials = {id_or_none(sp.bos_id()), id_or_none(sp.eos_id())};
+  return v;
+}
+
+// A token named in tokenizer_config.json: a string, an AddedToken object, or null.
+std::optional<int32_t> config_token(const json& config, const char* key, const Vocab& v,
+                                    const std::string& path) {
+  if (!config.contains(key) || config[key].is_null()) return std::nullopt;
+  const json& value = config[key];
+  MOE_CHECK(value.is_string() || (value.is_object() && value.contains("content")), FormatError,
+            path, ": ", key, " is neither a string nor an object with \"content\"");
+  const std::string text =
+      value.is_string() ? value.get<std::string>() : value["content"].get<std::string>();
+  const std::optional<int32_t> id = find_id(v, text);
+  MOE_CHECK(id.has_value(), FormatError, path, ": ", key, " '", text, "' is not in the vocabulary");
+  return id;
+}
+
+void apply_tokenizer_config(Vocab& v, Specials& specials, const std::string& path) {
+  const json config = io::read_json_file(path);
+  if (auto id = config_token(config, "bos_token", v, path)) specials.bos = id;
+  if (auto id = config_token(config, "eos_token", v, path)) specials.eos = id;
+  if (auto id = config_token(config, "pad_token", v, path)) v.pad_id = id;
+  if (config.contains("add_bos_token")) {
+    MOE_CHECK(config["add_bos_token"].is_boolean(), FormatError, path,
+              ": add_bos_token is not a boolean");
+    v.add_bos = config["add_bos_token"].get<bool>();
+  }
+}
+
+}  // namespace
+
+Vocab load_hf_vocab(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const std::string json_path = dir + "/tokenizer.json";
+  const std::string model_path = dir + "/tokenizer.model";
+  const std::string config_path = dir + "/tokenizer_config.json";
+  Specials specials;
+  Vocab v;
+  std::string source;
+  if (fs::exists(json_path)) {
+    v = read_tokenizer_json(json_path, specials);
+    source = json_path;
+  } else if (fs::exists(model_path)) {
+    v = read_tokenizer_model(model_path, specials);
+    source = model_path;
+  } else {
+    throw IoError(detail::concat(dir, ": no tokenizer.json or tokenizer.model"));
+  }
+  if (fs::exists(config_path)) apply_tokenizer_config(v, specials, config_path);
+  MOE_CHECK(specials.eos.has_value(), FormatError, source,
+            ": no end-of-sequence token (set eos_token in ", config_path, ")");
+  v.eos_id = *specials.eos;
+  v.bos_id = specials.bos.value_or(*specials.eos);
+  validate_vocab(v, source);
+  return v;
+}
+
+}  // namespace moe::tokenizer
