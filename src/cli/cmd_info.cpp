@@ -1,0 +1,83 @@
+// `moe info`: what a model is: architecture, sizes, routing, dtypes, bytes read per decode token.
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "cli/commands.h"
+#include "kernels/cpu_features.h"
+#include "kernels/matmul/matmul.h"
+#include "model/model.h"
+
+namespace moe::cli {
+
+namespace {
+
+std::string human(double value, const char* unit) {
+  const char* prefixes[] = {"", "K", "M", "G", "T"};
+  int i = 0;
+  while (value >= 1000 && i < 4) {
+    value /= 1000;
+    ++i;
+  }
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.2f %s%s", value, prefixes[i], unit);
+  return buffer;
+}
+
+void print_info(const model::Model& m) {
+  const model::ModelConfig& c = m.config;
+  const model::ModelSizes sizes = model::model_sizes(m);
+  std::map<std::string, int64_t> dtype_bytes;
+  auto count = [&](const Tensor& t) {
+    if (!t.empty()) dtype_bytes[dtype_info(t.dtype()).name] += t.nbytes();
+  };
+  count(m.weights.token_embd);
+  count(m.weights.output);
+  for (const auto& l : m.weights.layers) {
+    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router, &l.attn_norm, &l.ffn_norm}) count(*t);
+    for (const auto& e : l.experts) {
+      count(e.gate);
+      count(e.up);
+      count(e.down);
+    }
+  }
+  std::string dtypes;
+  for (const auto& [name, bytes] : dtype_bytes) dtypes += (dtypes.empty() ? "" : ", ") + name + " " + human(bytes, "B");
+  std::printf("model:             %s (%s)\n", m.path.c_str(), m.format == model::FileFormat::kGguf ? "GGUF" : "HF");
+  std::printf("architecture:      %s\n", model::arch_name(c.arch));
+  std::printf("layers:            %lld\n", static_cast<long long>(c.n_layers));
+  std::printf("hidden size:       %lld\n", static_cast<long long>(c.hidden_size));
+  std::printf("attention:         %lld heads, %lld kv heads, head dim %lld%s%s\n", static_cast<long long>(c.n_heads),
+              static_cast<long long>(c.n_kv_heads), static_cast<long long>(c.head_dim),
+              c.qk_norm == model::QkNorm::kPerHead ? ", q/k norm per head"
+              : c.qk_norm == model::QkNorm::kWhole ? ", q/k norm over the projection"
+                                                   : "",
+              c.qkv_bias ? ", qkv bias" : "");
+  std::printf("experts:           %lld, top-%lld, expert ffn %lld%s\n", static_cast<long long>(c.router.n_experts),
+              static_cast<long long>(c.router.top_k), static_cast<long long>(c.expert_ffn),
+              c.shared_expert_ffn > 0 ? (", shared expert ffn " + std::to_string(c.shared_expert_ffn) + " (sigmoid gate)").c_str() : "");
+  std::printf("routing:           %s\n", c.router.describe().c_str());
+  std::printf("vocabulary:        %lld (%s tokenizer, %zu tokens)\n", static_cast<long long>(c.vocab_size),
+              m.vocab.kind == tokenizer::Vocab::Kind::kSpm ? "SentencePiece" : "byte-level BPE", m.vocab.tokens.size());
+  std::printf("rope:              theta %g, %s\n", c.rope_theta,
+              c.rope_style == kernels::RopeStyle::kNeox ? "rotate-half" : "interleaved");
+  std::printf("parameters:        %s total, %s active per token\n", human(static_cast<double>(sizes.total_params), "").c_str(),
+              human(static_cast<double>(sizes.active_params), "").c_str());
+  std::printf("weights:           %s (%s)\n", human(static_cast<double>(sizes.total_bytes), "B").c_str(), dtypes.c_str());
+  std::printf("decode reads:      %s of weights per token\n",
+              human(static_cast<double>(sizes.decode_bytes_per_token), "B").c_str());
+  const DType expert_dtype = m.weights.layers[0].experts[0].gate.dtype();
+  std::printf("kernels:           %s (cpu: %s)\n", kernels::matmul_kernel_name(expert_dtype).c_str(),
+              kernels::isa_name().c_str());
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("info", "Describe a model: architecture, sizes, routing, dtypes");
+  cmd->add_option("-m,--model", *path, "HF directory or GGUF file")->required();
+  cmd->callback([path] { print_info(model::load_model(*path)); });
+}
+
+}  // namespace moe::cli

@@ -1,0 +1,108 @@
+// Matmul driver: checks the arguments, splits the output into fixed tiles of rows x tokens (never
+// by thread count, so every thread count gives the same bits) and runs the chosen kernel per tile.
+#include "kernels/matmul/matmul.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "kernels/matmul/matmul_kernels.h"
+
+namespace moe::kernels {
+namespace {
+
+// A task is at most kRowTile rows x kTokenTile tokens (the ISA kernels keep its partial sums on
+// the stack): decode gets rows / 32 tasks to spread, prefill reuses each weight chunk 32 times.
+constexpr int64_t kRowTile = kMatmulMaxRows;
+constexpr int64_t kTokenTile = kMatmulMaxTokens;
+
+struct MatmulTable {
+  IsaLevel level;
+  MatmulBlockFn f32, f16, bf16, q8_0, q4_0;
+
+  MatmulBlockFn get(DType dtype) const {
+    switch (dtype) {
+      case DType::kF32:
+        return f32;
+      case DType::kF16:
+        return f16;
+      case DType::kBF16:
+        return bf16;
+      case DType::kQ8_0:
+        return q8_0;
+      case DType::kQ4_0:
+        return q4_0;
+    }
+    MOE_ASSERT(false);
+    return nullptr;
+  }
+};
+
+const MatmulTable& table_for(IsaLevel level) {
+  static const MatmulTable tables[] = {
+      {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref},
+      {IsaLevel::kAvx2, matmul_f32_avx2, matmul_f16_avx2, matmul_bf16_avx2, matmul_q8_0_avx2,
+       matmul_q4_0_avx2},
+      {IsaLevel::kAvx512, matmul_f32_avx512, matmul_f16_avx512, matmul_bf16_avx512,
+       matmul_q8_0_avx512, matmul_q4_0_avx512},
+  };
+  return tables[static_cast<int>(level)];
+}
+
+// The kernel table of this process, chosen once from CPUID and MOE_KERNELS.
+const MatmulTable& active_table() {
+  static const MatmulTable& table = table_for(isa_level());
+  return table;
+}
+
+void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, ThreadPool* pool) {
+  MOE_CHECK(w.n_dims() == 2, Error, "matmul: weight must be 2-D, got ", shape_string(w.shape()));
+  MOE_CHECK(args.n_tokens >= 0, Error, "matmul: n_tokens = ", args.n_tokens, " < 0");
+  if (args.n_tokens == 0 || w.rows() == 0) return;
+  MOE_CHECK(args.x != nullptr && args.y != nullptr, Error, "matmul: null x or y");
+  MOE_CHECK(args.ldx >= w.cols(), Error, "matmul: ldx = ", args.ldx, " < cols = ", w.cols());
+  MOE_CHECK(args.ldy >= w.rows(), Error, "matmul: ldy = ", args.ldy, " < rows = ", w.rows());
+  const MatmulBlockFn kernel = table.get(w.dtype());
+  const int64_t n_row_tiles = (w.rows() + kRowTile - 1) / kRowTile;
+  const int64_t n_token_tiles = (args.n_tokens + kTokenTile - 1) / kTokenTile;
+  // Consecutive tasks share a row tile, so its weights are read from memory about once.
+  auto task = [&](int64_t index) {
+    const int64_t row_begin = (index / n_token_tiles) * kRowTile;
+    const int64_t token_begin = (index % n_token_tiles) * kTokenTile;
+    kernel(MatmulBlock{
+        .dtype = w.dtype(),
+        .w = w.row(row_begin),
+        .w_stride = w.row_bytes(),
+        .n_rows = std::min(kRowTile, w.rows() - row_begin),
+        .cols = w.cols(),
+        .x = args.x + token_begin * args.ldx,
+        .ldx = args.ldx,
+        .y = args.y + token_begin * args.ldy + row_begin,
+        .ldy = args.ldy,
+        .n_tokens = std::min(kTokenTile, args.n_tokens - token_begin),
+    });
+  };
+  const int64_t n_tasks = n_row_tiles * n_token_tiles;
+  if (pool == nullptr) {
+    for (int64_t index = 0; index < n_tasks; ++index) task(index);
+  } else {
+    pool->parallel_for(n_tasks, task);
+  }
+}
+
+}  // namespace
+
+void matmul(const Tensor& w, const MatmulArgs& args, ThreadPool* pool) {
+  run(active_table(), w, args, pool);
+}
+
+void matmul_with_level(IsaLevel level, const Tensor& w, const MatmulArgs& args, ThreadPool* pool) {
+  require_isa_level(level, cpu_features(),
+                    detail::concat("matmul_with_level(", isa_level_name(level), ")"));
+  run(table_for(level), w, args, pool);
+}
+
+std::string matmul_kernel_name(DType dtype) {
+  return std::string(dtype_info(dtype).name) + "/" + isa_level_name(active_table().level);
+}
+
+}  // namespace moe::kernels

@@ -1,0 +1,276 @@
+// AVX2 + FMA + F16C matmul kernels. A micro-kernel keeps kRowBlock x kTokenBlock accumulators of
+// 8 lanes in registers; weights are dequantized exactly (fp16 scale times integer) and reused
+// across tokens. Float formats finish ragged columns with masked loads.
+#include <immintrin.h>
+
+#include "kernels/matmul/matmul_kernels.h"
+
+namespace moe::kernels {
+namespace {
+
+// 4 x 3 accumulators + a weight vector + dequantization temporaries fit the 16 ymm registers.
+constexpr int kRowBlock = 4;
+constexpr int kTokenBlock = 3;
+constexpr int64_t kChunkCols = 256;               // a multiple of every format's group
+constexpr int64_t kPanelStride = kChunkCols + 8;  // room for a padded tail; staggers cache sets
+
+__m256i tail_mask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Weight formats: a row is a run of groups of kGroup columns, each read as kGroup / 8 vectors.
+struct F32 {
+  static constexpr int kGroup = 8;
+  static constexpr bool kRagged = true;  // cols need not be a multiple of kGroup
+  using Group = const float*;
+  static Group group(const std::byte* row, int64_t g) {
+    return reinterpret_cast<const float*>(row) + g * kGroup;
+  }
+  static __m256 vec(Group p, int) { return _mm256_loadu_ps(p); }
+  static __m256 tail(const std::byte* row, int64_t c, int, __m256i mask) {
+    return _mm256_maskload_ps(reinterpret_cast<const float*>(row) + c, mask);
+  }
+};
+
+// fp16 and bf16 tails go through a zero-padded copy: AVX2 has no masked 16-bit load.
+struct Half16 {
+  static constexpr int kGroup = 8;
+  static constexpr bool kRagged = true;
+  using Group = const uint16_t*;
+  static Group group(const std::byte* row, int64_t g) {
+    return reinterpret_cast<const uint16_t*>(row) + g * kGroup;
+  }
+  static __m128i padded(const std::byte* row, int64_t c, int n) {
+    alignas(16) uint16_t buf[8] = {};
+    const auto* src = reinterpret_cast<const uint16_t*>(row) + c;
+    for (int i = 0; i < n; ++i) buf[i] = src[i];
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(buf));
+  }
+};
+
+struct F16 : Half16 {
+  static __m256 vec(Group p, int) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static __m256 tail(const std::byte* row, int64_t c, int n, __m256i) {
+    return _mm256_cvtph_ps(padded(row, c, n));
+  }
+};
+
+struct BF16 : Half16 {
+  static __m256 widen(__m128i h) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static __m256 vec(Group p, int) {
+    return widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static __m256 tail(const std::byte* row, int64_t c, int n, __m256i) {
+    return widen(padded(row, c, n));
+  }
+};
+
+struct Q8_0 {
+  static constexpr int kGroup = 32;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m256 d;
+    const int8_t* qs;
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ8_0*>(row) + g;
+    return {_mm256_set1_ps(_cvtsh_ss(block->d)), block->qs};
+  }
+  static __m256 vec(const Group& g, int sub) {
+    const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.qs + 8 * sub));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), g.d);
+  }
+};
+
+// Bytes widen to 32-bit lanes holding both nibbles; w = q d - 8 d in one FMA is exact, since q d
+// and 8 d fit in 24 bits and the result is the fp32 value d (q - 8).
+struct Q4_0 {
+  static constexpr int kGroup = 32;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m256 d;
+    __m256 offset;  // -8 d
+    const uint8_t* qs;
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ4_0*>(row) + g;
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(block->d));
+    return {d, _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)), block->qs};
+  }
+  // Vectors 0 and 1 are the low nibbles of bytes 0..7 and 8..15, vectors 2 and 3 the high ones.
+  static __m256 vec(const Group& g, int sub) {
+    const __m256i bytes = _mm256_cvtepu8_epi32(
+        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.qs + 8 * (sub & 1))));
+    const __m256i q =
+        sub < 2 ? _mm256_and_si256(bytes, _mm256_set1_epi32(0x0f)) : _mm256_srli_epi32(bytes, 4);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), g.d, g.offset);
+  }
+};
+
+// Adds the 8 lanes in a fixed tree.
+float horizontal_sum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
+// w_group0 on, activations from column x_col0 on, n_groups groups and then tail_cols ragged
+// columns; partial sums live in acc[r * acc_stride + t] between chunks.
+struct Span {
+  const std::byte* w;
+  int64_t w_stride;
+  int64_t w_group0;
+  const float* x;
+  int64_t ldx;
+  int64_t x_col0;
+  int64_t n_groups;
+  int tail_cols;
+  __m256* acc;
+  int64_t acc_stride;
+};
+
+// Rows [r0, r0 + RB) x tokens [t0, t0 + TB) of a span.
+template <class Fmt, int RB, int TB>
+void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
+  const std::byte* rows[RB];
+  for (int r = 0; r < RB; ++r) rows[r] = s.w + (r0 + r) * s.w_stride;
+  const float* x = s.x + t0 * s.ldx + s.x_col0;
+  __m256* store = s.acc + r0 * s.acc_stride + t0;
+  __m256 acc[RB][TB];
+#pragma GCC unroll 8
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) acc[r][t] = store[r * s.acc_stride + t];
+  for (int64_t g = 0; g < s.n_groups; ++g) {
+    const float* xg = x + g * Fmt::kGroup;
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
+      const auto group = Fmt::group(rows[r], s.w_group0 + g);
+#pragma GCC unroll 4
+      for (int sub = 0; sub < Fmt::kGroup / 8; ++sub) {
+        const __m256 wv = Fmt::vec(group, sub);
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t)
+          acc[r][t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xg + t * s.ldx + 8 * sub), acc[r][t]);
+      }
+    }
+  }
+  if constexpr (Fmt::kRagged) {
+    if (s.tail_cols > 0) {
+      const int64_t c = s.n_groups * Fmt::kGroup;
+      const __m256i mask = tail_mask(s.tail_cols);
+#pragma GCC unroll 8
+      for (int r = 0; r < RB; ++r) {
+        const __m256 wv = Fmt::tail(rows[r], s.w_group0 * Fmt::kGroup + c, s.tail_cols, mask);
+#pragma GCC unroll 8
+        for (int t = 0; t < TB; ++t)
+          acc[r][t] = _mm256_fmadd_ps(wv, _mm256_maskload_ps(x + t * s.ldx + c, mask), acc[r][t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) store[r * s.acc_stride + t] = acc[r][t];
+}
+
+// micro_kernel for RB rows and the first n_tokens (<= TB) tokens from t0.
+template <class Fmt, int RB, int TB>
+void micro_kernel_upto(const Span& s, int64_t r0, int64_t t0, int64_t n_tokens) {
+  if constexpr (TB > 1) {
+    if (n_tokens < TB) return micro_kernel_upto<Fmt, RB, TB - 1>(s, r0, t0, n_tokens);
+  }
+  micro_kernel<Fmt, RB, TB>(s, r0, t0);
+}
+
+// Token micro-blocks outside, so their activations stay in L1 while the rows pass by.
+template <class Fmt>
+void run_span(const Span& s, int64_t n_rows, int64_t n_tokens) {
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) {
+    int64_t r0 = 0;
+    for (; r0 + kRowBlock <= n_rows; r0 += kRowBlock)
+      micro_kernel_upto<Fmt, kRowBlock, kTokenBlock>(s, r0, t0, n_tokens - t0);
+    for (; r0 < n_rows; ++r0) micro_kernel_upto<Fmt, 1, kTokenBlock>(s, r0, t0, n_tokens - t0);
+  }
+}
+
+// Dequantizes the span's weights (zero-padded tail included) into an f32 panel, row stride
+// kPanelStride.
+template <class Fmt>
+void pack_span(const Span& s, int64_t n_rows, float* panel) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const std::byte* row = s.w + r * s.w_stride;
+    float* out = panel + r * kPanelStride;
+    for (int64_t g = 0; g < s.n_groups; ++g) {
+      const auto group = Fmt::group(row, s.w_group0 + g);
+      for (int sub = 0; sub < Fmt::kGroup / 8; ++sub)
+        _mm256_storeu_ps(out + g * Fmt::kGroup + 8 * sub, Fmt::vec(group, sub));
+    }
+    if constexpr (Fmt::kRagged) {
+      if (s.tail_cols > 0) {
+        const int64_t c = s.n_groups * Fmt::kGroup;
+        _mm256_storeu_ps(out + c, Fmt::tail(row, s.w_group0 * Fmt::kGroup + c, s.tail_cols,
+                                            tail_mask(s.tail_cols)));
+      }
+    }
+  }
+}
+
+// A block with more tokens than one micro-block goes through the columns in chunks of
+// kChunkCols, first dequantizing each chunk into a contiguous f32 panel: once for all the block's
+// tokens, small enough to stay in L1 beside a micro-block's activations, and free of the
+// cache-set conflicts of power-of-two row strides. A block of fewer tokens streams each weight
+// row once, directly. Both paths multiply the same exact values in the same order: same bits.
+template <class Fmt>
+void run_block(const MatmulBlock& b) {
+  __m256 acc[kMatmulMaxRows * kMatmulMaxTokens];
+  for (int64_t i = 0; i < b.n_rows * b.n_tokens; ++i) acc[i] = _mm256_setzero_ps();
+  alignas(32) float panel[kMatmulMaxRows * kPanelStride];
+  const bool pack = b.n_tokens > kTokenBlock;
+  const int64_t n_groups = b.cols / Fmt::kGroup;
+  const int64_t chunk_groups = pack ? kChunkCols / Fmt::kGroup : n_groups;  // one chunk: one pass
+  for (int64_t g_begin = 0;; g_begin += chunk_groups) {
+    const int64_t g_count = n_groups - g_begin < chunk_groups ? n_groups - g_begin : chunk_groups;
+    const bool last = g_begin + g_count == n_groups;
+    Span span{.w = b.w,
+              .w_stride = b.w_stride,
+              .w_group0 = g_begin,
+              .x = b.x,
+              .ldx = b.ldx,
+              .x_col0 = g_begin * Fmt::kGroup,
+              .n_groups = g_count,
+              .tail_cols = last ? static_cast<int>(b.cols - n_groups * Fmt::kGroup) : 0,
+              .acc = acc,
+              .acc_stride = b.n_tokens};
+    if (pack) {
+      pack_span<Fmt>(span, b.n_rows, panel);
+      span.w = reinterpret_cast<const std::byte*>(panel);
+      span.w_stride = kPanelStride * sizeof(float);
+      span.w_group0 = 0;
+      span.n_groups = g_count * Fmt::kGroup / F32::kGroup;
+      run_span<F32>(span, b.n_rows, b.n_tokens);
+    } else {
+      run_span<Fmt>(span, b.n_rows, b.n_tokens);
+    }
+    if (last) break;
+  }
+  for (int64_t r = 0; r < b.n_rows; ++r)
+    for (int64_t t = 0; t < b.n_tokens; ++t)
+      b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
+}
+
+}  // namespace
+
+void matmul_f32_avx2(const MatmulBlock& block) { run_block<F32>(block); }
+void matmul_f16_avx2(const MatmulBlock& block) { run_block<F16>(block); }
+void matmul_bf16_avx2(const MatmulBlock& block) { run_block<BF16>(block); }
+void matmul_q8_0_avx2(const MatmulBlock& block) { run_block<Q8_0>(block); }
+void matmul_q4_0_avx2(const MatmulBlock& block) { run_block<Q4_0>(block); }
+
+}  // namespace moe::kernels

@@ -1,0 +1,128 @@
+// Loading and saving whole models in both file formats.
+#include "model/model.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "io/hf_checkpoint.h"
+#include "tokenizer/hf_files.h"
+#include "tokenizer/gguf_vocab.h"
+
+namespace moe::model {
+
+namespace fs = std::filesystem;
+
+Model load_model(const std::string& path) {
+  Model model;
+  model.path = path;
+  if (fs::is_directory(path)) {
+    io::HfCheckpoint checkpoint = io::load_hf_checkpoint(path);
+    model.format = FileFormat::kHf;
+    model.config = config_from_hf(checkpoint.config, (fs::path(path) / "config.json").string());
+    model.weights = weights_from_hf(model.config, checkpoint.tensors, path);
+    model.vocab = tokenizer::load_hf_vocab(path);
+  } else {
+    MOE_CHECK(fs::exists(path), IoError, path, ": no such file or directory");
+    io::GgufFile file = io::GgufFile::open(path);
+    model.format = FileFormat::kGguf;
+    model.config = config_from_gguf(file.metadata(), path);
+    model.weights = weights_from_gguf(model.config, file.tensors(), path);
+    model.vocab = tokenizer::vocab_from_gguf(file.metadata(), path);
+  }
+  MOE_CHECK(static_cast<int64_t>(model.vocab.tokens.size()) <= model.config.vocab_size, FormatError, path,
+            ": tokenizer has ", model.vocab.tokens.size(), " tokens but the model's vocab_size is ",
+            model.config.vocab_size);
+  return model;
+}
+
+FileFormat format_for_path(const std::string& out) {
+  return fs::path(out).extension() == ".gguf" ? FileFormat::kGguf : FileFormat::kHf;
+}
+
+namespace {
+
+// llama.cpp's llama_ftype for the dtype of the expert weights (the bulk of the file).
+int64_t gguf_file_type(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return 0;
+    case DType::kF16: return 1;
+    case DType::kQ4_0: return 2;
+    case DType::kQ8_0: return 7;
+    case DType::kBF16: return 32;
+  }
+  return 0;
+}
+
+const char* torch_dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::kF16: return "float16";
+    case DType::kBF16: return "bfloat16";
+    default: return "float32";
+  }
+}
+
+}  // namespace
+
+void save_model(const Model& model, const std::string& out, FileFormat format) {
+  const DType bulk = model.weights.layers.at(0).experts.at(0).gate.dtype();
+  if (format == FileFormat::kGguf) {
+    io::GgufWriter writer;
+    writer.metadata().set_string("general.architecture", gguf_arch_name(model.config.arch));
+    writer.metadata().set_string("general.name", fs::path(out).stem().string());
+    writer.metadata().set_int("general.file_type", gguf_file_type(bulk));
+    config_to_gguf(model.config, writer.metadata());
+    tokenizer::vocab_to_gguf(model.vocab, writer.metadata());
+    for (const auto& [name, tensor] : weights_to_gguf(model.config, model.weights)) writer.add_tensor(name, tensor);
+    writer.write(out);
+    return;
+  }
+  NamedTensors tensors = weights_to_hf(model.config, model.weights);
+  for (const auto& [name, tensor] : tensors)
+    MOE_CHECK(tensor.dtype() == DType::kF32 || tensor.dtype() == DType::kF16 || tensor.dtype() == DType::kBF16,
+              FormatError, out, ": tensor '", name, "' is ", dtype_info(tensor.dtype()).name,
+              ", which safetensors cannot hold; write a .gguf instead");
+  nlohmann::json config = config_to_hf(model.config);
+  config["torch_dtype"] = torch_dtype_name(bulk);
+  config["bos_token_id"] = model.vocab.bos_id;
+  config["eos_token_id"] = model.vocab.eos_id;
+  io::write_hf_checkpoint(out, config, tensors);
+  tokenizer::write_hf_tokenizer(model.vocab, out);
+}
+
+ModelSizes model_sizes(const Model& model) {
+  const ModelConfig& c = model.config;
+  ModelSizes sizes;
+  auto add = [&](const Tensor& t, bool active) {
+    if (t.empty()) return;
+    sizes.total_params += t.numel();
+    sizes.total_bytes += t.nbytes();
+    if (active) sizes.active_params += t.numel();
+  };
+  const ModelWeights& w = model.weights;
+  add(w.token_embd, false);
+  add(w.output_norm, true);
+  if (!c.tie_embeddings) add(w.output, true);
+  int64_t active_bytes = w.output.nbytes() + w.output_norm.nbytes() + w.token_embd.row_bytes();
+  sizes.active_params += c.hidden_size;  // one embedding row
+  for (const LayerWeights& l : w.layers) {
+    for (const Tensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm,
+                            &l.ffn_norm, &l.router, &l.shared_expert.gate, &l.shared_expert.up,
+                            &l.shared_expert.down, &l.shared_expert_gate}) {
+      add(*t, true);
+      if (!t->empty()) active_bytes += t->nbytes();
+    }
+    int64_t expert_params = 0, expert_bytes = 0;
+    for (const ExpertWeights& e : l.experts) {
+      for (const Tensor* t : {&e.gate, &e.up, &e.down}) add(*t, false);
+      expert_params = e.gate.numel() + e.up.numel() + e.down.numel();
+      expert_bytes = e.gate.nbytes() + e.up.nbytes() + e.down.nbytes();
+    }
+    sizes.active_params += c.router.top_k * expert_params;
+    active_bytes += c.router.top_k * expert_bytes;
+  }
+  sizes.decode_bytes_per_token = active_bytes;
+  return sizes;
+}
+
+}  // namespace moe::model

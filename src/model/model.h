@@ -1,0 +1,40 @@
+// Model: config + weights + vocabulary, loaded from an HF directory or a GGUF file (memory-mapped),
+// and saved to either form.
+#pragma once
+
+#include <string>
+
+#include "model/model_config.h"
+#include "model/weights.h"
+#include "tokenizer/vocab.h"
+
+namespace moe::model {
+
+enum class FileFormat { kHf, kGguf };
+
+struct Model {
+  std::string path;
+  FileFormat format = FileFormat::kHf;
+  ModelConfig config;
+  ModelWeights weights;
+  tokenizer::Vocab vocab;
+};
+
+// A directory is an HF checkpoint; a file must be GGUF. Errors name the file and the problem.
+Model load_model(const std::string& path);
+// Writes `model` as an HF directory (config.json, safetensors, tokenizer files) or one GGUF file.
+// Nothing is left behind on failure: files are written to temporaries and renamed.
+void save_model(const Model& model, const std::string& out, FileFormat format);
+// The format an --out path implies: ".gguf" suffix -> GGUF, else HF directory.
+FileFormat format_for_path(const std::string& out);
+
+// Sizes for `moe info` and the benchmarks.
+struct ModelSizes {
+  int64_t total_params = 0;
+  int64_t active_params = 0;      // per token: attention, router, shared expert, k routed experts, output
+  int64_t total_bytes = 0;
+  int64_t decode_bytes_per_token = 0;  // weight bytes one decode step reads
+};
+ModelSizes model_sizes(const Model& model);
+
+}  // namespace moe::model

@@ -1,0 +1,221 @@
+// Tensor naming for each architecture (HF names as the published checkpoints use, GGUF names as
+// llama.cpp writes them) and binding of file tensors to model roles, with shape checks.
+#include "model/weights.h"
+
+#include <cstring>
+
+#include "core/error.h"
+
+namespace moe::model {
+
+namespace {
+
+// One non-expert tensor: where it goes, its two names, and the shape it must have.
+struct Slot {
+  Tensor* tensor;
+  std::string hf_name;
+  std::string gguf_name;
+  std::vector<int64_t> shape;
+  int64_t rope_heads = 0;   // q/k: heads whose rows the llama-arch GGUF stores interleaved
+  bool gguf_1d = false;     // llama.cpp stores this [1, H] matrix as a 1-D [H] tensor
+};
+
+// One routed-expert role (gate, up or down) of one layer.
+struct ExpertRole {
+  Tensor ExpertWeights::*member;
+  const char* hf_mixtral;  // Mixtral: block_sparse_moe.experts.E.w1
+  const char* hf_other;    // others: mlp.experts.E.gate_proj
+  const char* gguf;        // blk.N.ffn_gate_exps
+};
+
+constexpr ExpertRole kExpertRoles[] = {
+    {&ExpertWeights::gate, "w1", "gate_proj", "ffn_gate_exps"},
+    {&ExpertWeights::up, "w3", "up_proj", "ffn_up_exps"},
+    {&ExpertWeights::down, "w2", "down_proj", "ffn_down_exps"},
+};
+
+std::vector<int64_t> expert_role_shape(const ModelConfig& c, Tensor ExpertWeights::*member, int64_t ffn) {
+  if (member == &ExpertWeights::down) return {c.hidden_size, ffn};
+  return {ffn, c.hidden_size};
+}
+
+std::string hf_layer(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
+std::string gguf_layer(int64_t layer) { return "blk." + std::to_string(layer) + "."; }
+
+std::string hf_expert_name(const ModelConfig& c, int64_t layer, int64_t expert, const ExpertRole& role) {
+  const bool mixtral = c.arch == Arch::kMixtral;
+  return hf_layer(layer) + (mixtral ? "block_sparse_moe.experts." : "mlp.experts.") + std::to_string(expert) +
+         "." + (mixtral ? role.hf_mixtral : role.hf_other) + ".weight";
+}
+
+std::vector<Slot> plain_slots(const ModelConfig& c, ModelWeights& w) {
+  const int64_t H = c.hidden_size;
+  std::vector<Slot> slots = {
+      {&w.token_embd, "model.embed_tokens.weight", "token_embd.weight", {c.vocab_size, H}},
+      {&w.output_norm, "model.norm.weight", "output_norm.weight", {H}},
+  };
+  if (!c.tie_embeddings) slots.push_back({&w.output, "lm_head.weight", "output.weight", {c.vocab_size, H}});
+  w.layers.resize(c.n_layers);
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    LayerWeights& l = w.layers[layer];
+    const std::string hf = hf_layer(layer), gg = gguf_layer(layer);
+    const std::string moe = c.arch == Arch::kMixtral ? "block_sparse_moe." : "mlp.";
+    slots.push_back({&l.attn_norm, hf + "input_layernorm.weight", gg + "attn_norm.weight", {H}});
+    slots.push_back({&l.wq, hf + "self_attn.q_proj.weight", gg + "attn_q.weight", {c.q_dim(), H}, c.n_heads});
+    slots.push_back({&l.wk, hf + "self_attn.k_proj.weight", gg + "attn_k.weight", {c.kv_dim(), H}, c.n_kv_heads});
+    slots.push_back({&l.wv, hf + "self_attn.v_proj.weight", gg + "attn_v.weight", {c.kv_dim(), H}});
+    slots.push_back({&l.wo, hf + "self_attn.o_proj.weight", gg + "attn_output.weight", {H, c.q_dim()}});
+    if (c.qkv_bias) {
+      slots.push_back({&l.bq, hf + "self_attn.q_proj.bias", gg + "attn_q.bias", {c.q_dim()}});
+      slots.push_back({&l.bk, hf + "self_attn.k_proj.bias", gg + "attn_k.bias", {c.kv_dim()}});
+      slots.push_back({&l.bv, hf + "self_attn.v_proj.bias", gg + "attn_v.bias", {c.kv_dim()}});
+    }
+    if (c.qk_norm != QkNorm::kNone) {
+      const bool per_head = c.qk_norm == QkNorm::kPerHead;
+      slots.push_back({&l.q_norm, hf + "self_attn.q_norm.weight", gg + "attn_q_norm.weight",
+                       {per_head ? c.head_dim : c.q_dim()}});
+      slots.push_back({&l.k_norm, hf + "self_attn.k_norm.weight", gg + "attn_k_norm.weight",
+                       {per_head ? c.head_dim : c.kv_dim()}});
+    }
+    slots.push_back({&l.ffn_norm, hf + "post_attention_layernorm.weight", gg + "ffn_norm.weight", {H}});
+    slots.push_back({&l.router, hf + moe + "gate.weight", gg + "ffn_gate_inp.weight", {c.router.n_experts, H}});
+    if (c.shared_expert_ffn > 0) {
+      const int64_t F = c.shared_expert_ffn;
+      ExpertWeights& s = l.shared_expert;
+      slots.push_back({&s.gate, hf + "mlp.shared_expert.gate_proj.weight", gg + "ffn_gate_shexp.weight", {F, H}});
+      slots.push_back({&s.up, hf + "mlp.shared_expert.up_proj.weight", gg + "ffn_up_shexp.weight", {F, H}});
+      slots.push_back({&s.down, hf + "mlp.shared_expert.down_proj.weight", gg + "ffn_down_shexp.weight", {H, F}});
+      slots.push_back({&l.shared_expert_gate, hf + "mlp.shared_expert_gate.weight",
+                       gg + "ffn_gate_inp_shexp.weight", {1, H}, 0, true});
+    }
+  }
+  return slots;
+}
+
+// Looks up `name`, checking its shape. 1-D GGUF tensors of shape {1, H} are stored as {H}: the
+// check accepts any shape with the same element count when `relaxed`.
+const Tensor& find_tensor(const std::map<std::string, Tensor>& tensors, const std::string& name,
+                          const std::vector<int64_t>& shape, const std::string& source, bool relaxed = false) {
+  const auto it = tensors.find(name);
+  MOE_CHECK(it != tensors.end(), FormatError, source, ": missing tensor '", name, "'");
+  const Tensor& t = it->second;
+  int64_t expected_numel = 1;
+  for (int64_t d : shape) expected_numel *= d;
+  const bool ok = t.shape() == shape || (relaxed && t.numel() == expected_numel);
+  MOE_CHECK(ok, FormatError, source, ": tensor '", name, "' has shape ", shape_string(t.shape()), ", expected ",
+            shape_string(shape));
+  return t;
+}
+
+// Reorders the rows of each head between HF's rotate-half layout and llama.cpp's interleaved one.
+// to_interleaved: row h*d + 2i + p <- row h*d + p*d/2 + i (llama.cpp's convert_hf_to_gguf permute).
+Tensor permute_heads(const Tensor& t, int64_t n_heads, bool to_interleaved) {
+  const int64_t head_dim = t.dim(0) / n_heads, half = head_dim / 2, row_bytes = t.row_bytes();
+  std::vector<std::byte> out(t.nbytes());
+  for (int64_t head = 0; head < n_heads; ++head)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t p = 0; p < 2; ++p) {
+        const int64_t interleaved = head * head_dim + 2 * i + p;
+        const int64_t rotate_half = head * head_dim + p * half + i;
+        const int64_t dst = to_interleaved ? interleaved : rotate_half;
+        const int64_t src = to_interleaved ? rotate_half : interleaved;
+        std::memcpy(out.data() + dst * row_bytes, t.row(src), row_bytes);
+      }
+  return Tensor::from_bytes(t.dtype(), t.shape(), std::move(out));
+}
+
+// Experts of one role as one {E, rows, cols} tensor: a view when they already lie back to back
+// (loaded from GGUF), else a copy.
+Tensor merge_experts(const std::vector<ExpertWeights>& experts, Tensor ExpertWeights::*member) {
+  const Tensor& first = experts[0].*member;
+  std::vector<int64_t> shape = {static_cast<int64_t>(experts.size()), first.dim(0), first.dim(1)};
+  bool contiguous = true;
+  for (size_t e = 0; e < experts.size(); ++e) {
+    const Tensor& t = experts[e].*member;
+    contiguous = contiguous && t.dtype() == first.dtype() && t.data() == first.data() + e * first.nbytes();
+  }
+  if (contiguous) return Tensor(first.dtype(), shape, first.data(), first.owner());
+  std::vector<std::byte> bytes(experts.size() * first.nbytes());
+  for (size_t e = 0; e < experts.size(); ++e) {
+    const Tensor& t = experts[e].*member;
+    MOE_CHECK(t.dtype() == first.dtype(), FormatError, "experts of one layer have different dtypes (",
+              dtype_info(t.dtype()).name, " and ", dtype_info(first.dtype()).name, ")");
+    std::memcpy(bytes.data() + e * first.nbytes(), t.data(), first.nbytes());
+  }
+  return Tensor::from_bytes(first.dtype(), shape, std::move(bytes));
+}
+
+void bind_plain(const ModelConfig& c, ModelWeights& w, const std::map<std::string, Tensor>& tensors,
+                const std::string& source, bool gguf) {
+  for (Slot& slot : plain_slots(c, w)) {
+    const Tensor& found = find_tensor(tensors, gguf ? slot.gguf_name : slot.hf_name, slot.shape, source, slot.gguf_1d && gguf);
+    *slot.tensor = Tensor(found.dtype(), slot.shape, found.data(), found.owner());
+  }
+  if (c.tie_embeddings) w.output = w.token_embd;
+}
+
+}  // namespace
+
+ModelWeights weights_from_hf(const ModelConfig& c, const std::map<std::string, Tensor>& tensors,
+                             const std::string& source) {
+  ModelWeights w;
+  bind_plain(c, w, tensors, source, false);
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    auto& experts = w.layers[layer].experts;
+    experts.resize(c.router.n_experts);
+    for (int64_t e = 0; e < c.router.n_experts; ++e)
+      for (const ExpertRole& role : kExpertRoles)
+        experts[e].*role.member = find_tensor(tensors, hf_expert_name(c, layer, e, role),
+                                              expert_role_shape(c, role.member, c.expert_ffn), source);
+  }
+  return w;
+}
+
+ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string, Tensor>& tensors,
+                               const std::string& source) {
+  ModelWeights w;
+  bind_plain(c, w, tensors, source, true);
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    auto& experts = w.layers[layer].experts;
+    experts.resize(c.router.n_experts);
+    for (const ExpertRole& role : kExpertRoles) {
+      std::vector<int64_t> shape = expert_role_shape(c, role.member, c.expert_ffn);
+      shape.insert(shape.begin(), c.router.n_experts);
+      const Tensor& merged = find_tensor(tensors, gguf_layer(layer) + role.gguf + ".weight", shape, source);
+      for (int64_t e = 0; e < c.router.n_experts; ++e) experts[e].*role.member = merged.select(e);
+    }
+  }
+  return w;
+}
+
+NamedTensors weights_to_hf(const ModelConfig& c, const ModelWeights& weights) {
+  ModelWeights copy = weights;
+  NamedTensors out;
+  const bool unpermute = c.rope_style == kernels::RopeStyle::kInterleaved;
+  for (const Slot& slot : plain_slots(c, copy))
+    out.emplace_back(slot.hf_name, unpermute && slot.rope_heads > 0 ? permute_heads(*slot.tensor, slot.rope_heads, false)
+                                                                    : *slot.tensor);
+  for (int64_t layer = 0; layer < c.n_layers; ++layer)
+    for (int64_t e = 0; e < c.router.n_experts; ++e)
+      for (const ExpertRole& role : kExpertRoles)
+        out.emplace_back(hf_expert_name(c, layer, e, role), copy.layers[layer].experts[e].*role.member);
+  return out;
+}
+
+NamedTensors weights_to_gguf(const ModelConfig& c, const ModelWeights& weights) {
+  ModelWeights copy = weights;
+  NamedTensors out;
+  // The llama arch always stores interleaved q/k rows; an HF-sourced model must be permuted.
+  const bool permute = c.arch == Arch::kMixtral && c.rope_style == kernels::RopeStyle::kNeox;
+  for (const Slot& slot : plain_slots(c, copy)) {
+    Tensor t = permute && slot.rope_heads > 0 ? permute_heads(*slot.tensor, slot.rope_heads, true) : *slot.tensor;
+    if (slot.gguf_1d) t = Tensor(t.dtype(), {t.numel()}, t.data(), t.owner());
+    out.emplace_back(slot.gguf_name, t);
+  }
+  for (int64_t layer = 0; layer < c.n_layers; ++layer)
+    for (const ExpertRole& role : kExpertRoles)
+      out.emplace_back(gguf_layer(layer) + role.gguf + ".weight", merge_experts(copy.layers[layer].experts, role.member));
+  return out;
+}
+
+}  // namespace moe::model
