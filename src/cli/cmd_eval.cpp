@@ -48,6 +48,8 @@ void add_eval_command(CLI::App& app) {
     model::Transformer transformer(m, pool);
     const std::vector<int32_t> tokens = tok.encode(text, m.vocab.add_bos);
     const int64_t n_windows = static_cast<int64_t>(tokens.size()) / std::max<int64_t>(1, o->n_ctx);
+    MOE_CHECK(n_windows >= 1, UsageError, "--perplexity: ", o->text_file, " has ", tokens.size(),
+              " tokens, fewer than --ctx ", o->n_ctx);
     std::fprintf(stderr, "moe eval: %zu tokens, %lld windows of %lld\n", tokens.size(),
                  static_cast<long long>(n_windows), static_cast<long long>(o->n_ctx));
     const runtime::PerplexityResult result =

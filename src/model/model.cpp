@@ -22,6 +22,8 @@ Model load_model(const std::string& path) {
     model.config = config_from_hf(checkpoint.config, (fs::path(path) / "config.json").string());
     model.weights = weights_from_hf(model.config, checkpoint.tensors, path);
     model.vocab = tokenizer::load_hf_vocab(path);
+    model.name = fs::path(path).lexically_normal().filename().string();
+    if (model.name.empty()) model.name = fs::path(path).lexically_normal().parent_path().filename().string();
   } else {
     MOE_CHECK(fs::exists(path), IoError, path, ": no such file or directory");
     io::GgufFile file = io::GgufFile::open(path);
@@ -29,6 +31,7 @@ Model load_model(const std::string& path) {
     model.config = config_from_gguf(file.metadata(), path);
     model.weights = weights_from_gguf(model.config, file.tensors(), path);
     model.vocab = tokenizer::vocab_from_gguf(file.metadata(), path);
+    model.name = file.metadata().get_string("general.name").value_or(fs::path(path).stem().string());
   }
   MOE_CHECK(static_cast<int64_t>(model.vocab.tokens.size()) <= model.config.vocab_size, FormatError, path,
             ": tokenizer has ", model.vocab.tokens.size(), " tokens but the model's vocab_size is ",
@@ -69,7 +72,7 @@ void save_model(const Model& model, const std::string& out, FileFormat format) {
   if (format == FileFormat::kGguf) {
     io::GgufWriter writer;
     writer.metadata().set_string("general.architecture", gguf_arch_name(model.config.arch));
-    writer.metadata().set_string("general.name", fs::path(out).stem().string());
+    writer.metadata().set_string("general.name", model.name.empty() ? fs::path(out).stem().string() : model.name);
     writer.metadata().set_int("general.file_type", gguf_file_type(bulk));
     config_to_gguf(model.config, writer.metadata());
     tokenizer::vocab_to_gguf(model.vocab, writer.metadata());

@@ -13,6 +13,7 @@ namespace moe::model {
 enum class FileFormat { kHf, kGguf };
 
 struct Model {
+  std::string name;  // general.name in GGUF; the preset or directory name otherwise
   std::string path;
   FileFormat format = FileFormat::kHf;
   ModelConfig config;

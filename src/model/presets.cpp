@@ -112,6 +112,7 @@ ModelConfig preset_config(const std::string& name) {
 
 Model make_preset_model(const std::string& name, uint64_t seed, DType dtype) {
   Model model;
+  model.name = name;
   model.config = preset_config(name);
   const ModelConfig& c = model.config;
   model.vocab = c.arch == Arch::kMixtral ? tokenizer::make_vocab(tokenizer::Vocab::Kind::kSpm, c.vocab_size)

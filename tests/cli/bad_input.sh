@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad input gives one line on stderr naming the file, tensor or option, exit code 1, and no output
 # file left behind.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 "$MOE" init --preset mixtral-tiny --out "$WORK/good" --seed 1 2>/dev/null || fail "init"
 "$MOE" init --preset mixtral-tiny --out "$WORK/good.gguf" --seed 1 2>/dev/null || fail "init gguf"

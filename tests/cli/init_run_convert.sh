@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A user's first commands: init (same seed, same bytes), info, run (text and --json), convert both
 # ways losslessly, and eval on both forms with the same perplexity.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 "$MOE" init --preset mixtral-tiny --out "$WORK/a" --seed 5 2>/dev/null || fail "init a"
 "$MOE" init --preset mixtral-tiny --out "$WORK/b" --seed 5 2>/dev/null || fail "init b"

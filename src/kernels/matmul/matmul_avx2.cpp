@@ -9,8 +9,8 @@ namespace moe::kernels {
 namespace {
 
 // 4 x 3 accumulators + a weight vector + dequantization temporaries fit the 16 ymm registers.
-constexpr int kRowBlock = 4;
-constexpr int kTokenBlock = 3;
+constexpr int kRowBlock = 3;
+constexpr int kTokenBlock = 4;
 constexpr int64_t kChunkCols = 256;               // a multiple of every format's group
 constexpr int64_t kPanelStride = kChunkCols + 8;  // room for a padded tail; staggers cache sets
 

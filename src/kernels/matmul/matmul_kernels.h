@@ -1,5 +1,5 @@
 // Internal interface between the matmul driver and its per-ISA kernel files. The ISA files are
-// built with their own -m flags, so they include nothing but this header and intrinsics: an inline
+// built with their own -m flags, so they use only the plain types here and intrinsics: an inline
 // function instantiated there could be linked into code that runs on a CPU without that ISA.
 #pragma once
 

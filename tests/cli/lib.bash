@@ -19,7 +19,7 @@ expect_error() {
   lines=$(wc -l <"$err")
   if [ "$rc" -ne 1 ]; then fail "$what: exit code $rc, expected 1 ($(head -c 300 "$err"))"; return; fi
   if [ "$lines" -ne 1 ]; then fail "$what: $lines lines on stderr, expected 1: $(head -c 300 "$err")"; return; fi
-  grep -qE "$pattern" "$err" || fail "$what: message '$(cat "$err")' does not match '$pattern'"
+  grep -qE -- "$pattern" "$err" || fail "$what: message '$(cat "$err")' does not match '$pattern'"
 }
 
 finish() {

@@ -1,0 +1,251 @@
+// matmul: every dtype on every kernel level this CPU has against the reference, on seeded random
+// data and odd shapes; bit-identical results for any thread count and batch; the reference itself
+// against hand-computed dot products; argument errors.
+#include "kernels/matmul/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/quantize.h"
+
+namespace moe::kernels {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+bool is_block_format(DType dtype) { return dtype_info(dtype).block_elems > 1; }
+
+// Random weights in [-1, 1), encoded as `dtype`.
+Tensor random_weight(DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> values(cols);
+  const int64_t stride = row_bytes(dtype, cols);
+  std::vector<std::byte> bytes(rows * stride);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (float& v : values) v = dist(rng);
+    quantize_row(dtype, values.data(), bytes.data() + r * stride, cols);
+  }
+  return Tensor::from_bytes(dtype, {rows, cols}, std::move(bytes));
+}
+
+// n_tokens rows of `cols` random activations at stride ldx; the padding is NaN, so a kernel that
+// reads past cols poisons its output.
+std::vector<float> random_activations(int64_t n_tokens, int64_t cols, int64_t ldx, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(n_tokens * ldx, kNaN);
+  for (int64_t t = 0; t < n_tokens; ++t)
+    for (int64_t c = 0; c < cols; ++c) x[t * ldx + c] = dist(rng);
+  return x;
+}
+
+// y (n_tokens x ldy, padding NaN, never written) = W x on `level`.
+std::vector<float> run_matmul(IsaLevel level, const Tensor& w, const std::vector<float>& x,
+                              int64_t ldx, int64_t n_tokens, int64_t ldy, ThreadPool* pool) {
+  std::vector<float> y(n_tokens * ldy, kNaN);
+  matmul_with_level(
+      level, w, {.x = x.data(), .ldx = ldx, .y = y.data(), .ldy = ldy, .n_tokens = n_tokens}, pool);
+  return y;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+struct LevelCase {
+  DType dtype;
+  IsaLevel level;
+};
+
+void PrintTo(const LevelCase& c, std::ostream* out) {
+  *out << dtype_info(c.dtype).name << "/" << isa_level_name(c.level);
+}
+
+class MatmulLevel : public testing::TestWithParam<LevelCase> {
+ protected:
+  void SetUp() override {
+    const char* missing = missing_feature(GetParam().level, cpu_features());
+    if (missing != nullptr) GTEST_SKIP() << "this CPU lacks " << missing;
+  }
+};
+
+TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
+  const auto [dtype, level] = GetParam();
+  const std::vector<int64_t> col_sizes = is_block_format(dtype)
+                                             ? std::vector<int64_t>{32, 64, 96, 4096 + 32}
+                                             : std::vector<int64_t>{1, 31, 33, 4097};
+  uint32_t seed = 1;
+  for (int64_t cols : col_sizes) {
+    for (int64_t rows : {1, 3, 17, 64}) {
+      for (int64_t n_tokens : {1, 3, 17}) {
+        SCOPED_TRACE(testing::Message()
+                     << "rows " << rows << " cols " << cols << " tokens " << n_tokens);
+        const Tensor w = random_weight(dtype, rows, cols, seed++);
+        const int64_t ldx = cols + 3, ldy = rows + 5;
+        const std::vector<float> x = random_activations(n_tokens, cols, ldx, seed++);
+        const std::vector<float> y = run_matmul(level, w, x, ldx, n_tokens, ldy, nullptr);
+        const std::vector<float> y_ref =
+            run_matmul(IsaLevel::kRef, w, x, ldx, n_tokens, ldy, nullptr);
+        const std::vector<float> w_f32 = w.to_f32();
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          for (int64_t r = 0; r < rows; ++r) {
+            double sum_abs = 0.0;
+            for (int64_t c = 0; c < cols; ++c)
+              sum_abs += std::fabs(w_f32[r * cols + c] * x[t * ldx + c]);
+            // Both sides multiply the same exactly dequantized weights. The reference sums in
+            // double (error <= 2^-24 |y| after rounding to f32). A kernel lane adds <= ceil(cols /
+            // 8) FMA products, each rounding once by <= 2^-24 of a partial sum bounded by sum |w
+            // x|, then a lane tree of <= 4 levels adds 4 more: (cols / 8 + 8) * 2^-24 * sum |w x|
+            // bounds both.
+            const double tol = (cols / 8.0 + 8.0) * 0x1p-24 * sum_abs;
+            EXPECT_NEAR(y[t * ldy + r], y_ref[t * ldy + r], tol) << "token " << t << " row " << r;
+          }
+          for (int64_t r = rows; r < ldy; ++r)
+            EXPECT_TRUE(std::isnan(y[t * ldy + r])) << "padding written";
+        }
+      }
+    }
+  }
+}
+
+TEST_P(MatmulLevel, ThreadCountDoesNotChangeBits) {
+  const auto [dtype, level] = GetParam();
+  const int64_t rows = 100, cols = is_block_format(dtype) ? 96 : 33,
+                n_tokens = 40;  // > 1 tile each way
+  const Tensor w = random_weight(dtype, rows, cols, 11);
+  const std::vector<float> x = random_activations(n_tokens, cols, cols, 12);
+  const std::vector<float> single = run_matmul(level, w, x, cols, n_tokens, rows, nullptr);
+  for (int n_threads : {1, 2, 3}) {
+    ThreadPool pool(n_threads);
+    EXPECT_TRUE(same_bits(run_matmul(level, w, x, cols, n_tokens, rows, &pool), single))
+        << n_threads << " threads";
+  }
+}
+
+TEST_P(MatmulLevel, BatchDoesNotChangeBits) {
+  const auto [dtype, level] = GetParam();
+  const int64_t rows = 37, cols = is_block_format(dtype) ? 128 : 47, n_tokens = 40;
+  const Tensor w = random_weight(dtype, rows, cols, 21);
+  const std::vector<float> x = random_activations(n_tokens, cols, cols, 22);
+  const std::vector<float> batch = run_matmul(level, w, x, cols, n_tokens, rows, nullptr);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const std::vector<float> token(x.begin() + t * cols, x.begin() + (t + 1) * cols);
+    const std::vector<float> alone = run_matmul(level, w, token, cols, 1, rows, nullptr);
+    EXPECT_TRUE(same_bits(
+        alone, std::vector<float>(batch.begin() + t * rows, batch.begin() + (t + 1) * rows)))
+        << "token " << t;
+  }
+}
+
+std::vector<LevelCase> all_cases() {
+  std::vector<LevelCase> cases;
+  for (IsaLevel level : {IsaLevel::kRef, IsaLevel::kAvx2, IsaLevel::kAvx512})
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0})
+      cases.push_back({dtype, level});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, MatmulLevel, testing::ValuesIn(all_cases()),
+                         [](const testing::TestParamInfo<LevelCase>& info) {
+                           return std::string(dtype_info(info.param.dtype).name) + "_" +
+                                  isa_level_name(info.param.level);
+                         });
+
+// y for one token through the reference kernel.
+std::vector<float> ref_matmul(const Tensor& w, std::vector<float> x) {
+  return run_matmul(IsaLevel::kRef, w, x, w.cols(), 1, w.rows(), nullptr);
+}
+
+Tensor from_u16(DType dtype, std::vector<int64_t> shape, const std::vector<uint16_t>& values) {
+  std::vector<std::byte> bytes(values.size() * 2);
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return Tensor::from_bytes(dtype, std::move(shape), std::move(bytes));
+}
+
+TEST(MatmulRef, HandComputedF32) {
+  const Tensor w = Tensor::from_f32({2, 3}, {1.0f, 2.0f, 3.0f, -1.0f, 0.5f, 4.0f});
+  EXPECT_EQ(ref_matmul(w, {1.0f, -1.0f, 2.0f}), (std::vector<float>{5.0f, 6.5f}));
+}
+
+TEST(MatmulRef, HandComputedF16) {
+  const Tensor w = from_u16(DType::kF16, {1, 3}, {0x3c00, 0xc000, 0x3800});  // 1, -2, 0.5
+  EXPECT_EQ(ref_matmul(w, {3.0f, 1.0f, 4.0f}), (std::vector<float>{3.0f}));
+}
+
+TEST(MatmulRef, HandComputedBF16) {
+  const Tensor w = from_u16(DType::kBF16, {1, 3}, {0x3f80, 0xc000, 0x3f00});  // 1, -2, 0.5
+  EXPECT_EQ(ref_matmul(w, {3.0f, 1.0f, 4.0f}), (std::vector<float>{3.0f}));
+}
+
+TEST(MatmulRef, HandComputedQ8_0) {
+  BlockQ8_0 block{.d = 0x3800, .qs = {}};  // d = 0.5
+  for (int j = 0; j < 32; ++j) block.qs[j] = static_cast<int8_t>(j - 16);
+  std::vector<std::byte> bytes(sizeof block);
+  std::memcpy(bytes.data(), &block, sizeof block);
+  const Tensor w = Tensor::from_bytes(DType::kQ8_0, {1, 32}, std::move(bytes));
+  std::vector<float> x(32);
+  for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j);
+  // sum_j 0.5 (j - 16) j = 0.5 (sum j^2 - 16 sum j) = 0.5 (10416 - 7936)
+  EXPECT_EQ(ref_matmul(w, x), (std::vector<float>{1240.0f}));
+}
+
+TEST(MatmulRef, HandComputedQ4_0) {
+  BlockQ4_0 block{.d = 0x4000, .qs = {}};  // d = 2
+  for (int j = 0; j < 16; ++j) block.qs[j] = static_cast<uint8_t>(j | (15 << 4));
+  std::vector<std::byte> bytes(sizeof block);
+  std::memcpy(bytes.data(), &block, sizeof block);
+  const Tensor w = Tensor::from_bytes(DType::kQ4_0, {1, 32}, std::move(bytes));
+  std::vector<float> x(32, 1.0f);
+  for (int j = 16; j < 32; ++j) x[j] = 0.5f;
+  // low nibbles j: weights 0..15 are 2 (j - 8), summing to -16; high nibbles 15: weights 16..31
+  // are 2 * 7 = 14, times 0.5, sixteen times: 112.
+  EXPECT_EQ(ref_matmul(w, x), (std::vector<float>{96.0f}));
+}
+
+TEST(Matmul, KernelNameIsDtypeAndLevel) {
+  EXPECT_EQ(matmul_kernel_name(DType::kQ8_0), "q8_0/" + isa_name());
+  EXPECT_EQ(matmul_kernel_name(DType::kBF16), "bf16/" + isa_name());
+}
+
+TEST(Matmul, ZeroTokensWritesNothing) {
+  const Tensor w = random_weight(DType::kF32, 4, 8, 1);
+  float y = kNaN;
+  matmul(w, {.x = nullptr, .ldx = 8, .y = &y, .ldy = 4, .n_tokens = 0}, nullptr);
+  EXPECT_TRUE(std::isnan(y));
+}
+
+TEST(Matmul, RejectsBadArguments) {
+  const Tensor w = random_weight(DType::kF32, 4, 8, 1);
+  std::vector<float> x(16), y(16);
+  auto message = [&](const Tensor& weight, MatmulArgs args) {
+    try {
+      matmul(weight, args, nullptr);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(Tensor::from_f32({2, 2, 2}, std::vector<float>(8)),
+                    {.x = x.data(), .ldx = 2, .y = y.data(), .ldy = 4, .n_tokens = 1}),
+            "matmul: weight must be 2-D, got [2, 2, 2]");
+  EXPECT_EQ(message(w, {.x = x.data(), .ldx = 8, .y = y.data(), .ldy = 4, .n_tokens = -1}),
+            "matmul: n_tokens = -1 < 0");
+  EXPECT_EQ(message(w, {.x = nullptr, .ldx = 8, .y = y.data(), .ldy = 4, .n_tokens = 1}),
+            "matmul: null x or y");
+  EXPECT_EQ(message(w, {.x = x.data(), .ldx = 7, .y = y.data(), .ldy = 4, .n_tokens = 1}),
+            "matmul: ldx = 7 < cols = 8");
+  EXPECT_EQ(message(w, {.x = x.data(), .ldx = 8, .y = y.data(), .ldy = 3, .n_tokens = 1}),
+            "matmul: ldy = 3 < rows = 4");
+}
+
+}  // namespace
+}  // namespace moe::kernels

@@ -1,0 +1,106 @@
+// Whole models through the file formats: sharded HF checkpoints, f16/bf16 weights, GGUF round trips
+// (bit-identical logits), and the same seed giving the same weights.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "io/hf_checkpoint.h"
+#include "model/presets.h"
+#include "model/transformer.h"
+
+namespace moe::model {
+namespace {
+
+std::string tmp_path(const std::string& name) {
+  std::filesystem::create_directories(MOE_TEST_TMP);
+  return std::string(MOE_TEST_TMP) + "/" + name;
+}
+
+std::vector<float> prompt_logits(const Model& model) {
+  ThreadPool pool(2);
+  Transformer transformer(model, pool);
+  KvCache cache = transformer.make_cache(6);
+  std::vector<float> logits;
+  transformer.forward(std::vector<int32_t>{1, 20, 300, 4, 55, 6}, cache, logits, true);
+  return logits;
+}
+
+TEST(ModelIo, ShardedCheckpointGivesTheSameLogits) {
+  const Model made = make_preset_model("olmoe-tiny", 11, DType::kF32);
+  const std::string single = tmp_path("olmoe-single"), sharded = tmp_path("olmoe-sharded");
+  save_model(made, single, FileFormat::kHf);
+  io::write_hf_checkpoint(sharded, config_to_hf(made.config), weights_to_hf(made.config, made.weights),
+                          4 << 20);  // 4 MiB shards
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(single + "/" + file, sharded + "/" + file,
+                               std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(std::filesystem::exists(sharded + "/model.safetensors.index.json"));
+  EXPECT_EQ(prompt_logits(load_model(single)), prompt_logits(load_model(sharded)));
+}
+
+class HalfPrecision : public ::testing::TestWithParam<DType> {};
+
+TEST_P(HalfPrecision, HfToGgufToHfIsLosslessAndLogitsMatch) {
+  const DType dtype = GetParam();
+  const std::string name = std::string("mixtral-") + dtype_info(dtype).name;
+  const std::string dir = tmp_path(name), gguf = tmp_path(name + ".gguf"), back = tmp_path(name + "-back");
+  save_model(make_preset_model("mixtral-tiny", 2, dtype), dir, FileFormat::kHf);
+  const Model hf = load_model(dir);
+  EXPECT_EQ(hf.weights.layers[0].experts[3].down.dtype(), dtype);
+  save_model(hf, gguf, FileFormat::kGguf);
+  const Model from_gguf = load_model(gguf);
+  save_model(from_gguf, back, FileFormat::kHf);
+  const Model again = load_model(back);
+  const auto original = weights_to_hf(hf.config, hf.weights), round_trip = weights_to_hf(again.config, again.weights);
+  ASSERT_EQ(original.size(), round_trip.size());
+  for (size_t i = 0; i < original.size(); ++i) {
+    ASSERT_EQ(original[i].first, round_trip[i].first);
+    ASSERT_EQ(original[i].second.nbytes(), round_trip[i].second.nbytes());
+    EXPECT_EQ(0, std::memcmp(original[i].second.data(), round_trip[i].second.data(), original[i].second.nbytes()))
+        << original[i].first;
+  }
+  // The llama-arch GGUF stores q/k interleaved and uses interleaved RoPE: the same model up to the
+  // order of the q.k sums, so within float rounding of the logits (std ~10).
+  const std::vector<float> a = prompt_logits(hf), b = prompt_logits(from_gguf);
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-3) << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, HalfPrecision, ::testing::Values(DType::kF16, DType::kBF16),
+                         [](const auto& info) { return std::string(dtype_info(info.param).name); });
+
+// A quantized model computes what the same model with its weights dequantized to f32 computes
+// (activations stay f32): only the order of float sums differs.
+Model dequantized(const Model& model) {
+  Model copy = model;
+  auto widen = [](Tensor& t) { t = Tensor::from_f32(t.shape(), t.to_f32()); };
+  widen(copy.weights.token_embd);
+  widen(copy.weights.output);
+  for (LayerWeights& l : copy.weights.layers) {
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router}) widen(*t);
+    for (ExpertWeights& e : l.experts)
+      for (Tensor* t : {&e.gate, &e.up, &e.down}) widen(*t);
+  }
+  return copy;
+}
+
+TEST(ModelIo, QuantizedGgufComputesItsDequantizedWeights) {
+  for (DType dtype : {DType::kQ8_0, DType::kQ4_0}) {
+    const std::string path = tmp_path(std::string("qwen3-") + dtype_info(dtype).name + ".gguf");
+    save_model(make_preset_model("qwen3moe-tiny", 4, dtype), path, FileFormat::kGguf);
+    const Model quantized = load_model(path);
+    EXPECT_EQ(quantized.weights.layers[1].experts[0].gate.dtype(), dtype);
+    EXPECT_EQ(quantized.weights.layers[1].wq.dtype(), dtype);
+    const std::vector<float> logits = prompt_logits(quantized), reference = prompt_logits(dequantized(quantized));
+    double error = 0, scale = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      error = std::max(error, static_cast<double>(std::fabs(logits[i] - reference[i])));
+      scale = std::max(scale, static_cast<double>(std::fabs(reference[i])));
+    }
+    EXPECT_LT(error / scale, 1e-5) << dtype_info(dtype).name;
+  }
+}
+
+}  // namespace
+}  // namespace moe::model
