@@ -51,11 +51,11 @@ KvCache Transformer::make_cache(int64_t capacity) const {
   return KvCache(config_.n_layers, capacity, config_.kv_dim());
 }
 
-void Transformer::attention_block(int64_t layer, int64_t n_tokens, KvCache& cache) {
+void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens) {
   const LayerWeights& l = model_.weights.layers[layer];
   const LayerVectors& vec = vectors_[layer];
   const int64_t H = config_.hidden_size, q_dim = config_.q_dim(), kv_dim = config_.kv_dim();
-  const int64_t head_dim = config_.head_dim, first = cache.length();
+  const int64_t head_dim = config_.head_dim;
 
   kernels::rmsnorm(x_.data(), H, vec.attn_norm.data(), h_.data(), H, n_tokens, H, config_.rms_eps);
   kernels::matmul(l.wq, {h_.data(), H, q_.data(), q_dim, n_tokens}, &pool_);
@@ -78,17 +78,24 @@ void Transformer::attention_block(int64_t layer, int64_t n_tokens, KvCache& cach
     clamp(k_.data(), n_tokens * kv_dim, *config_.clip_qkv);
     clamp(v_.data(), n_tokens * kv_dim, *config_.clip_qkv);
   }
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    kernels::rope_apply(q_.data() + t * q_dim, config_.n_heads, head_dim, first + t, config_.rope_theta,
-                        config_.rope_style);
-    kernels::rope_apply(k_.data() + t * kv_dim, config_.n_kv_heads, head_dim, first + t, config_.rope_theta,
-                        config_.rope_style);
+  int64_t row = 0;
+  for (const SequenceSlice& slice : batch) {
+    KvCache& cache = *slice.cache;
+    const int64_t first = cache.length(), n = static_cast<int64_t>(slice.tokens.size());
+    float* q = q_.data() + row * q_dim;
+    float* k = k_.data() + row * kv_dim;
+    for (int64_t t = 0; t < n; ++t) {
+      kernels::rope_apply(q + t * q_dim, config_.n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
+      kernels::rope_apply(k + t * kv_dim, config_.n_kv_heads, head_dim, first + t, config_.rope_theta,
+                          config_.rope_style);
+    }
+    std::memcpy(cache.keys(layer) + first * kv_dim, k, n * kv_dim * sizeof(float));
+    std::memcpy(cache.values(layer) + first * kv_dim, v_.data() + row * kv_dim, n * kv_dim * sizeof(float));
+    kernels::attention({q, cache.keys(layer), cache.values(layer), attn_.data() + row * q_dim, n, first,
+                        config_.n_heads, config_.n_kv_heads, head_dim},
+                       &pool_);
+    row += n;
   }
-  std::memcpy(cache.keys(layer) + first * kv_dim, k_.data(), n_tokens * kv_dim * sizeof(float));
-  std::memcpy(cache.values(layer) + first * kv_dim, v_.data(), n_tokens * kv_dim * sizeof(float));
-  kernels::attention({q_.data(), cache.keys(layer), cache.values(layer), attn_.data(), n_tokens, first,
-                      config_.n_heads, config_.n_kv_heads, head_dim},
-                     &pool_);
   kernels::matmul(l.wo, {attn_.data(), q_dim, h_.data(), H, n_tokens}, &pool_);
   for (int64_t i = 0; i < n_tokens * H; ++i) x_[i] += h_[i];
 }
@@ -119,10 +126,20 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
 
 void Transformer::forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits,
                           bool all_logits) {
-  const int64_t n_tokens = static_cast<int64_t>(tokens.size()), H = config_.hidden_size;
-  const int64_t vocab = config_.vocab_size;
-  MOE_CHECK(n_tokens > 0, UsageError, "forward: no tokens");
-  cache.check_room(n_tokens);
+  const SequenceSlice slice{tokens, &cache, all_logits};
+  forward(std::span<const SequenceSlice>(&slice, 1), logits);
+}
+
+void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<float>& logits) {
+  const int64_t H = config_.hidden_size, vocab = config_.vocab_size;
+  int64_t n_tokens = 0, n_logit_rows = 0;
+  for (const SequenceSlice& slice : batch) {
+    const int64_t n = static_cast<int64_t>(slice.tokens.size());
+    MOE_CHECK(n > 0, UsageError, "forward: a sequence with no tokens");
+    slice.cache->check_room(n);
+    n_tokens += n;
+    n_logit_rows += slice.all_logits ? n : 1;
+  }
   for (std::vector<float>* buffer : {&x_, &h_, &moe_out_, &shared_out_}) grow(*buffer, n_tokens * H);
   grow(q_, n_tokens * config_.q_dim());
   grow(attn_, n_tokens * config_.q_dim());
@@ -131,21 +148,30 @@ void Transformer::forward(std::span<const int32_t> tokens, KvCache& cache, std::
   grow(router_logits_, n_tokens * config_.router.n_experts);
 
   const Tensor& embd = model_.weights.token_embd;
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    MOE_CHECK(tokens[t] >= 0 && tokens[t] < vocab, UsageError, "token id ", tokens[t], " is outside the vocabulary of ",
-              vocab);
-    dequantize_row(embd.dtype(), embd.row(tokens[t]), x_.data() + t * H, H);
-  }
+  int64_t row = 0;
+  for (const SequenceSlice& slice : batch)
+    for (const int32_t token : slice.tokens) {
+      MOE_CHECK(token >= 0 && token < vocab, UsageError, "token id ", token, " is outside the vocabulary of ", vocab);
+      dequantize_row(embd.dtype(), embd.row(token), x_.data() + row++ * H, H);
+    }
   for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
-    attention_block(layer, n_tokens, cache);
+    attention_block(layer, batch, n_tokens);
     moe_block(layer, n_tokens);
   }
-  cache.advance(n_tokens);
-
-  const int64_t first_row = all_logits ? 0 : n_tokens - 1, n_rows = n_tokens - first_row;
-  kernels::rmsnorm(x_.data() + first_row * H, H, output_norm_.data(), h_.data(), H, n_rows, H, config_.rms_eps);
-  logits.resize(n_rows * vocab);
-  kernels::matmul(model_.weights.output, {h_.data(), H, logits.data(), vocab, n_rows}, &pool_);
+  // Gather the rows that need logits, then one output GEMM over them.
+  row = 0;
+  int64_t out_row = 0;
+  for (const SequenceSlice& slice : batch) {
+    const int64_t n = static_cast<int64_t>(slice.tokens.size());
+    slice.cache->advance(n);
+    const int64_t first = slice.all_logits ? 0 : n - 1;
+    kernels::rmsnorm(x_.data() + (row + first) * H, H, output_norm_.data(), h_.data() + out_row * H, H, n - first, H,
+                     config_.rms_eps);
+    out_row += n - first;
+    row += n;
+  }
+  logits.resize(n_logit_rows * vocab);
+  kernels::matmul(model_.weights.output, {h_.data(), H, logits.data(), vocab, n_logit_rows}, &pool_);
 }
 
 }  // namespace moe::model

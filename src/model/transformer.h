@@ -17,6 +17,13 @@
 
 namespace moe::model {
 
+// Tokens of one sequence in a batch: they sit at positions cache->length() onward.
+struct SequenceSlice {
+  std::span<const int32_t> tokens;
+  KvCache* cache;
+  bool all_logits;  // logits for every token, else only for the last
+};
+
 class Transformer {
  public:
   Transformer(const Model& model, ThreadPool& pool);
@@ -26,9 +33,12 @@ class Transformer {
   // Runs `tokens` at positions cache.length() onward. logits receives [n_tokens, vocab] when
   // all_logits, else [1, vocab] for the last token.
   void forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits, bool all_logits);
+  // Several sequences in one batch: every GEMM and the MoE layer run over all their tokens at once,
+  // attention per sequence. logits holds each slice's rows (all or last) in slice order.
+  void forward(std::span<const SequenceSlice> batch, std::vector<float>& logits);
 
  private:
-  void attention_block(int64_t layer, int64_t n_tokens, KvCache& cache);
+  void attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens);
   void moe_block(int64_t layer, int64_t n_tokens);
 
   const Model& model_;

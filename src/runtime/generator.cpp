@@ -1,4 +1,4 @@
-// Prefill + decode loop.
+// Batched prefill + decode loop.
 #include "runtime/generator.h"
 
 #include <chrono>
@@ -13,32 +13,59 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 }  // namespace
 
-GenerationResult generate(model::Transformer& transformer, const tokenizer::Tokenizer& tokenizer,
-                          const std::vector<int32_t>& prompt_tokens, const GenerationOptions& options,
-                          const std::function<void(const std::string&)>& on_token) {
-  MOE_CHECK(!prompt_tokens.empty(), UsageError, "-p: the prompt is empty and the model adds no BOS token");
+std::vector<GenerationResult> generate(model::Transformer& transformer, const tokenizer::Tokenizer& tokenizer,
+                                       const std::vector<std::vector<int32_t>>& prompts,
+                                       const GenerationOptions& options, GenerationTimings& timings,
+                                       const std::function<void(size_t, const std::string&)>& on_token) {
   MOE_CHECK(options.n_predict >= 0, UsageError, "-n: must be >= 0, got ", options.n_predict);
   options.sampler.validate();
-  GenerationResult result;
-  result.prompt_tokens = prompt_tokens;
-  model::KvCache cache = transformer.make_cache(static_cast<int64_t>(prompt_tokens.size()) + options.n_predict);
-  Sampler sampler(options.sampler);
-  std::vector<float> logits;
-
-  auto start = std::chrono::steady_clock::now();
-  transformer.forward(prompt_tokens, cache, logits, false);
-  result.prefill_seconds = seconds_since(start);
-  start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < options.n_predict; ++i) {
-    const int32_t token = sampler.sample(logits);
-    result.tokens.push_back(token);
-    if (on_token) on_token(tokenizer.token_bytes(token));
-    if (options.stop_at_eos && token == tokenizer.eos_id()) break;
-    if (i + 1 < options.n_predict) transformer.forward(std::span<const int32_t>(&token, 1), cache, logits, false);
+  const size_t n_requests = prompts.size();
+  std::vector<GenerationResult> results(n_requests);
+  std::vector<model::KvCache> caches;
+  std::vector<Sampler> samplers;
+  std::vector<model::SequenceSlice> batch;
+  for (size_t i = 0; i < n_requests; ++i) {
+    MOE_CHECK(!prompts[i].empty(), UsageError, "prompt ", i + 1, " is empty and the model adds no BOS token");
+    results[i].prompt_tokens = prompts[i];
+    timings.prompt_tokens += static_cast<int64_t>(prompts[i].size());
+    caches.push_back(transformer.make_cache(static_cast<int64_t>(prompts[i].size()) + options.n_predict));
+    SamplerOptions sampler = options.sampler;
+    sampler.seed += i;
+    samplers.emplace_back(sampler);
   }
-  result.decode_seconds = seconds_since(start);
-  result.text = tokenizer.decode(result.tokens);
-  return result;
+  for (size_t i = 0; i < n_requests; ++i) batch.push_back({prompts[i], &caches[i], false});
+
+  std::vector<float> logits;
+  auto start = std::chrono::steady_clock::now();
+  if (!batch.empty()) transformer.forward(batch, logits);
+  timings.prefill_seconds = seconds_since(start);
+
+  // active[j] = request of logits row j.
+  std::vector<size_t> active(n_requests);
+  for (size_t i = 0; i < n_requests; ++i) active[i] = i;
+  std::vector<int32_t> next(n_requests);
+  const int64_t vocab = transformer.vocab_size();
+  start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < options.n_predict && !active.empty(); ++step) {
+    std::vector<size_t> still_active;
+    for (size_t j = 0; j < active.size(); ++j) {
+      const size_t request = active[j];
+      const int32_t token = samplers[request].sample(std::span<const float>(logits.data() + j * vocab, vocab));
+      results[request].tokens.push_back(token);
+      ++timings.generated_tokens;
+      if (on_token) on_token(request, tokenizer.token_bytes(token));
+      next[request] = token;
+      if (!(options.stop_at_eos && token == tokenizer.eos_id())) still_active.push_back(request);
+    }
+    active = std::move(still_active);
+    if (step + 1 == options.n_predict || active.empty()) break;
+    batch.clear();
+    for (size_t request : active) batch.push_back({std::span<const int32_t>(&next[request], 1), &caches[request], false});
+    transformer.forward(batch, logits);
+  }
+  timings.decode_seconds = seconds_since(start);
+  for (GenerationResult& result : results) result.text = tokenizer.decode(result.tokens);
+  return results;
 }
 
 }  // namespace moe::runtime

@@ -1,5 +1,6 @@
-// Text generation for one prompt: the prompt in one batched forward pass, then token-by-token
-// decode with the KV cache, streaming each token's bytes to a callback.
+// Text generation for one prompt or many: all prompts in one batched forward pass, then
+// token-by-token decode of every unfinished request together, each with its own KV cache and
+// sampler (seed + request index), streaming each token's bytes to a callback.
 #pragma once
 
 #include <functional>
@@ -22,12 +23,19 @@ struct GenerationResult {
   std::vector<int32_t> prompt_tokens;
   std::vector<int32_t> tokens;  // generated
   std::string text;             // decoded generated tokens
+};
+
+struct GenerationTimings {
+  int64_t prompt_tokens = 0;
+  int64_t generated_tokens = 0;
   double prefill_seconds = 0;
   double decode_seconds = 0;
 };
 
-GenerationResult generate(model::Transformer& transformer, const tokenizer::Tokenizer& tokenizer,
-                          const std::vector<int32_t>& prompt_tokens, const GenerationOptions& options,
-                          const std::function<void(const std::string&)>& on_token = {});
+// on_token(request index, bytes of the token) is called as tokens are chosen.
+std::vector<GenerationResult> generate(model::Transformer& transformer, const tokenizer::Tokenizer& tokenizer,
+                                       const std::vector<std::vector<int32_t>>& prompts,
+                                       const GenerationOptions& options, GenerationTimings& timings,
+                                       const std::function<void(size_t, const std::string&)>& on_token = {});
 
 }  // namespace moe::runtime

@@ -86,7 +86,7 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
   uint32_t seed = 1;
   for (int64_t cols : col_sizes) {
     for (int64_t rows : {1, 3, 17, 64}) {
-      for (int64_t n_tokens : {1, 3, 17}) {
+      for (int64_t n_tokens : {1, 3, 4, 6, 17}) {
         SCOPED_TRACE(testing::Message()
                      << "rows " << rows << " cols " << cols << " tokens " << n_tokens);
         const Tensor w = random_weight(dtype, rows, cols, seed++);
@@ -131,19 +131,26 @@ TEST_P(MatmulLevel, ThreadCountDoesNotChangeBits) {
   }
 }
 
+// Each token's outputs equal those of the same token in any other batch: alone, and as the first
+// token of batches of 2..8 (every micro-kernel width and both the direct and the packed path).
 TEST_P(MatmulLevel, BatchDoesNotChangeBits) {
   const auto [dtype, level] = GetParam();
-  const int64_t rows = 37, cols = is_block_format(dtype) ? 128 : 47, n_tokens = 40;
+  const int64_t rows = 37, cols = is_block_format(dtype) ? 288 : 291, n_tokens = 40;
   const Tensor w = random_weight(dtype, rows, cols, 21);
   const std::vector<float> x = random_activations(n_tokens, cols, cols, 22);
   const std::vector<float> batch = run_matmul(level, w, x, cols, n_tokens, rows, nullptr);
+  auto batch_rows = [&](int64_t begin, int64_t count) {
+    return std::vector<float>(batch.begin() + begin * rows, batch.begin() + (begin + count) * rows);
+  };
   for (int64_t t = 0; t < n_tokens; ++t) {
     const std::vector<float> token(x.begin() + t * cols, x.begin() + (t + 1) * cols);
-    const std::vector<float> alone = run_matmul(level, w, token, cols, 1, rows, nullptr);
-    EXPECT_TRUE(same_bits(
-        alone, std::vector<float>(batch.begin() + t * rows, batch.begin() + (t + 1) * rows)))
+    EXPECT_TRUE(same_bits(run_matmul(level, w, token, cols, 1, rows, nullptr), batch_rows(t, 1)))
         << "token " << t;
   }
+  for (int64_t count = 2; count <= 8; ++count)
+    EXPECT_TRUE(
+        same_bits(run_matmul(level, w, x, cols, count, rows, nullptr), batch_rows(0, count)))
+        << count << " tokens";
 }
 
 std::vector<LevelCase> all_cases() {

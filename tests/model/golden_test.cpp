@@ -107,5 +107,28 @@ TEST(Transformer, BatchedPrefillEqualsTokenByToken) {
   }
 }
 
+// Sequences batched together give bit-identical logits to each sequence run alone.
+TEST(Transformer, BatchedSequencesEqualSeparateRuns) {
+  const Model model = make_preset_model("mixtral-tiny", 3, DType::kF32);
+  ThreadPool pool(2);
+  Transformer transformer(model, pool);
+  const std::vector<int32_t> a = {1, 5, 9, 200, 3}, b = {1, 77, 400}, c = {1, 12, 13, 14, 15, 16, 17};
+  std::vector<KvCache> caches;
+  for (int i = 0; i < 3; ++i) caches.push_back(transformer.make_cache(8));
+  const std::vector<SequenceSlice> batch = {{a, &caches[0], true}, {b, &caches[1], false}, {c, &caches[2], true}};
+  std::vector<float> batched;
+  transformer.forward(batch, batched);
+  const int64_t vocab = model.config.vocab_size;
+  ASSERT_EQ(static_cast<int64_t>(batched.size()), (5 + 1 + 7) * vocab);
+  std::vector<float> alone;
+  int64_t offset = 0;
+  for (const auto& [tokens, all] : {std::pair{a, true}, std::pair{b, false}, std::pair{c, true}}) {
+    KvCache cache = transformer.make_cache(8);
+    transformer.forward(tokens, cache, alone, all);
+    ASSERT_TRUE(std::equal(alone.begin(), alone.end(), batched.begin() + offset));
+    offset += static_cast<int64_t>(alone.size());
+  }
+}
+
 }  // namespace
 }  // namespace moe::model

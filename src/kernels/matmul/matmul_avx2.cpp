@@ -1,5 +1,5 @@
-// AVX2 + FMA + F16C matmul kernels. A micro-kernel keeps kRowBlock x kTokenBlock accumulators of
-// 8 lanes in registers; weights are dequantized exactly (fp16 scale times integer) and reused
+// AVX2 + FMA + F16C matmul kernels. A micro-kernel keeps rows x tokens accumulators of 8 lanes
+// in registers; weights are dequantized exactly (fp16 scale times integer) and reused
 // across tokens. Float formats finish ragged columns with masked loads.
 #include <immintrin.h>
 
@@ -8,9 +8,11 @@
 namespace moe::kernels {
 namespace {
 
-// 4 x 3 accumulators + a weight vector + dequantization temporaries fit the 16 ymm registers.
-constexpr int kRowBlock = 3;
+// Up to 12 accumulators, a weight vector and dequantization temporaries fit the 16 ymm registers:
+// 3 rows x 4 tokens, and 4 rows for fewer tokens (more independent sums per weight load).
 constexpr int kTokenBlock = 4;
+template <int TB>
+constexpr int kRowsPerKernel = TB == 4 ? 3 : 4;
 constexpr int64_t kChunkCols = 256;               // a multiple of every format's group
 constexpr int64_t kPanelStride = kChunkCols + 8;  // room for a padded tail; staggers cache sets
 
@@ -180,24 +182,29 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
     for (int t = 0; t < TB; ++t) store[r * s.acc_stride + t] = acc[r][t];
 }
 
-// micro_kernel for RB rows and the first n_tokens (<= TB) tokens from t0.
-template <class Fmt, int RB, int TB>
-void micro_kernel_upto(const Span& s, int64_t r0, int64_t t0, int64_t n_tokens) {
+// All rows of a span for tokens [t0, t0 + TB), kRowsPerKernel<TB> rows at a time.
+template <class Fmt, int TB>
+void run_rows(const Span& s, int64_t n_rows, int64_t t0) {
+  constexpr int RB = kRowsPerKernel<TB>;
+  int64_t r0 = 0;
+  for (; r0 + RB <= n_rows; r0 += RB) micro_kernel<Fmt, RB, TB>(s, r0, t0);
+  for (; r0 < n_rows; ++r0) micro_kernel<Fmt, 1, TB>(s, r0, t0);
+}
+
+// run_rows for the first n_tokens (<= TB) tokens from t0.
+template <class Fmt, int TB = kTokenBlock>
+void run_token_block(const Span& s, int64_t n_rows, int64_t t0, int64_t n_tokens) {
   if constexpr (TB > 1) {
-    if (n_tokens < TB) return micro_kernel_upto<Fmt, RB, TB - 1>(s, r0, t0, n_tokens);
+    if (n_tokens < TB) return run_token_block<Fmt, TB - 1>(s, n_rows, t0, n_tokens);
   }
-  micro_kernel<Fmt, RB, TB>(s, r0, t0);
+  run_rows<Fmt, TB>(s, n_rows, t0);
 }
 
 // Token micro-blocks outside, so their activations stay in L1 while the rows pass by.
 template <class Fmt>
 void run_span(const Span& s, int64_t n_rows, int64_t n_tokens) {
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) {
-    int64_t r0 = 0;
-    for (; r0 + kRowBlock <= n_rows; r0 += kRowBlock)
-      micro_kernel_upto<Fmt, kRowBlock, kTokenBlock>(s, r0, t0, n_tokens - t0);
-    for (; r0 < n_rows; ++r0) micro_kernel_upto<Fmt, 1, kTokenBlock>(s, r0, t0, n_tokens - t0);
-  }
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock)
+    run_token_block<Fmt>(s, n_rows, t0, n_tokens - t0);
 }
 
 // Dequantizes the span's weights (zero-padded tail included) into an f32 panel, row stride

@@ -1,5 +1,5 @@
 // AVX-512 (F, BW, VL, DQ) matmul kernels: the AVX2 scheme on 16 lanes. A micro-kernel keeps
-// kRowBlock x kTokenBlock accumulators in registers; weights are dequantized exactly (fp16 scale
+// rows x tokens accumulators in registers; weights are dequantized exactly (fp16 scale
 // times integer) and reused across tokens; ragged columns are masked.
 // GCC 12 warns about the _mm512_undefined_*() inside its AVX-512 intrinsics (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -13,9 +13,11 @@
 namespace moe::kernels {
 namespace {
 
-// 4 x 6 accumulators + a weight vector + dequantization temporaries fit the 32 zmm registers.
-constexpr int kRowBlock = 4;
+// 4 rows x 6 tokens of accumulators + a weight vector + dequantization temporaries fit the 32
+// zmm registers.
 constexpr int kTokenBlock = 6;
+template <int TB>
+constexpr int kRowsPerKernel = 4;
 constexpr int64_t kChunkCols = 256;                // a multiple of every format's group
 constexpr int64_t kPanelStride = kChunkCols + 16;  // room for a padded tail; staggers cache sets
 
@@ -175,24 +177,29 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
     for (int t = 0; t < TB; ++t) store[r * s.acc_stride + t] = acc[r][t];
 }
 
-// micro_kernel for RB rows and the first n_tokens (<= TB) tokens from t0.
-template <class Fmt, int RB, int TB>
-void micro_kernel_upto(const Span& s, int64_t r0, int64_t t0, int64_t n_tokens) {
+// All rows of a span for tokens [t0, t0 + TB), kRowsPerKernel<TB> rows at a time.
+template <class Fmt, int TB>
+void run_rows(const Span& s, int64_t n_rows, int64_t t0) {
+  constexpr int RB = kRowsPerKernel<TB>;
+  int64_t r0 = 0;
+  for (; r0 + RB <= n_rows; r0 += RB) micro_kernel<Fmt, RB, TB>(s, r0, t0);
+  for (; r0 < n_rows; ++r0) micro_kernel<Fmt, 1, TB>(s, r0, t0);
+}
+
+// run_rows for the first n_tokens (<= TB) tokens from t0.
+template <class Fmt, int TB = kTokenBlock>
+void run_token_block(const Span& s, int64_t n_rows, int64_t t0, int64_t n_tokens) {
   if constexpr (TB > 1) {
-    if (n_tokens < TB) return micro_kernel_upto<Fmt, RB, TB - 1>(s, r0, t0, n_tokens);
+    if (n_tokens < TB) return run_token_block<Fmt, TB - 1>(s, n_rows, t0, n_tokens);
   }
-  micro_kernel<Fmt, RB, TB>(s, r0, t0);
+  run_rows<Fmt, TB>(s, n_rows, t0);
 }
 
 // Token micro-blocks outside, so their activations stay in L1 while the rows pass by.
 template <class Fmt>
 void run_span(const Span& s, int64_t n_rows, int64_t n_tokens) {
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) {
-    int64_t r0 = 0;
-    for (; r0 + kRowBlock <= n_rows; r0 += kRowBlock)
-      micro_kernel_upto<Fmt, kRowBlock, kTokenBlock>(s, r0, t0, n_tokens - t0);
-    for (; r0 < n_rows; ++r0) micro_kernel_upto<Fmt, 1, kTokenBlock>(s, r0, t0, n_tokens - t0);
-  }
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock)
+    run_token_block<Fmt>(s, n_rows, t0, n_tokens - t0);
 }
 
 // Dequantizes the span's weights (zero-padded tail included) into an f32 panel, row stride
