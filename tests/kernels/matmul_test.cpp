@@ -101,11 +101,11 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
             double sum_abs = 0.0;
             for (int64_t c = 0; c < cols; ++c)
               sum_abs += std::fabs(w_f32[r * cols + c] * x[t * ldx + c]);
-            // Both sides multiply the same exactly dequantized weights. The reference sums in
-            // double (error <= 2^-24 |y| after rounding to f32). A kernel lane adds <= ceil(cols /
-            // 8) FMA products, each rounding once by <= 2^-24 of a partial sum bounded by sum |w
-            // x|, then a lane tree of <= 4 levels adds 4 more: (cols / 8 + 8) * 2^-24 * sum |w x|
-            // bounds both.
+            // Both sides multiply the same, exactly dequantized weights. The reference sums in
+            // double: error <= 2^-24 |y| after rounding to f32. A kernel lane FMAs at most
+            // ceil(cols / 8) products, each rounding once by <= 2^-24 of a partial sum bounded
+            // by sum |w x|, and a lane tree of <= 4 levels adds 4 roundings more. So
+            // (cols / 8 + 8) * 2^-24 * sum |w x| bounds the difference.
             const double tol = (cols / 8.0 + 8.0) * 0x1p-24 * sum_abs;
             EXPECT_NEAR(y[t * ldy + r], y_ref[t * ldy + r], tol) << "token " << t << " row " << r;
           }
