@@ -14,12 +14,16 @@ const DTypeInfo& dtype_info(DType dtype) {
   static const DTypeInfo kBF16{"bf16", 1, 2};
   static const DTypeInfo kQ8_0{"q8_0", 32, 34};
   static const DTypeInfo kQ4_0{"q4_0", 32, 18};
+  static const DTypeInfo kQ4_K{"q4_K", 256, 144};
+  static const DTypeInfo kQ6_K{"q6_K", 256, 210};
   switch (dtype) {
     case DType::kF32: return kF32;
     case DType::kF16: return kF16;
     case DType::kBF16: return kBF16;
     case DType::kQ8_0: return kQ8_0;
     case DType::kQ4_0: return kQ4_0;
+    case DType::kQ4_K: return kQ4_K;
+    case DType::kQ6_K: return kQ6_K;
   }
   throw Error("internal error: unknown dtype");
 }
@@ -30,6 +34,8 @@ bool dtype_from_gguf_id(uint32_t id, DType& out) {
     case 1: out = DType::kF16; return true;
     case 2: out = DType::kQ4_0; return true;
     case 8: out = DType::kQ8_0; return true;
+    case 12: out = DType::kQ4_K; return true;
+    case 14: out = DType::kQ6_K; return true;
     case 30: out = DType::kBF16; return true;
     default: return false;
   }
@@ -39,10 +45,17 @@ DType dtype_from_name(const std::string& name, const std::string& option) {
   std::string lower = name;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0})
-    if (lower == dtype_info(dtype).name) return dtype;
+  auto lower_name = [](DType dtype) {
+    std::string s = dtype_info(dtype).name;
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+  };
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                      DType::kQ4_K, DType::kQ6_K})
+    if (lower == lower_name(dtype)) return dtype;
   throw UsageError(detail::concat(option, ": unknown dtype '", name,
-                                  "' (expected f32, f16, bf16, q8_0 or q4_0)"));
+                                  "' (expected f32, f16, bf16, q8_0, q4_0, q4_K or q6_K)"));
 }
 
 int64_t row_bytes(DType dtype, int64_t n_cols) {

@@ -1,14 +1,273 @@
-// Reference row codecs for f32, f16, bf16, q8_0 and q4_0.
+// Reference row codecs for f32, f16, bf16, q8_0, q4_0, q4_K and q6_K.
 #include "core/quantize.h"
 
-#include <cmath>
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
 #include "core/half.h"
 
 namespace moe {
+namespace {
+
+// The k-quant encoders mirror ggml's reference quantizers operation for operation (same float
+// expressions, same evaluation order, same tie-breaking) so that, built without FMA contraction
+// as this file is, they produce the bytes ggml's quantize_row_q4_K_ref / _q6_K_ref produce.
+
+// Round to nearest, ties to even, for |v| < 2^22: adding 1.5 * 2^23 leaves the integer in the low
+// mantissa bits (ggml's nearest_int).
+int nearest_int(float v) {
+  const float shifted = v + 12582912.0f;
+  return static_cast<int>(std::bit_cast<uint32_t>(shifted) & 0x007fffff) - 0x00400000;
+}
+
+// Smallest |x| treated as a non-zero group (ggml's GROUP_MAX_EPS).
+constexpr float kGroupMaxEps = 1e-15f;
+
+// Fits x[i] ~ scale * q[i] - the_min with q[i] in 0..nmax, minimising sum weights[i] (x[i] - fit)^2:
+// rounding at the range's scale, then nstep + 1 candidate scales (nmax + rmin + rdelta k) / range,
+// each followed by the weighted least-squares scale and min for its rounding (min clamped <= 0),
+// keeping the best. Returns the scale; q in `q`, the positive offset in `the_min`.
+float fit_scale_min(int n, int nmax, const float* x, const float* weights, uint8_t* q,
+                    float& the_min, uint8_t* q_try, float rmin, float rdelta, int nstep) {
+  float min = x[0];
+  float max = x[0];
+  float sum_w = weights[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    if (x[i] < min) min = x[i];
+    if (x[i] > max) max = x[i];
+    sum_w += weights[i];
+    sum_x += weights[i] * x[i];
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    for (int i = 0; i < n; ++i) q[i] = 0;
+    the_min = -min;
+    return 0.0f;
+  }
+  float iscale = nmax / (max - min);
+  float scale = 1 / iscale;
+  float best_error = 0;
+  for (int i = 0; i < n; ++i) {
+    q[i] = static_cast<uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
+    const float diff = scale * q[i] + min - x[i];
+    best_error += weights[i] * (diff * diff);
+  }
+  for (int step = 0; step <= nstep; ++step) {
+    iscale = (rmin + rdelta * step + nmax) / (max - min);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax);
+      q_try[i] = static_cast<uint8_t>(l);
+      const float w = weights[i];
+      sum_l += w * l;
+      sum_l2 += w * l * l;
+      sum_xl += w * l * x[i];
+    }
+    const float det = sum_w * sum_l2 - sum_l * sum_l;
+    if (det > 0) {
+      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
+      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+      if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+      }
+      float error = 0;
+      for (int i = 0; i < n; ++i) {
+        const float diff = this_scale * q_try[i] + this_min - x[i];
+        error += weights[i] * (diff * diff);
+      }
+      if (error < best_error) {
+        std::copy(q_try, q_try + n, q);
+        best_error = error;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  the_min = -min;
+  return scale;
+}
+
+// Fits x[i] ~ scale * (q[i] - nmax) with q[i] - nmax in -nmax..nmax-1, the signed extreme mapping
+// to -nmax, weighting each error by x[i]^2: the scales (nmax + 0.1 k) / extreme, k = -9..9, each
+// followed by its least-squares scale, keeping the best. Returns the scale (0 for an all-zero x).
+float fit_scale_symmetric(int n, int nmax, const float* x, int8_t* q) {
+  float max = 0;
+  float amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) q[i] = 0;
+    return 0.0f;
+  }
+  auto level = [&](float iscale, int i) { return std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1); };
+  float iscale = -nmax / max;
+  float sum_lx = 0;
+  float sum_l2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = level(iscale, i);
+    q[i] = static_cast<int8_t>(l + nmax);
+    const float w = x[i] * x[i];
+    sum_lx += w * x[i] * l;
+    sum_l2 += w * l * l;
+  }
+  float scale = sum_l2 != 0 ? sum_lx / sum_l2 : 0.0f;
+  float best = scale * sum_lx;
+  for (int step = -9; step <= 9; ++step) {
+    if (step == 0) continue;
+    iscale = -(nmax + 0.1f * step) / max;
+    sum_lx = sum_l2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = level(iscale, i);
+      const float w = x[i] * x[i];
+      sum_lx += w * x[i] * l;
+      sum_l2 += w * l * l;
+    }
+    if (sum_l2 > 0 && sum_lx * sum_lx > best * sum_l2) {
+      for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(level(iscale, i) + nmax);
+      scale = sum_lx / sum_l2;
+      best = scale * sum_lx;
+    }
+  }
+  return scale;
+}
+
+// 6-bit scale and min of sub-block j of a q4_K block (layout in dtype.h).
+void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
+  if (j < 4) {
+    scale = packed[j] & 63;
+    min = packed[j + 4] & 63;
+  } else {
+    scale = (packed[j + 4] & 0x0f) | ((packed[j - 4] >> 6) << 4);
+    min = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
+  }
+}
+
+void dequantize_q4_k(const BlockQ4_K& block, float* dst) {
+  const float d = f16_to_f32(block.d);
+  const float dmin = f16_to_f32(block.dmin);
+  for (int j = 0; j < 8; ++j) {
+    int scale, min;
+    q4_k_scale_min(block.scales, j, scale, min);
+    // Both products are exact (11-bit mantissa times 6 bits, then times 4 bits): one rounding, in
+    // the subtraction, which an FMA reproduces.
+    const float d_j = d * scale;
+    const float m_j = dmin * min;
+    const uint8_t* qs = block.qs + 32 * (j / 2);
+    const int shift = 4 * (j % 2);
+    for (int l = 0; l < 32; ++l) dst[32 * j + l] = d_j * ((qs[l] >> shift) & 0x0f) - m_j;
+  }
+}
+
+void dequantize_q6_k(const BlockQ6_K& block, float* dst) {
+  const float d = f16_to_f32(block.d);
+  for (int e = 0; e < kQKBlock; ++e) {
+    const int half = e / 128, quarter = (e % 128) / 32, l = e % 32;
+    const int low = (block.ql[64 * half + 32 * (quarter % 2) + l] >> (4 * (quarter / 2))) & 0x0f;
+    const int high = (block.qh[32 * half + l] >> (2 * quarter)) & 3;
+    // d scale q is exact: 11 + 8 + 6 significant bits fit in 24.
+    dst[e] = d * block.scales[e / 16] * ((low | (high << 4)) - 32);
+  }
+}
+
+void quantize_q4_k(const float* x, BlockQ4_K& block) {
+  uint8_t q[kQKBlock];
+  uint8_t q_try[32];
+  float weights[32];
+  float scales[8];
+  float mins[8];
+  float max_scale = 0;  // the sub-block fits subtract the min, so their scales are >= 0
+  float max_min = 0;
+  for (int j = 0; j < 8; ++j) {
+    const float* xj = x + 32 * j;
+    float sum_x2 = 0;
+    for (int l = 0; l < 32; ++l) sum_x2 += xj[l] * xj[l];
+    const float rms = std::sqrt(sum_x2 / 32);
+    for (int l = 0; l < 32; ++l) weights[l] = rms + std::fabs(xj[l]);
+    scales[j] = fit_scale_min(32, 15, xj, weights, q + 32 * j, mins[j], q_try, -1.0f, 0.1f, 20);
+    if (scales[j] > max_scale) max_scale = scales[j];
+    if (mins[j] > max_min) max_min = mins[j];
+  }
+  const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+  const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+  std::memset(block.scales, 0, sizeof block.scales);
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
+    const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
+    if (j < 4) {
+      block.scales[j] = ls;
+      block.scales[j + 4] = lm;
+    } else {
+      block.scales[j + 4] = static_cast<uint8_t>((ls & 0x0f) | ((lm & 0x0f) << 4));
+      block.scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
+      block.scales[j] |= static_cast<uint8_t>((lm >> 4) << 6);
+    }
+  }
+  block.d = f32_to_f16(max_scale / 63.0f);
+  block.dmin = f32_to_f16(max_min / 63.0f);
+  // Requantize against the scales as stored; a sub-block whose scale rounded to 0 keeps its fit.
+  for (int j = 0; j < 8; ++j) {
+    int scale, min;
+    q4_k_scale_min(block.scales, j, scale, min);
+    const float d = f16_to_f32(block.d) * scale;
+    if (d == 0) continue;
+    const float dm = f16_to_f32(block.dmin) * min;
+    for (int l = 0; l < 32; ++l)
+      q[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, 15));
+  }
+  for (int k = 0; k < 4; ++k)
+    for (int l = 0; l < 32; ++l)
+      block.qs[32 * k + l] = static_cast<uint8_t>(q[64 * k + l] | (q[64 * k + 32 + l] << 4));
+}
+
+void quantize_q6_k(const float* x, BlockQ6_K& block) {
+  int8_t q[kQKBlock];  // q + 32, in 0..63
+  float scales[16];
+  float max_scale = 0;  // the signed scale of largest magnitude
+  float max_abs_scale = 0;
+  for (int s = 0; s < 16; ++s) {
+    scales[s] = fit_scale_symmetric(16, 32, x + 16 * s, q + 16 * s);
+    if (std::fabs(scales[s]) > max_abs_scale) {
+      max_abs_scale = std::fabs(scales[s]);
+      max_scale = scales[s];
+    }
+  }
+  if (max_abs_scale < kGroupMaxEps) {
+    std::memset(&block, 0, sizeof block);
+    return;
+  }
+  const float iscale = -128.0f / max_scale;
+  block.d = f32_to_f16(1 / iscale);
+  for (int s = 0; s < 16; ++s)
+    block.scales[s] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[s])));
+  for (int s = 0; s < 16; ++s) {
+    const float d = f16_to_f32(block.d) * block.scales[s];
+    if (d == 0) continue;
+    for (int i = 0; i < 16; ++i)
+      q[16 * s + i] = static_cast<int8_t>(std::clamp(nearest_int(x[16 * s + i] / d), -32, 31) + 32);
+  }
+  for (int half = 0; half < 2; ++half) {
+    const int8_t* qh_src = q + 128 * half;
+    for (int l = 0; l < 32; ++l) {
+      const int q0 = qh_src[l], q1 = qh_src[l + 32], q2 = qh_src[l + 64], q3 = qh_src[l + 96];
+      block.ql[64 * half + l] = static_cast<uint8_t>((q0 & 0x0f) | ((q2 & 0x0f) << 4));
+      block.ql[64 * half + 32 + l] = static_cast<uint8_t>((q1 & 0x0f) | ((q3 & 0x0f) << 4));
+      block.qh[32 * half + l] =
+          static_cast<uint8_t>((q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) | ((q3 >> 4) << 6));
+    }
+  }
+}
+
+}  // namespace
 
 void dequantize_row(DType dtype, const std::byte* src, float* dst, int64_t n) {
   switch (dtype) {
@@ -42,6 +301,16 @@ void dequantize_row(DType dtype, const std::byte* src, float* dst, int64_t n) {
           dst[b * kQBlock + j + 16] = d * ((blocks[b].qs[j] >> 4) - 8);
         }
       }
+      return;
+    }
+    case DType::kQ4_K: {
+      const auto* blocks = reinterpret_cast<const BlockQ4_K*>(src);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) dequantize_q4_k(blocks[b], dst + b * kQKBlock);
+      return;
+    }
+    case DType::kQ6_K: {
+      const auto* blocks = reinterpret_cast<const BlockQ6_K*>(src);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) dequantize_q6_k(blocks[b], dst + b * kQKBlock);
       return;
     }
   }
@@ -95,6 +364,16 @@ void quantize_row(DType dtype, const float* src, std::byte* dst, int64_t n) {
           blocks[b].qs[j] = static_cast<uint8_t>(lo | (hi << 4));
         }
       }
+      return;
+    }
+    case DType::kQ4_K: {
+      auto* blocks = reinterpret_cast<BlockQ4_K*>(dst);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) quantize_q4_k(src + b * kQKBlock, blocks[b]);
+      return;
+    }
+    case DType::kQ6_K: {
+      auto* blocks = reinterpret_cast<BlockQ6_K*>(dst);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) quantize_q6_k(src + b * kQKBlock, blocks[b]);
       return;
     }
   }

@@ -21,7 +21,12 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-bool is_block_format(DType dtype) { return dtype_info(dtype).block_elems > 1; }
+// Columns for `dtype`: `float_cols` for plain floats, `q_cols` (a multiple of 32) for the 32-weight
+// block formats, and as many 256-weight blocks as q_cols has 32-weight ones for the k-quants.
+int64_t cols_for(DType dtype, int64_t float_cols, int64_t q_cols) {
+  const int64_t block = dtype_info(dtype).block_elems;
+  return block == 1 ? float_cols : q_cols / kQBlock * block;
+}
 
 // Random weights in [-1, 1), encoded as `dtype`.
 Tensor random_weight(DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
@@ -80,9 +85,11 @@ class MatmulLevel : public testing::TestWithParam<LevelCase> {
 
 TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
   const auto [dtype, level] = GetParam();
-  const std::vector<int64_t> col_sizes = is_block_format(dtype)
-                                             ? std::vector<int64_t>{32, 64, 96, 4096 + 32}
-                                             : std::vector<int64_t>{1, 31, 33, 4097};
+  const int64_t block = dtype_info(dtype).block_elems;
+  const std::vector<int64_t> col_sizes =
+      block == 1    ? std::vector<int64_t>{1, 31, 33, 4097}
+      : block == 32 ? std::vector<int64_t>{32, 64, 96, 4096 + 32}
+                    : std::vector<int64_t>{256, 512, 4096 + 256};
   uint32_t seed = 1;
   for (int64_t cols : col_sizes) {
     for (int64_t rows : {1, 3, 17, 64}) {
@@ -117,9 +124,24 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
   }
 }
 
+// With one-hot activations each output is a single weight times 1 plus zeros: exact, so every kernel
+// must return the reference dequantization bit for bit (the in-register decoders included).
+TEST_P(MatmulLevel, OneHotActivationsGiveExactWeights) {
+  const auto [dtype, level] = GetParam();
+  const int64_t rows = 5, cols = cols_for(dtype, 37, 64);
+  const Tensor w = random_weight(dtype, rows, cols, 31);
+  std::vector<float> x(cols * cols, 0.0f);
+  for (int64_t c = 0; c < cols; ++c) x[c * cols + c] = 1.0f;
+  const std::vector<float> y = run_matmul(level, w, x, cols, cols, rows, nullptr);
+  const std::vector<float> w_f32 = w.to_f32();
+  for (int64_t c = 0; c < cols; ++c)
+    for (int64_t r = 0; r < rows; ++r)
+      ASSERT_EQ(y[c * rows + r], w_f32[r * cols + c]) << "row " << r << " col " << c;
+}
+
 TEST_P(MatmulLevel, ThreadCountDoesNotChangeBits) {
   const auto [dtype, level] = GetParam();
-  const int64_t rows = 100, cols = is_block_format(dtype) ? 96 : 33,
+  const int64_t rows = 100, cols = cols_for(dtype, 33, 96),
                 n_tokens = 40;  // > 1 tile each way
   const Tensor w = random_weight(dtype, rows, cols, 11);
   const std::vector<float> x = random_activations(n_tokens, cols, cols, 12);
@@ -135,7 +157,7 @@ TEST_P(MatmulLevel, ThreadCountDoesNotChangeBits) {
 // token of batches of 2..8 (every micro-kernel width and both the direct and the packed path).
 TEST_P(MatmulLevel, BatchDoesNotChangeBits) {
   const auto [dtype, level] = GetParam();
-  const int64_t rows = 37, cols = is_block_format(dtype) ? 288 : 291, n_tokens = 40;
+  const int64_t rows = 37, cols = cols_for(dtype, 291, 288), n_tokens = 40;
   const Tensor w = random_weight(dtype, rows, cols, 21);
   const std::vector<float> x = random_activations(n_tokens, cols, cols, 22);
   const std::vector<float> batch = run_matmul(level, w, x, cols, n_tokens, rows, nullptr);
@@ -156,7 +178,8 @@ TEST_P(MatmulLevel, BatchDoesNotChangeBits) {
 std::vector<LevelCase> all_cases() {
   std::vector<LevelCase> cases;
   for (IsaLevel level : {IsaLevel::kRef, IsaLevel::kAvx2, IsaLevel::kAvx512})
-    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0})
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                        DType::kQ4_K, DType::kQ6_K})
       cases.push_back({dtype, level});
   return cases;
 }

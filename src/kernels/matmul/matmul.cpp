@@ -17,7 +17,7 @@ constexpr int64_t kTokenTile = kMatmulMaxTokens;
 
 struct MatmulTable {
   IsaLevel level;
-  MatmulBlockFn f32, f16, bf16, q8_0, q4_0;
+  MatmulBlockFn f32, f16, bf16, q8_0, q4_0, q4_K, q6_K;
 
   MatmulBlockFn get(DType dtype) const {
     switch (dtype) {
@@ -31,6 +31,10 @@ struct MatmulTable {
         return q8_0;
       case DType::kQ4_0:
         return q4_0;
+      case DType::kQ4_K:
+        return q4_K;
+      case DType::kQ6_K:
+        return q6_K;
     }
     MOE_ASSERT(false);
     return nullptr;
@@ -39,11 +43,12 @@ struct MatmulTable {
 
 const MatmulTable& table_for(IsaLevel level) {
   static const MatmulTable tables[] = {
-      {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref},
+      {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
+       matmul_ref},
       {IsaLevel::kAvx2, matmul_f32_avx2, matmul_f16_avx2, matmul_bf16_avx2, matmul_q8_0_avx2,
-       matmul_q4_0_avx2},
+       matmul_q4_0_avx2, matmul_q4_K_avx2, matmul_q6_K_avx2},
       {IsaLevel::kAvx512, matmul_f32_avx512, matmul_f16_avx512, matmul_bf16_avx512,
-       matmul_q8_0_avx512, matmul_q4_0_avx512},
+       matmul_q8_0_avx512, matmul_q4_0_avx512, matmul_q4_K_avx512, matmul_q6_K_avx512},
   };
   return tables[static_cast<int>(level)];
 }

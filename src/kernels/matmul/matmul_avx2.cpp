@@ -113,6 +113,84 @@ struct Q4_0 {
   }
 };
 
+// Bytes 8 sub .. 8 sub + 7 of v in the low half of an xmm register.
+__m128i eighth(__m256i v, int sub) {
+  const __m128i half = sub < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
+  return sub % 2 == 0 ? half : _mm_unpackhi_epi64(half, half);
+}
+
+// 6-bit scale and min of sub-block j of a q4_K block (layout in core/dtype.h).
+void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
+  if (j < 4) {
+    scale = packed[j] & 63;
+    min = packed[j + 4] & 63;
+  } else {
+    scale = (packed[j + 4] & 0x0f) | ((packed[j - 4] >> 6) << 4);
+    min = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
+  }
+}
+
+// A group is one 32-weight sub-block, w = d_j q - m_j. d_j = d sc_j and m_j = dmin m_j are exact
+// (11 by 6 bits), so is d_j q (4 bits more): the FMA rounds once, like the reference's
+// subtraction. The sub-block's nibbles are isolated 32 bytes at a time.
+struct Q4_K {
+  static constexpr int kGroup = 32;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m256 scale;   // d_j
+    __m256 offset;  // -m_j
+    __m256i q;      // byte l: q of weight l
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ4_K*>(row) + g / 8;
+    const int j = static_cast<int>(g % 8);
+    int scale, min;
+    q4_k_scale_min(block->scales, j, scale, min);
+    const __m256i bytes =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs + 32 * (j / 2)));
+    const __m256i q = _mm256_and_si256(_mm256_srl_epi16(bytes, _mm_cvtsi32_si128(4 * (j % 2))),
+                                       _mm256_set1_epi8(0x0f));
+    return {_mm256_set1_ps(_cvtsh_ss(block->d) * scale),
+            _mm256_set1_ps(-(_cvtsh_ss(block->dmin) * min)), q};
+  }
+  static __m256 vec(const Group& g, int sub) {
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(eighth(g.q, sub)));
+    return _mm256_fmadd_ps(q, g.scale, g.offset);
+  }
+};
+
+// A group is the 32 weights whose low bits share a nibble of 32 ql bytes and whose high bits share
+// a bit pair of 32 qh bytes; two sub-block scales. w = (d sc) (q - 32) is exact (11 + 8 + 6 bits).
+struct Q6_K {
+  static constexpr int kGroup = 32;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m256 scale_lo;  // d sc for weights 0..15
+    __m256 scale_hi;  // d sc for weights 16..31
+    __m256i q;        // byte l: q - 32 of weight l
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ6_K*>(row) + g / 8;
+    const int half = static_cast<int>(g % 8) / 4, quarter = static_cast<int>(g % 4);
+    const __m256i ql = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(block->ql + 64 * half + 32 * (quarter % 2)));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qh + 32 * half));
+    const __m256i low = _mm256_and_si256(_mm256_srl_epi16(ql, _mm_cvtsi32_si128(4 * (quarter / 2))),
+                                         _mm256_set1_epi8(0x0f));
+    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * quarter)),
+                                          _mm256_set1_epi8(3));
+    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)),
+                                      _mm256_set1_epi8(32));
+    const float d = _cvtsh_ss(block->d);
+    const int8_t* scales = block->scales + 8 * half + 2 * quarter;
+    return {_mm256_set1_ps(d * scales[0]), _mm256_set1_ps(d * scales[1]), q};
+  }
+  static __m256 vec(const Group& g, int sub) {
+    const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(eighth(g.q, sub)));
+    return _mm256_mul_ps(q, sub < 2 ? g.scale_lo : g.scale_hi);
+  }
+};
+
 // Adds the 8 lanes in a fixed tree.
 float horizontal_sum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -279,5 +357,7 @@ void matmul_f16_avx2(const MatmulBlock& block) { run_block<F16>(block); }
 void matmul_bf16_avx2(const MatmulBlock& block) { run_block<BF16>(block); }
 void matmul_q8_0_avx2(const MatmulBlock& block) { run_block<Q8_0>(block); }
 void matmul_q4_0_avx2(const MatmulBlock& block) { run_block<Q4_0>(block); }
+void matmul_q4_K_avx2(const MatmulBlock& block) { run_block<Q4_K>(block); }
+void matmul_q6_K_avx2(const MatmulBlock& block) { run_block<Q6_K>(block); }
 
 }  // namespace moe::kernels

@@ -115,6 +115,81 @@ struct Q4_0 {
   }
 };
 
+// 6-bit scale and min of sub-block j of a q4_K block (layout in core/dtype.h).
+void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
+  if (j < 4) {
+    scale = packed[j] & 63;
+    min = packed[j + 4] & 63;
+  } else {
+    scale = (packed[j + 4] & 0x0f) | ((packed[j - 4] >> 6) << 4);
+    min = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
+  }
+}
+
+// A group is one 32-weight sub-block; as for q4_0, a 16-entry table holds its d_j q - m_j for
+// q = 0..15, each computed by one FMA of exact products (rounded once, like the reference's
+// subtraction), and vpermps looks the weights up by the low 4 bits of each lane.
+struct Q4_K {
+  static constexpr int kGroup = 32;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m512 table;
+    __m256i q;  // byte l: q of weight l in bits 0..3 (bits 4..7 are ignored)
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ4_K*>(row) + g / 8;
+    const int j = static_cast<int>(g % 8);
+    int scale, min;
+    q4_k_scale_min(block->scales, j, scale, min);
+    const __m512 q_values = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512 table =
+        _mm512_fmadd_ps(q_values, _mm512_set1_ps(_cvtsh_ss(block->d) * scale),
+                        _mm512_set1_ps(-(_cvtsh_ss(block->dmin) * min)));
+    const __m256i bytes =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs + 32 * (j / 2)));
+    return {table, _mm256_srl_epi16(bytes, _mm_cvtsi32_si128(4 * (j % 2)))};
+  }
+  static __m512 vec(const Group& g, int sub) {
+    const __m128i bytes =
+        sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    return _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(bytes), g.table);
+  }
+};
+
+// A group is the 32 weights whose low bits share a nibble of 32 ql bytes and whose high bits share
+// a bit pair of 32 qh bytes; two sub-block scales. w = (d sc) (q - 32) is exact (11 + 8 + 6 bits).
+struct Q6_K {
+  static constexpr int kGroup = 32;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m512 scale_lo;  // d sc for weights 0..15
+    __m512 scale_hi;  // d sc for weights 16..31
+    __m256i q;        // byte l: q - 32 of weight l
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ6_K*>(row) + g / 8;
+    const int half = static_cast<int>(g % 8) / 4, quarter = static_cast<int>(g % 4);
+    const __m256i ql = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(block->ql + 64 * half + 32 * (quarter % 2)));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qh + 32 * half));
+    const __m256i low = _mm256_and_si256(_mm256_srl_epi16(ql, _mm_cvtsi32_si128(4 * (quarter / 2))),
+                                         _mm256_set1_epi8(0x0f));
+    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * quarter)),
+                                          _mm256_set1_epi8(3));
+    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)),
+                                      _mm256_set1_epi8(32));
+    const float d = _cvtsh_ss(block->d);
+    const int8_t* scales = block->scales + 8 * half + 2 * quarter;
+    return {_mm512_set1_ps(d * scales[0]), _mm512_set1_ps(d * scales[1]), q};
+  }
+  static __m512 vec(const Group& g, int sub) {
+    const __m128i bytes =
+        sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)),
+                         sub == 0 ? g.scale_lo : g.scale_hi);
+  }
+};
+
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
 // w_group0 on, activations from column x_col0 on, n_groups groups and then tail_cols ragged
 // columns; partial sums live in acc[r * acc_stride + t] between chunks.
@@ -274,5 +349,7 @@ void matmul_f16_avx512(const MatmulBlock& block) { run_block<F16>(block); }
 void matmul_bf16_avx512(const MatmulBlock& block) { run_block<BF16>(block); }
 void matmul_q8_0_avx512(const MatmulBlock& block) { run_block<Q8_0>(block); }
 void matmul_q4_0_avx512(const MatmulBlock& block) { run_block<Q4_0>(block); }
+void matmul_q4_K_avx512(const MatmulBlock& block) { run_block<Q4_K>(block); }
+void matmul_q6_K_avx512(const MatmulBlock& block) { run_block<Q6_K>(block); }
 
 }  // namespace moe::kernels

@@ -41,11 +41,15 @@ void matmul_f16_avx2(const MatmulBlock& block);
 void matmul_bf16_avx2(const MatmulBlock& block);
 void matmul_q8_0_avx2(const MatmulBlock& block);
 void matmul_q4_0_avx2(const MatmulBlock& block);
+void matmul_q4_K_avx2(const MatmulBlock& block);
+void matmul_q6_K_avx2(const MatmulBlock& block);
 
 void matmul_f32_avx512(const MatmulBlock& block);
 void matmul_f16_avx512(const MatmulBlock& block);
 void matmul_bf16_avx512(const MatmulBlock& block);
 void matmul_q8_0_avx512(const MatmulBlock& block);
 void matmul_q4_0_avx512(const MatmulBlock& block);
+void matmul_q4_K_avx512(const MatmulBlock& block);
+void matmul_q6_K_avx512(const MatmulBlock& block);
 
 }  // namespace moe::kernels
