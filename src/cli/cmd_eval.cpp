@@ -1,4 +1,6 @@
-// `moe eval --perplexity FILE`: perplexity as llama-perplexity computes it.
+// `moe eval --perplexity FILE`: perplexity as llama-perplexity computes it. Under mpirun the
+// windows are spread over the replicas (and attention-DP ranks) and the sums reduced.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -7,8 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/parallel_options.h"
 #include "core/error.h"
-#include "model/transformer.h"
+#include "runtime/parallel_engine.h"
 #include "runtime/perplexity.h"
 #include "tokenizer/tokenizer.h"
 
@@ -19,7 +22,7 @@ struct EvalOptions {
   std::string model;
   std::string text_file;
   int64_t n_ctx = 512;
-  int threads = default_threads();
+  int threads = 0;
   bool json = false;
 };
 
@@ -32,37 +35,59 @@ std::string read_text(const std::string& path) {
 }
 }  // namespace
 
-void add_eval_command(CLI::App& app) {
+void add_eval_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<EvalOptions>();
+  auto layout = std::make_shared<ParallelOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "Score a text file: perplexity");
   cmd->add_option("-m,--model", o->model, "HF directory or GGUF file")->required();
   cmd->add_option("--perplexity", o->text_file, "UTF-8 text file to score")->required();
   cmd->add_option("-c,--ctx", o->n_ctx, "Window size in tokens (non-overlapping windows)")->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Threads")->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
   cmd->add_flag("--json", o->json, "Print {\"perplexity\", \"tokens_scored\"}");
-  cmd->callback([o] {
+  add_parallel_options(cmd, layout);
+  const parallel::MpiRuntime& mpi = context.mpi;
+  cmd->callback([o, layout, &mpi] {
+    const parallel::ParallelConfig config = layout->resolve();
+    parallel::Communicator world = parallel::Communicator::world(mpi, config.comm_timeout_s);
+    const parallel::Mapping mapping = parallel::make_mapping(config, world.size(), world.rank());
     const std::string text = read_text(o->text_file);
     const model::Model m = model::load_model(o->model);
+    runtime::check_layout(mapping, m.config, m.weights);
     const tokenizer::Tokenizer tok(m.vocab);
-    ThreadPool pool(o->threads);
-    model::Transformer transformer(m, pool);
     const std::vector<int32_t> tokens = tok.encode(text, m.vocab.add_bos);
     const int64_t n_windows = static_cast<int64_t>(tokens.size()) / std::max<int64_t>(1, o->n_ctx);
     MOE_CHECK(n_windows >= 1, UsageError, "--perplexity: ", o->text_file, " has ", tokens.size(),
               " tokens, fewer than --ctx ", o->n_ctx);
-    std::fprintf(stderr, "moe eval: %zu tokens, %lld windows of %lld\n", tokens.size(),
-                 static_cast<long long>(n_windows), static_cast<long long>(o->n_ctx));
-    const runtime::PerplexityResult result =
-        runtime::perplexity(transformer, tokens, o->n_ctx, m.vocab.bos_id, m.vocab.add_bos,
-                            [&](int64_t window, double ppl) {
-                              std::fprintf(stderr, "[%lld/%lld] %.4f\n", static_cast<long long>(window + 1),
-                                           static_cast<long long>(n_windows), ppl);
-                            });
-    if (o->json) {
-      std::puts(nlohmann::json({{"perplexity", result.perplexity}, {"tokens_scored", result.tokens_scored}}).dump().c_str());
-    } else {
-      std::printf("perplexity: %.4f over %lld tokens\n", result.perplexity, static_cast<long long>(result.tokens_scored));
-    }
+    const bool prints = world.rank() == 0;
+    if (prints)
+      std::fprintf(stderr, "moe eval: %zu tokens, %lld windows of %lld, %d ranks\n", tokens.size(),
+                   static_cast<long long>(n_windows), static_cast<long long>(o->n_ctx), world.size());
+    const int threads = o->threads > 0 ? o->threads : std::max(1, default_threads() / world.size());
+    ThreadPool pool(threads);
+    runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch);
+
+    runtime::WindowOptions options;
+    options.n_ctx = o->n_ctx;
+    options.bos_id = m.vocab.bos_id;
+    options.add_bos = m.vocab.add_bos;
+    options.serves = [&engine](int64_t window) { return engine.serves(static_cast<uint64_t>(window)); };
+    options.any_active = [&engine](bool local) { return engine.any_active(local); };
+    if (prints && world.size() == 1)
+      options.on_window = [n_windows](int64_t window, double ppl) {
+        std::fprintf(stderr, "[%lld/%lld] %.4f\n", static_cast<long long>(window + 1),
+                     static_cast<long long>(n_windows), ppl);
+      };
+    const runtime::NllSum local = runtime::score_windows(engine.transformer(), tokens, options);
+    // One rank per window contributes its sum.
+    double sums[2] = {engine.reports() ? local.nll : 0.0, engine.reports() ? static_cast<double>(local.count) : 0.0};
+    if (world.size() > 1) world.allreduce_sum(sums, 2);
+    const double perplexity = std::exp(sums[0] / sums[1]);
+    const auto scored = static_cast<int64_t>(sums[1]);
+    if (!prints) return;
+    if (o->json)
+      std::puts(nlohmann::json({{"perplexity", perplexity}, {"tokens_scored", scored}}).dump().c_str());
+    else
+      std::printf("perplexity: %.4f over %lld tokens\n", perplexity, static_cast<long long>(scored));
   });
 }
 

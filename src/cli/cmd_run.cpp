@@ -1,5 +1,8 @@
 // `moe run`: generate text from one prompt (streamed to stdout) or from a file of prompts, one per
-// line, each its own sequence, decoded together in one batch. --json prints one object per prompt.
+// line, each its own sequence, decoded together in one batch. Under mpirun the model is sharded
+// by the parallel layout and rank 0 prints every request's result in order. --json prints one
+// object per prompt.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -8,9 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/parallel_options.h"
 #include "core/error.h"
-#include "model/transformer.h"
 #include "runtime/generator.h"
+#include "runtime/parallel_engine.h"
 
 namespace moe::cli {
 
@@ -20,7 +24,7 @@ struct RunOptions {
   std::string prompt;
   std::string prompts_file;
   int64_t n_predict = 64;
-  int threads = default_threads();
+  int threads = 0;
   bool json = false;
   runtime::SamplerOptions sampler;
 };
@@ -35,17 +39,20 @@ std::vector<std::string> read_prompts(const std::string& path) {
   return prompts;
 }
 
-void print_json(const runtime::GenerationResult& result) {
-  const nlohmann::ordered_json out = {
-      {"prompt_tokens", result.prompt_tokens}, {"tokens", result.tokens}, {"text", result.text}};
-  std::puts(out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+std::string result_json(uint64_t index, const runtime::GenerationResult& result) {
+  const nlohmann::ordered_json out = {{"request", index},
+                                      {"prompt_tokens", result.prompt_tokens},
+                                      {"tokens", result.tokens},
+                                      {"text", result.text}};
+  return out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 }  // namespace
 
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-void add_run_command(CLI::App& app) {
+void add_run_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<RunOptions>();
+  auto layout = std::make_shared<ParallelOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt or a file of prompts");
   cmd->add_option("-m,--model", o->model, "HF directory or GGUF file")->required();
   auto* prompt = cmd->add_option("-p,--prompt", o->prompt, "Prompt text");
@@ -56,46 +63,79 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--top-k", o->sampler.top_k, "Sample from the k most likely tokens; 0 = all")->capture_default_str();
   cmd->add_option("--top-p", o->sampler.top_p, "Nucleus sampling threshold")->capture_default_str();
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed (request i uses seed + i)")->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Threads")->capture_default_str();
-  cmd->add_flag("--json", o->json, "Print {\"prompt_tokens\", \"tokens\", \"text\"} per prompt, one per line");
-  cmd->callback([o] {
+  cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
+  cmd->add_flag("--json", o->json, "Print {\"request\", \"prompt_tokens\", \"tokens\", \"text\"} per prompt, one per line");
+  add_parallel_options(cmd, layout);
+  const parallel::MpiRuntime& mpi = context.mpi;
+  cmd->callback([o, layout, &mpi] {
     MOE_CHECK(!o->prompt.empty() || !o->prompts_file.empty(), UsageError, "--prompt or --prompts is required");
     o->sampler.validate();
+    const parallel::ParallelConfig config = layout->resolve();
+    parallel::Communicator world = parallel::Communicator::world(mpi, config.comm_timeout_s);
+    const parallel::Mapping mapping = parallel::make_mapping(config, world.size(), world.rank());
     const std::vector<std::string> texts = o->prompts_file.empty() ? std::vector<std::string>{o->prompt}
                                                                    : read_prompts(o->prompts_file);
     const model::Model m = model::load_model(o->model);
+    runtime::check_layout(mapping, m.config, m.weights);
     const tokenizer::Tokenizer tok(m.vocab);
-    ThreadPool pool(o->threads);
-    model::Transformer transformer(m, pool);
-    std::vector<std::vector<int32_t>> prompt_tokens;
-    for (const std::string& text : texts) prompt_tokens.push_back(tok.encode(text, m.vocab.add_bos));
+    const int threads = o->threads > 0 ? o->threads : std::max(1, default_threads() / world.size());
+    ThreadPool pool(threads);
+    runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch);
+
+    std::vector<runtime::GenerationRequest> requests;
+    for (size_t i = 0; i < texts.size(); ++i)
+      if (engine.serves(i)) requests.push_back({i, tok.encode(texts[i], m.vocab.add_bos)});
     runtime::GenerationOptions options;
     options.n_predict = o->n_predict;
     options.sampler = o->sampler;
 
-    const bool stream = !o->json && texts.size() == 1;
+    const bool prints = world.rank() == 0;
+    const bool stream = !o->json && texts.size() == 1 && prints;
     if (stream) std::fputs(texts[0].c_str(), stdout);
     runtime::GenerationTimings timings;
-    const auto results = runtime::generate(transformer, tok, prompt_tokens, options, timings,
-                                           [stream](size_t, const std::string& piece) {
-                                             if (!stream) return;
-                                             std::fwrite(piece.data(), 1, piece.size(), stdout);
-                                             std::fflush(stdout);
-                                           });
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (o->json)
-        print_json(results[i]);
-      else if (stream)
-        std::puts("");
-      else
-        std::printf("[%zu] %s%s\n", i + 1, texts[i].c_str(), results[i].text.c_str());
+    const auto results = runtime::generate(
+        engine.transformer(), tok, requests, options, timings,
+        [stream](size_t, const std::string& piece) {
+          if (!stream) return;
+          std::fwrite(piece.data(), 1, piece.size(), stdout);
+          std::fflush(stdout);
+        },
+        [&engine](bool local) { return engine.any_active(local); });
+
+    // Every request's line travels to rank 0, which prints them in request order.
+    std::string mine;
+    if (engine.reports())
+      for (size_t i = 0; i < results.size(); ++i) {
+        const std::string line = o->json ? result_json(requests[i].id, results[i])
+                                         : "[" + std::to_string(requests[i].id + 1) + "] " + texts[requests[i].id] +
+                                               results[i].text;
+        mine += std::to_string(requests[i].id) + "\t" + line + "\n";
+      }
+    const std::vector<std::string> parts = world.size() > 1 ? runtime::all_gather_strings(world, mine)
+                                                            : std::vector<std::string>{mine};
+    if (!prints) return;
+    if (stream) {
+      std::puts("");
+    } else {
+      std::vector<std::pair<uint64_t, std::string>> lines;
+      for (const std::string& part : parts)
+        for (size_t begin = 0, end; begin < part.size(); begin = end + 1) {
+          end = part.find('\n', begin);
+          const size_t tab = part.find('\t', begin);
+          lines.emplace_back(std::stoull(part.substr(begin, tab - begin)), part.substr(tab + 1, end - tab - 1));
+        }
+      std::sort(lines.begin(), lines.end());
+      for (const auto& line : lines) std::puts(line.second.c_str());
     }
     const double n_decode = static_cast<double>(timings.generated_tokens - static_cast<int64_t>(results.size()));
-    std::fprintf(stderr, "prompt: %lld tokens, %.1f tokens/s | generated: %lld tokens, %.1f tokens/s (%zu requests, %d threads)\n",
+    std::fprintf(stderr,
+                 "prompt: %lld tokens, %.1f tokens/s | generated: %lld tokens, %.1f tokens/s (rank 0: %zu requests, "
+                 "%d threads, %d ranks)\n",
                  static_cast<long long>(timings.prompt_tokens),
                  static_cast<double>(timings.prompt_tokens) / std::max(1e-9, timings.prefill_seconds),
                  static_cast<long long>(timings.generated_tokens),
-                 n_decode > 0 ? n_decode / std::max(1e-9, timings.decode_seconds) : 0.0, results.size(), o->threads);
+                 n_decode > 0 ? n_decode / std::max(1e-9, timings.decode_seconds) : 0.0, results.size(), threads,
+                 world.size());
   });
 }
 

@@ -1,18 +1,26 @@
 // The `moe` subcommands. Each add_*_command registers its options and a callback on `app`; the
-// callbacks parse nothing themselves and report failures as moe::Error exceptions.
+// callbacks report failures as moe::Error exceptions (ConfigError/UsageError: the same on every
+// rank; anything else: this rank's own failure).
 #pragma once
 
 #include <CLI/CLI.hpp>
 
+#include "parallel/mpi_runtime.h"
+
 namespace moe::cli {
+
+// What every command may need from the process: the MPI runtime (world size 1 without mpirun).
+struct CliContext {
+  const parallel::MpiRuntime& mpi;
+};
 
 void add_init_command(CLI::App& app);
 void add_info_command(CLI::App& app);
-void add_run_command(CLI::App& app);
-void add_eval_command(CLI::App& app);
+void add_run_command(CLI::App& app, const CliContext& context);
+void add_eval_command(CLI::App& app, const CliContext& context);
 void add_convert_command(CLI::App& app);
 
-// Default thread count: the machine's cores.
+// Default thread count: the machine's cores shared by the ranks on it.
 int default_threads();
 
 }  // namespace moe::cli

@@ -1,44 +1,34 @@
-// `moe`: entry point. Dispatches to subcommands; turns every error into one line on stderr and
-// exit code 1.
+// `moe`: entry point. Starts MPI when launched by mpirun/srun, dispatches to subcommands, and turns
+// every error into one line on stderr and exit code 1 (under MPI: one line from rank 0 for errors
+// every rank sees alike, else the failing rank's line and an abort of the whole job).
 #include <cstdio>
-#include <exception>
-#include <new>
 
 #include "cli/commands.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
+  moe::parallel::MpiRuntime mpi;
+  const moe::cli::CliContext context{mpi};
   CLI::App app{"moe.cpp: Mixture-of-Experts inference and training engine", "moe"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "moe 0.1.0");
   moe::cli::add_init_command(app);
   moe::cli::add_info_command(app);
-  moe::cli::add_run_command(app);
-  moe::cli::add_eval_command(app);
+  moe::cli::add_run_command(app, context);
+  moe::cli::add_eval_command(app, context);
   moe::cli::add_convert_command(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    return 0;
-  } catch (const CLI::CallForAllHelp&) {
-    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
-    return 0;
-  } catch (const CLI::CallForVersion& e) {
-    std::puts(e.what());
-    return 0;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "moe: error: %s (see moe --help)\n", e.what());
-    return 1;
-  } catch (const moe::Error& e) {
-    std::fprintf(stderr, "moe: error: %s\n", e.what());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "moe: error: out of memory\n");
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "moe: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  const bool prints = mpi.world_rank() == 0;
+  return moe::parallel::run_ranked(mpi, [&] {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      if (prints) std::fputs(app.help().c_str(), stdout);
+    } catch (const CLI::CallForAllHelp&) {
+      if (prints) std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    } catch (const CLI::CallForVersion& e) {
+      if (prints) std::puts(e.what());
+    } catch (const CLI::ParseError& e) {
+      throw moe::UsageError(std::string(e.what()) + " (see moe --help)");
+    }
+  });
 }

@@ -53,6 +53,8 @@ int64_t gguf_file_type(DType dtype) {
     case DType::kQ4_0: return 2;
     case DType::kQ8_0: return 7;
     case DType::kBF16: return 32;
+    case DType::kQ4_K: return 15;  // Q4_K_M
+    case DType::kQ6_K: return 18;
   }
   return 0;
 }

@@ -1,8 +1,10 @@
 // Forward pass. Prefill runs the whole prompt as one batch through every GEMM; experts multiply
-// only the rows routed to them; decode reads each needed weight once per token.
+// only the rows routed to them; decode reads each needed weight once per token. Collectives are
+// skipped for groups of one, so one process computes exactly the single-process arithmetic.
 #include "model/transformer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/quantize.h"
@@ -11,6 +13,7 @@
 #include "kernels/matmul/matmul.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
+#include "moe/all_to_all_dispatcher.h"
 
 namespace moe::model {
 
@@ -33,29 +36,75 @@ void clamp(float* values, int64_t n, float limit) {
   for (int64_t i = 0; i < n; ++i) values[i] = std::clamp(values[i], -limit, limit);
 }
 
+void sum_over(parallel::Communicator* group, float* data, int64_t n) {
+  if (group->size() > 1) group->allreduce_sum(data, n);
+}
+
+Shard whole_model(const ModelConfig& c) {
+  return make_shard(c, ShardLayout{});
+}
+
+constexpr int kPipelineTag = 17;
+
 }  // namespace
 
 Transformer::Transformer(const Model& model, ThreadPool& pool)
-    : model_(model), config_(model.config), pool_(pool) {
-  const ModelWeights& w = model.weights;
-  output_norm_ = to_vector(w.output_norm);
-  for (const LayerWeights& l : w.layers) {
-    vectors_.push_back({to_vector(l.attn_norm), to_vector(l.ffn_norm), to_vector(l.q_norm), to_vector(l.k_norm),
-                        to_vector(l.bq), to_vector(l.bk), to_vector(l.bv)});
-    experts_.emplace_back(l.experts);
+    : Transformer(model, pool, whole_model(model.config), ParallelGroups{}) {}
+
+Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shard, ParallelGroups groups)
+    : config_(model.config), pool_(pool), shard_(shard), weights_(shard_weights(model.config, model.weights, shard)),
+      groups_(groups) {
+  for (parallel::Communicator** group : {&groups_.attention, &groups_.moe_ep, &groups_.moe_tp, &groups_.pipeline})
+    if (*group == nullptr) {
+      owned_groups_.push_back(std::make_unique<parallel::Communicator>(parallel::Communicator::single()));
+      *group = owned_groups_.back().get();
+    }
+  output_norm_ = to_vector(weights_.output_norm);
+  vectors_.resize(config_.n_layers);
+  experts_.resize(config_.n_layers);
+  for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
+    const LayerWeights& l = weights_.layers[layer];
+    vectors_[layer] = {to_vector(l.attn_norm), to_vector(l.ffn_norm), to_vector(l.q_norm), to_vector(l.k_norm),
+                       to_vector(l.bq), to_vector(l.bk), to_vector(l.bv)};
+    experts_[layer] = std::make_unique<Experts>(l.experts);
   }
-  dispatcher_ = std::make_unique<LocalDispatcher>(config_.router.n_experts);
+  if (groups_.moe_ep->size() > 1)
+    dispatcher_ = std::make_unique<AllToAllDispatcher>(*groups_.moe_ep, config_.router.n_experts, groups_.check_dispatch);
+  else
+    dispatcher_ = std::make_unique<LocalDispatcher>(config_.router.n_experts);
 }
 
+Transformer::~Transformer() = default;
+
 KvCache Transformer::make_cache(int64_t capacity) const {
-  return KvCache(config_.n_layers, capacity, config_.kv_dim());
+  return KvCache(shard_.layers.begin, shard_.layers.size(), capacity, shard_.kv_heads.size() * config_.head_dim);
+}
+
+// RMSNorm over a projection split across the attention group (OLMoE's q/k norm): the sum of
+// squares is reduced over the group, each rank scales its slice.
+void Transformer::norm_whole_projection(float* rows, int64_t n_rows, int64_t width, const std::vector<float>& weight) {
+  parallel::Communicator* group = groups_.attention;
+  if (group->size() == 1) {
+    kernels::rmsnorm(rows, width, weight.data(), rows, width, n_rows, width, config_.rms_eps);
+    return;
+  }
+  std::vector<double> sum_sq(n_rows, 0.0);
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int64_t i = 0; i < width; ++i) sum_sq[r] += static_cast<double>(rows[r * width + i]) * rows[r * width + i];
+  group->allreduce_sum(sum_sq.data(), n_rows);
+  const int64_t full_width = width * group->size();
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const float scale = static_cast<float>(1.0 / std::sqrt(sum_sq[r] / full_width + config_.rms_eps));
+    for (int64_t i = 0; i < width; ++i) rows[r * width + i] = rows[r * width + i] * scale * weight[i];
+  }
 }
 
 void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens) {
-  const LayerWeights& l = model_.weights.layers[layer];
+  const LayerWeights& l = weights_.layers[layer];
   const LayerVectors& vec = vectors_[layer];
-  const int64_t H = config_.hidden_size, q_dim = config_.q_dim(), kv_dim = config_.kv_dim();
-  const int64_t head_dim = config_.head_dim;
+  const int64_t H = config_.hidden_size, head_dim = config_.head_dim;
+  const int64_t n_heads = shard_.heads.size(), n_kv_heads = shard_.kv_heads.size();
+  const int64_t q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
 
   kernels::rmsnorm(x_.data(), H, vec.attn_norm.data(), h_.data(), H, n_tokens, H, config_.rms_eps);
   kernels::matmul(l.wq, {h_.data(), H, q_.data(), q_dim, n_tokens}, &pool_);
@@ -65,13 +114,13 @@ void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> 
   add_bias(k_.data(), vec.bk, n_tokens);
   add_bias(v_.data(), vec.bv, n_tokens);
   if (config_.qk_norm == QkNorm::kWhole) {
-    kernels::rmsnorm(q_.data(), q_dim, vec.q_norm.data(), q_.data(), q_dim, n_tokens, q_dim, config_.rms_eps);
-    kernels::rmsnorm(k_.data(), kv_dim, vec.k_norm.data(), k_.data(), kv_dim, n_tokens, kv_dim, config_.rms_eps);
+    norm_whole_projection(q_.data(), n_tokens, q_dim, vec.q_norm);
+    norm_whole_projection(k_.data(), n_tokens, kv_dim, vec.k_norm);
   } else if (config_.qk_norm == QkNorm::kPerHead) {
-    kernels::rmsnorm(q_.data(), head_dim, vec.q_norm.data(), q_.data(), head_dim, n_tokens * config_.n_heads,
-                     head_dim, config_.rms_eps);
-    kernels::rmsnorm(k_.data(), head_dim, vec.k_norm.data(), k_.data(), head_dim, n_tokens * config_.n_kv_heads,
-                     head_dim, config_.rms_eps);
+    kernels::rmsnorm(q_.data(), head_dim, vec.q_norm.data(), q_.data(), head_dim, n_tokens * n_heads, head_dim,
+                     config_.rms_eps);
+    kernels::rmsnorm(k_.data(), head_dim, vec.k_norm.data(), k_.data(), head_dim, n_tokens * n_kv_heads, head_dim,
+                     config_.rms_eps);
   }
   if (config_.clip_qkv) {
     clamp(q_.data(), n_tokens * q_dim, *config_.clip_qkv);
@@ -85,35 +134,55 @@ void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> 
     float* q = q_.data() + row * q_dim;
     float* k = k_.data() + row * kv_dim;
     for (int64_t t = 0; t < n; ++t) {
-      kernels::rope_apply(q + t * q_dim, config_.n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
-      kernels::rope_apply(k + t * kv_dim, config_.n_kv_heads, head_dim, first + t, config_.rope_theta,
-                          config_.rope_style);
+      kernels::rope_apply(q + t * q_dim, n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
+      kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
     }
     std::memcpy(cache.keys(layer) + first * kv_dim, k, n * kv_dim * sizeof(float));
     std::memcpy(cache.values(layer) + first * kv_dim, v_.data() + row * kv_dim, n * kv_dim * sizeof(float));
-    kernels::attention({q, cache.keys(layer), cache.values(layer), attn_.data() + row * q_dim, n, first,
-                        config_.n_heads, config_.n_kv_heads, head_dim},
+    kernels::attention({q, cache.keys(layer), cache.values(layer), attn_.data() + row * q_dim, n, first, n_heads,
+                        n_kv_heads, head_dim},
                        &pool_);
     row += n;
   }
   kernels::matmul(l.wo, {attn_.data(), q_dim, h_.data(), H, n_tokens}, &pool_);
+  sum_over(groups_.attention, h_.data(), n_tokens * H);
   for (int64_t i = 0; i < n_tokens * H; ++i) x_[i] += h_[i];
 }
 
 void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
-  const LayerWeights& l = model_.weights.layers[layer];
+  const LayerWeights& l = weights_.layers[layer];
   const int64_t H = config_.hidden_size, n_experts = config_.router.n_experts;
   kernels::rmsnorm(x_.data(), H, vectors_[layer].ffn_norm.data(), h_.data(), H, n_tokens, H, config_.rms_eps);
 
-  kernels::matmul(l.router, {h_.data(), H, router_logits_.data(), n_experts, n_tokens}, &pool_);
-  const Routing routing = route(router_logits_.data(), n_tokens, config_.router);
-  dispatcher_->dispatch(h_.data(), H, routing, batch_);
+  // Under attention TP every rank of the group holds every token: each moe_ep rank dispatches its
+  // share of them and the combined rows are gathered back. Under attention DP a rank owns its own.
+  parallel::Communicator& ep = *groups_.moe_ep;
+  const bool split_tokens = !groups_.attention_dp && ep.size() > 1;
+  const int64_t own_begin = split_tokens ? n_tokens * ep.rank() / ep.size() : 0;
+  const int64_t own_end = split_tokens ? n_tokens * (ep.rank() + 1) / ep.size() : n_tokens;
+  const int64_t n_own = own_end - own_begin;
+  const float* own_hidden = h_.data() + own_begin * H;
+
+  kernels::matmul(l.router, {own_hidden, H, router_logits_.data(), n_experts, n_own}, &pool_);
+  const Routing routing = route(router_logits_.data(), n_own, config_.router);
+  if (auto* all_to_all = dynamic_cast<AllToAllDispatcher*>(dispatcher_.get()))
+    all_to_all->set_location("layer " + std::to_string(layer));
+  dispatcher_->dispatch(own_hidden, H, routing, batch_);
   grow(expert_out_, batch_.n_rows() * H);
-  experts_[layer].forward(batch_, expert_out_.data(), &pool_);
-  dispatcher_->combine(batch_, expert_out_.data(), routing, moe_out_.data());
+  experts_[layer]->forward(batch_, expert_out_.data(), &pool_);
+  float* own_out = moe_out_.data() + own_begin * H;
+  dispatcher_->combine(batch_, expert_out_.data(), routing, own_out);
+  sum_over(groups_.moe_tp, own_out, n_own * H);
+  if (split_tokens) {
+    std::vector<float> gathered;
+    std::vector<int64_t> counts;
+    ep.allgatherv(own_out, n_own * H, gathered, counts);
+    std::memcpy(moe_out_.data(), gathered.data(), n_tokens * H * sizeof(float));
+  }
 
   if (config_.shared_expert_ffn > 0) {
     swiglu_ffn(l.shared_expert, h_.data(), n_tokens, shared_out_.data(), gate_buf_, up_buf_, &pool_);
+    sum_over(groups_.attention, shared_out_.data(), n_tokens * H);
     std::vector<float> gate(n_tokens);
     kernels::matmul(l.shared_expert_gate, {h_.data(), H, gate.data(), 1, n_tokens}, &pool_);
     for (int64_t t = 0; t < n_tokens; ++t) {
@@ -130,6 +199,28 @@ void Transformer::forward(std::span<const int32_t> tokens, KvCache& cache, std::
   forward(std::span<const SequenceSlice>(&slice, 1), logits);
 }
 
+void Transformer::compute_logits(std::span<const SequenceSlice> batch, int64_t n_logit_rows,
+                                 std::vector<float>& logits) {
+  const int64_t H = config_.hidden_size, vocab = config_.vocab_size;
+  logits.resize(n_logit_rows * vocab);
+  parallel::Communicator& pipeline = *groups_.pipeline;
+  if (shard_.last_stage) {
+    // Gather the rows that need logits, then one output GEMM over them.
+    int64_t row = 0, out_row = 0;
+    for (const SequenceSlice& slice : batch) {
+      const int64_t n = static_cast<int64_t>(slice.tokens.size());
+      const int64_t first = slice.all_logits ? 0 : n - 1;
+      kernels::rmsnorm(x_.data() + (row + first) * H, H, output_norm_.data(), h_.data() + out_row * H, H, n - first, H,
+                       config_.rms_eps);
+      out_row += n - first;
+      row += n;
+    }
+    kernels::matmul(weights_.output, {h_.data(), H, logits.data(), vocab, n_logit_rows}, &pool_);
+  }
+  if (pipeline.size() > 1)
+    pipeline.broadcast(logits.data(), static_cast<int64_t>(logits.size() * sizeof(float)), pipeline.size() - 1);
+}
+
 void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<float>& logits) {
   const int64_t H = config_.hidden_size, vocab = config_.vocab_size;
   int64_t n_tokens = 0, n_logit_rows = 0;
@@ -140,38 +231,33 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
     n_tokens += n;
     n_logit_rows += slice.all_logits ? n : 1;
   }
+  const int64_t q_dim = shard_.heads.size() * config_.head_dim, kv_dim = shard_.kv_heads.size() * config_.head_dim;
   for (std::vector<float>* buffer : {&x_, &h_, &moe_out_, &shared_out_}) grow(*buffer, n_tokens * H);
-  grow(q_, n_tokens * config_.q_dim());
-  grow(attn_, n_tokens * config_.q_dim());
-  grow(k_, n_tokens * config_.kv_dim());
-  grow(v_, n_tokens * config_.kv_dim());
+  grow(q_, n_tokens * q_dim);
+  grow(attn_, n_tokens * q_dim);
+  grow(k_, n_tokens * kv_dim);
+  grow(v_, n_tokens * kv_dim);
   grow(router_logits_, n_tokens * config_.router.n_experts);
 
-  const Tensor& embd = model_.weights.token_embd;
-  int64_t row = 0;
-  for (const SequenceSlice& slice : batch)
-    for (const int32_t token : slice.tokens) {
-      MOE_CHECK(token >= 0 && token < vocab, UsageError, "token id ", token, " is outside the vocabulary of ", vocab);
-      dequantize_row(embd.dtype(), embd.row(token), x_.data() + row++ * H, H);
-    }
-  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
+  parallel::Communicator& pipeline = *groups_.pipeline;
+  if (shard_.first_stage) {
+    const Tensor& embd = weights_.token_embd;
+    int64_t row = 0;
+    for (const SequenceSlice& slice : batch)
+      for (const int32_t token : slice.tokens) {
+        MOE_CHECK(token >= 0 && token < vocab, UsageError, "token id ", token, " is outside the vocabulary of ", vocab);
+        dequantize_row(embd.dtype(), embd.row(token), x_.data() + row++ * H, H);
+      }
+  } else {
+    pipeline.recv(x_.data(), n_tokens * H, pipeline.rank() - 1, kPipelineTag);
+  }
+  for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
     attention_block(layer, batch, n_tokens);
     moe_block(layer, n_tokens);
   }
-  // Gather the rows that need logits, then one output GEMM over them.
-  row = 0;
-  int64_t out_row = 0;
-  for (const SequenceSlice& slice : batch) {
-    const int64_t n = static_cast<int64_t>(slice.tokens.size());
-    slice.cache->advance(n);
-    const int64_t first = slice.all_logits ? 0 : n - 1;
-    kernels::rmsnorm(x_.data() + (row + first) * H, H, output_norm_.data(), h_.data() + out_row * H, H, n - first, H,
-                     config_.rms_eps);
-    out_row += n - first;
-    row += n;
-  }
-  logits.resize(n_logit_rows * vocab);
-  kernels::matmul(model_.weights.output, {h_.data(), H, logits.data(), vocab, n_logit_rows}, &pool_);
+  if (!shard_.last_stage) pipeline.send(x_.data(), n_tokens * H, pipeline.rank() + 1, kPipelineTag);
+  compute_logits(batch, n_logit_rows, logits);
+  for (const SequenceSlice& slice : batch) slice.cache->advance(static_cast<int64_t>(slice.tokens.size()));
 }
 
 }  // namespace moe::model

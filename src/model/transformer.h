@@ -1,7 +1,10 @@
-// Transformer: the forward pass of a decoder-only MoE model over a batch of new tokens of one
-// sequence, appending to its KV cache. Per layer: RMSNorm -> attention (GQA, RoPE, optional q/k
-// norm, biases, clipping) -> residual -> RMSNorm -> MoE (Router -> Dispatcher -> Experts ->
-// combine, plus a gated shared expert) -> residual.
+// Transformer: the forward pass of a decoder-only MoE model over a batch of sequences, appending to
+// their KV caches. Per layer: RMSNorm -> attention (GQA, RoPE, optional q/k norm, biases, clipping)
+// -> residual -> RMSNorm -> MoE (Router -> Dispatcher -> Experts -> combine, plus a gated shared
+// expert) -> residual. Under a parallel layout the same code runs on a Shard: attention heads and
+// the shared expert sliced over the attention TP group (sums all-reduced), experts spread over the
+// moe_ep group (tokens exchanged all-to-all) and sliced over the moe_tp group (sums all-reduced),
+// layers split into pipeline stages (activations sent stage to stage).
 #pragma once
 
 #include <cstdint>
@@ -12,8 +15,10 @@
 #include "core/thread_pool.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
+#include "model/shard.h"
 #include "moe/dispatcher.h"
 #include "moe/experts.h"
+#include "parallel/communicator.h"
 
 namespace moe::model {
 
@@ -24,9 +29,23 @@ struct SequenceSlice {
   bool all_logits;  // logits for every token, else only for the last
 };
 
+// The communicators a rank computes with; each is the single-process group in one process.
+struct ParallelGroups {
+  parallel::Communicator* attention = nullptr;  // attention TP group (size 1 under attention DP)
+  parallel::Communicator* moe_ep = nullptr;     // all-to-all of tokens to experts
+  parallel::Communicator* moe_tp = nullptr;     // sum of sliced expert outputs
+  parallel::Communicator* pipeline = nullptr;   // stages, in order
+  bool attention_dp = false;  // ranks of the attention group hold different sequences
+  bool check_dispatch = false;
+};
+
 class Transformer {
  public:
+  // The whole model in this process.
   Transformer(const Model& model, ThreadPool& pool);
+  // This rank's shard of the model under a parallel layout.
+  Transformer(const Model& model, ThreadPool& pool, const Shard& shard, ParallelGroups groups);
+  ~Transformer();
 
   KvCache make_cache(int64_t capacity) const;
   int64_t vocab_size() const { return config_.vocab_size; }
@@ -34,23 +53,29 @@ class Transformer {
   // all_logits, else [1, vocab] for the last token.
   void forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits, bool all_logits);
   // Several sequences in one batch: every GEMM and the MoE layer run over all their tokens at once,
-  // attention per sequence. logits holds each slice's rows (all or last) in slice order.
+  // attention per sequence. logits holds each slice's rows (all or last) in slice order. Under a
+  // parallel layout every rank of the job calls this collectively (an empty batch is allowed).
   void forward(std::span<const SequenceSlice> batch, std::vector<float>& logits);
 
  private:
   void attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens);
   void moe_block(int64_t layer, int64_t n_tokens);
+  void norm_whole_projection(float* rows, int64_t n_rows, int64_t width, const std::vector<float>& weight);
+  void compute_logits(std::span<const SequenceSlice> batch, int64_t n_logit_rows, std::vector<float>& logits);
 
-  const Model& model_;
   const ModelConfig& config_;
   ThreadPool& pool_;
+  Shard shard_;
+  ModelWeights weights_;  // this rank's shard
+  ParallelGroups groups_;
+  std::vector<std::unique_ptr<parallel::Communicator>> owned_groups_;  // single-process groups
   // Norm weights and biases as f32, converted once.
   struct LayerVectors {
     std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
   };
   std::vector<LayerVectors> vectors_;
   std::vector<float> output_norm_;
-  std::vector<Experts> experts_;
+  std::vector<std::unique_ptr<Experts>> experts_;  // per layer, the local experts
   std::unique_ptr<Dispatcher> dispatcher_;
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;

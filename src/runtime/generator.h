@@ -32,10 +32,20 @@ struct GenerationTimings {
   double decode_seconds = 0;
 };
 
-// on_token(request index, bytes of the token) is called as tokens are chosen.
+struct GenerationRequest {
+  uint64_t id = 0;               // the request's index in the whole job: its sampler seed is seed + id
+  std::vector<int32_t> prompt;
+};
+
+// Under a parallel layout the ranks that compute together call forward the same number of times
+// even when some have no work left: any_active(local) answers whether any of them still has.
+using StepSync = std::function<bool(bool local_active)>;
+
+// on_token(position in `requests`, bytes of the token) is called as tokens are chosen.
 std::vector<GenerationResult> generate(model::Transformer& transformer, const tokenizer::Tokenizer& tokenizer,
-                                       const std::vector<std::vector<int32_t>>& prompts,
+                                       const std::vector<GenerationRequest>& requests,
                                        const GenerationOptions& options, GenerationTimings& timings,
-                                       const std::function<void(size_t, const std::string&)>& on_token = {});
+                                       const std::function<void(size_t, const std::string&)>& on_token = {},
+                                       const StepSync& any_active = {});
 
 }  // namespace moe::runtime

@@ -8,35 +8,55 @@
 
 namespace moe::runtime {
 
-PerplexityResult perplexity(model::Transformer& transformer, const std::vector<int32_t>& tokens, int64_t n_ctx,
-                            int32_t bos_id, bool add_bos, const std::function<void(int64_t, double)>& on_window) {
+int64_t count_windows(const std::vector<int32_t>& tokens, int64_t n_ctx) {
   MOE_CHECK(n_ctx >= 4, UsageError, "--ctx: must be >= 4, got ", n_ctx);
   const int64_t n_windows = static_cast<int64_t>(tokens.size()) / n_ctx;
   MOE_CHECK(n_windows >= 1, UsageError, "--perplexity: the text has ", tokens.size(), " tokens, fewer than --ctx ",
             n_ctx);
-  const int64_t vocab = transformer.vocab_size();
-  const int64_t first = n_ctx / 2;
-  double nll_sum = 0;
-  int64_t count = 0;
+  return n_windows;
+}
+
+NllSum score_windows(model::Transformer& transformer, const std::vector<int32_t>& tokens,
+                     const WindowOptions& options) {
+  const int64_t n_ctx = options.n_ctx, n_windows = count_windows(tokens, n_ctx);
+  const int64_t vocab = transformer.vocab_size(), first = n_ctx / 2;
+  std::vector<int64_t> mine;
+  for (int64_t window = 0; window < n_windows; ++window)
+    if (!options.serves || options.serves(window)) mine.push_back(window);
+  const StepSync sync = options.any_active ? options.any_active : [](bool local) { return local; };
+
+  NllSum sum;
   std::vector<float> logits;
   model::KvCache cache = transformer.make_cache(n_ctx);
-  for (int64_t window = 0; window < n_windows; ++window) {
+  // Round r computes this rank's r-th window; ranks with fewer windows join with empty batches.
+  for (size_t round = 0; sync(round < mine.size()); ++round) {
+    if (round >= mine.size()) {
+      transformer.forward(std::span<const model::SequenceSlice>(), logits);
+      continue;
+    }
+    const int64_t window = mine[round];
     std::vector<int32_t> batch(tokens.begin() + window * n_ctx, tokens.begin() + (window + 1) * n_ctx);
-    if (add_bos) batch[0] = bos_id;
+    if (options.add_bos) batch[0] = options.bos_id;
     cache.clear();
     transformer.forward(batch, cache, logits, true);
     for (int64_t pos = first; pos < n_ctx - 1; ++pos) {
       const float* row = logits.data() + pos * vocab;
       const float max = *std::max_element(row, row + vocab);
-      double sum = 0;
-      for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(row[i]) - max);
+      double exp_sum = 0;
+      for (int64_t i = 0; i < vocab; ++i) exp_sum += std::exp(static_cast<double>(row[i]) - max);
       const int32_t target = tokens[window * n_ctx + pos + 1];
-      nll_sum += -(static_cast<double>(row[target]) - max - std::log(sum));
-      ++count;
+      sum.nll += -(static_cast<double>(row[target]) - max - std::log(exp_sum));
+      ++sum.count;
     }
-    if (on_window) on_window(window, std::exp(nll_sum / count));
+    if (options.on_window) options.on_window(window, std::exp(sum.nll / sum.count));
   }
-  return {std::exp(nll_sum / count), count, n_windows};
+  return sum;
+}
+
+PerplexityResult perplexity(model::Transformer& transformer, const std::vector<int32_t>& tokens,
+                            const WindowOptions& options) {
+  const NllSum sum = score_windows(transformer, tokens, options);
+  return {std::exp(sum.nll / sum.count), sum.count, count_windows(tokens, options.n_ctx)};
 }
 
 }  // namespace moe::runtime

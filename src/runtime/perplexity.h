@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "model/transformer.h"
+#include "runtime/generator.h"
 
 namespace moe::runtime {
 
@@ -16,10 +17,27 @@ struct PerplexityResult {
   int64_t n_windows = 0;
 };
 
-// tokens: the whole text's ids (BOS first when the model adds one). Throws UsageError when there
-// are fewer than n_ctx tokens. on_window(i, ppl_so_far) reports progress.
-PerplexityResult perplexity(model::Transformer& transformer, const std::vector<int32_t>& tokens, int64_t n_ctx,
-                            int32_t bos_id, bool add_bos,
-                            const std::function<void(int64_t, double)>& on_window = {});
+// Negative log-likelihood summed over the windows this rank computes.
+struct NllSum {
+  double nll = 0;
+  int64_t count = 0;
+};
+
+struct WindowOptions {
+  int64_t n_ctx = 512;
+  int32_t bos_id = 0;
+  bool add_bos = true;
+  std::function<bool(int64_t)> serves;           // window -> computed here (default: all)
+  StepSync any_active;                           // lockstep with the other ranks of a replica
+  std::function<void(int64_t, double)> on_window;  // progress: window done, running perplexity
+};
+
+// Number of windows of a text; throws UsageError when there are fewer than n_ctx tokens.
+int64_t count_windows(const std::vector<int32_t>& tokens, int64_t n_ctx);
+// The windows this rank serves, scored.
+NllSum score_windows(model::Transformer& transformer, const std::vector<int32_t>& tokens, const WindowOptions& options);
+// One process: every window.
+PerplexityResult perplexity(model::Transformer& transformer, const std::vector<int32_t>& tokens,
+                            const WindowOptions& options);
 
 }  // namespace moe::runtime

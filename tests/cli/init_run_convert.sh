@@ -20,7 +20,7 @@ echo "$info" | grep -q "softmax, top-2 of 8, renormalised" || fail "info: routin
 text=$("$MOE" run --model "$WORK/a" -p "The quick brown fox" -n 8 --temp 0 2>/dev/null) || fail "run"
 case "$text" in "The quick brown fox"*) ;; *) fail "run: output does not start with the prompt: $text" ;; esac
 json=$("$MOE" run --model "$WORK/a" -p "The quick brown fox" -n 8 --temp 0 --json 2>/dev/null) || fail "run --json"
-echo "$json" | grep -qE '^\{"prompt_tokens":\[1,[0-9,]+\],"tokens":\[[0-9,]+\],"text":".*"\}$' || fail "run --json: $json"
+echo "$json" | grep -qE '^\{"request":0,"prompt_tokens":\[1,[0-9,]+\],"tokens":\[[0-9,]+\],"text":".*"\}$' || fail "run --json: $json"
 
 # HF -> GGUF -> HF is lossless: the same safetensors bytes, the same greedy tokens.
 "$MOE" convert --in "$WORK/a" --out "$WORK/a.gguf" 2>/dev/null || fail "convert to gguf"

@@ -1,0 +1,97 @@
+// Communicator: one MPI communicator (RAII) and the collectives moe.cpp needs, each with a
+// deadline and with deterministic reductions (every rank gets the same bits, summed in rank
+// order). A communicator of one process works without MPI.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "parallel/mpi_runtime.h"
+
+namespace moe::parallel {
+
+// An MPI call that returned an error code (MPI_ERRORS_RETURN), or a misuse of a collective.
+class CommError : public Error {
+ public:
+  using Error::Error;
+};
+
+class Communicator {
+ public:
+  // Tags [kFirstReservedTag, ...) carry all-to-all traffic; send/recv take tags below it.
+  static constexpr int kFirstReservedTag = 32000;
+
+  // Every rank of the job (a duplicate of MPI_COMM_WORLD; collective), or this process alone
+  // when runtime does not use MPI. comm_timeout_s bounds every wait (ParallelConfig's key).
+  // This process alone, without MPI (the groups of a single-process run).
+  static Communicator single();
+  static Communicator world(const MpiRuntime& runtime, double comm_timeout_s = 300);
+
+  Communicator(Communicator&&) noexcept;
+  Communicator& operator=(Communicator&&) noexcept;
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+  ~Communicator();  // MPI_Comm_free (unless MPI is already finalised)
+
+  int rank() const;
+  int size() const;
+  int world_rank() const;                       // this process in MPI_COMM_WORLD
+  const std::vector<int>& world_ranks() const;  // world rank of each member, by rank here
+
+  // The communicator of the group holding this rank, members ordered as listed (a Mapping
+  // group), so rank() there is the coordinate. Collective over this communicator: every rank
+  // calls it with its own group, and the groups partition the ranks. Inherits the timeout.
+  Communicator subgroup(const std::vector<int>& world_ranks) const;
+
+  void barrier();
+
+  // Sums data over the ranks, element by element in rank order ((r0 + r1) + r2) + ...; every
+  // rank ends with the same bits. Each rank reduces a 1/size slice then the slices are gathered,
+  // so memory and traffic stay ~2n per rank.
+  void allreduce_sum(float* data, int64_t n);
+  void allreduce_sum(double* data, int64_t n);
+  int64_t allreduce_max(int64_t value);
+
+  // Concatenates every rank's `count` elements in rank order into recv; counts[r] = rank r's.
+  void allgatherv(const float* send, int64_t count, std::vector<float>& recv,
+                  std::vector<int64_t>& counts);
+
+  // Sends send_counts[p] elements to each peer p (send holds them peer after peer) and receives
+  // recv_counts[p] from each (recv, peer after peer). Counts travel first, then data. A wait
+  // longer than the timeout prints "rank R: all-to-all timed out after Ns at <where>: expected
+  // rows from peers [...], received [...]" (rows of row_elems elements; "?" for a count not yet
+  // received) and aborts the job.
+  void alltoallv(const float* send, const std::vector<int64_t>& send_counts,
+                 std::vector<float>& recv, std::vector<int64_t>& recv_counts,
+                 const std::string& where, int64_t row_elems = 1);
+  // The same for integers (e.g. per-expert counts ahead of the rows).
+  void alltoallv(const int64_t* send, const std::vector<int64_t>& send_counts,
+                 std::vector<int64_t>& recv, std::vector<int64_t>& recv_counts,
+                 const std::string& where, int64_t row_elems = 1);
+
+  // Point to point within this communicator; tag < kFirstReservedTag; the same timeout.
+  void send(const float* data, int64_t n, int peer, int tag);
+  void recv(float* data, int64_t n, int peer, int tag);
+
+  void broadcast(void* data, int64_t bytes, int root);
+
+  // Prints "moe: error: rank R: message" and ends every rank (MPI_Abort with code 1); without
+  // MPI prints "moe: error: message" and exits 1.
+  [[noreturn]] void abort_all(const std::string& message) const;
+
+  void set_comm_timeout(double seconds);
+  // Largest element count in one MPI message (default INT_MAX); larger transfers are split.
+  // Lowered by tests to exercise the split paths with small buffers.
+  void set_max_message_elements(int64_t n);
+
+  struct State;  // opaque: the MPI_Comm and settings, defined in communicator.cpp
+
+ private:
+  explicit Communicator(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace moe::parallel

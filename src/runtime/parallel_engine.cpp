@@ -1,0 +1,102 @@
+// Communicator groups, shard and request assignment of one rank.
+#include "runtime/parallel_engine.h"
+
+#include "core/error.h"
+
+namespace moe::runtime {
+
+namespace {
+
+std::vector<int> replica_ranks(const parallel::Mapping& m) {
+  std::vector<int> ranks;
+  const int replica_size = m.pp * m.tp;
+  for (int i = 0; i < replica_size; ++i) ranks.push_back(m.dp_rank * replica_size + i);
+  return ranks;
+}
+
+std::vector<int> attention_ranks(const parallel::Mapping& m) {
+  return m.attention_dp ? std::vector<int>{m.rank} : m.tp_group;
+}
+
+}  // namespace
+
+model::ShardLayout shard_layout(const parallel::Mapping& m, const model::ModelWeights& weights) {
+  model::ShardLayout layout;
+  layout.attention_tp = m.attention_tp();
+  layout.attention_tp_rank = m.attention_dp ? 0 : m.tp_rank;
+  layout.moe_tp = m.moe_tp;
+  layout.moe_tp_rank = m.moe_tp_rank;
+  layout.moe_ep = m.moe_ep;
+  layout.moe_ep_rank = m.moe_ep_rank;
+  layout.pp = m.pp;
+  layout.pp_rank = m.pp_rank;
+  layout.column_block = model::column_block(weights);
+  return layout;
+}
+
+void check_layout(const parallel::Mapping& m, const model::ModelConfig& c, const model::ModelWeights& weights) {
+  MOE_CHECK(!(m.attention_dp && m.moe_tp > 1), ConfigError,
+            "enable_attention_dp with moe_tensor_parallel_size = ", m.moe_tp,
+            " is not supported yet: use moe_expert_parallel_size = tensor_parallel_size");
+  parallel::ModelShape shape;
+  shape.n_layers = c.n_layers;
+  shape.n_heads = c.n_heads;
+  shape.n_kv_heads = c.n_kv_heads;
+  shape.n_experts = c.router.n_experts;
+  shape.expert_ffn = c.expert_ffn;
+  shape.shared_expert_ffn = c.shared_expert_ffn;
+  shape.hidden = c.hidden_size;
+  shape.quant_block = model::column_block(weights);
+  parallel::check_model_fits(m, shape);
+  model::make_shard(c, shard_layout(m, weights));  // the shard's own checks (kv-head groups, q/k norm)
+}
+
+ParallelEngine::ParallelEngine(const model::Model& model, const parallel::Mapping& mapping,
+                               parallel::Communicator& world, ThreadPool& pool, bool check_dispatch)
+    : mapping_(mapping),
+      world_(world),
+      attention_(world.subgroup(attention_ranks(mapping))),
+      moe_ep_(world.subgroup(mapping.moe_ep_group)),
+      moe_tp_(world.subgroup(mapping.moe_tp_group)),
+      pipeline_(world.subgroup(mapping.pp_group)),
+      replica_(world.subgroup(replica_ranks(mapping))) {
+  const model::Shard shard = model::make_shard(model.config, shard_layout(mapping, model.weights));
+  model::ParallelGroups groups;
+  groups.attention = &attention_;
+  groups.moe_ep = &moe_ep_;
+  groups.moe_tp = &moe_tp_;
+  groups.pipeline = &pipeline_;
+  groups.attention_dp = mapping.attention_dp;
+  groups.check_dispatch = check_dispatch;
+  transformer_ = std::make_unique<model::Transformer>(model, pool, shard, groups);
+}
+
+ParallelEngine::~ParallelEngine() = default;
+
+bool ParallelEngine::serves(uint64_t index) const {
+  const parallel::Mapping& m = mapping_;
+  if (index % m.dp != static_cast<uint64_t>(m.dp_rank)) return false;
+  return !m.attention_dp || (index / m.dp) % m.tp == static_cast<uint64_t>(m.tp_rank);
+}
+
+bool ParallelEngine::reports() const {
+  return mapping_.pp_rank == 0 && (mapping_.attention_dp || mapping_.tp_rank == 0);
+}
+
+bool ParallelEngine::any_active(bool local_active) {
+  if (replica_.size() == 1) return local_active;
+  return replica_.allreduce_max(local_active ? 1 : 0) > 0;
+}
+
+std::vector<std::string> all_gather_strings(parallel::Communicator& group, const std::string& mine) {
+  std::vector<std::string> all(group.size());
+  for (int root = 0; root < group.size(); ++root) {
+    int64_t size = root == group.rank() ? static_cast<int64_t>(mine.size()) : 0;
+    group.broadcast(&size, sizeof size, root);
+    all[root] = root == group.rank() ? mine : std::string(size, '\0');
+    if (size > 0) group.broadcast(all[root].data(), size, root);
+  }
+  return all;
+}
+
+}  // namespace moe::runtime
