@@ -4,7 +4,9 @@
 #include "model/transformer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <optional>
 #include <cstring>
 
 #include "core/quantize.h"
@@ -34,10 +36,6 @@ void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
 
 void clamp(float* values, int64_t n, float limit) {
   for (int64_t i = 0; i < n; ++i) values[i] = std::clamp(values[i], -limit, limit);
-}
-
-void sum_over(parallel::Communicator* group, float* data, int64_t n) {
-  if (group->size() > 1) group->allreduce_sum(data, n);
 }
 
 Shard whole_model(const ModelConfig& c) {
@@ -76,6 +74,24 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
 
 Transformer::~Transformer() = default;
 
+void Transformer::all_reduce(parallel::Communicator* group, float* data, int64_t n) {
+  if (group->size() == 1) return;
+  ScopedPhase timer(times_, Phase::kComm);
+  group->allreduce_sum(data, n);
+}
+
+PhaseTimes Transformer::phase_times() const {
+  PhaseTimes times = times_;
+  if (const auto* all_to_all = dynamic_cast<const AllToAllDispatcher*>(dispatcher_.get())) {
+    const PhaseTimes& comm = all_to_all->stats().comm;
+    for (Phase phase : {Phase::kDispatch, Phase::kCombine}) {
+      times[phase] -= comm.seconds[static_cast<size_t>(phase)];
+      times[Phase::kComm] += comm.seconds[static_cast<size_t>(phase)];
+    }
+  }
+  return times;
+}
+
 KvCache Transformer::make_cache(int64_t capacity) const {
   return KvCache(shard_.layers.begin, shard_.layers.size(), capacity, shard_.kv_heads.size() * config_.head_dim);
 }
@@ -91,7 +107,10 @@ void Transformer::norm_whole_projection(float* rows, int64_t n_rows, int64_t wid
   std::vector<double> sum_sq(n_rows, 0.0);
   for (int64_t r = 0; r < n_rows; ++r)
     for (int64_t i = 0; i < width; ++i) sum_sq[r] += static_cast<double>(rows[r * width + i]) * rows[r * width + i];
-  group->allreduce_sum(sum_sq.data(), n_rows);
+  {
+    ScopedPhase timer(times_, Phase::kComm);
+    group->allreduce_sum(sum_sq.data(), n_rows);
+  }
   const int64_t full_width = width * group->size();
   for (int64_t r = 0; r < n_rows; ++r) {
     const float scale = static_cast<float>(1.0 / std::sqrt(sum_sq[r] / full_width + config_.rms_eps));
@@ -100,6 +119,8 @@ void Transformer::norm_whole_projection(float* rows, int64_t n_rows, int64_t wid
 }
 
 void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens) {
+  const double comm_before = times_[Phase::kComm];
+  const auto start = std::chrono::steady_clock::now();
   const LayerWeights& l = weights_.layers[layer];
   const LayerVectors& vec = vectors_[layer];
   const int64_t H = config_.hidden_size, head_dim = config_.head_dim;
@@ -145,13 +166,17 @@ void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> 
     row += n;
   }
   kernels::matmul(l.wo, {attn_.data(), q_dim, h_.data(), H, n_tokens}, &pool_);
-  sum_over(groups_.attention, h_.data(), n_tokens * H);
+  all_reduce(groups_.attention, h_.data(), n_tokens * H);
   for (int64_t i = 0; i < n_tokens * H; ++i) x_[i] += h_[i];
+  // Attention time excludes the communication inside it, counted in kComm.
+  times_[Phase::kAttention] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
+                               (times_[Phase::kComm] - comm_before);
 }
 
 void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   const LayerWeights& l = weights_.layers[layer];
   const int64_t H = config_.hidden_size, n_experts = config_.router.n_experts;
+  std::optional<ScopedPhase> phase(std::in_place, times_, Phase::kRouter);
   kernels::rmsnorm(x_.data(), H, vectors_[layer].ffn_norm.data(), h_.data(), H, n_tokens, H, config_.rms_eps);
 
   // Under attention TP every rank of the group holds every token: each moe_ep rank dispatches its
@@ -167,13 +192,18 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   const Routing routing = route(router_logits_.data(), n_own, config_.router);
   if (auto* all_to_all = dynamic_cast<AllToAllDispatcher*>(dispatcher_.get()))
     all_to_all->set_location("layer " + std::to_string(layer));
+  phase.emplace(times_, Phase::kDispatch);
   dispatcher_->dispatch(own_hidden, H, routing, batch_);
+  phase.emplace(times_, Phase::kExperts);
   grow(expert_out_, batch_.n_rows() * H);
   experts_[layer]->forward(batch_, expert_out_.data(), &pool_);
+  phase.emplace(times_, Phase::kCombine);
   float* own_out = moe_out_.data() + own_begin * H;
   dispatcher_->combine(batch_, expert_out_.data(), routing, own_out);
-  sum_over(groups_.moe_tp, own_out, n_own * H);
+  phase.reset();
+  all_reduce(groups_.moe_tp, own_out, n_own * H);
   if (split_tokens) {
+    ScopedPhase timer(times_, Phase::kComm);
     std::vector<float> gathered;
     std::vector<int64_t> counts;
     ep.allgatherv(own_out, n_own * H, gathered, counts);
@@ -181,8 +211,10 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   }
 
   if (config_.shared_expert_ffn > 0) {
+    phase.emplace(times_, Phase::kSharedExpert);
     swiglu_ffn(l.shared_expert, h_.data(), n_tokens, shared_out_.data(), gate_buf_, up_buf_, &pool_);
-    sum_over(groups_.attention, shared_out_.data(), n_tokens * H);
+    phase.reset();
+    all_reduce(groups_.attention, shared_out_.data(), n_tokens * H);
     std::vector<float> gate(n_tokens);
     kernels::matmul(l.shared_expert_gate, {h_.data(), H, gate.data(), 1, n_tokens}, &pool_);
     for (int64_t t = 0; t < n_tokens; ++t) {
@@ -205,6 +237,7 @@ void Transformer::compute_logits(std::span<const SequenceSlice> batch, int64_t n
   logits.resize(n_logit_rows * vocab);
   parallel::Communicator& pipeline = *groups_.pipeline;
   if (shard_.last_stage) {
+    ScopedPhase timer(times_, Phase::kOutput);
     // Gather the rows that need logits, then one output GEMM over them.
     int64_t row = 0, out_row = 0;
     for (const SequenceSlice& slice : batch) {
@@ -217,8 +250,10 @@ void Transformer::compute_logits(std::span<const SequenceSlice> batch, int64_t n
     }
     kernels::matmul(weights_.output, {h_.data(), H, logits.data(), vocab, n_logit_rows}, &pool_);
   }
-  if (pipeline.size() > 1)
+  if (pipeline.size() > 1) {
+    ScopedPhase timer(times_, Phase::kComm);
     pipeline.broadcast(logits.data(), static_cast<int64_t>(logits.size() * sizeof(float)), pipeline.size() - 1);
+  }
 }
 
 void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<float>& logits) {
@@ -249,13 +284,17 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
         dequantize_row(embd.dtype(), embd.row(token), x_.data() + row++ * H, H);
       }
   } else {
+    ScopedPhase timer(times_, Phase::kComm);
     pipeline.recv(x_.data(), n_tokens * H, pipeline.rank() - 1, kPipelineTag);
   }
   for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
     attention_block(layer, batch, n_tokens);
     moe_block(layer, n_tokens);
   }
-  if (!shard_.last_stage) pipeline.send(x_.data(), n_tokens * H, pipeline.rank() + 1, kPipelineTag);
+  if (!shard_.last_stage) {
+    ScopedPhase timer(times_, Phase::kComm);
+    pipeline.send(x_.data(), n_tokens * H, pipeline.rank() + 1, kPipelineTag);
+  }
   compute_logits(batch, n_logit_rows, logits);
   for (const SequenceSlice& slice : batch) slice.cache->advance(static_cast<int64_t>(slice.tokens.size()));
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "core/phase_timer.h"
 #include "core/thread_pool.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
@@ -56,8 +57,12 @@ class Transformer {
   // attention per sequence. logits holds each slice's rows (all or last) in slice order. Under a
   // parallel layout every rank of the job calls this collectively (an empty batch is allowed).
   void forward(std::span<const SequenceSlice> batch, std::vector<float>& logits);
+  // Seconds per phase since construction; communication (all-reduce, all-gather, all-to-all,
+  // pipeline transfers) counted in kComm only.
+  PhaseTimes phase_times() const;
 
  private:
+  void all_reduce(parallel::Communicator* group, float* data, int64_t n);
   void attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens);
   void moe_block(int64_t layer, int64_t n_tokens);
   void norm_whole_projection(float* rows, int64_t n_rows, int64_t width, const std::vector<float>& weight);
@@ -80,6 +85,7 @@ class Transformer {
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;
   ExpertBatch batch_;
+  PhaseTimes times_;
 };
 
 }  // namespace moe::model

@@ -7,6 +7,7 @@
 
 namespace moe {
 
+
 AllToAllDispatcher::AllToAllDispatcher(parallel::Communicator& group, int64_t n_experts, bool check_dispatch)
     : group_(group),
       n_experts_(n_experts),
@@ -29,7 +30,10 @@ void AllToAllDispatcher::dispatch(const float* hidden, int64_t hidden_size, cons
 
   // Per-expert counts travel first (n_local per peer), then the rows.
   std::vector<int64_t> counts_per_peer(n_peers, n_local_), received_counts;
-  group_.alltoallv(expert_counts.data(), counts_per_peer, recv_expert_counts_, received_counts, where_ + " (counts)");
+  {
+    ScopedPhase timer(stats_.comm, Phase::kDispatch);
+    group_.alltoallv(expert_counts.data(), counts_per_peer, recv_expert_counts_, received_counts, where_ + " (counts)");
+  }
   recv_counts_.assign(n_peers, 0);
   for (int peer = 0; peer < n_peers; ++peer)
     for (int64_t le = 0; le < n_local_; ++le) recv_counts_[peer] += recv_expert_counts_[peer * n_local_ + le];
@@ -37,7 +41,10 @@ void AllToAllDispatcher::dispatch(const float* hidden, int64_t hidden_size, cons
   std::vector<int64_t> send_elems(n_peers), recv_elems;
   for (int peer = 0; peer < n_peers; ++peer) send_elems[peer] = send_counts_[peer] * hidden_size;
   std::vector<float> received;
-  group_.alltoallv(sent_.rows.data(), send_elems, received, recv_elems, where_ + " (dispatch)");
+  {
+    ScopedPhase timer(stats_.comm, Phase::kDispatch);
+    group_.alltoallv(sent_.rows.data(), send_elems, received, recv_elems, where_ + " (dispatch)");
+  }
   for (int peer = 0; peer < n_peers; ++peer)
     MOE_CHECK(recv_elems[peer] == recv_counts_[peer] * hidden_size, Error, where_, ": rank ", group_.rank(),
               " expected ", recv_counts_[peer], " rows from peer ", peer, " but received ",
@@ -90,7 +97,10 @@ void AllToAllDispatcher::combine(const ExpertBatch& batch, const float* expert_o
   std::vector<int64_t> send_elems(n_peers), recv_elems;
   for (int peer = 0; peer < n_peers; ++peer) send_elems[peer] = recv_counts_[peer] * hidden_size;
   std::vector<float> returned;
-  group_.alltoallv(results.data(), send_elems, returned, recv_elems, where_ + " (combine)");
+  {
+    ScopedPhase timer(stats_.comm, Phase::kCombine);
+    group_.alltoallv(results.data(), send_elems, returned, recv_elems, where_ + " (combine)");
+  }
   // `returned` is in send order, which is LocalDispatcher's row order for this rank's tokens.
   local_.combine(sent_, returned.data(), routing, output);
 }

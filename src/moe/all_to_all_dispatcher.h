@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/phase_timer.h"
 #include "moe/dispatcher.h"
 #include "parallel/communicator.h"
 
@@ -15,8 +16,9 @@ namespace moe {
 
 // Rows and bytes moved by the last dispatch, for --check-dispatch and --profile.
 struct DispatchStats {
-  std::vector<int64_t> rows_sent;      // per peer
-  std::vector<int64_t> rows_received;  // per peer
+  std::vector<int64_t> rows_sent;      // per peer, last dispatch
+  std::vector<int64_t> rows_received;  // per peer, last dispatch
+  PhaseTimes comm;                     // all-to-all seconds inside kDispatch and kCombine, accumulated
 };
 
 class AllToAllDispatcher final : public Dispatcher {

@@ -1,0 +1,85 @@
+// Gathers each rank's figures as text, formats them on rank 0.
+#include "runtime/profile_report.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "runtime/parallel_engine.h"
+
+namespace moe::runtime {
+
+int64_t peak_rss_bytes() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+namespace {
+
+std::vector<std::vector<double>> gather_rows(parallel::Communicator& world, const std::vector<double>& mine) {
+  std::ostringstream text;
+  text.precision(17);
+  for (double v : mine) text << v << ' ';
+  const std::vector<std::string> parts =
+      world.size() > 1 ? all_gather_strings(world, text.str()) : std::vector<std::string>{text.str()};
+  std::vector<std::vector<double>> rows;
+  for (const std::string& part : parts) {
+    std::istringstream in(part);
+    rows.emplace_back();
+    for (double v; in >> v;) rows.back().push_back(v);
+  }
+  return rows;
+}
+
+std::string format_row(const std::string& label, const std::vector<double>& seconds) {
+  std::string line;
+  char cell[32];
+  std::snprintf(cell, sizeof cell, "%-6s", label.c_str());
+  line += cell;
+  double total = 0;
+  for (double s : seconds) total += s;
+  for (double s : seconds) {
+    std::snprintf(cell, sizeof cell, " %9.3f", s);
+    line += cell;
+  }
+  std::snprintf(cell, sizeof cell, " %9.3f %6.1f%%", total, total > 0 ? 100.0 * seconds.back() / total : 0.0);
+  return line + cell + "\n";
+}
+
+}  // namespace
+
+std::string profile_table(parallel::Communicator& world, const PhaseTimes& times) {
+  const std::vector<double> mine(times.seconds.begin(), times.seconds.end());
+  const auto rows = gather_rows(world, mine);
+  if (world.rank() != 0) return "";
+  std::string table = "rank  ";
+  char cell[32];
+  for (const char* name : kPhaseNames) {
+    std::snprintf(cell, sizeof cell, " %9s", name);
+    table += cell;
+  }
+  table += "     total  comm%\n";
+  std::vector<double> max(mine.size(), 0.0);
+  for (size_t rank = 0; rank < rows.size(); ++rank) {
+    table += format_row(std::to_string(rank), rows[rank]);
+    for (size_t i = 0; i < max.size() && i < rows[rank].size(); ++i) max[i] = std::max(max[i], rows[rank][i]);
+  }
+  if (rows.size() > 1) table += format_row("max", max);
+  return table;
+}
+
+std::string rss_line(parallel::Communicator& world) {
+  const auto rows = gather_rows(world, {static_cast<double>(peak_rss_bytes())});
+  if (world.rank() != 0) return "";
+  std::string line = "peak RSS per rank:";
+  for (size_t rank = 0; rank < rows.size(); ++rank)
+    line += (rank ? ", " : " ") + std::to_string(rank) + ": " +
+            std::to_string(static_cast<int64_t>(rows[rank].at(0)) >> 20) + " MiB";
+  return line + "\n";
+}
+
+}  // namespace moe::runtime

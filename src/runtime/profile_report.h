@@ -1,0 +1,20 @@
+// --profile output: per rank, the seconds of each forward phase, the share spent communicating,
+// and the peak resident memory; plus the maximum over ranks. Collective over `world`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/phase_timer.h"
+#include "parallel/communicator.h"
+
+namespace moe::runtime {
+
+// Peak resident set size of this process so far.
+int64_t peak_rss_bytes();
+// The table on rank 0 (empty elsewhere).
+std::string profile_table(parallel::Communicator& world, const PhaseTimes& times);
+// "peak RSS per rank: 0: 1234 MiB, 1: 1180 MiB" on rank 0 (empty elsewhere).
+std::string rss_line(parallel::Communicator& world);
+
+}  // namespace moe::runtime
