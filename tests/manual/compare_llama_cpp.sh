@@ -11,7 +11,7 @@
 #
 # Usage:
 #   tests/manual/compare_llama_cpp.sh --llama-bin DIR --gguf FILE --text FILE
-#       [--moe PATH] [--ctx N] [--threads N] [-n N] [--prompt TEXT]...
+#       [--moe PATH] [--ctx N] [--threads N] [-n N] [--prompt TEXT]... [--llama-flags S] [--keep DIR]
 #
 #   --llama-bin DIR  llama.cpp's bin dir (needs llama-tokenize, llama-completion, llama-perplexity)
 #   --moe PATH       the moe binary (default: build/moe)
@@ -23,14 +23,26 @@
 #   --prompt TEXT    a prompt (repeatable; default: a built-in set of five)
 #   --keep DIR       keep raw outputs in DIR (default: a temporary dir, removed at exit)
 #
-# Greedy comparison: llama.cpp prints text, not token ids, so the generated *text* is compared.
-# When the texts differ, both engines are re-run with -n 1..N to find the first step whose
-# text differs, and that step's pieces are printed.
-# Exit code: 0 when every row agrees (perplexity within --ppl-tol, default 1e-3 relative), 1 otherwise,
-# 2 on usage errors.
+#   --llama-flags S  extra flags for llama-completion and llama-perplexity (default:
+#                    "-fa off -ctk f32 -ctv f32": f32 attention and KV cache, as moe computes; with
+#                    llama.cpp's defaults, flash attention and an f16 KV cache, this tiny random model
+#                    drifts visibly, see docs/INTEROP.md). The perplexity with llama.cpp's defaults
+#                    is printed too, for information.
+#   --ppl-tol X      relative perplexity tolerance (default 1e-4)
+#
+# Greedy: llama-completion prints text, not ids; gguf_pieces.py (beside this script) decodes
+# moe's generated ids to the bytes llama.cpp prints for them and walks both, so a difference is
+# reported at the first differing step with moe's token there.
+# Perplexity: llama-perplexity's -f drops one trailing newline of the file, moe eval keeps it,
+# so the two can count a different number of windows; the table also shows moe's running value
+# after llama's number of windows (from moe's per-window log), which is the like-for-like figure.
+# Needs: bash, python3 (standard library), jq.
+# Exit code: 0 when every row agrees, 1 otherwise, 2 on usage errors.
 set -euo pipefail
 
-LLAMA_BIN="" MOE="build/moe" GGUF="" TEXT="" CTX=128 THREADS=1 NPRED=16 PPL_TOL=1e-3 KEEP=""
+LLAMA_BIN="" MOE="build/moe" GGUF="" TEXT="" CTX=128 THREADS=1 NPRED=16 PPL_TOL=1e-4 KEEP=""
+LLAMA_FLAGS="-fa off -ctk f32 -ctv f32"
+HELPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/gguf_pieces.py"
 PROMPTS=()
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
@@ -45,6 +57,7 @@ while [[ $# -gt 0 ]]; do
     --prompt|-p) PROMPTS+=("$2"); shift 2 ;;
     --ppl-tol) PPL_TOL="$2"; shift 2 ;;
     --keep) KEEP="$2"; shift 2 ;;
+    --llama-flags) LLAMA_FLAGS="$2"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
   esac
@@ -75,74 +88,66 @@ moe_ids() {
 }
 llama_gen() {  # prompt n -> generated text only
   "$LLAMA_BIN/llama-completion" -m "$GGUF" -p "$1" -n "$2" --temp 0 -no-cnv --no-display-prompt \
-    -t "$THREADS" -c 512 --seed 1 --no-warmup 2>"$W/lgen.err" </dev/null
+    -t "$THREADS" -c 512 --seed 1 --no-warmup $LLAMA_FLAGS 2>"$W/lgen.err" </dev/null
 }
 moe_gen_json() {
   "$MOE" run -m "$GGUF" -p "$1" -n "$2" --temp 0 --json -t "$THREADS" 2>"$W/mgen.err" </dev/null
 }
 
-printf '%-34s | %-10s | %-10s | %s\n' "prompt" "tok ids" "greedy" "notes"
-printf '%s\n' "-----------------------------------+------------+------------+---------------------------"
+printf '%-34s | %-8s | %-8s | %s\n' "prompt" "tok ids" "greedy" "notes"
+printf '%s\n' "-----------------------------------+----------+----------+---------------------------"
 i=0
 for p in "${PROMPTS[@]}"; do
   i=$((i + 1))
   li="$(llama_ids "$p" || true)"; mi="$(moe_ids "$p" || true)"
   echo "$li" >"$W/p$i.llama.ids"; echo "$mi" >"$W/p$i.moe.ids"
-  if [[ "$li" == "$mi" ]]; then tok="equal"; else tok="DIFFER"; FAIL=1; fi
+  if [[ -n "$li" && "$li" == "$mi" ]]; then tok="equal"; else tok="DIFFER"; FAIL=1; fi
   llama_gen "$p" "$NPRED" >"$W/p$i.llama.txt" || true
   moe_gen_json "$p" "$NPRED" >"$W/p$i.moe.json" || true
-  jq -j '.text' "$W/p$i.moe.json" >"$W/p$i.moe.txt" 2>/dev/null || true
-  ntok="$(jq '.tokens | length' "$W/p$i.moe.json" 2>/dev/null || echo '?')"
-  note="moe ${ntok} tokens: $(jq -c '.tokens' "$W/p$i.moe.json" 2>/dev/null | cut -c1-60)"
-  if cmp -s "$W/p$i.llama.txt" "$W/p$i.moe.txt"; then
-    gen="equal"
-  else
-    gen="DIFFER"; FAIL=1
-    # Find the first step whose text differs.
-    prev_l="" prev_m=""
-    for k in $(seq 1 "$NPRED"); do
-      lk="$(llama_gen "$p" "$k"; echo x)"; lk="${lk%x}"
-      mk="$(moe_gen_json "$p" "$k" | jq -j '.text'; echo x)"; mk="${mk%x}"
-      if [[ "$lk" != "$mk" ]]; then
-        mid="$(moe_gen_json "$p" "$k" | jq -r '.tokens[-1]' || true)"
-        note="first diff at step $k: llama piece $(jq -Rn --arg s "${lk#"$prev_l"}" '$s'), moe piece $(jq -Rn --arg s "${mk#"$prev_m"}" '$s') (moe id $mid)"
-        break
-      fi
-      prev_l="$lk" prev_m="$mk"
-    done
-  fi
-  printf '%-34s | %-10s | %-10s | %s\n' "$(printf '%q' "$p" | cut -c1-34)" "$tok" "$gen" "$note"
+  res="$(python3 "$HELPER" "$GGUF" greedy "$W/p$i.llama.txt" "$W/p$i.moe.json")"
+  if [[ "$res" == equal* ]]; then gen="equal"; note="${res#equal } tokens"; else gen="DIFFER"; FAIL=1; note="step ${res#differ }"; fi
+  printf '%-34s | %-8s | %-8s | %s\n' "$(printf '%q' "$p" | cut -c1-34)" "$tok" "$gen" "$note"
   if [[ "$tok" != "equal" ]]; then
     printf '    llama ids: %s\n    moe ids:   %s\n' "$li" "$mi"
-  fi
-  if [[ "$gen" != "equal" ]]; then
-    printf '    llama text: %s\n    moe text:   %s\n' "$(jq -Rs . <"$W/p$i.llama.txt")" "$(jq -Rs . <"$W/p$i.moe.txt")"
+    [[ -n "$mi" ]] || tail -n 2 "$W/mtok.err" | sed 's/^/    moe: /'
   fi
 done
 
 # Perplexity: llama-perplexity's method (non-overlapping windows of CTX tokens, BOS first, score
 # the second half). moe eval implements the same method.
-"$LLAMA_BIN/llama-perplexity" -m "$GGUF" -f "$TEXT" -c "$CTX" -b "$CTX" -t "$THREADS" --no-warmup \
-  >"$W/lppl.out" 2>"$W/lppl.err" </dev/null || true
-lppl="$(grep -ho 'Final estimate: PPL = [0-9.eE+-]*' "$W/lppl.out" "$W/lppl.err" | awk '{print $5}' | head -n 1)"
-lchunks="$(grep -ho 'calculating perplexity over [0-9]* chunks' "$W/lppl.err" "$W/lppl.out" | awk '{print $4}' | head -n 1)"
+run_llama_ppl() {  # out-prefix flags... -> prints final PPL and chunk count
+  local pre="$1"; shift
+  "$LLAMA_BIN/llama-perplexity" -m "$GGUF" -f "$TEXT" -c "$CTX" -b "$CTX" -t "$THREADS" --no-warmup "$@" \
+    >"$pre.out" 2>"$pre.err" </dev/null || true
+  echo "$(grep -aho 'Final estimate: PPL = [0-9.eE+-]*' "$pre.out" "$pre.err" | awk '{print $5}' | head -n 1)" \
+       "$(grep -aho 'calculating perplexity over [0-9]* chunks' "$pre.out" "$pre.err" | awk '{print $4}' | head -n 1)"
+}
+# shellcheck disable=SC2086
+read -r lppl lchunks <<<"$(run_llama_ppl "$W/lppl" $LLAMA_FLAGS)"
+read -r lppl_def _ <<<"$(run_llama_ppl "$W/lppl_def")"
 "$MOE" eval -m "$GGUF" --perplexity "$TEXT" --ctx "$CTX" -t "$THREADS" --json >"$W/mppl.json" 2>"$W/mppl.err" </dev/null || true
 mppl="$(jq -r '.perplexity' "$W/mppl.json" 2>/dev/null || true)"
 mscored="$(jq -r '.tokens_scored' "$W/mppl.json" 2>/dev/null || true)"
+mwin="$(grep -ao '^\[[0-9]*/[0-9]*\]' "$W/mppl.err" | tail -n 1 | sed 's/.*\///; s/\]//')"
+# moe's running perplexity after llama's number of windows (moe logs "[k/N] value" per window).
+mppl_at="$(awk -v k="${lchunks:-0}" -F'[][/ ]+' '$2 == k { print $4 }' "$W/mppl.err" | head -n 1)"
 echo
-printf '%-12s | %-14s | %-14s | %-12s | %s\n' "perplexity" "llama.cpp" "moe" "rel. diff" "notes"
-printf '%s\n' "-------------+----------------+----------------+--------------+---------------------------"
+printf '%-12s | %-16s | %-16s | %-9s | %s\n' "perplexity" "llama.cpp" "moe" "rel diff" "notes"
+printf '%s\n' "-------------+------------------+------------------+-----------+---------------------------"
+rel() { awk -v a="$1" -v b="$2" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; printf "%.2e", d }'; }
 if [[ -n "$lppl" && -n "$mppl" && "$mppl" != "null" ]]; then
-  rel="$(awk -v a="$mppl" -v b="$lppl" 'BEGIN { d = (a - b) / b; if (d < 0) d = -d; printf "%.3e", d }')"
-  ok="$(awk -v r="$rel" -v t="$PPL_TOL" 'BEGIN { print (r <= t) ? "ok" : "DIFFER" }')"
+  cmp_m="${mppl_at:-$mppl}"
+  r="$(rel "$cmp_m" "$lppl")"
+  ok="$(awk -v r="$r" -v t="$PPL_TOL" 'BEGIN { print (r <= t) ? "ok" : "DIFFER" }')"
   [[ "$ok" == "ok" ]] || FAIL=1
-  printf '%-12s | %-14s | %-14s | %-12s | %s\n' "ctx $CTX" "$lppl" "$mppl" "$rel" "$ok; llama chunks ${lchunks:-?}, moe tokens scored ${mscored:-?}"
+  printf '%-12s | %-16s | %-16s | %-9s | %s\n' "ctx $CTX" "$lppl" "$cmp_m" "$r" "$ok; both over ${lchunks:-?} windows (llama flags: ${LLAMA_FLAGS:-none})"
+  printf '%-12s | %-16s | %-16s | %-9s | %s\n' "  moe final" "" "$mppl" "" "moe over ${mwin:-?} windows, ${mscored:-?} tokens scored"
+  [[ -n "$lppl_def" ]] && printf '%-12s | %-16s | %-16s | %-9s | %s\n' "  llama dflt" "$lppl_def" "" "$(rel "$cmp_m" "$lppl_def")" "llama.cpp default flags (flash attn auto, f16 KV cache), information only"
 else
   FAIL=1
-  printf '%-12s | %-14s | %-14s | %-12s | %s\n' "ctx $CTX" "${lppl:-error}" "${mppl:-error}" "-" \
-    "see $( [[ -n "$KEEP" ]] && echo "$W" || echo '--keep DIR') lppl.err / mppl.err"
-  [[ -z "$lppl" ]] && tail -n 3 "$W/lppl.err" | sed 's/^/    llama: /'
-  [[ -z "$mppl" || "$mppl" == "null" ]] && tail -n 3 "$W/mppl.err" | sed 's/^/    moe:   /'
+  printf '%-12s | %-16s | %-16s | %-9s | %s\n' "ctx $CTX" "${lppl:-error}" "${mppl:-error}" "-" "see --keep DIR: lppl.err / mppl.err"
+  [[ -n "$lppl" ]] || tail -n 3 "$W/lppl.err" | sed 's/^/    llama: /'
+  [[ -n "$mppl" && "$mppl" != "null" ]] || tail -n 3 "$W/mppl.err" | sed 's/^/    moe:   /'
 fi
 echo
 [[ $FAIL -eq 0 ]] && echo "RESULT: all agree" || echo "RESULT: disagreement (see rows above)"
