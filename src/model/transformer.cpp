@@ -118,7 +118,7 @@ void Transformer::norm_whole_projection(float* rows, int64_t n_rows, int64_t wid
   }
 }
 
-void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens) {
+void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, int64_t n_tokens) {
   const double comm_before = times_[Phase::kComm];
   const auto start = std::chrono::steady_clock::now();
   const LayerWeights& l = weights_.layers[layer];
@@ -149,9 +149,9 @@ void Transformer::attention_block(int64_t layer, std::span<const SequenceSlice> 
     clamp(v_.data(), n_tokens * kv_dim, *config_.clip_qkv);
   }
   int64_t row = 0;
-  for (const SequenceSlice& slice : batch) {
-    KvCache& cache = *slice.cache;
-    const int64_t first = cache.length(), n = static_cast<int64_t>(slice.tokens.size());
+  for (const Piece& piece : pieces) {
+    KvCache& cache = *piece.cache;
+    const int64_t first = cache.length(), n = static_cast<int64_t>(piece.tokens.size());
     float* q = q_.data() + row * q_dim;
     float* k = k_.data() + row * kv_dim;
     for (int64_t t = 0; t < n; ++t) {
@@ -231,29 +231,74 @@ void Transformer::forward(std::span<const int32_t> tokens, KvCache& cache, std::
   forward(std::span<const SequenceSlice>(&slice, 1), logits);
 }
 
-void Transformer::compute_logits(std::span<const SequenceSlice> batch, int64_t n_logit_rows,
-                                 std::vector<float>& logits) {
+void Transformer::compute_logits(std::span<const Piece> pieces, float* logits) {
+  ScopedPhase timer(times_, Phase::kOutput);
   const int64_t H = config_.hidden_size, vocab = config_.vocab_size;
-  logits.resize(n_logit_rows * vocab);
-  parallel::Communicator& pipeline = *groups_.pipeline;
-  if (shard_.last_stage) {
-    ScopedPhase timer(times_, Phase::kOutput);
-    // Gather the rows that need logits, then one output GEMM over them.
-    int64_t row = 0, out_row = 0;
-    for (const SequenceSlice& slice : batch) {
-      const int64_t n = static_cast<int64_t>(slice.tokens.size());
-      const int64_t first = slice.all_logits ? 0 : n - 1;
-      kernels::rmsnorm(x_.data() + (row + first) * H, H, output_norm_.data(), h_.data() + out_row * H, H, n - first, H,
-                       config_.rms_eps);
-      out_row += n - first;
-      row += n;
+  // Gather the rows that need logits, then one output GEMM over them.
+  int64_t row = 0, out_row = 0;
+  for (const Piece& piece : pieces) {
+    const int64_t n = static_cast<int64_t>(piece.tokens.size());
+    kernels::rmsnorm(x_.data() + (row + piece.first_logit) * H, H, output_norm_.data(), h_.data() + out_row * H, H,
+                     n - piece.first_logit, H, config_.rms_eps);
+    out_row += n - piece.first_logit;
+    row += n;
+  }
+  kernels::matmul(weights_.output, {h_.data(), H, logits, vocab, out_row}, &pool_);
+}
+
+std::vector<std::vector<Transformer::Piece>> Transformer::micro_batches(std::span<const SequenceSlice> batch,
+                                                                      int64_t n_tokens) const {
+  const int64_t n_micro = groups_.pipeline->size();
+  std::vector<std::vector<Piece>> result(n_micro);
+  const int64_t per_micro = (n_tokens + n_micro - 1) / n_micro;
+  int64_t micro = 0, filled = 0;
+  for (const SequenceSlice& slice : batch) {
+    const int64_t n = static_cast<int64_t>(slice.tokens.size());
+    const int64_t first_logit = slice.all_logits ? 0 : n - 1;
+    for (int64_t begin = 0; begin < n;) {
+      if (filled == per_micro) {
+        ++micro;
+        filled = 0;
+      }
+      const int64_t take = std::min(n - begin, per_micro - filled);
+      // Logit rows of this chunk, relative to the chunk: rows >= first_logit of the sequence.
+      const int64_t chunk_first_logit = std::clamp<int64_t>(first_logit - begin, 0, take);
+      result[micro].push_back({slice.tokens.subspan(begin, take), slice.cache, chunk_first_logit});
+      begin += take;
+      filled += take;
     }
-    kernels::matmul(weights_.output, {h_.data(), H, logits.data(), vocab, n_logit_rows}, &pool_);
   }
-  if (pipeline.size() > 1) {
+  return result;
+}
+
+void Transformer::run_micro_batch(std::span<const Piece> pieces, float* logits) {
+  const int64_t H = config_.hidden_size, vocab = config_.vocab_size;
+  int64_t n_tokens = 0;
+  for (const Piece& piece : pieces) n_tokens += static_cast<int64_t>(piece.tokens.size());
+  parallel::Communicator& pipeline = *groups_.pipeline;
+  if (shard_.first_stage) {
+    const Tensor& embd = weights_.token_embd;
+    int64_t row = 0;
+    for (const Piece& piece : pieces)
+      for (const int32_t token : piece.tokens) {
+        MOE_CHECK(token >= 0 && token < vocab, UsageError, "token id ", token, " is outside the vocabulary of ", vocab);
+        dequantize_row(embd.dtype(), embd.row(token), x_.data() + row++ * H, H);
+      }
+  } else {
     ScopedPhase timer(times_, Phase::kComm);
-    pipeline.broadcast(logits.data(), static_cast<int64_t>(logits.size() * sizeof(float)), pipeline.size() - 1);
+    pipeline.recv(x_.data(), n_tokens * H, pipeline.rank() - 1, kPipelineTag);
   }
+  for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
+    attention_block(layer, pieces, n_tokens);
+    moe_block(layer, n_tokens);
+  }
+  if (!shard_.last_stage) {
+    ScopedPhase timer(times_, Phase::kComm);
+    pipeline.send(x_.data(), n_tokens * H, pipeline.rank() + 1, kPipelineTag);
+  } else {
+    compute_logits(pieces, logits);
+  }
+  for (const Piece& piece : pieces) piece.cache->advance(static_cast<int64_t>(piece.tokens.size()));
 }
 
 void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<float>& logits) {
@@ -273,30 +318,18 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
   grow(k_, n_tokens * kv_dim);
   grow(v_, n_tokens * kv_dim);
   grow(router_logits_, n_tokens * config_.router.n_experts);
+  logits.resize(n_logit_rows * vocab);
 
+  int64_t logit_row = 0;
+  for (const std::vector<Piece>& micro : micro_batches(batch, n_tokens)) {
+    run_micro_batch(micro, logits.data() + logit_row * vocab);
+    for (const Piece& piece : micro) logit_row += static_cast<int64_t>(piece.tokens.size()) - piece.first_logit;
+  }
   parallel::Communicator& pipeline = *groups_.pipeline;
-  if (shard_.first_stage) {
-    const Tensor& embd = weights_.token_embd;
-    int64_t row = 0;
-    for (const SequenceSlice& slice : batch)
-      for (const int32_t token : slice.tokens) {
-        MOE_CHECK(token >= 0 && token < vocab, UsageError, "token id ", token, " is outside the vocabulary of ", vocab);
-        dequantize_row(embd.dtype(), embd.row(token), x_.data() + row++ * H, H);
-      }
-  } else {
+  if (pipeline.size() > 1) {
     ScopedPhase timer(times_, Phase::kComm);
-    pipeline.recv(x_.data(), n_tokens * H, pipeline.rank() - 1, kPipelineTag);
+    pipeline.broadcast(logits.data(), static_cast<int64_t>(logits.size() * sizeof(float)), pipeline.size() - 1);
   }
-  for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
-    attention_block(layer, batch, n_tokens);
-    moe_block(layer, n_tokens);
-  }
-  if (!shard_.last_stage) {
-    ScopedPhase timer(times_, Phase::kComm);
-    pipeline.send(x_.data(), n_tokens * H, pipeline.rank() + 1, kPipelineTag);
-  }
-  compute_logits(batch, n_logit_rows, logits);
-  for (const SequenceSlice& slice : batch) slice.cache->advance(static_cast<int64_t>(slice.tokens.size()));
 }
 
 }  // namespace moe::model

@@ -56,17 +56,28 @@ class Transformer {
   // Several sequences in one batch: every GEMM and the MoE layer run over all their tokens at once,
   // attention per sequence. logits holds each slice's rows (all or last) in slice order. Under a
   // parallel layout every rank of the job calls this collectively (an empty batch is allowed).
+  // With pipeline stages the batch is cut into one micro-batch per stage (by token count, a long
+  // prompt into chunks), so that stage s works on micro-batch m while stage s+1 works on m-1.
   void forward(std::span<const SequenceSlice> batch, std::vector<float>& logits);
   // Seconds per phase since construction; communication (all-reduce, all-gather, all-to-all,
   // pipeline transfers) counted in kComm only.
   PhaseTimes phase_times() const;
 
  private:
+  // Consecutive tokens of one sequence within a micro-batch; logits wanted for rows [first_logit, n).
+  struct Piece {
+    std::span<const int32_t> tokens;
+    KvCache* cache;
+    int64_t first_logit;
+  };
+  std::vector<std::vector<Piece>> micro_batches(std::span<const SequenceSlice> batch, int64_t n_tokens) const;
+  // One micro-batch through this stage; the last stage writes its logits rows at `logits`.
+  void run_micro_batch(std::span<const Piece> pieces, float* logits);
   void all_reduce(parallel::Communicator* group, float* data, int64_t n);
-  void attention_block(int64_t layer, std::span<const SequenceSlice> batch, int64_t n_tokens);
+  void attention_block(int64_t layer, std::span<const Piece> pieces, int64_t n_tokens);
   void moe_block(int64_t layer, int64_t n_tokens);
   void norm_whole_projection(float* rows, int64_t n_rows, int64_t width, const std::vector<float>& weight);
-  void compute_logits(std::span<const SequenceSlice> batch, int64_t n_logit_rows, std::vector<float>& logits);
+  void compute_logits(std::span<const Piece> pieces, float* logits);
 
   const ModelConfig& config_;
   ThreadPool& pool_;
