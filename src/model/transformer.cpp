@@ -191,7 +191,7 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   kernels::matmul(l.router, {own_hidden, H, router_logits_.data(), n_experts, n_own}, &pool_);
   const Routing routing = route(router_logits_.data(), n_own, config_.router);
   if (auto* all_to_all = dynamic_cast<AllToAllDispatcher*>(dispatcher_.get()))
-    all_to_all->set_location("layer " + std::to_string(layer));
+    all_to_all->set_location("layer " + std::to_string(layer) + ", micro-batch " + std::to_string(micro_batch_));
   phase.emplace(times_, Phase::kDispatch);
   dispatcher_->dispatch(own_hidden, H, routing, batch_);
   phase.emplace(times_, Phase::kExperts);
@@ -321,8 +321,10 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
   logits.resize(n_logit_rows * vocab);
 
   int64_t logit_row = 0;
+  micro_batch_ = 0;
   for (const std::vector<Piece>& micro : micro_batches(batch, n_tokens)) {
     run_micro_batch(micro, logits.data() + logit_row * vocab);
+    ++micro_batch_;
     for (const Piece& piece : micro) logit_row += static_cast<int64_t>(piece.tokens.size()) - piece.first_logit;
   }
   parallel::Communicator& pipeline = *groups_.pipeline;

@@ -96,6 +96,7 @@ class Transformer {
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;
   ExpertBatch batch_;
+  int64_t micro_batch_ = 0;  // index of the micro-batch in flight, for error messages
   PhaseTimes times_;
 };
 
