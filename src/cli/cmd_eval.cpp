@@ -32,7 +32,10 @@ std::string read_text(const std::string& path) {
   MOE_CHECK(in.good(), IoError, path, ": cannot open");
   std::ostringstream text;
   text << in.rdbuf();
-  return text.str();
+  // llama-perplexity drops one trailing newline of its -f file; so do we, to score the same tokens.
+  std::string result = text.str();
+  if (!result.empty() && result.back() == '\n') result.pop_back();
+  return result;
 }
 }  // namespace
 

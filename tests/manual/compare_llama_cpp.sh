@@ -36,7 +36,7 @@
 # Perplexity: llama-perplexity's -f drops one trailing newline of the file, moe eval keeps it,
 # so the two can count a different number of windows; the table also shows moe's running value
 # after llama's number of windows (from moe's per-window log), which is the like-for-like figure.
-# Needs: bash, python3 (standard library), jq.
+# Needs: bash, python3 (standard library), jq, xxd.
 # Exit code: 0 when every row agrees, 1 otherwise, 2 on usage errors.
 set -euo pipefail
 
@@ -69,7 +69,7 @@ done
 [[ -x "$MOE" ]] || { echo "missing moe binary: $MOE" >&2; exit 2; }
 [[ -f "$GGUF" ]] || { echo "missing GGUF: $GGUF" >&2; exit 2; }
 [[ -f "$TEXT" ]] || { echo "missing text: $TEXT" >&2; exit 2; }
-command -v jq >/dev/null || { echo "needs jq" >&2; exit 2; }
+for c in jq xxd python3; do command -v "$c" >/dev/null || { echo "needs $c" >&2; exit 2; }; done
 if [[ ${#PROMPTS[@]} -eq 0 ]]; then
   PROMPTS=("The quick brown fox" "Hello world" "Once upon a time, there was a" "1 + 1 = 2, and 3*7=21." "naïve café, über alles")
 fi
@@ -86,9 +86,17 @@ moe_ids() {
   "$MOE" run -m "$GGUF" -p "$1" -n 0 --json -t "$THREADS" 2>"$W/mtok.err" </dev/null \
     | jq -r '.prompt_tokens | map(tostring) | join(" ")'
 }
+# llama.cpp logs through a background thread and sometimes loses its last lines at exit; its
+# stdout always ends with "\n\n" when complete, so retry (up to 5 times) until it does.
 llama_gen() {  # prompt n -> generated text only
-  "$LLAMA_BIN/llama-completion" -m "$GGUF" -p "$1" -n "$2" --temp 0 -no-cnv --no-display-prompt \
-    -t "$THREADS" -c 512 --seed 1 --no-warmup $LLAMA_FLAGS 2>"$W/lgen.err" </dev/null
+  local try out
+  for try in 1 2 3 4 5; do
+    # shellcheck disable=SC2086
+    out="$("$LLAMA_BIN/llama-completion" -m "$GGUF" -p "$1" -n "$2" --temp 0 -no-cnv --no-display-prompt \
+      -t "$THREADS" -c 512 --seed 1 --no-warmup $LLAMA_FLAGS 2>"$W/lgen.err" </dev/null | od -An -v -tx1 | tr -d ' \n')"
+    [[ "$out" == *0a0a ]] && break
+  done
+  printf '%s' "$out" | xxd -r -p
 }
 moe_gen_json() {
   "$MOE" run -m "$GGUF" -p "$1" -n "$2" --temp 0 --json -t "$THREADS" 2>"$W/mgen.err" </dev/null
@@ -116,15 +124,22 @@ done
 # Perplexity: llama-perplexity's method (non-overlapping windows of CTX tokens, BOS first, score
 # the second half). moe eval implements the same method.
 run_llama_ppl() {  # out-prefix flags... -> prints final PPL and chunk count
-  local pre="$1"; shift
-  "$LLAMA_BIN/llama-perplexity" -m "$GGUF" -f "$TEXT" -c "$CTX" -b "$CTX" -t "$THREADS" --no-warmup "$@" \
-    >"$pre.out" 2>"$pre.err" </dev/null || true
-  echo "$(grep -aho 'Final estimate: PPL = [0-9.eE+-]*' "$pre.out" "$pre.err" | awk '{print $5}' | head -n 1)" \
-       "$(grep -aho 'calculating perplexity over [0-9]* chunks' "$pre.out" "$pre.err" | awk '{print $4}' | head -n 1)"
+  local pre="$1" try; shift
+  for try in 1 2 3; do  # retried when the final log line was lost (see llama_gen)
+    "$LLAMA_BIN/llama-perplexity" -m "$GGUF" -f "$TEXT" -c "$CTX" -b "$CTX" -t "$THREADS" --no-warmup "$@" \
+      >"$pre.out" 2>"$pre.err" </dev/null || true
+    grep -aq 'Final estimate' "$pre.out" "$pre.err" && break
+  done
+  local p c
+  p="$(grep -aho 'Final estimate: PPL = [0-9.eE+-]*' "$pre.out" "$pre.err" | awk '{print $5}' | head -n 1)"
+  c="$(grep -aho 'calculating perplexity over [0-9]* chunks' "$pre.out" "$pre.err" | awk '{print $4}' | head -n 1)"
+  echo "${p:--} ${c:--}"
 }
 # shellcheck disable=SC2086
 read -r lppl lchunks <<<"$(run_llama_ppl "$W/lppl" $LLAMA_FLAGS)"
+[[ "$lppl" != "-" ]] || lppl=""; [[ "$lchunks" != "-" ]] || lchunks=""
 read -r lppl_def _ <<<"$(run_llama_ppl "$W/lppl_def")"
+[[ "$lppl_def" != "-" ]] || lppl_def=""
 "$MOE" eval -m "$GGUF" --perplexity "$TEXT" --ctx "$CTX" -t "$THREADS" --json >"$W/mppl.json" 2>"$W/mppl.err" </dev/null || true
 mppl="$(jq -r '.perplexity' "$W/mppl.json" 2>/dev/null || true)"
 mscored="$(jq -r '.tokens_scored' "$W/mppl.json" 2>/dev/null || true)"

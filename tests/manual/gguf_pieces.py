@@ -101,7 +101,8 @@ def greedy(gguf, llama_out, moe_json):
         return
     pos = 0
     for i, tid in enumerate(ids):
-        pb = piece_bytes(kv, tid)
+        # llama-completion prints pieces with printf("%s"): a piece is cut at its first NUL byte.
+        pb = piece_bytes(kv, tid).split(b"\0")[0]
         if raw[pos:pos + len(pb)] != pb:
             print(f"differ {i + 1} moe id {tid} {kv['tokenizer.ggml.tokens'][tid]!r} = {pb!r}; "
                   f"llama bytes there {raw[pos:pos + max(len(pb), 8)]!r}")
