@@ -87,12 +87,9 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
     if (world.size() > 1) world.allreduce_sum(sums, 2);
     const double perplexity = std::exp(sums[0] / sums[1]);
     const auto scored = static_cast<int64_t>(sums[1]);
-    const std::string profile =
-        config.profile ? runtime::profile_table(world, engine.transformer().phase_times()) : std::string();
-    const std::string rss = config.profile || world.size() > 1 ? runtime::rss_line(world) : std::string();
+    const std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
     if (!prints) return;
-    std::fputs(profile.c_str(), stderr);
-    std::fputs(rss.c_str(), stderr);
+    std::fputs(report.c_str(), stderr);
     if (o->json)
       std::puts(nlohmann::json({{"perplexity", perplexity}, {"tokens_scored", scored}}).dump().c_str());
     else

@@ -114,12 +114,9 @@ void add_run_command(CLI::App& app, const CliContext& context) {
       }
     const std::vector<std::string> parts = world.size() > 1 ? runtime::all_gather_strings(world, mine)
                                                             : std::vector<std::string>{mine};
-    const std::string profile =
-        config.profile ? runtime::profile_table(world, engine.transformer().phase_times()) : std::string();
-    const std::string rss = config.profile || world.size() > 1 ? runtime::rss_line(world) : std::string();
+    const std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
     if (!prints) return;
-    std::fputs(profile.c_str(), stderr);
-    std::fputs(rss.c_str(), stderr);
+    std::fputs(report.c_str(), stderr);
     if (stream) {
       std::puts("");
     } else {

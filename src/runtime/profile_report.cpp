@@ -82,4 +82,10 @@ std::string rss_line(parallel::Communicator& world) {
   return line + "\n";
 }
 
+std::string run_report(parallel::Communicator& world, const PhaseTimes& times, bool profile) {
+  std::string report = profile ? profile_table(world, times) : std::string();
+  if (profile || world.size() > 1) report += rss_line(world);
+  return report;
+}
+
 }  // namespace moe::runtime

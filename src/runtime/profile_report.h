@@ -16,5 +16,8 @@ int64_t peak_rss_bytes();
 std::string profile_table(parallel::Communicator& world, const PhaseTimes& times);
 // "peak RSS per rank: 0: 1234 MiB, 1: 1180 MiB" on rank 0 (empty elsewhere).
 std::string rss_line(parallel::Communicator& world);
+// What a command prints at its end on rank 0: the profile table when asked, and the RSS line
+// when asked or when running on several ranks. Collective.
+std::string run_report(parallel::Communicator& world, const PhaseTimes& times, bool profile);
 
 }  // namespace moe::runtime
