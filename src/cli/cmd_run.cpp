@@ -116,9 +116,9 @@ void add_run_command(CLI::App& app, const CliContext& context) {
                                                             : std::vector<std::string>{mine};
     const std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
     if (!prints) return;
-    std::fputs(report.c_str(), stderr);
     if (stream) {
       std::puts("");
+      std::fflush(stdout);
     } else {
       std::vector<std::pair<uint64_t, std::string>> lines;
       for (const std::string& part : parts)
@@ -129,7 +129,9 @@ void add_run_command(CLI::App& app, const CliContext& context) {
         }
       std::sort(lines.begin(), lines.end());
       for (const auto& line : lines) std::puts(line.second.c_str());
+      std::fflush(stdout);
     }
+    std::fputs(report.c_str(), stderr);
     const double n_decode = static_cast<double>(timings.generated_tokens - static_cast<int64_t>(results.size()));
     std::fprintf(stderr,
                  "prompt: %lld tokens, %.1f tokens/s | generated: %lld tokens, %.1f tokens/s (rank 0: %zu requests, "
