@@ -190,8 +190,7 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
 
   kernels::matmul(l.router, {own_hidden, H, router_logits_.data(), n_experts, n_own}, &pool_);
   const Routing routing = route(router_logits_.data(), n_own, config_.router);
-  if (auto* all_to_all = dynamic_cast<AllToAllDispatcher*>(dispatcher_.get()))
-    all_to_all->set_location("layer " + std::to_string(layer) + ", micro-batch " + std::to_string(micro_batch_));
+  dispatcher_->set_location("layer " + std::to_string(layer) + ", micro-batch " + std::to_string(micro_batch_));
   phase.emplace(times_, Phase::kDispatch);
   dispatcher_->dispatch(own_hidden, H, routing, batch_);
   phase.emplace(times_, Phase::kExperts);

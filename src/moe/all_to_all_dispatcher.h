@@ -28,8 +28,7 @@ class AllToAllDispatcher final : public Dispatcher {
   void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing, ExpertBatch& batch) override;
   void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing, float* output) override;
   const DispatchStats& stats() const { return stats_; }
-  // Names the layer in timeout and check messages.
-  void set_location(std::string where) { where_ = std::move(where); }
+  void set_location(std::string where) override { where_ = std::move(where); }
 
  private:
   parallel::Communicator& group_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "moe/router.h"
@@ -29,6 +30,8 @@ class Dispatcher {
   // expert_out: [batch.n_rows(), hidden_size]; output: [n_tokens, hidden_size], overwritten.
   virtual void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing,
                        float* output) = 0;
+  // Names where the next dispatch happens ("layer 3, micro-batch 0") for error messages.
+  virtual void set_location(std::string where) {}
 };
 
 class LocalDispatcher final : public Dispatcher {

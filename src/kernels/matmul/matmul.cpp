@@ -1,10 +1,15 @@
-// Matmul driver: checks the arguments, splits the output into fixed tiles of rows x tokens (never
-// by thread count, so every thread count gives the same bits) and runs the chosen kernel per tile.
+// Matmul driver: checks the arguments, quantizes the activations once for q8_0 / q4_0 weights,
+// splits the output into fixed tiles of rows x tokens (never by thread count, so every thread
+// count gives the same bits) and runs the chosen kernel per tile.
 #include "kernels/matmul/matmul.h"
 
 #include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "core/error.h"
+#include "core/half.h"
+#include "core/quantize.h"
 #include "kernels/matmul/matmul_kernels.h"
 
 namespace moe::kernels {
@@ -41,7 +46,7 @@ struct MatmulTable {
   }
 };
 
-const MatmulTable& table_for(IsaLevel level) {
+const MatmulTable& plain_table_for(IsaLevel level) {
   static const MatmulTable tables[] = {
       {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
        matmul_ref},
@@ -52,6 +57,54 @@ const MatmulTable& table_for(IsaLevel level) {
   };
   return tables[static_cast<int>(level)];
 }
+
+// The AVX-512 table with the VNNI kernels where this CPU has VNNI (the same bits either way).
+MatmulTable with_vnni(MatmulTable table) {
+  if (cpu_features().avx512_vnni) {
+    table.q8_0 = matmul_q8_0_avx512vnni;
+    table.q4_0 = matmul_q4_0_avx512vnni;
+  }
+  return table;
+}
+
+const MatmulTable& table_for(IsaLevel level) {
+  static const MatmulTable avx512_best = with_vnni(plain_table_for(IsaLevel::kAvx512));
+  return level == IsaLevel::kAvx512 ? avx512_best : plain_table_for(level);
+}
+
+// Activations of a matmul call quantized for the q8_0 / q4_0 kernels (MatmulBlock::xq): every
+// token once, before the row tasks, so all tiles and threads share the same integers.
+struct QuantizedActivations {
+  std::vector<int8_t> qs;
+  std::vector<float> d;
+  std::vector<int32_t> bias;
+
+  QuantizedActivations(DType dtype, const MatmulArgs& args, int64_t cols, ThreadPool* pool)
+      : qs(args.n_tokens * cols),
+        d(args.n_tokens * (cols / kQBlock)),
+        bias(args.n_tokens * (cols / kQBlock) * kQuadsPerBlock) {
+    const int32_t offset = quantized_bias_offset(dtype);
+    const int64_t n_blocks = cols / kQBlock;
+    auto quantize_token = [&](int64_t t) {
+      std::vector<BlockQ8_0> blocks(n_blocks);
+      quantize_row(DType::kQ8_0, args.x + t * args.ldx, reinterpret_cast<std::byte*>(blocks.data()),
+                   cols);
+      for (int64_t b = 0; b < n_blocks; ++b) {
+        d[t * n_blocks + b] = f16_to_f32(blocks[b].d);
+        int8_t* out = qs.data() + t * cols + b * kQBlock;
+        std::copy(blocks[b].qs, blocks[b].qs + kQBlock, out);
+        for (int k = 0; k < kQuadsPerBlock; ++k)
+          bias[(t * n_blocks + b) * kQuadsPerBlock + k] =
+              -offset * (out[4 * k] + out[4 * k + 1] + out[4 * k + 2] + out[4 * k + 3]);
+      }
+    };
+    if (pool == nullptr || args.n_tokens == 1) {
+      for (int64_t t = 0; t < args.n_tokens; ++t) quantize_token(t);
+    } else {
+      pool->parallel_for(args.n_tokens, quantize_token);
+    }
+  }
+};
 
 // The kernel table of this process, chosen once from CPUID and MOE_KERNELS.
 const MatmulTable& active_table() {
@@ -67,6 +120,9 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   MOE_CHECK(args.ldx >= w.cols(), Error, "matmul: ldx = ", args.ldx, " < cols = ", w.cols());
   MOE_CHECK(args.ldy >= w.rows(), Error, "matmul: ldy = ", args.ldy, " < rows = ", w.rows());
   const MatmulBlockFn kernel = table.get(w.dtype());
+  std::optional<QuantizedActivations> xq;
+  if (uses_quantized_activations(w.dtype())) xq.emplace(w.dtype(), args, w.cols(), pool);
+  const int64_t n_blocks = w.cols() / kQBlock;
   const int64_t n_row_tiles = (w.rows() + kRowTile - 1) / kRowTile;
   const int64_t n_token_tiles = (args.n_tokens + kTokenTile - 1) / kTokenTile;
   // Consecutive tasks share a row tile, so its weights are read from memory about once.
@@ -84,6 +140,9 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
         .y = args.y + token_begin * args.ldy + row_begin,
         .ldy = args.ldy,
         .n_tokens = std::min(kTokenTile, args.n_tokens - token_begin),
+        .xq = xq ? xq->qs.data() + token_begin * w.cols() : nullptr,
+        .xq_d = xq ? xq->d.data() + token_begin * n_blocks : nullptr,
+        .xq_bias = xq ? xq->bias.data() + token_begin * n_blocks * kQuadsPerBlock : nullptr,
     });
   };
   const int64_t n_tasks = n_row_tiles * n_token_tiles;

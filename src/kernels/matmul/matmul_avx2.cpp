@@ -1,6 +1,7 @@
 // AVX2 + FMA + F16C matmul kernels. A micro-kernel keeps rows x tokens accumulators of 8 lanes
 // in registers; weights are dequantized exactly (fp16 scale times integer) and reused
-// across tokens. Float formats finish ragged columns with masked loads.
+// across tokens. Float formats finish ragged columns with masked loads. q8_0 and q4_0 weights
+// take integer dot products with quantized activations instead (matmul_kernels.h).
 #include <immintrin.h>
 
 #include "kernels/matmul/matmul_kernels.h"
@@ -68,48 +69,6 @@ struct BF16 : Half16 {
   }
   static __m256 tail(const std::byte* row, int64_t c, int n, __m256i) {
     return widen(padded(row, c, n));
-  }
-};
-
-struct Q8_0 {
-  static constexpr int kGroup = 32;
-  static constexpr bool kRagged = false;
-  struct Group {
-    __m256 d;
-    const int8_t* qs;
-  };
-  static Group group(const std::byte* row, int64_t g) {
-    const auto* block = reinterpret_cast<const BlockQ8_0*>(row) + g;
-    return {_mm256_set1_ps(_cvtsh_ss(block->d)), block->qs};
-  }
-  static __m256 vec(const Group& g, int sub) {
-    const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.qs + 8 * sub));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), g.d);
-  }
-};
-
-// Bytes widen to 32-bit lanes holding both nibbles; w = q d - 8 d in one FMA is exact, since q d
-// and 8 d fit in 24 bits and the result is the fp32 value d (q - 8).
-struct Q4_0 {
-  static constexpr int kGroup = 32;
-  static constexpr bool kRagged = false;
-  struct Group {
-    __m256 d;
-    __m256 offset;  // -8 d
-    const uint8_t* qs;
-  };
-  static Group group(const std::byte* row, int64_t g) {
-    const auto* block = reinterpret_cast<const BlockQ4_0*>(row) + g;
-    const __m256 d = _mm256_set1_ps(_cvtsh_ss(block->d));
-    return {d, _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)), block->qs};
-  }
-  // Vectors 0 and 1 are the low nibbles of bytes 0..7 and 8..15, vectors 2 and 3 the high ones.
-  static __m256 vec(const Group& g, int sub) {
-    const __m256i bytes = _mm256_cvtepu8_epi32(
-        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(g.qs + 8 * (sub & 1))));
-    const __m256i q =
-        sub < 2 ? _mm256_and_si256(bytes, _mm256_set1_epi32(0x0f)) : _mm256_srli_epi32(bytes, 4);
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), g.d, g.offset);
   }
 };
 
@@ -350,13 +309,157 @@ void run_block(const MatmulBlock& b) {
       b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
 }
 
+// Quantized activations (q8_0, q4_0 weights): the canonical order of matmul_kernels.h. maddubs
+// multiplies unsigned by signed bytes into pairs of int16 (|w| <= 128 times |x| <= 127, twice,
+// stays below 2^15: no saturation) and madd with ones adds pairs of pairs: lane k of the result
+// is p_k, the sum of the 4 products of columns 4 k .. 4 k + 3, exactly.
+constexpr int kQTokenBlock = 4;
+template <int TB>
+constexpr int kQRowsPerKernel = TB == 1 ? 4 : TB == 2 ? 3 : 2;
+constexpr int64_t kQChunkBlocks = 16;  // 512 columns: a tile's weights and activations stay in L1
+
+// One token's activation block.
+struct QAct {
+  __m256i q;
+  __m256i bias;  // q4_0 only
+  __m256 d;
+};
+
+// q8_0: sign(x, w) moves w's signs onto x, so that |w| can be the unsigned operand.
+struct Q8_0Int {
+  static constexpr bool kBias = false;
+  struct Row {
+    __m256i w;
+    __m256i abs;
+    __m256 d;
+  };
+  static Row row(const std::byte* row, int64_t b) {
+    const auto* block = reinterpret_cast<const BlockQ8_0*>(row) + b;
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs));
+    return {w, _mm256_abs_epi8(w), _mm256_set1_ps(_cvtsh_ss(block->d))};
+  }
+  static __m256i dot(const Row& r, const QAct& x) {
+    const __m256i pairs = _mm256_maddubs_epi16(r.abs, _mm256_sign_epi8(x.q, r.w));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+  }
+};
+
+// q4_0: the unsigned nibbles q times x, plus the activations' -8 sum x (xq_bias).
+struct Q4_0Int {
+  static constexpr bool kBias = true;
+  struct Row {
+    __m256i q;  // byte j: q of weight j
+    __m256 d;
+  };
+  static Row row(const std::byte* row, int64_t b) {
+    const auto* block = reinterpret_cast<const BlockQ4_0*>(row) + b;
+    const __m256i bytes = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(block->qs)));
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    const __m256i q = _mm256_blend_epi32(_mm256_and_si256(bytes, nibble),
+                                         _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble), 0xf0);
+    return {q, _mm256_set1_ps(_cvtsh_ss(block->d))};
+  }
+  static __m256i dot(const Row& r, const QAct& x) {
+    const __m256i pairs = _mm256_maddubs_epi16(r.q, x.q);
+    return _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), x.bias);
+  }
+};
+
+// Blocks [block0, block0 + n_blocks) of a tile; partial sums live in acc[r * acc_stride + t].
+struct QSpan {
+  const MatmulBlock* b;
+  int64_t block0;
+  int64_t n_blocks;
+  __m256* acc;
+  int64_t acc_stride;
+};
+
+// Rows [r0, r0 + RB) x tokens [t0, t0 + TB) of a span.
+template <class Fmt, int RB, int TB>
+void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
+  const MatmulBlock& b = *s.b;
+  const int64_t n_blocks_total = b.cols / kQBlock;
+  const std::byte* rows[RB];
+  for (int r = 0; r < RB; ++r) rows[r] = b.w + (r0 + r) * b.w_stride;
+  __m256* store = s.acc + r0 * s.acc_stride + t0;
+  __m256 acc[RB][TB];
+#pragma GCC unroll 8
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) acc[r][t] = store[r * s.acc_stride + t];
+  for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
+    typename Fmt::Row row[RB];
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) row[r] = Fmt::row(rows[r], blk);
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) {
+      const int64_t index = (t0 + t) * n_blocks_total + blk;
+      QAct x;
+      x.q = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(b.xq + (t0 + t) * b.cols + blk * kQBlock));
+      x.d = _mm256_set1_ps(b.xq_d[index]);
+      if constexpr (Fmt::kBias)
+        x.bias = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(b.xq_bias + index * kQuadsPerBlock));
+#pragma GCC unroll 8
+      for (int r = 0; r < RB; ++r)
+        acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(row[r].d, x.d),
+                                    _mm256_cvtepi32_ps(Fmt::dot(row[r], x)), acc[r][t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) store[r * s.acc_stride + t] = acc[r][t];
+}
+
+template <class Fmt, int TB>
+void q_run_rows(const QSpan& s, int64_t n_rows, int64_t t0) {
+  constexpr int RB = kQRowsPerKernel<TB>;
+  int64_t r0 = 0;
+  for (; r0 + RB <= n_rows; r0 += RB) q_micro_kernel<Fmt, RB, TB>(s, r0, t0);
+  for (; r0 < n_rows; ++r0) q_micro_kernel<Fmt, 1, TB>(s, r0, t0);
+}
+
+template <class Fmt, int TB = kQTokenBlock>
+void q_run_token_block(const QSpan& s, int64_t n_rows, int64_t t0, int64_t n_tokens) {
+  if constexpr (TB > 1) {
+    if (n_tokens < TB) return q_run_token_block<Fmt, TB - 1>(s, n_rows, t0, n_tokens);
+  }
+  q_run_rows<Fmt, TB>(s, n_rows, t0);
+}
+
+// Blocks of more tokens than one micro-block go through the columns in chunks, so that the
+// chunk's weights stay in L1 while the token micro-blocks pass by; the order of the float
+// operations per (row, token) is the same either way.
+template <class Fmt>
+void run_quantized_block(const MatmulBlock& b) {
+  __m256 acc[kMatmulMaxRows * kMatmulMaxTokens];
+  for (int64_t i = 0; i < b.n_rows * b.n_tokens; ++i) acc[i] = _mm256_setzero_ps();
+  const int64_t n_blocks = b.cols / kQBlock;
+  const int64_t chunk = b.n_tokens > kQTokenBlock ? kQChunkBlocks : n_blocks;
+  for (int64_t begin = 0; begin < n_blocks; begin += chunk) {
+    const QSpan span{.b = &b,
+                     .block0 = begin,
+                     .n_blocks = n_blocks - begin < chunk ? n_blocks - begin : chunk,
+                     .acc = acc,
+                     .acc_stride = b.n_tokens};
+    for (int64_t t0 = 0; t0 < b.n_tokens; t0 += kQTokenBlock)
+      q_run_token_block<Fmt>(span, b.n_rows, t0, b.n_tokens - t0);
+  }
+  for (int64_t r = 0; r < b.n_rows; ++r)
+    for (int64_t t = 0; t < b.n_tokens; ++t)
+      b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
+}
+
 }  // namespace
 
 void matmul_f32_avx2(const MatmulBlock& block) { run_block<F32>(block); }
 void matmul_f16_avx2(const MatmulBlock& block) { run_block<F16>(block); }
 void matmul_bf16_avx2(const MatmulBlock& block) { run_block<BF16>(block); }
-void matmul_q8_0_avx2(const MatmulBlock& block) { run_block<Q8_0>(block); }
-void matmul_q4_0_avx2(const MatmulBlock& block) { run_block<Q4_0>(block); }
+void matmul_q8_0_avx2(const MatmulBlock& block) { run_quantized_block<Q8_0Int>(block); }
+void matmul_q4_0_avx2(const MatmulBlock& block) { run_quantized_block<Q4_0Int>(block); }
 void matmul_q4_K_avx2(const MatmulBlock& block) { run_block<Q4_K>(block); }
 void matmul_q6_K_avx2(const MatmulBlock& block) { run_block<Q6_K>(block); }
 

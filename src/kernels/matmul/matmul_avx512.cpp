@@ -1,6 +1,7 @@
-// AVX-512 (F, BW, VL, DQ) matmul kernels: the AVX2 scheme on 16 lanes. A micro-kernel keeps
-// rows x tokens accumulators in registers; weights are dequantized exactly (fp16 scale
-// times integer) and reused across tokens; ragged columns are masked.
+// AVX-512 (F, BW, VL, DQ; VNNI where present) matmul kernels: the AVX2 scheme on 16 lanes. A
+// micro-kernel keeps rows x tokens accumulators in registers; weights are dequantized exactly
+// (fp16 scale times integer) and reused across tokens; ragged columns are masked. q8_0 and q4_0
+// weights take integer dot products with quantized activations instead (matmul_kernels.h).
 // GCC 12 warns about the _mm512_undefined_*() inside its AVX-512 intrinsics (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -77,44 +78,6 @@ struct BF16 : Half16 {
   }
 };
 
-struct Q8_0 {
-  static constexpr int kGroup = 32;
-  static constexpr bool kRagged = false;
-  struct Group {
-    __m512 d;
-    const int8_t* qs;
-  };
-  static Group group(const std::byte* row, int64_t g) {
-    const auto* block = reinterpret_cast<const BlockQ8_0*>(row) + g;
-    return {_mm512_set1_ps(_cvtsh_ss(block->d)), block->qs};
-  }
-  static __m512 vec(const Group& g, int sub) {
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.qs + 16 * sub));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), g.d);
-  }
-};
-
-// A 16-entry table per block holds d (q - 8) for q = 0..15, exact since both factors fit in 24
-// bits; vpermps looks weights up by the low 4 bits of each lane, so a lane holding a whole byte
-// of qs yields its low nibble directly and, shifted right by 4, its high one.
-struct Q4_0 {
-  static constexpr int kGroup = 32;
-  static constexpr bool kRagged = false;
-  struct Group {
-    __m512 table;
-    __m512i q;  // byte j of qs in lane j: weight j in bits 0..3, weight 16 + j in bits 4..7
-  };
-  static Group group(const std::byte* row, int64_t g) {
-    const auto* block = reinterpret_cast<const BlockQ4_0*>(row) + g;
-    const __m512 q_minus_8 = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
-    return {_mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(block->d)), q_minus_8),
-            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block->qs)))};
-  }
-  static __m512 vec(const Group& g, int sub) {
-    return _mm512_permutexvar_ps(sub == 0 ? g.q : _mm512_srli_epi32(g.q, 4), g.table);
-  }
-};
-
 // 6-bit scale and min of sub-block j of a q4_K block (layout in core/dtype.h).
 void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
   if (j < 4) {
@@ -126,7 +89,7 @@ void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
   }
 }
 
-// A group is one 32-weight sub-block; as for q4_0, a 16-entry table holds its d_j q - m_j for
+// A group is one 32-weight sub-block; a 16-entry table holds its d_j q - m_j for
 // q = 0..15, each computed by one FMA of exact products (rounded once, like the reference's
 // subtraction), and vpermps looks the weights up by the low 4 bits of each lane.
 struct Q4_K {
@@ -342,13 +305,220 @@ void run_block(const MatmulBlock& b) {
       b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
 }
 
+// Quantized activations (q8_0, q4_0 weights): the canonical order of matmul_kernels.h, with two
+// weight rows per register: the low 8 lanes hold row r's p_0..p_7, the high 8 lanes row r + 1's,
+// against the token's activation block broadcast to both halves. With VNNI, dpbusd adds the 4
+// products of a lane in one instruction; without, maddubs + madd give the same integers.
+constexpr int kQTokenBlock = 8;
+template <int TB>
+constexpr int kQPairsPerKernel = TB == 1 ? 4 : 2;
+constexpr int64_t kQChunkBlocks = 16;  // 512 columns: a tile's weights and activations stay in L1
+
+// The same tree as the AVX2 kernels' horizontal_sum over 8 lanes.
+float horizontal_sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// d0 in the low 8 lanes, d1 in the high 8 (fp16 scales of two rows).
+__m512 pair_scale(uint16_t d0, uint16_t d1) {
+  const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d0 | (d1 << 16))));
+  const __m512i index = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(d));
+}
+
+// Two 32-byte halves, lo and hi.
+__m512i join(const void* lo, const void* hi) {
+  return _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_loadu_si256(static_cast<const __m256i*>(lo))),
+      _mm256_loadu_si256(static_cast<const __m256i*>(hi)), 1);
+}
+
+// One token's activation block, in both halves.
+struct QAct {
+  __m512i q;
+  __m512i bias;  // q4_0 only
+  __m512 d;
+};
+
+// q8_0. VNNI: dpbusd wants unsigned by signed bytes, so it multiplies w + 128 (w xor 0x80) by x,
+// starting from the activations' -128 sum x (xq_bias). BW: sign(x, w) as a masked negation, times
+// |w| by maddubs (|w| <= 128 by |x| <= 127, twice, stays below 2^15).
+template <bool kVnni>
+struct Q8_0Int {
+  static constexpr bool kBias = kVnni;
+  struct Row {
+    __m512i w;    // VNNI: w + 128 as unsigned bytes; BW: w
+    __m512i abs;  // BW: |w|
+    __mmask64 negative;
+    __m512 d;
+  };
+  static Row row(const std::byte* row0, const std::byte* row1, int64_t b) {
+    const auto* b0 = reinterpret_cast<const BlockQ8_0*>(row0) + b;
+    const auto* b1 = reinterpret_cast<const BlockQ8_0*>(row1) + b;
+    const __m512i w = join(b0->qs, b1->qs);
+    if constexpr (kVnni) {
+      return {_mm512_xor_si512(w, _mm512_set1_epi8(static_cast<char>(0x80))), w, 0,
+              pair_scale(b0->d, b1->d)};
+    } else {
+      return {w, _mm512_abs_epi8(w), _mm512_movepi8_mask(w), pair_scale(b0->d, b1->d)};
+    }
+  }
+  static __m512i dot(const Row& r, const QAct& x) {
+    if constexpr (kVnni) {
+      return _mm512_dpbusd_epi32(x.bias, r.w, x.q);
+    } else {
+      const __m512i signed_x = _mm512_mask_sub_epi8(x.q, r.negative, _mm512_setzero_si512(), x.q);
+      return _mm512_madd_epi16(_mm512_maddubs_epi16(r.abs, signed_x), _mm512_set1_epi16(1));
+    }
+  }
+};
+
+// q4_0: the unsigned nibbles q times x, plus the activations' -8 sum x (xq_bias).
+template <bool kVnni>
+struct Q4_0Int {
+  static constexpr bool kBias = true;
+  struct Row {
+    __m512i q;  // byte j of each half: q of weight j
+    __m512 d;
+  };
+  static Row row(const std::byte* row0, const std::byte* row1, int64_t b) {
+    const auto* b0 = reinterpret_cast<const BlockQ4_0*>(row0) + b;
+    const auto* b1 = reinterpret_cast<const BlockQ4_0*>(row1) + b;
+    const __m256i both = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0->qs))),
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b1->qs)), 1);
+    // 16-byte quarters: row 0's bytes twice, then row 1's twice; low nibbles in quarters 0 and 2.
+    const __m512i bytes = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
+                                                   _mm512_castsi256_si512(both));
+    const __m512i nibble = _mm512_set1_epi8(0x0f);
+    const __m512i q = _mm512_mask_blend_epi64(
+        0xcc, _mm512_and_si512(bytes, nibble),
+        _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble));
+    return {q, pair_scale(b0->d, b1->d)};
+  }
+  static __m512i dot(const Row& r, const QAct& x) {
+    if constexpr (kVnni) {
+      return _mm512_dpbusd_epi32(x.bias, r.q, x.q);
+    } else {
+      return _mm512_add_epi32(
+          _mm512_madd_epi16(_mm512_maddubs_epi16(r.q, x.q), _mm512_set1_epi16(1)), x.bias);
+    }
+  }
+};
+
+// Blocks [block0, block0 + n_blocks) of a tile; partial sums live in acc[r * acc_stride + t].
+struct QSpan {
+  const MatmulBlock* b;
+  int64_t block0;
+  int64_t n_blocks;
+  __m256* acc;
+  int64_t acc_stride;
+};
+
+// Row pairs [r0, r0 + 2 RP) x tokens [t0, t0 + TB) of a span. With single_row, one row r0 only:
+// it fills both halves, and the high one is dropped.
+template <class Fmt, int RP, int TB, bool single_row = false>
+void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
+  const MatmulBlock& b = *s.b;
+  const int64_t n_blocks_total = b.cols / kQBlock;
+  constexpr int kRows = single_row ? 1 : 2 * RP;
+  const std::byte* rows[2 * RP];
+  for (int r = 0; r < 2 * RP; ++r) rows[r] = b.w + (r0 + (single_row ? 0 : r)) * b.w_stride;
+  __m256* store = s.acc + r0 * s.acc_stride + t0;
+  __m512 acc[RP][TB];
+#pragma GCC unroll 8
+  for (int p = 0; p < RP; ++p)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) {
+      const __m256 lo = store[2 * p * s.acc_stride + t];
+      const __m256 hi = kRows == 1 ? lo : store[(2 * p + 1) * s.acc_stride + t];
+      acc[p][t] = _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+    }
+  for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
+    typename Fmt::Row row[RP];
+#pragma GCC unroll 8
+    for (int p = 0; p < RP; ++p) row[p] = Fmt::row(rows[2 * p], rows[2 * p + 1], blk);
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) {
+      const int64_t index = (t0 + t) * n_blocks_total + blk;
+      QAct x;
+      x.q = _mm512_broadcast_i64x4(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(b.xq + (t0 + t) * b.cols + blk * kQBlock)));
+      x.d = _mm512_set1_ps(b.xq_d[index]);
+      if constexpr (Fmt::kBias)
+        x.bias = _mm512_broadcast_i64x4(_mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(b.xq_bias + index * kQuadsPerBlock)));
+#pragma GCC unroll 8
+      for (int p = 0; p < RP; ++p)
+        acc[p][t] = _mm512_fmadd_ps(_mm512_mul_ps(row[p].d, x.d),
+                                    _mm512_cvtepi32_ps(Fmt::dot(row[p], x)), acc[p][t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int p = 0; p < RP; ++p)
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) {
+      store[2 * p * s.acc_stride + t] = _mm512_castps512_ps256(acc[p][t]);
+      if (kRows > 1) store[(2 * p + 1) * s.acc_stride + t] = _mm512_extractf32x8_ps(acc[p][t], 1);
+    }
+}
+
+template <class Fmt, int TB>
+void q_run_rows(const QSpan& s, int64_t n_rows, int64_t t0) {
+  constexpr int RP = kQPairsPerKernel<TB>;
+  int64_t r0 = 0;
+  for (; r0 + 2 * RP <= n_rows; r0 += 2 * RP) q_micro_kernel<Fmt, RP, TB>(s, r0, t0);
+  for (; r0 + 2 <= n_rows; r0 += 2) q_micro_kernel<Fmt, 1, TB>(s, r0, t0);
+  if (r0 < n_rows) q_micro_kernel<Fmt, 1, TB, true>(s, r0, t0);
+}
+
+template <class Fmt, int TB = kQTokenBlock>
+void q_run_token_block(const QSpan& s, int64_t n_rows, int64_t t0, int64_t n_tokens) {
+  if constexpr (TB > 1) {
+    if (n_tokens < TB) return q_run_token_block<Fmt, TB - 1>(s, n_rows, t0, n_tokens);
+  }
+  q_run_rows<Fmt, TB>(s, n_rows, t0);
+}
+
+// Blocks of more tokens than one micro-block go through the columns in chunks, so that the
+// chunk's weights stay in L1 while the token micro-blocks pass by; the order of the float
+// operations per (row, token) is the same either way.
+template <class Fmt>
+void run_quantized_block(const MatmulBlock& b) {
+  __m256 acc[kMatmulMaxRows * kMatmulMaxTokens];
+  for (int64_t i = 0; i < b.n_rows * b.n_tokens; ++i) acc[i] = _mm256_setzero_ps();
+  const int64_t n_blocks = b.cols / kQBlock;
+  const int64_t chunk = b.n_tokens > kQTokenBlock ? kQChunkBlocks : n_blocks;
+  for (int64_t begin = 0; begin < n_blocks; begin += chunk) {
+    const QSpan span{.b = &b,
+                     .block0 = begin,
+                     .n_blocks = n_blocks - begin < chunk ? n_blocks - begin : chunk,
+                     .acc = acc,
+                     .acc_stride = b.n_tokens};
+    for (int64_t t0 = 0; t0 < b.n_tokens; t0 += kQTokenBlock)
+      q_run_token_block<Fmt>(span, b.n_rows, t0, b.n_tokens - t0);
+  }
+  for (int64_t r = 0; r < b.n_rows; ++r)
+    for (int64_t t = 0; t < b.n_tokens; ++t)
+      b.y[t * b.ldy + r] = horizontal_sum8(acc[r * b.n_tokens + t]);
+}
+
 }  // namespace
 
 void matmul_f32_avx512(const MatmulBlock& block) { run_block<F32>(block); }
 void matmul_f16_avx512(const MatmulBlock& block) { run_block<F16>(block); }
 void matmul_bf16_avx512(const MatmulBlock& block) { run_block<BF16>(block); }
-void matmul_q8_0_avx512(const MatmulBlock& block) { run_block<Q8_0>(block); }
-void matmul_q4_0_avx512(const MatmulBlock& block) { run_block<Q4_0>(block); }
+void matmul_q8_0_avx512(const MatmulBlock& block) { run_quantized_block<Q8_0Int<false>>(block); }
+void matmul_q4_0_avx512(const MatmulBlock& block) { run_quantized_block<Q4_0Int<false>>(block); }
+void matmul_q8_0_avx512vnni(const MatmulBlock& block) {
+  run_quantized_block<Q8_0Int<true>>(block);
+}
+void matmul_q4_0_avx512vnni(const MatmulBlock& block) {
+  run_quantized_block<Q4_0Int<true>>(block);
+}
 void matmul_q4_K_avx512(const MatmulBlock& block) { run_block<Q4_K>(block); }
 void matmul_q6_K_avx512(const MatmulBlock& block) { run_block<Q6_K>(block); }
 

@@ -27,15 +27,43 @@ struct MatmulBlock {
   float* y;
   int64_t ldy;
   int64_t n_tokens;
+  // q8_0 and q4_0 weights multiply the activations quantized once per matmul call (null for the
+  // other dtypes), token 0 of the block first; n_blocks = cols / 32 blocks per token:
+  const int8_t* xq;         // token t, column c: xq[t * cols + c], quantize_row(kQ8_0)'s q
+  const float* xq_d;        // token t, block b: xq_d[t * n_blocks + b], the block's fp16 scale
+  const int32_t* xq_bias;   // xq_bias[(t * n_blocks + b) * 8 + k] = -o times the sum of q over
+                            // columns 32 b + 4 k .. 32 b + 4 k + 3, o = 8 for q4_0 (its offset),
+                            // 128 for q8_0 (VNNI's unsigned w + 128)
 };
+
+// True for the weight dtypes whose kernels take quantized activations (MatmulBlock::xq).
+constexpr bool uses_quantized_activations(DType dtype) {
+  return dtype == DType::kQ8_0 || dtype == DType::kQ4_0;
+}
+
+// Quantized activations (q8_0 and q4_0 weights): every ISA computes, for each (row, token), the
+// same float operations in the same order as matmul_ref, so all levels agree bit for bit:
+//   acc[0..7] = 0
+//   for each 32-column block b, in order:
+//     s = d_w(b) * d_x(b)                              (exact: two fp16 values)
+//     p_k = sum of w_q * x_q over columns 32 b + 4 k .. 32 b + 4 k + 3, k = 0..7  (int32, exact)
+//     acc[k] = fma(s, float(p_k), acc[k])               (one rounding)
+//   y = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+// (w_q = q - 8 for q4_0). The 8 lanes are those of AVX2's madd_epi16 over maddubs and of
+// AVX-512's dpbusd; the final tree is horizontal_sum's.
+constexpr int kQuadsPerBlock = 8;
+// The o of MatmulBlock::xq_bias.
+constexpr int32_t quantized_bias_offset(DType dtype) { return dtype == DType::kQ4_0 ? 8 : 128; }
 
 using MatmulBlockFn = void (*)(const MatmulBlock& block);
 
-// Portable reference for every dtype: dequantize_row, then a sum in double (the truth in tests).
+// Portable reference for every dtype (the truth in tests): for q8_0 and q4_0 the integer algorithm
+// above; for the others dequantize_row, then a sum in double.
 void matmul_ref(const MatmulBlock& block);
 
-// Every (row, token) sums its products in one vector accumulator, columns in order, then reduces
-// the lanes in a fixed tree: the bits depend neither on tiling nor on the batch around a token.
+// Float activations (f32, f16, bf16, q4_K, q6_K weights): every (row, token) sums its products in
+// one vector accumulator, columns in order, then reduces the lanes in a fixed tree: the bits
+// depend neither on tiling nor on the batch around a token. q8_0 and q4_0: the order above.
 void matmul_f32_avx2(const MatmulBlock& block);
 void matmul_f16_avx2(const MatmulBlock& block);
 void matmul_bf16_avx2(const MatmulBlock& block);
@@ -47,8 +75,12 @@ void matmul_q6_K_avx2(const MatmulBlock& block);
 void matmul_f32_avx512(const MatmulBlock& block);
 void matmul_f16_avx512(const MatmulBlock& block);
 void matmul_bf16_avx512(const MatmulBlock& block);
+// q8_0 and q4_0 on AVX-512BW (maddubs + madd) and, for CPUs with it, AVX-512 VNNI (dpbusd):
+// the same integer sums, so the same bits.
 void matmul_q8_0_avx512(const MatmulBlock& block);
 void matmul_q4_0_avx512(const MatmulBlock& block);
+void matmul_q8_0_avx512vnni(const MatmulBlock& block);
+void matmul_q4_0_avx512vnni(const MatmulBlock& block);
 void matmul_q4_K_avx512(const MatmulBlock& block);
 void matmul_q6_K_avx512(const MatmulBlock& block);
 

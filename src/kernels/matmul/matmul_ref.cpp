@@ -1,12 +1,64 @@
-// Reference matmul: each weight row dequantized with the portable codec, dot products in double.
+// Reference matmul: q8_0 and q4_0 weights times quantized activations in the canonical order of
+// matmul_kernels.h (integer block dot products, one fma per 4-column quad); the other dtypes
+// dequantize each weight row with the portable codec and sum in double.
+#include <cmath>
 #include <vector>
 
+#include "core/half.h"
 #include "core/quantize.h"
 #include "kernels/matmul/matmul_kernels.h"
 
 namespace moe::kernels {
+namespace {
+
+// Weight row r as integers w_q (q - 8 for q4_0) and per-block scales.
+void decode_row_q(const MatmulBlock& block, int64_t r, int8_t* wq, float* wd) {
+  const std::byte* row = block.w + r * block.w_stride;
+  for (int64_t b = 0; b < block.cols / kQBlock; ++b) {
+    int8_t* out = wq + b * kQBlock;
+    if (block.dtype == DType::kQ8_0) {
+      const auto& q = reinterpret_cast<const BlockQ8_0*>(row)[b];
+      wd[b] = f16_to_f32(q.d);
+      for (int j = 0; j < kQBlock; ++j) out[j] = q.qs[j];
+    } else {
+      const auto& q = reinterpret_cast<const BlockQ4_0*>(row)[b];
+      wd[b] = f16_to_f32(q.d);
+      for (int j = 0; j < kQBlock / 2; ++j) {
+        out[j] = static_cast<int8_t>((q.qs[j] & 0x0f) - 8);
+        out[j + 16] = static_cast<int8_t>((q.qs[j] >> 4) - 8);
+      }
+    }
+  }
+}
+
+void matmul_quantized_ref(const MatmulBlock& block) {
+  const int64_t n_blocks = block.cols / kQBlock;
+  std::vector<int8_t> wq(block.cols);
+  std::vector<float> wd(n_blocks);
+  for (int64_t r = 0; r < block.n_rows; ++r) {
+    decode_row_q(block, r, wq.data(), wd.data());
+    for (int64_t t = 0; t < block.n_tokens; ++t) {
+      const int8_t* xq = block.xq + t * block.cols;
+      const float* xd = block.xq_d + t * n_blocks;
+      float acc[kQuadsPerBlock] = {};
+      for (int64_t b = 0; b < n_blocks; ++b) {
+        const float scale = wd[b] * xd[b];  // exact: 11 by 11 significant bits
+        for (int k = 0; k < kQuadsPerBlock; ++k) {
+          int32_t p = 0;
+          for (int64_t c = b * kQBlock + 4 * k; c < b * kQBlock + 4 * k + 4; ++c) p += wq[c] * xq[c];
+          acc[k] = std::fma(scale, static_cast<float>(p), acc[k]);
+        }
+      }
+      block.y[t * block.ldy + r] =
+          ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    }
+  }
+}
+
+}  // namespace
 
 void matmul_ref(const MatmulBlock& block) {
+  if (uses_quantized_activations(block.dtype)) return matmul_quantized_ref(block);
   std::vector<float> row(block.cols);
   for (int64_t r = 0; r < block.n_rows; ++r) {
     dequantize_row(block.dtype, block.w + r * block.w_stride, row.data(), block.cols);

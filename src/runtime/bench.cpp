@@ -1,0 +1,106 @@
+// `moe bench` runs and their statistics.
+#include "runtime/bench.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/random.h"
+
+namespace moe::runtime {
+
+std::vector<int64_t> parse_positive_list(const std::string& text, const std::string& option) {
+  std::vector<int64_t> values;
+  size_t begin = 0;
+  while (true) {
+    const size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    int64_t value = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    MOE_CHECK(!item.empty() && ec == std::errc() && ptr == item.data() + item.size() && value >= 1, UsageError,
+              option, ": '", item, "' in '", text, "' is not a positive integer (expected e.g. 1 or 128,512)");
+    values.push_back(value);
+    if (end == text.size()) break;
+    begin = end + 1;
+  }
+  return values;
+}
+
+SampleStats mean_stddev(std::span<const double> samples) {
+  SampleStats stats;
+  if (samples.empty()) return stats;
+  double sum = 0;
+  for (double sample : samples) sum += sample;
+  stats.mean = sum / static_cast<double>(samples.size());
+  if (samples.size() < 2) return stats;
+  double squares = 0;
+  for (double sample : samples) squares += (sample - stats.mean) * (sample - stats.mean);
+  stats.stddev = std::sqrt(squares / static_cast<double>(samples.size() - 1));
+  return stats;
+}
+
+double bound_fraction_decode(int64_t bytes_per_token, double tokens_per_s, double gbps) {
+  return static_cast<double>(bytes_per_token) * tokens_per_s / (gbps * 1e9);
+}
+
+double bound_fraction_prefill(int64_t active_params, double tokens_per_s, double gflops) {
+  return 2.0 * static_cast<double>(active_params) * tokens_per_s / (gflops * 1e9);
+}
+
+std::string BenchTest::name() const {
+  return is_prompt() ? "pp" + std::to_string(n_prompt) : "tg" + std::to_string(n_gen);
+}
+
+std::vector<BenchTest> bench_tests(std::span<const int64_t> n_prompt, std::span<const int64_t> n_gen) {
+  std::vector<BenchTest> tests;
+  for (int64_t n : n_prompt) tests.push_back({n, 0});
+  for (int64_t n : n_gen) tests.push_back({0, n});
+  return tests;
+}
+
+std::vector<int32_t> random_tokens(int64_t n, int64_t vocab_size, uint64_t seed) {
+  MOE_CHECK(vocab_size >= 2, ConfigError, "bench: vocabulary of ", vocab_size, " tokens leaves none to draw from [1, vocab)");
+  Rng rng(seed);
+  std::vector<int32_t> tokens(n);
+  for (int32_t& token : tokens) token = static_cast<int32_t>(1 + rng.next_u64() % static_cast<uint64_t>(vocab_size - 1));
+  return tokens;
+}
+
+namespace {
+
+// Seconds of one run of `test` with fresh caches.
+double time_run(model::Transformer& transformer, const BenchTest& test, std::span<const int32_t> tokens) {
+  std::vector<float> logits;
+  if (test.is_prompt()) {
+    model::KvCache cache = transformer.make_cache(test.n_prompt);
+    const auto start = std::chrono::steady_clock::now();
+    transformer.forward(tokens, cache, logits, false);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  model::KvCache cache = transformer.make_cache(1 + test.n_gen);
+  transformer.forward(tokens.first(1), cache, logits, false);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < test.n_gen; ++step) transformer.forward(tokens.subspan(1 + step, 1), cache, logits, false);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+std::vector<double> run_bench_test(model::Transformer& transformer, const BenchTest& test, int repetitions,
+                                   uint64_t seed, const std::function<void(int, double)>& on_sample) {
+  MOE_CHECK(repetitions >= 1, UsageError, "-r: repetitions must be >= 1, got ", repetitions);
+  const int64_t n_tokens = test.is_prompt() ? test.n_prompt : 1 + test.n_gen;
+  const std::vector<int32_t> tokens = random_tokens(n_tokens, transformer.vocab_size(), seed);
+  time_run(transformer, test, tokens);  // warm-up
+  const double timed_tokens = static_cast<double>(test.is_prompt() ? test.n_prompt : test.n_gen);
+  std::vector<double> samples;
+  for (int repetition = 0; repetition < repetitions; ++repetition) {
+    samples.push_back(timed_tokens / time_run(transformer, test, tokens));
+    if (on_sample) on_sample(repetition, samples.back());
+  }
+  return samples;
+}
+
+}  // namespace moe::runtime

@@ -1,0 +1,50 @@
+// `moe bench` measurements, llama-bench's method: ppN = one forward pass of N random prompt tokens
+// from an empty cache; tgN = N single-token decode steps after an untimed 1-token prompt; one
+// untimed warm-up run before the timed repetitions. Plus the arithmetic that relates tokens/s to
+// the machine's limits.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/transformer.h"
+
+namespace moe::runtime {
+
+// "128,512" -> {128, 512}; throws UsageError naming `option` for an empty list, a non-number or a
+// value < 1.
+std::vector<int64_t> parse_positive_list(const std::string& text, const std::string& option);
+
+struct SampleStats {
+  double mean = 0;
+  double stddev = 0;  // sample standard deviation (n - 1 in the denominator); 0 for one sample
+};
+SampleStats mean_stddev(std::span<const double> samples);
+
+// Fraction of the read bandwidth a decode speed uses: bytes_per_token * tokens_per_s / (gbps * 1e9).
+double bound_fraction_decode(int64_t bytes_per_token, double tokens_per_s, double gbps);
+// Fraction of the FMA peak a prefill speed uses: 2 * active_params * tokens_per_s / (gflops * 1e9).
+double bound_fraction_prefill(int64_t active_params, double tokens_per_s, double gflops);
+
+struct BenchTest {
+  int64_t n_prompt = 0;  // ppN: N tokens in one timed forward pass (n_gen 0)
+  int64_t n_gen = 0;     // tgN: N timed decode steps (n_prompt 0)
+  bool is_prompt() const { return n_prompt > 0; }
+  std::string name() const;  // "pp512", "tg128"
+};
+// Every pp test, then every tg test, in the order given.
+std::vector<BenchTest> bench_tests(std::span<const int64_t> n_prompt, std::span<const int64_t> n_gen);
+
+// n token ids drawn uniformly from [1, vocab_size) with `seed`.
+std::vector<int32_t> random_tokens(int64_t n, int64_t vocab_size, uint64_t seed);
+
+// One warm-up run, then `repetitions` timed runs of `test` on `transformer`; returns tokens/s of
+// each timed run. Every run uses the same tokens (from `seed`), so runs differ only by the machine.
+// on_sample(repetition, tokens_per_s) is called after each timed run.
+std::vector<double> run_bench_test(model::Transformer& transformer, const BenchTest& test, int repetitions,
+                                   uint64_t seed, const std::function<void(int, double)>& on_sample = {});
+
+}  // namespace moe::runtime
