@@ -1,6 +1,8 @@
 // matmul: every dtype on every kernel level this CPU has against the reference, on seeded random
-// data and odd shapes; bit-identical results for any thread count and batch; the reference itself
-// against hand-computed dot products; argument errors.
+// data and odd shapes (bit for bit for the quantized-activation dtypes q8_0 and q4_0); bit-identical
+// results for any thread count and batch; the quantized-activation algorithm against the exact
+// product within its derived bound; the reference itself against hand-computed dot products;
+// argument errors.
 #include "kernels/matmul/matmul.h"
 
 #include <gtest/gtest.h>
@@ -14,7 +16,9 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/half.h"
 #include "core/quantize.h"
+#include "kernels/matmul/matmul_kernels.h"
 
 namespace moe::kernels {
 namespace {
@@ -102,6 +106,12 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
         const std::vector<float> y = run_matmul(level, w, x, ldx, n_tokens, ldy, nullptr);
         const std::vector<float> y_ref =
             run_matmul(IsaLevel::kRef, w, x, ldx, n_tokens, ldy, nullptr);
+        if (uses_quantized_activations(dtype)) {
+          // Integer sums are exact and every level does the same float operations in the same
+          // order (matmul_kernels.h): the same bits, padding (NaN) included.
+          EXPECT_TRUE(same_bits(y, y_ref));
+          continue;
+        }
         const std::vector<float> w_f32 = w.to_f32();
         for (int64_t t = 0; t < n_tokens; ++t) {
           for (int64_t r = 0; r < rows; ++r) {
@@ -124,19 +134,64 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
   }
 }
 
-// With one-hot activations each output is a single weight times 1 plus zeros: exact, so every kernel
-// must return the reference dequantization bit for bit (the in-register decoders included).
+// With one-hot activations each output is a single weight times x plus zeros, rounded once, so
+// every kernel must return the reference dequantization times x bit for bit (the in-register
+// decoders included). x = 127/128 quantizes exactly to q8_0 (d = 2^-7, q = 127), so the same holds
+// for the quantized-activation kernels.
 TEST_P(MatmulLevel, OneHotActivationsGiveExactWeights) {
   const auto [dtype, level] = GetParam();
   const int64_t rows = 5, cols = cols_for(dtype, 37, 64);
   const Tensor w = random_weight(dtype, rows, cols, 31);
+  const float hot = 127.0f / 128.0f;
   std::vector<float> x(cols * cols, 0.0f);
-  for (int64_t c = 0; c < cols; ++c) x[c * cols + c] = 1.0f;
+  for (int64_t c = 0; c < cols; ++c) x[c * cols + c] = hot;
   const std::vector<float> y = run_matmul(level, w, x, cols, cols, rows, nullptr);
   const std::vector<float> w_f32 = w.to_f32();
   for (int64_t c = 0; c < cols; ++c)
     for (int64_t r = 0; r < rows; ++r)
-      ASSERT_EQ(y[c * rows + r], w_f32[r * cols + c]) << "row " << r << " col " << c;
+      ASSERT_EQ(y[c * rows + r], w_f32[r * cols + c] * hot) << "row " << r << " col " << c;
+}
+
+// q8_0 / q4_0 kernels quantize the activations: against the exact product of the dequantized
+// weights and the f32 activations, within the bound derived below.
+class MatmulQuantizedLevel : public MatmulLevel {};
+
+TEST_P(MatmulQuantizedLevel, WithinBoundOfExactProduct) {
+  const auto [dtype, level] = GetParam();
+  const int64_t rows = 19, cols = 4096 + 32, n_tokens = 5;
+  const Tensor w = random_weight(dtype, rows, cols, 41);
+  std::vector<float> x = random_activations(n_tokens, cols, cols, 42);
+  // Scale some blocks up and down, and zero one: the activation scale is per block.
+  for (int64_t t = 0; t < n_tokens; ++t)
+    for (int64_t c = 0; c < cols; ++c)
+      x[t * cols + c] *= c / kQBlock % 7 == 0 ? 1e-3f : c / kQBlock % 5 == 0 ? 0.0f : 1.0f + t;
+  const std::vector<float> y = run_matmul(level, w, x, cols, n_tokens, rows, nullptr);
+  const std::vector<float> w_f32 = w.to_f32();
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double exact = 0.0, sum_abs = 0.0, bound = 0.0;
+      for (int64_t b = 0; b < cols / kQBlock; ++b) {
+        double amax = 0.0, w_abs = 0.0;
+        for (int64_t c = b * kQBlock; c < (b + 1) * kQBlock; ++c) {
+          const double wx = static_cast<double>(w_f32[r * cols + c]) * x[t * cols + c];
+          exact += wx;
+          sum_abs += std::fabs(wx);
+          amax = std::fmax(amax, std::fabs(x[t * cols + c]));
+          w_abs += std::fabs(w_f32[r * cols + c]);
+        }
+        // Activation quantization: q = round(x / d) with d = amax / 127, then d is stored in fp16
+        // (relative error <= 2^-11), so |x - fp16(d) q| <= d / 2 + 2^-11 * 127 d (+ a few f32
+        // ulps of x * (1 / d)) <= 0.57 d; the block's dot product is off by <= 0.57 d sum |w|,
+        // about 1/220 of amax * sum |w| at worst.
+        bound += 0.57 * amax / 127.0 * w_abs;
+      }
+      // Float combination: each of the 8 lane chains rounds once per block by <= 2^-24 of a
+      // partial sum bounded by sum |w x_q| <= (1 + 1/127) sum |w x| + the quantization bound,
+      // and the tree adds 3 roundings more.
+      const double tol = bound + (cols / kQBlock + 3.0) * 0x1p-24 * 1.01 * (sum_abs + bound);
+      EXPECT_NEAR(y[t * rows + r], exact, tol) << "token " << t << " row " << r;
+    }
+  }
 }
 
 TEST_P(MatmulLevel, ThreadCountDoesNotChangeBits) {
@@ -184,11 +239,20 @@ std::vector<LevelCase> all_cases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, MatmulLevel, testing::ValuesIn(all_cases()),
-                         [](const testing::TestParamInfo<LevelCase>& info) {
-                           return std::string(dtype_info(info.param.dtype).name) + "_" +
-                                  isa_level_name(info.param.level);
-                         });
+std::vector<LevelCase> quantized_cases() {
+  std::vector<LevelCase> cases;
+  for (const LevelCase& c : all_cases())
+    if (uses_quantized_activations(c.dtype)) cases.push_back(c);
+  return cases;
+}
+
+std::string case_name(const testing::TestParamInfo<LevelCase>& info) {
+  return std::string(dtype_info(info.param.dtype).name) + "_" + isa_level_name(info.param.level);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, MatmulLevel, testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Kernels, MatmulQuantizedLevel, testing::ValuesIn(quantized_cases()),
+                         case_name);
 
 // y for one token through the reference kernel.
 std::vector<float> ref_matmul(const Tensor& w, std::vector<float> x) {
@@ -222,10 +286,12 @@ TEST(MatmulRef, HandComputedQ8_0) {
   std::vector<std::byte> bytes(sizeof block);
   std::memcpy(bytes.data(), &block, sizeof block);
   const Tensor w = Tensor::from_bytes(DType::kQ8_0, {1, 32}, std::move(bytes));
+  // Activations q / 128 with max |q| = 127 quantize exactly (d = 2^-7, q8 = q): j / 128 for
+  // j < 31, 127 / 128 for j = 31.
   std::vector<float> x(32);
-  for (int j = 0; j < 32; ++j) x[j] = static_cast<float>(j);
-  // sum_j 0.5 (j - 16) j = 0.5 (sum j^2 - 16 sum j) = 0.5 (10416 - 7936)
-  EXPECT_EQ(ref_matmul(w, x), (std::vector<float>{1240.0f}));
+  for (int j = 0; j < 32; ++j) x[j] = (j < 31 ? j : 127) / 128.0f;
+  // 0.5 / 128 (sum_{j<31} (j - 16) j + 15 * 127) = 0.5 / 128 (9455 - 7440 + 1905)
+  EXPECT_EQ(ref_matmul(w, x), (std::vector<float>{15.3125f}));
 }
 
 TEST(MatmulRef, HandComputedQ4_0) {
@@ -234,11 +300,67 @@ TEST(MatmulRef, HandComputedQ4_0) {
   std::vector<std::byte> bytes(sizeof block);
   std::memcpy(bytes.data(), &block, sizeof block);
   const Tensor w = Tensor::from_bytes(DType::kQ4_0, {1, 32}, std::move(bytes));
-  std::vector<float> x(32, 1.0f);
+  // 127 / 128 and 64 / 128 quantize exactly (d = 2^-7, q8 = 127 and 64).
+  std::vector<float> x(32, 127.0f / 128.0f);
   for (int j = 16; j < 32; ++j) x[j] = 0.5f;
-  // low nibbles j: weights 0..15 are 2 (j - 8), summing to -16; high nibbles 15: weights 16..31
-  // are 2 * 7 = 14, times 0.5, sixteen times: 112.
-  EXPECT_EQ(ref_matmul(w, x), (std::vector<float>{96.0f}));
+  // low nibbles j: weights 0..15 are 2 (j - 8), summing to -16, times 127 / 128: -15.875; high
+  // nibbles 15: weights 16..31 are 2 * 7 = 14, times 0.5, sixteen times: 112.
+  EXPECT_EQ(ref_matmul(w, x), (std::vector<float>{96.125f}));
+}
+
+// The AVX-512 q8_0 / q4_0 kernels without VNNI (for AVX-512 CPUs that lack it) give the VNNI
+// kernels' bits: both compute the same exact integer sums.
+TEST(MatmulAvx512, WithoutVnniMatchesVnni) {
+  const CpuFeatures& cpu = cpu_features();
+  if (missing_feature(IsaLevel::kAvx512, cpu) != nullptr || !cpu.avx512_vnni)
+    GTEST_SKIP() << "this CPU lacks AVX-512 VNNI";
+  const int64_t rows = 21, cols = 4096 + 32;
+  for (DType dtype : {DType::kQ8_0, DType::kQ4_0}) {
+    for (int64_t n_tokens : {1, 2, 3, 4, 7, 32}) {
+      SCOPED_TRACE(testing::Message() << dtype_info(dtype).name << " tokens " << n_tokens);
+      const Tensor w = random_weight(dtype, rows, cols, 51);
+      const std::vector<float> x = random_activations(n_tokens, cols, cols, 52);
+      const std::vector<float> y_ref = run_matmul(IsaLevel::kRef, w, x, cols, n_tokens, rows, nullptr);
+      // The quantized activations as the driver builds them.
+      const int64_t n_blocks = cols / kQBlock;
+      std::vector<int8_t> xq(n_tokens * cols);
+      std::vector<float> xd(n_tokens * n_blocks);
+      std::vector<int32_t> bias(n_tokens * n_blocks * kQuadsPerBlock);
+      std::vector<BlockQ8_0> blocks(n_blocks);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        quantize_row(DType::kQ8_0, x.data() + t * cols, reinterpret_cast<std::byte*>(blocks.data()),
+                     cols);
+        for (int64_t b = 0; b < n_blocks; ++b) {
+          xd[t * n_blocks + b] = f16_to_f32(blocks[b].d);
+          for (int j = 0; j < kQBlock; ++j) xq[t * cols + b * kQBlock + j] = blocks[b].qs[j];
+          for (int k = 0; k < kQuadsPerBlock; ++k) {
+            const int8_t* quad = blocks[b].qs + 4 * k;
+            bias[(t * n_blocks + b) * kQuadsPerBlock + k] =
+                -quantized_bias_offset(dtype) * (quad[0] + quad[1] + quad[2] + quad[3]);
+          }
+        }
+      }
+      for (MatmulBlockFn kernel :
+           dtype == DType::kQ8_0 ? std::vector<MatmulBlockFn>{matmul_q8_0_avx512, matmul_q8_0_avx512vnni}
+                                 : std::vector<MatmulBlockFn>{matmul_q4_0_avx512, matmul_q4_0_avx512vnni}) {
+        std::vector<float> y(n_tokens * rows, kNaN);
+        kernel(MatmulBlock{.dtype = dtype,
+                           .w = w.row(0),
+                           .w_stride = w.row_bytes(),
+                           .n_rows = rows,
+                           .cols = cols,
+                           .x = x.data(),
+                           .ldx = cols,
+                           .y = y.data(),
+                           .ldy = rows,
+                           .n_tokens = n_tokens,
+                           .xq = xq.data(),
+                           .xq_d = xd.data(),
+                           .xq_bias = bias.data()});
+        EXPECT_TRUE(same_bits(y, y_ref));
+      }
+    }
+  }
 }
 
 TEST(Matmul, KernelNameIsDtypeAndLevel) {
