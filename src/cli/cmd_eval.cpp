@@ -25,6 +25,7 @@ struct EvalOptions {
   int64_t n_ctx = 512;
   int threads = 0;
   bool json = false;
+  std::string kv_dtype = "f32";
 };
 
 std::string read_text(const std::string& path) {
@@ -48,9 +49,12 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("-c,--ctx", o->n_ctx, "Window size in tokens (non-overlapping windows)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
   cmd->add_flag("--json", o->json, "Print {\"perplexity\", \"tokens_scored\"}");
+  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16 or int8 (per-head absmax scale)")
+      ->capture_default_str();
   add_parallel_options(cmd, layout);
   const parallel::MpiRuntime& mpi = context.mpi;
   cmd->callback([o, layout, &mpi] {
+    kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype");  // fail before loading anything
     const parallel::ParallelConfig config = layout->resolve();
     parallel::Communicator world = parallel::Communicator::world(mpi, config.comm_timeout_s);
     const parallel::Mapping mapping = parallel::make_mapping(config, world.size(), world.rank());
@@ -69,6 +73,7 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
     const int threads = o->threads > 0 ? o->threads : std::max(1, default_threads() / world.size());
     ThreadPool pool(threads);
     runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch);
+    engine.transformer().set_kv_dtype(kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype"));
 
     runtime::WindowOptions options;
     options.n_ctx = o->n_ctx;

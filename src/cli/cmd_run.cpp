@@ -27,6 +27,7 @@ struct RunOptions {
   int64_t n_predict = 64;
   int threads = 0;
   bool json = false;
+  std::string kv_dtype = "f32";
   runtime::SamplerOptions sampler;
 };
 
@@ -64,6 +65,8 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--top-k", o->sampler.top_k, "Sample from the k most likely tokens; 0 = all")->capture_default_str();
   cmd->add_option("--top-p", o->sampler.top_p, "Nucleus sampling threshold")->capture_default_str();
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed (request i uses seed + i)")->capture_default_str();
+  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16 or int8 (per-head absmax scale)")
+      ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
   cmd->add_flag("--json", o->json, "Print {\"request\", \"prompt_tokens\", \"tokens\", \"text\"} per prompt, one per line");
   add_parallel_options(cmd, layout);
@@ -71,6 +74,7 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   cmd->callback([o, layout, &mpi] {
     MOE_CHECK(!o->prompt.empty() || !o->prompts_file.empty(), UsageError, "--prompt or --prompts is required");
     o->sampler.validate();
+    kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype");  // fail before loading anything
     const parallel::ParallelConfig config = layout->resolve();
     parallel::Communicator world = parallel::Communicator::world(mpi, config.comm_timeout_s);
     const parallel::Mapping mapping = parallel::make_mapping(config, world.size(), world.rank());
@@ -82,6 +86,7 @@ void add_run_command(CLI::App& app, const CliContext& context) {
     const int threads = o->threads > 0 ? o->threads : std::max(1, default_threads() / world.size());
     ThreadPool pool(threads);
     runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch);
+    engine.transformer().set_kv_dtype(kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype"));
 
     std::vector<runtime::GenerationRequest> requests;
     for (size_t i = 0; i < texts.size(); ++i)

@@ -13,9 +13,18 @@ namespace {
 
 constexpr int64_t kKeyBlock = 64;
 
+// The head vector of (position, kv_head): a pointer into an f32 cache, else decoded into `buffer`.
+const float* kv_vector(const AttentionArgs& a, const std::byte* cache, int64_t position, int64_t kv_head,
+                       float* buffer) {
+  const int64_t head_bytes = kv_head_bytes(a.kv_dtype, a.head_dim);
+  const std::byte* src = cache + (position * a.n_kv_heads + kv_head) * head_bytes;
+  if (a.kv_dtype == KvDtype::kF32) return reinterpret_cast<const float*>(src);
+  kv_decode(a.kv_dtype, src, buffer, a.head_dim);
+  return buffer;
+}
+
 void attend_one(const AttentionArgs& a, int64_t token, int64_t head) {
   const int64_t kv_head = head / (a.n_heads / a.n_kv_heads);
-  const int64_t kv_stride = a.n_kv_heads * a.head_dim;
   const float* q = a.q + token * a.n_heads * a.head_dim + head * a.head_dim;
   float* out = a.out + token * a.n_heads * a.head_dim + head * a.head_dim;
   const int64_t n_keys = a.first_position + token + 1;
@@ -23,13 +32,13 @@ void attend_one(const AttentionArgs& a, int64_t token, int64_t head) {
 
   float running_max = -std::numeric_limits<float>::infinity();
   float running_sum = 0.0f;
-  std::vector<float> acc(a.head_dim, 0.0f);
+  std::vector<float> acc(a.head_dim, 0.0f), decoded(a.head_dim);
   float scores[kKeyBlock];
   for (int64_t block = 0; block < n_keys; block += kKeyBlock) {
     const int64_t n = std::min(kKeyBlock, n_keys - block);
     float block_max = running_max;
     for (int64_t j = 0; j < n; ++j) {
-      const float* k = a.k_cache + (block + j) * kv_stride + kv_head * a.head_dim;
+      const float* k = kv_vector(a, a.k_cache, block + j, kv_head, decoded.data());
       float dot = 0.0f;
       for (int64_t d = 0; d < a.head_dim; ++d) dot += q[d] * k[d];
       scores[j] = dot * scale;
@@ -41,7 +50,7 @@ void attend_one(const AttentionArgs& a, int64_t token, int64_t head) {
     for (int64_t j = 0; j < n; ++j) {
       const float p = std::exp(scores[j] - block_max);
       running_sum += p;
-      const float* v = a.v_cache + (block + j) * kv_stride + kv_head * a.head_dim;
+      const float* v = kv_vector(a, a.v_cache, block + j, kv_head, decoded.data());
       for (int64_t d = 0; d < a.head_dim; ++d) acc[d] += p * v[d];
     }
     running_max = block_max;

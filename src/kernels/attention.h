@@ -1,19 +1,21 @@
 // Causal scaled-dot-product attention of new query tokens over a KV cache, with GQA.
-// Shapes: q [n_tokens, n_heads * head_dim]; cache k/v [capacity, n_kv_heads * head_dim];
-// out [n_tokens, n_heads * head_dim]. Query token t sits at position first_position + t and sees
-// cache rows [0, first_position + t].
+// Shapes: q [n_tokens, n_heads * head_dim]; cache k/v [capacity][n_kv_heads] head vectors of
+// kv_head_bytes(kv_dtype, head_dim) bytes; out [n_tokens, n_heads * head_dim]. Query token t sits
+// at position first_position + t and sees cache positions [0, first_position + t].
 #pragma once
 
 #include <cstdint>
 
 #include "core/thread_pool.h"
+#include "kernels/kv_codec.h"
 
 namespace moe::kernels {
 
 struct AttentionArgs {
   const float* q;
-  const float* k_cache;
-  const float* v_cache;
+  const std::byte* k_cache;
+  const std::byte* v_cache;
+  KvDtype kv_dtype;
   float* out;
   int64_t n_tokens;
   int64_t first_position;

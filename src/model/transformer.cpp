@@ -93,7 +93,8 @@ PhaseTimes Transformer::phase_times() const {
 }
 
 KvCache Transformer::make_cache(int64_t capacity) const {
-  return KvCache(shard_.layers.begin, shard_.layers.size(), capacity, shard_.kv_heads.size() * config_.head_dim);
+  return KvCache(shard_.layers.begin, shard_.layers.size(), capacity, shard_.kv_heads.size(), config_.head_dim,
+                 kv_dtype_);
 }
 
 // RMSNorm over a projection split across the attention group (OLMoE's q/k norm): the sum of
@@ -158,10 +159,9 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
       kernels::rope_apply(q + t * q_dim, n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
       kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
     }
-    std::memcpy(cache.keys(layer) + first * kv_dim, k, n * kv_dim * sizeof(float));
-    std::memcpy(cache.values(layer) + first * kv_dim, v_.data() + row * kv_dim, n * kv_dim * sizeof(float));
-    kernels::attention({q, cache.keys(layer), cache.values(layer), attn_.data() + row * q_dim, n, first, n_heads,
-                        n_kv_heads, head_dim},
+    cache.store(layer, first, n, k, v_.data() + row * kv_dim);
+    kernels::attention({q, cache.keys(layer), cache.values(layer), cache.dtype(), attn_.data() + row * q_dim, n, first,
+                        n_heads, n_kv_heads, head_dim},
                        &pool_);
     row += n;
   }

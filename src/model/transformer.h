@@ -49,6 +49,8 @@ class Transformer {
   ~Transformer();
 
   KvCache make_cache(int64_t capacity) const;
+  // Storage of the caches made from now on (default f32).
+  void set_kv_dtype(kernels::KvDtype dtype) { kv_dtype_ = dtype; }
   int64_t vocab_size() const { return config_.vocab_size; }
   // Runs `tokens` at positions cache.length() onward. logits receives [n_tokens, vocab] when
   // all_logits, else [1, vocab] for the last token.
@@ -96,7 +98,8 @@ class Transformer {
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;
   ExpertBatch batch_;
-  int64_t micro_batch_ = 0;  // index of the micro-batch in flight, for error messages
+  int64_t micro_batch_ = 0;
+  kernels::KvDtype kv_dtype_ = kernels::KvDtype::kF32;  // index of the micro-batch in flight, for error messages
   PhaseTimes times_;
 };
 

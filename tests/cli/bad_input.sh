@@ -30,6 +30,7 @@ truncate -s 5000 "$WORK/truncated_st/model.safetensors"
 expect_error "truncated safetensors" "model.safetensors" "$MOE" info --model "$WORK/truncated_st"
 
 expect_error "bad temperature" "--temp" "$MOE" run --model "$WORK/good" -p hi --temp -1
+expect_error "bad KV dtype" "--kv-dtype.*fp4" "$MOE" run --model "$WORK/good" -p hi --kv-dtype fp4
 expect_error "unknown flag" "--bogus" "$MOE" run --model "$WORK/good" -p hi --bogus
 expect_error "missing required option" "--model" "$MOE" run -p hi
 expect_error "unknown preset" "--preset.*nope" "$MOE" init --preset nope --out "$WORK/x"

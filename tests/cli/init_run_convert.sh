@@ -29,6 +29,10 @@ cmp -s "$WORK/a/model.safetensors" "$WORK/a2/model.safetensors" || fail "HF -> G
 json_gguf=$("$MOE" run --model "$WORK/a.gguf" -p "The quick brown fox" -n 8 --temp 0 --json 2>/dev/null)
 [ "$json" = "$json_gguf" ] || fail "GGUF generates differently: $json_gguf"
 
+# Compressed KV caches run and stay near the f32 cache's tokens (random model: no exact claim).
+"$MOE" run --model "$WORK/a" -p "The quick brown fox" -n 8 --temp 0 --kv-dtype int8 --json >/dev/null 2>&1 || fail "run --kv-dtype int8"
+"$MOE" run --model "$WORK/a" -p "The quick brown fox" -n 8 --temp 0 --kv-dtype f16 --json >/dev/null 2>&1 || fail "run --kv-dtype f16"
+
 # Perplexity on both forms agrees.
 for i in $(seq 1 40); do echo "The quick brown fox jumps over the lazy dog number $i."; done >"$WORK/text.txt"
 p1=$("$MOE" eval --model "$WORK/a" --perplexity "$WORK/text.txt" --ctx 64 --json 2>/dev/null) || fail "eval"
