@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "runtime/parallel_engine.h"
 #include "runtime/profile_report.h"
+#include "runtime/stats_file.h"
 #include "runtime/perplexity.h"
 #include "tokenizer/tokenizer.h"
 
@@ -26,6 +27,7 @@ struct EvalOptions {
   int threads = 0;
   bool json = false;
   std::string kv_dtype = "f32";
+  std::string stats_file;
 };
 
 std::string read_text(const std::string& path) {
@@ -51,6 +53,7 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
   cmd->add_flag("--json", o->json, "Print {\"perplexity\", \"tokens_scored\"}");
   cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16 or int8 (per-head absmax scale)")
       ->capture_default_str();
+  cmd->add_option("--record-stats", o->stats_file, "Write per-layer expert statistics (JSON) for moe stats / moe eplb");
   add_parallel_options(cmd, layout);
   const parallel::MpiRuntime& mpi = context.mpi;
   cmd->callback([o, layout, &mpi] {
@@ -92,6 +95,9 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
     if (world.size() > 1) world.allreduce_sum(sums, 2);
     const double perplexity = std::exp(sums[0] / sums[1]);
     const auto scored = static_cast<int64_t>(sums[1]);
+    if (!o->stats_file.empty())
+      runtime::write_stats_file(world, mapping, engine.transformer().expert_stats(), m.config.hidden_size, o->model,
+                                o->stats_file);
     const std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
     if (!prints) return;
     std::fputs(report.c_str(), stderr);

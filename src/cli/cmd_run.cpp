@@ -16,6 +16,7 @@
 #include "runtime/generator.h"
 #include "runtime/parallel_engine.h"
 #include "runtime/profile_report.h"
+#include "runtime/stats_file.h"
 
 namespace moe::cli {
 
@@ -28,6 +29,7 @@ struct RunOptions {
   int threads = 0;
   bool json = false;
   std::string kv_dtype = "f32";
+  std::string stats_file;
   runtime::SamplerOptions sampler;
 };
 
@@ -67,6 +69,7 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed (request i uses seed + i)")->capture_default_str();
   cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16 or int8 (per-head absmax scale)")
       ->capture_default_str();
+  cmd->add_option("--record-stats", o->stats_file, "Write per-layer expert statistics (JSON) for moe stats / moe eplb");
   cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
   cmd->add_flag("--json", o->json, "Print {\"request\", \"prompt_tokens\", \"tokens\", \"text\"} per prompt, one per line");
   add_parallel_options(cmd, layout);
@@ -119,6 +122,9 @@ void add_run_command(CLI::App& app, const CliContext& context) {
       }
     const std::vector<std::string> parts = world.size() > 1 ? runtime::all_gather_strings(world, mine)
                                                             : std::vector<std::string>{mine};
+    if (!o->stats_file.empty())
+      runtime::write_stats_file(world, mapping, engine.transformer().expert_stats(), m.config.hidden_size, o->model,
+                                o->stats_file);
     const std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
     if (!prints) return;
     if (stream) {

@@ -19,6 +19,7 @@ void add_info_command(CLI::App& app);
 void add_run_command(CLI::App& app, const CliContext& context);
 void add_eval_command(CLI::App& app, const CliContext& context);
 void add_convert_command(CLI::App& app);
+void add_stats_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 

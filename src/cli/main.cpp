@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   moe::cli::add_run_command(app, context);
   moe::cli::add_eval_command(app, context);
   moe::cli::add_convert_command(app);
+  moe::cli::add_stats_command(app);
   moe::cli::add_bench_command(app);
   moe::cli::add_quantize_command(app);
   const bool prints = mpi.world_rank() == 0;

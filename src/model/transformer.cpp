@@ -43,6 +43,7 @@ Shard whole_model(const ModelConfig& c) {
 }
 
 constexpr int kPipelineTag = 17;
+constexpr int64_t kDefaultStatsWindow = 16;  // forward steps per statistics window
 
 }  // namespace
 
@@ -50,8 +51,12 @@ Transformer::Transformer(const Model& model, ThreadPool& pool)
     : Transformer(model, pool, whole_model(model.config), ParallelGroups{}) {}
 
 Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shard, ParallelGroups groups)
-    : config_(model.config), pool_(pool), shard_(shard), weights_(shard_weights(model.config, model.weights, shard)),
-      groups_(groups) {
+    : config_(model.config),
+      pool_(pool),
+      shard_(shard),
+      weights_(shard_weights(model.config, model.weights, shard)),
+      groups_(groups),
+      stats_(model.config.n_layers, model.config.router.n_experts, kDefaultStatsWindow) {
   for (parallel::Communicator** group : {&groups_.attention, &groups_.moe_ep, &groups_.moe_tp, &groups_.pipeline})
     if (*group == nullptr) {
       owned_groups_.push_back(std::make_unique<parallel::Communicator>(parallel::Communicator::single()));
@@ -66,10 +71,14 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
                        to_vector(l.bq), to_vector(l.bk), to_vector(l.bv)};
     experts_[layer] = std::make_unique<Experts>(l.experts);
   }
-  if (groups_.moe_ep->size() > 1)
-    dispatcher_ = std::make_unique<AllToAllDispatcher>(*groups_.moe_ep, config_.router.n_experts, groups_.check_dispatch);
-  else
+  if (groups_.moe_ep->size() > 1) {
+    auto all_to_all =
+        std::make_unique<AllToAllDispatcher>(*groups_.moe_ep, config_.router.n_experts, groups_.check_dispatch);
+    all_to_all_ = all_to_all.get();
+    dispatcher_ = std::move(all_to_all);
+  } else {
     dispatcher_ = std::make_unique<LocalDispatcher>(config_.router.n_experts);
+  }
 }
 
 Transformer::~Transformer() = default;
@@ -82,8 +91,8 @@ void Transformer::all_reduce(parallel::Communicator* group, float* data, int64_t
 
 PhaseTimes Transformer::phase_times() const {
   PhaseTimes times = times_;
-  if (const auto* all_to_all = dynamic_cast<const AllToAllDispatcher*>(dispatcher_.get())) {
-    const PhaseTimes& comm = all_to_all->stats().comm;
+  if (all_to_all_ != nullptr) {
+    const PhaseTimes& comm = all_to_all_->stats().comm;
     for (Phase phase : {Phase::kDispatch, Phase::kCombine}) {
       times[phase] -= comm.seconds[static_cast<size_t>(phase)];
       times[Phase::kComm] += comm.seconds[static_cast<size_t>(phase)];
@@ -190,9 +199,11 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
 
   kernels::matmul(l.router, {own_hidden, H, router_logits_.data(), n_experts, n_own}, &pool_);
   const Routing routing = route(router_logits_.data(), n_own, config_.router);
+  stats_.record(layer, routing);
   dispatcher_->set_location("layer " + std::to_string(layer) + ", micro-batch " + std::to_string(micro_batch_));
   phase.emplace(times_, Phase::kDispatch);
   dispatcher_->dispatch(own_hidden, H, routing, batch_);
+  if (all_to_all_ != nullptr) stats_.record_received(layer, all_to_all_->stats().rows_received);
   phase.emplace(times_, Phase::kExperts);
   grow(expert_out_, batch_.n_rows() * H);
   experts_[layer]->forward(batch_, expert_out_.data(), &pool_);
@@ -331,6 +342,7 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
     ScopedPhase timer(times_, Phase::kComm);
     pipeline.broadcast(logits.data(), static_cast<int64_t>(logits.size() * sizeof(float)), pipeline.size() - 1);
   }
+  stats_.end_step();
 }
 
 }  // namespace moe::model

@@ -17,7 +17,9 @@
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "model/shard.h"
+#include "moe/all_to_all_dispatcher.h"
 #include "moe/dispatcher.h"
+#include "moe/expert_stats.h"
 #include "moe/experts.h"
 #include "parallel/communicator.h"
 
@@ -64,6 +66,9 @@ class Transformer {
   // Seconds per phase since construction; communication (all-reduce, all-gather, all-to-all,
   // pipeline transfers) counted in kComm only.
   PhaseTimes phase_times() const;
+  // Routing statistics of the tokens this rank dispatched, always collected.
+  const ExpertStats& expert_stats() const { return stats_; }
+  ExpertStats& expert_stats() { return stats_; }
 
  private:
   // Consecutive tokens of one sequence within a micro-batch; logits wanted for rows [first_logit, n).
@@ -95,12 +100,14 @@ class Transformer {
   std::vector<float> output_norm_;
   std::vector<std::unique_ptr<Experts>> experts_;  // per layer, the local experts
   std::unique_ptr<Dispatcher> dispatcher_;
+  const AllToAllDispatcher* all_to_all_ = nullptr;  // dispatcher_ when it is one (statistics)
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;
   ExpertBatch batch_;
   int64_t micro_batch_ = 0;
   kernels::KvDtype kv_dtype_ = kernels::KvDtype::kF32;  // index of the micro-batch in flight, for error messages
   PhaseTimes times_;
+  ExpertStats stats_;
 };
 
 }  // namespace moe::model
