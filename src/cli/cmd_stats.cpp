@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "io/png_writer.h"
+#include "moe/balance/load_stats.h"
 #include "runtime/stats_file.h"
 
 namespace moe::cli {
@@ -40,14 +41,14 @@ void heat_color(double fraction, uint8_t& r, uint8_t& g, uint8_t& b) {
   g = b = static_cast<uint8_t>(255 * (1 - fraction));
 }
 
-void write_heatmap_png(const std::string& path, const std::vector<std::vector<double>>& loads, double max_load) {
+void write_heatmap_png(const std::string& path, const balance::LoadMatrix& loads, double max_load) {
   constexpr int64_t kCell = 16;
-  const int64_t n_layers = static_cast<int64_t>(loads.size()), n_experts = static_cast<int64_t>(loads[0].size());
+  const int64_t n_layers = loads.n_layers, n_experts = loads.n_experts;
   io::RgbImage image(n_experts * kCell, n_layers * kCell);
   for (int64_t layer = 0; layer < n_layers; ++layer)
     for (int64_t expert = 0; expert < n_experts; ++expert) {
       uint8_t r, g, b;
-      heat_color(max_load > 0 ? loads[layer][expert] / max_load : 0.0, r, g, b);
+      heat_color(max_load > 0 ? loads.layer(layer)[expert] / max_load : 0.0, r, g, b);
       for (int64_t y = 1; y < kCell; ++y)  // a one-pixel white grid between cells
         for (int64_t x = 1; x < kCell; ++x) image.set(expert * kCell + x, layer * kCell + y, r, g, b);
     }
@@ -68,30 +69,29 @@ void add_stats_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print per layer {\"layer\", \"max_mean\", \"excess\", \"cv\", \"entropy\"}");
   cmd->callback([o] {
     const nlohmann::json file = read_json(o->file);
-    const std::vector<std::vector<double>> loads = runtime::read_expert_loads(file, o->file);
-    const auto n_experts = static_cast<int64_t>(loads[0].size());
+    const balance::LoadMatrix loads = balance::load_matrix_from_json(file, o->file);
+    const int64_t n_experts = loads.n_experts;
     const int64_t ranks =
         o->ranks > 0 ? o->ranks : (file.is_object() ? file.value("moe_expert_parallel_size", int64_t{1}) : 1);
     MOE_CHECK(ranks >= 1 && n_experts % ranks == 0, UsageError, "--ranks: ", ranks, " does not divide the ",
               n_experts, " experts");
-    double max_load = 0;
-    for (const auto& row : loads) max_load = std::max(max_load, *std::max_element(row.begin(), row.end()));
+    const double max_load = *std::max_element(loads.values.begin(), loads.values.end());
     nlohmann::json rows = nlohmann::json::array();
     if (!o->json) std::printf("layer  max/mean rank  (max-mean)/mean     CV  entropy  experts (load: .:-=+*#%%@)\n");
-    for (size_t layer = 0; layer < loads.size(); ++layer) {
-      const runtime::LayerImbalance m = runtime::layer_imbalance(loads[layer], ranks);
+    for (int64_t layer = 0; layer < loads.n_layers; ++layer) {
+      const runtime::LayerImbalance m = runtime::layer_imbalance(loads.layer(layer), ranks);
       if (o->json) {
         rows.push_back({{"layer", layer}, {"max_mean", m.max_mean_rank_load}, {"excess", m.excess}, {"cv", m.cv},
                         {"entropy", m.entropy}});
         continue;
       }
       std::string heat;
-      for (double load : loads[layer]) heat += " .:-=+*#%@"[max_load > 0 ? std::min(9, static_cast<int>(10 * load / max_load)) : 0];
-      std::printf("%5zu  %13.3f  %15.3f  %5.3f  %7.3f  |%s|\n", layer, m.max_mean_rank_load, m.excess, m.cv, m.entropy,
+      for (double load : loads.layer(layer)) heat += " .:-=+*#%@"[max_load > 0 ? std::min(9, static_cast<int>(10 * load / max_load)) : 0];
+      std::printf("%5lld  %13.3f  %15.3f  %5.3f  %7.3f  |%s|\n", static_cast<long long>(layer), m.max_mean_rank_load, m.excess, m.cv, m.entropy,
                   heat.c_str());
     }
     if (o->json) std::puts(rows.dump().c_str());
-    else std::printf("(%zu layers, %lld experts over %lld ranks)\n", loads.size(), static_cast<long long>(n_experts),
+    else std::printf("(%lld layers, %lld experts over %lld ranks)\n", static_cast<long long>(loads.n_layers), static_cast<long long>(n_experts),
                      static_cast<long long>(ranks));
     if (!o->png.empty()) write_heatmap_png(o->png, loads, max_load);
   });

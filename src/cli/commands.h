@@ -22,6 +22,7 @@ void add_convert_command(CLI::App& app);
 void add_stats_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_eplb_command(CLI::App& app);
 
 // Default thread count: the machine's cores shared by the ranks on it.
 int default_threads();

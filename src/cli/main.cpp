@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   moe::cli::add_stats_command(app);
   moe::cli::add_bench_command(app);
   moe::cli::add_quantize_command(app);
+  moe::cli::add_eplb_command(app);
   const bool prints = mpi.world_rank() == 0;
   return moe::parallel::run_ranked(mpi, [&] {
     try {

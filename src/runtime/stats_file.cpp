@@ -5,6 +5,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include <nlohmann/json.hpp>
+
 #include "core/output_file.h"
 
 namespace moe::runtime {
@@ -81,7 +83,7 @@ void write_stats_file(parallel::Communicator& world, const parallel::Mapping& ma
   file.commit();
 }
 
-LayerImbalance layer_imbalance(const std::vector<double>& loads, int64_t ranks) {
+LayerImbalance layer_imbalance(std::span<const double> loads, int64_t ranks) {
   LayerImbalance result;
   const auto n = static_cast<int64_t>(loads.size());
   double total = 0;
@@ -101,25 +103,6 @@ LayerImbalance layer_imbalance(const std::vector<double>& loads, int64_t ranks) 
   result.cv = std::sqrt(var / n) / mean;
   result.entropy = n > 1 ? entropy / std::log(static_cast<double>(n)) : 1.0;
   return result;
-}
-
-std::vector<std::vector<double>> read_expert_loads(const nlohmann::json& file, const std::string& path) {
-  const nlohmann::json& matrix = file.is_object() ? file.value("expert_tokens", nlohmann::json()) : file;
-  MOE_CHECK(matrix.is_array() && !matrix.empty(), FormatError, path,
-            ": expected \"expert_tokens\" [layers][experts] or a JSON matrix [layers][experts]");
-  std::vector<std::vector<double>> loads;
-  for (const auto& row : matrix) {
-    MOE_CHECK(row.is_array() && !row.empty(), FormatError, path, ": layer ", loads.size(), " is not a list of numbers");
-    loads.emplace_back();
-    for (const auto& v : row) {
-      MOE_CHECK(v.is_number() && v.get<double>() >= 0, FormatError, path, ": layer ", loads.size() - 1,
-                " has a load that is not a non-negative number");
-      loads.back().push_back(v.get<double>());
-    }
-    MOE_CHECK(loads.back().size() == loads.front().size(), FormatError, path, ": layer ", loads.size() - 1, " has ",
-              loads.back().size(), " experts, layer 0 has ", loads.front().size());
-  }
-  return loads;
 }
 
 }  // namespace moe::runtime

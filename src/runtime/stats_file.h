@@ -2,10 +2,9 @@
 // tokens, written as JSON by rank 0 (format in docs/FORMATS.md), and read back by `moe stats`.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "moe/expert_stats.h"
 #include "parallel/communicator.h"
@@ -24,9 +23,6 @@ struct LayerImbalance {
   double cv = 0;                  // coefficient of variation of the expert loads
   double entropy = 1;             // entropy of the expert load distribution / log(n_experts)
 };
-LayerImbalance layer_imbalance(const std::vector<double>& expert_loads, int64_t ranks);
-
-// [layer][expert] token counts of a stats file or of a plain JSON matrix; throws FormatError.
-std::vector<std::vector<double>> read_expert_loads(const nlohmann::json& file, const std::string& path);
+LayerImbalance layer_imbalance(std::span<const double> expert_loads, int64_t ranks);
 
 }  // namespace moe::runtime
