@@ -1,10 +1,39 @@
-// Worker threads pull task indices from a shared counter under a mutex; tasks are coarse (a block
-// of rows or an expert), so the lock is not contended.
+// Workers take task indices from an atomic counter. A generation counter starts each loop; the
+// caller waits until every worker has finished the generation before starting the next, so no
+// worker can miss one. Waiting spins for a bounded time, then sleeps on a condition variable.
 #include "core/thread_pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "core/error.h"
 
 namespace moe {
+
+namespace {
+
+constexpr int kSpinIterations = 4000;  // ~100-200 us of pause instructions
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins until done() or the spin budget runs out; true when done.
+template <typename Done>
+bool spin_until(const Done& done) {
+  for (int i = 0; i < kSpinIterations; ++i) {
+    if (done()) return true;
+    cpu_relax();
+  }
+  return done();
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
   MOE_CHECK(n_threads >= 1, UsageError, "--threads: must be >= 1, got ", n_threads);
@@ -14,7 +43,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   start_cv_.notify_all();
   for (auto& worker : workers_) worker.join();
@@ -22,38 +51,33 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run_tasks() {
   for (;;) {
-    int64_t index;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (next_task_ >= n_tasks_) return;
-      index = next_task_++;
-    }
+    const int64_t index = next_task_.fetch_add(1, std::memory_order_relaxed);
+    if (index >= n_tasks_) return;
     try {
       (*task_)(index);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!error_) error_ = std::current_exception();
-      next_task_ = n_tasks_;
+      next_task_.store(n_tasks_);
     }
   }
 }
 
 void ThreadPool::worker_loop() {
-  int64_t seen_generation = 0;
+  uint64_t seen = 0;
   for (;;) {
-    {
+    auto started = [&] { return stopping_.load() || generation_.load(std::memory_order_acquire) != seen; };
+    if (!spin_until(started)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
-      if (stopping_) return;
-      seen_generation = generation_;
-      ++busy_workers_;
+      start_cv_.wait(lock, started);
     }
+    if (stopping_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
     run_tasks();
-    {
+    if (running_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mutex_);
-      --busy_workers_;
+      done_cv_.notify_one();
     }
-    done_cv_.notify_one();
   }
 }
 
@@ -63,24 +87,24 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t)
     for (int64_t i = 0; i < n_tasks; ++i) task(i);
     return;
   }
+  task_ = &task;
+  n_tasks_ = n_tasks;
+  next_task_.store(0, std::memory_order_relaxed);
+  error_ = nullptr;
+  running_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    task_ = &task;
-    n_tasks_ = n_tasks;
-    next_task_ = 0;
-    error_ = nullptr;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   run_tasks();
-  std::exception_ptr error;
-  {
+  auto finished = [&] { return running_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(finished)) {
     std::unique_lock<std::mutex> lock(mutex_);
-    done_cv_.wait(lock, [&] { return busy_workers_ == 0 && next_task_ >= n_tasks_; });
-    task_ = nullptr;
-    error = error_;
+    done_cv_.wait(lock, finished);
   }
-  if (error) std::rethrow_exception(error);
+  task_ = nullptr;
+  if (error_) std::rethrow_exception(error_);
 }
 
 }  // namespace moe
