@@ -3,13 +3,13 @@
 // heatmap in the terminal, and optionally as a PNG.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "io/json_file.h"
 #include "io/png_writer.h"
 #include "moe/balance/load_stats.h"
 #include "runtime/stats_file.h"
@@ -24,16 +24,6 @@ struct StatsOptions {
   std::string png;
   bool json = false;
 };
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  MOE_CHECK(in.good(), IoError, path, ": cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(detail::concat(path, ": not valid JSON (", e.what(), ")"));
-  }
-}
 
 // White (no load) to dark red (the largest load).
 void heat_color(double fraction, uint8_t& r, uint8_t& g, uint8_t& b) {
@@ -68,7 +58,7 @@ void add_stats_command(CLI::App& app) {
   cmd->add_option("--png", o->png, "Also write the layers x experts heatmap as a PNG");
   cmd->add_flag("--json", o->json, "Print per layer {\"layer\", \"max_mean\", \"excess\", \"cv\", \"entropy\"}");
   cmd->callback([o] {
-    const nlohmann::json file = read_json(o->file);
+    const nlohmann::json file = io::read_json_value(o->file);
     const balance::LoadMatrix loads = balance::load_matrix_from_json(file, o->file);
     const int64_t n_experts = loads.n_experts;
     const int64_t ranks =

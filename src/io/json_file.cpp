@@ -11,7 +11,7 @@
 
 namespace moe::io {
 
-nlohmann::json read_json_file(const std::string& path) {
+nlohmann::json read_json_value(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   MOE_CHECK(in.is_open(), IoError, path, ": cannot open: ", std::strerror(errno));
   std::ostringstream text;
@@ -23,6 +23,11 @@ nlohmann::json read_json_file(const std::string& path) {
   } catch (const nlohmann::json::exception& error) {
     throw FormatError(detail::concat(path, ": not valid JSON: ", error.what()));
   }
+  return value;
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  nlohmann::json value = read_json_value(path);
   MOE_CHECK(value.is_object(), FormatError, path, ": expected a JSON object");
   return value;
 }

@@ -7,7 +7,9 @@
 
 namespace moe::io {
 
-// Throws IoError if `path` cannot be read, FormatError (naming it) if it is not a JSON object.
+// Any JSON value; throws IoError if `path` cannot be read, FormatError (naming it) if it is not JSON.
+nlohmann::json read_json_value(const std::string& path);
+// The same, and FormatError unless the value is a JSON object.
 nlohmann::json read_json_file(const std::string& path);
 // Writes `value` indented by 2 with a final newline; atomic.
 void write_json_file(const std::string& path, const nlohmann::json& value);

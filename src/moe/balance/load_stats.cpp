@@ -3,11 +3,9 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 
 namespace moe::balance {
 
@@ -44,17 +42,7 @@ LoadMatrix load_matrix_from_json(const nlohmann::json& value, const std::string&
 }
 
 LoadMatrix read_load_matrix(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  MOE_CHECK(in.is_open(), IoError, path, ": cannot open: ", std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& error) {
-    throw FormatError(detail::concat(path, ": not valid JSON: ", error.what()));
-  }
-  return load_matrix_from_json(value, path);
+  return load_matrix_from_json(io::read_json_value(path), path);
 }
 
 }  // namespace moe::balance

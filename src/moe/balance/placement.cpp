@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "io/json_file.h"
 #include "core/output_file.h"
 
 namespace moe::balance {
@@ -197,17 +195,7 @@ Placement placement_from_json(const nlohmann::json& value, const std::string& wh
 }
 
 Placement read_placement_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  MOE_CHECK(in.is_open(), IoError, path, ": cannot open: ", std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& error) {
-    throw FormatError(detail::concat(path, ": not valid JSON: ", error.what()));
-  }
-  return placement_from_json(value, path);
+  return placement_from_json(io::read_json_value(path), path);
 }
 
 void write_placement_file(const std::string& path, const Placement& placement) {
