@@ -1,7 +1,6 @@
 // Reading expert load statistics (both JSON forms) with errors that name the entry at fault.
 #include "moe/balance/load_stats.h"
 
-#include <cerrno>
 #include <cmath>
 
 #include "core/error.h"
