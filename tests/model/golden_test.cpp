@@ -13,6 +13,7 @@
 
 #include "model/presets.h"
 #include "model/transformer.h"
+#include "model_test_util.h"
 
 namespace moe::model {
 namespace {
@@ -25,10 +26,7 @@ nlohmann::json load_golden(const std::string& preset) {
   return nlohmann::json::parse(file);
 }
 
-std::string tmp_path(const std::string& name) {
-  std::filesystem::create_directories(MOE_TEST_TMP);
-  return std::string(MOE_TEST_TMP) + "/" + name;
-}
+using testing::tmp_path;
 
 // Checks logits [n_positions, vocab] against the golden rows; returns the largest relative error.
 double compare_logits(const std::vector<float>& logits, const nlohmann::json& expected, int64_t vocab) {

@@ -17,23 +17,13 @@
 #include "kernels/matmul/matmul_kernels.h"
 #include "model/presets.h"
 #include "model/transformer.h"
+#include "model_test_util.h"
 
 namespace moe::model {
 namespace {
 
-std::string tmp_path(const std::string& name) {
-  std::filesystem::create_directories(MOE_TEST_TMP);
-  return std::string(MOE_TEST_TMP) + "/" + name;
-}
-
-std::vector<float> prompt_logits(const Model& model) {
-  ThreadPool pool(2);
-  Transformer transformer(model, pool);
-  KvCache cache = transformer.make_cache(6);
-  std::vector<float> logits;
-  transformer.forward(std::vector<int32_t>{1, 20, 300, 4, 55, 6}, cache, logits, true);
-  return logits;
-}
+using testing::prompt_logits;
+using testing::tmp_path;
 
 // The same model with every tensor widened to f32: a quantized model must compute exactly this,
 // up to the order of float sums inside the kernels.
