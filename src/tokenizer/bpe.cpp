@@ -4,16 +4,14 @@
 #include <queue>
 
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/symbol_merge.h"
 #include "tokenizer/token_index.h"
 #include "tokenizer/unicode.h"
 
 namespace moe::tokenizer {
 namespace {
 
-struct Symbol {
-  size_t start, len;  // bytes of the mapped word; len 0 once merged into its left neighbour
-  int prev, next;
-};
+using Symbol = MergeSymbol;
 
 struct Candidate {
   int32_t rank;
@@ -37,21 +35,7 @@ class BpeWord {
   }
 
   void encode(std::vector<int32_t>& out) {
-    for (size_t idx = 1; idx < symbols_.size(); ++idx)
-      add_candidate(static_cast<int>(idx) - 1, static_cast<int>(idx));
-    while (!agenda_.empty()) {
-      Candidate top = agenda_.top();
-      agenda_.pop();
-      Symbol& left = symbols_[top.left];
-      Symbol& right = symbols_[top.right];
-      if (left.len == 0 || right.len == 0 || left.len + right.len != top.len) continue;  // stale
-      left.len += right.len;
-      right.len = 0;
-      left.next = right.next;
-      if (right.next >= 0) symbols_[right.next].prev = top.left;
-      add_candidate(left.prev, top.left);
-      add_candidate(top.left, left.next);
-    }
+    merge_symbols(symbols_, agenda_, [this](int left, int right) { add_candidate(left, right); });
     // Every symbol is a single byte's char or a merge result, both checked to be tokens.
     for (int idx = 0; idx >= 0; idx = symbols_[idx].next)
       out.push_back(index_.find(piece(symbols_[idx])));

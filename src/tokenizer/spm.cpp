@@ -4,6 +4,7 @@
 // <0xNN> byte tokens for characters that are not pieces.
 #include <queue>
 
+#include "tokenizer/symbol_merge.h"
 #include "tokenizer/token_index.h"
 #include "tokenizer/unicode.h"
 
@@ -12,10 +13,7 @@ namespace {
 
 const std::string kSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
 
-struct Symbol {
-  size_t start, len;  // bytes of the normalized text; len 0 once merged into its left neighbour
-  int prev, next;     // neighbours, -1 at the ends
-};
+using Symbol = MergeSymbol;
 
 struct Candidate {
   float score;
@@ -46,21 +44,7 @@ class SpmSession {
       symbols_.push_back({pos, len, idx - 1, pos + len < text_.size() ? idx + 1 : -1});
       pos += len;
     }
-    for (size_t idx = 1; idx < symbols_.size(); ++idx)
-      add_candidate(static_cast<int>(idx) - 1, static_cast<int>(idx));
-    while (!agenda_.empty()) {
-      Candidate top = agenda_.top();
-      agenda_.pop();
-      Symbol& left = symbols_[top.left];
-      Symbol& right = symbols_[top.right];
-      if (left.len == 0 || right.len == 0 || left.len + right.len != top.len) continue;  // stale
-      left.len += right.len;
-      right.len = 0;
-      left.next = right.next;
-      if (right.next >= 0) symbols_[right.next].prev = top.left;
-      add_candidate(left.prev, top.left);
-      add_candidate(top.left, left.next);
-    }
+    merge_symbols(symbols_, agenda_, [this](int left, int right) { add_candidate(left, right); });
     for (int idx = 0; idx >= 0 && !symbols_.empty(); idx = symbols_[idx].next) {
       resegment(piece(symbols_[idx]), out);
     }
