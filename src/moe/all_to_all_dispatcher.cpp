@@ -40,10 +40,9 @@ void AllToAllDispatcher::dispatch(const float* hidden, int64_t hidden_size, cons
 
   std::vector<int64_t> send_elems(n_peers), recv_elems;
   for (int peer = 0; peer < n_peers; ++peer) send_elems[peer] = send_counts_[peer] * hidden_size;
-  std::vector<float> received;
   {
     ScopedPhase timer(stats_.comm, Phase::kDispatch);
-    group_.alltoallv(sent_.rows.data(), send_elems, received, recv_elems, where_ + " (dispatch)");
+    group_.alltoallv(sent_.rows.data(), send_elems, received_, recv_elems, where_ + " (dispatch)");
   }
   for (int peer = 0; peer < n_peers; ++peer)
     MOE_CHECK(recv_elems[peer] == recv_counts_[peer] * hidden_size, Error, where_, ": rank ", group_.rank(),
@@ -69,7 +68,7 @@ void AllToAllDispatcher::dispatch(const float* hidden, int64_t hidden_size, cons
   const int64_t n_rows = batch.n_rows();
   batch.rows.resize(n_rows * hidden_size);
   for (int64_t row = 0; row < n_rows; ++row)
-    std::memcpy(batch.rows.data() + row * hidden_size, received.data() + batch_to_received_[row] * hidden_size,
+    std::memcpy(batch.rows.data() + row * hidden_size, received_.data() + batch_to_received_[row] * hidden_size,
                 hidden_size * sizeof(float));
   if (check_dispatch_) {
     // Every rank's rows for each expert must arrive: compare global per-expert sums.
@@ -90,19 +89,18 @@ void AllToAllDispatcher::combine(const ExpertBatch& batch, const float* expert_o
   const int n_peers = group_.size();
   const int64_t hidden_size = batch.hidden_size, n_rows = batch.n_rows();
   // Results back into received order, then home to their owners.
-  std::vector<float> results(n_rows * hidden_size);
+  results_.resize(n_rows * hidden_size);
   for (int64_t row = 0; row < n_rows; ++row)
-    std::memcpy(results.data() + batch_to_received_[row] * hidden_size, expert_out + row * hidden_size,
+    std::memcpy(results_.data() + batch_to_received_[row] * hidden_size, expert_out + row * hidden_size,
                 hidden_size * sizeof(float));
   std::vector<int64_t> send_elems(n_peers), recv_elems;
   for (int peer = 0; peer < n_peers; ++peer) send_elems[peer] = recv_counts_[peer] * hidden_size;
-  std::vector<float> returned;
   {
     ScopedPhase timer(stats_.comm, Phase::kCombine);
-    group_.alltoallv(results.data(), send_elems, returned, recv_elems, where_ + " (combine)");
+    group_.alltoallv(results_.data(), send_elems, returned_, recv_elems, where_ + " (combine)");
   }
-  // `returned` is in send order, which is LocalDispatcher's row order for this rank's tokens.
-  local_.combine(sent_, returned.data(), routing, output);
+  // `returned_` is in send order, which is LocalDispatcher's row order for this rank's tokens.
+  local_.combine(sent_, returned_.data(), routing, output);
 }
 
 }  // namespace moe

@@ -42,6 +42,8 @@ class AllToAllDispatcher final : public Dispatcher {
   std::vector<int64_t> recv_counts_;     // rows per peer
   std::vector<int64_t> recv_expert_counts_;  // [peer][local expert] rows
   std::vector<int64_t> batch_to_received_;   // batch row -> position in the received buffer
+  // Exchange buffers, kept between layers and steps so decode does not allocate per layer.
+  std::vector<float> received_, results_, returned_;
   DispatchStats stats_;
 };
 
