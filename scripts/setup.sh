@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages moe.cpp builds and tests with (DESIGN.md section 8), then configures
+# Installs the Debian packages moe.cpp builds and tests with (DESIGN.md section 8; python3 only for
+# the CLI tests' JSON checks, never for the build), then configures
 # and builds in Release into ./build. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake pkg-config git
+packages=(build-essential cmake pkg-config git python3
           openmpi-bin libopenmpi-dev
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
