@@ -1,0 +1,13 @@
+// "did you mean" for unknown keys and names: the closest known spelling, or the list of valid ones.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace moe {
+
+// " (did you mean 'known'?)" when a known name is close to `name` (edit distance, or one contains
+// the other), else " (valid: a, b, c)".
+std::string suggest_known(const std::string& name, const std::vector<std::string>& known);
+
+}  // namespace moe
