@@ -23,6 +23,10 @@ void add_stats_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_eplb_command(CLI::App& app);
+void add_data_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_route_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 // Default thread count: the machine's cores shared by the ranks on it.
 int default_threads();

@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   moe::cli::add_bench_command(app);
   moe::cli::add_quantize_command(app);
   moe::cli::add_eplb_command(app);
+  moe::cli::add_data_command(app);
+  moe::cli::add_train_command(app);
+  moe::cli::add_route_command(app);
+  moe::cli::add_plot_command(app);
   const bool prints = mpi.world_rank() == 0;
   return moe::parallel::run_ranked(mpi, [&] {
     try {

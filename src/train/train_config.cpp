@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/suggest.h"
+#include "train/router_train_yaml.h"
 
 namespace moe::train {
 namespace {
@@ -134,6 +135,31 @@ Entry choice_key(const char* key, const char* section, const char* help, Field f
           }};
 }
 
+// A router key: parsed by the router's own reader (router_train_yaml.h), printed from the config.
+std::string router_value(const RouterTrainConfig& r, const std::string& key) {
+  if (key == "moe_router_topk") return std::to_string(r.topk);
+  if (key == "moe_router_load_balancing_type") return load_balancing_name(r.load_balancing);
+  if (key == "moe_aux_loss_coeff") return show(r.aux_loss_coeff);
+  if (key == "moe_z_loss_coeff") return show(r.z_loss_coeff);
+  if (key == "moe_expert_capacity_factor") return show_optional(r.capacity_factor);
+  if (key == "moe_token_drop_policy") return drop_policy_name(r.drop_policy);
+  if (key == "moe_pad_expert_input_to_capacity") return r.pad_to_capacity ? "true" : "false";
+  if (key == "moe_router_pre_softmax") return r.pre_softmax ? "true" : "false";
+  if (key == "moe_router_score_function") return r.score_function == ScoreFunction::kSigmoid ? "sigmoid" : "softmax";
+  if (key == "moe_router_num_groups") return std::to_string(r.num_groups);
+  if (key == "moe_router_group_topk") return std::to_string(r.group_topk);
+  if (key == "moe_router_topk_scaling_factor") return show_optional(r.topk_scaling_factor);
+  if (key == "moe_router_enable_expert_bias") return r.enable_expert_bias ? "true" : "false";
+  return show(r.bias_update_rate);  // moe_router_bias_update_rate
+}
+Entry router_key(const char* key, const char* help) {
+  return {{key, "moe", help, router_train_key_is_flag(key)},
+          [key](TrainConfig& c, const std::string& v, const std::string& w) {
+            set_router_train_key(c.router, key, v, w);
+          },
+          [key](const TrainConfig& c) { return router_value(c.router, key); }};
+}
+
 #define FIELD(member) [](TrainConfig& c) -> auto& { return c.member; }
 
 const std::vector<Entry>& entries() {
@@ -156,27 +182,21 @@ const std::vector<Entry>& entries() {
       optional_double_key("init_method_std", "model", "std of fresh weights (default: the preset's)", FIELD(model.init_method_std), 0.0),
       int_key("seq_length", "model", "tokens per training sequence", FIELD(model.seq_length), 1),
       // moe
-      int_key("moe_router_topk", "moe", "experts per token", FIELD(router.topk), 1),
-      choice_key("moe_router_load_balancing_type", "moe", "aux_loss, seq_aux_loss, sinkhorn or none", FIELD(router.load_balancing),
-                 std::array<std::pair<const char*, LoadBalancing>, 4>{{{"aux_loss", LoadBalancing::kAuxLoss},
-                                                                       {"seq_aux_loss", LoadBalancing::kSeqAuxLoss},
-                                                                       {"sinkhorn", LoadBalancing::kSinkhorn},
-                                                                       {"none", LoadBalancing::kNone}}}),
-      double_key("moe_aux_loss_coeff", "moe", "weight of the load-balancing loss", FIELD(router.aux_loss_coeff), 0.0),
-      double_key("moe_z_loss_coeff", "moe", "weight of the router z-loss", FIELD(router.z_loss_coeff), 0.0),
+      router_key("moe_router_topk", "experts per token (default: the model's)"),
+      router_key("moe_router_load_balancing_type", "aux_loss, seq_aux_loss, sinkhorn or none"),
+      router_key("moe_aux_loss_coeff", "weight of the load-balancing loss"),
+      router_key("moe_z_loss_coeff", "weight of the router z-loss"),
       double_key("moe_input_jitter_eps", "moe", "router input noise in [1-eps, 1+eps] (0: off)", FIELD(input_jitter_eps), 0.0),
-      optional_double_key("moe_expert_capacity_factor", "moe", "capacity factor (null: dropless)", FIELD(router.capacity_factor), 0.0),
-      choice_key("moe_token_drop_policy", "moe", "probs or position", FIELD(router.drop_policy),
-                 std::array<std::pair<const char*, DropPolicy>, 2>{{{"probs", DropPolicy::kProbs}, {"position", DropPolicy::kPosition}}}),
-      bool_key("moe_pad_expert_input_to_capacity", "moe", "pad every expert to its capacity", FIELD(router.pad_to_capacity)),
-      bool_key("moe_router_pre_softmax", "moe", "softmax over all experts before top-k", FIELD(router.pre_softmax)),
-      choice_key("moe_router_score_function", "moe", "softmax or sigmoid", FIELD(router.score_function),
-                 std::array<std::pair<const char*, ScoreFunction>, 2>{{{"softmax", ScoreFunction::kSoftmax}, {"sigmoid", ScoreFunction::kSigmoid}}}),
-      int_key("moe_router_num_groups", "moe", "expert groups for group-limited routing (0: off)", FIELD(router.num_groups), 0),
-      int_key("moe_router_group_topk", "moe", "groups a token may use", FIELD(router.group_topk), 0),
-      optional_double_key("moe_router_topk_scaling_factor", "moe", "multiplies the routing weights", FIELD(router.topk_scaling_factor), 0.0),
-      bool_key("moe_router_enable_expert_bias", "moe", "aux-loss-free balancing bias (DeepSeek-V3)", FIELD(router.enable_expert_bias)),
-      double_key("moe_router_bias_update_rate", "moe", "expert bias step per global batch", FIELD(router.bias_update_rate), 0.0),
+      router_key("moe_expert_capacity_factor", "capacity factor (null: dropless)"),
+      router_key("moe_token_drop_policy", "probs or position"),
+      router_key("moe_pad_expert_input_to_capacity", "pad every expert to its capacity"),
+      router_key("moe_router_pre_softmax", "softmax over all experts before top-k (default: the architecture's)"),
+      router_key("moe_router_score_function", "softmax or sigmoid"),
+      router_key("moe_router_num_groups", "expert groups for group-limited routing (0: off)"),
+      router_key("moe_router_group_topk", "groups a token may use"),
+      router_key("moe_router_topk_scaling_factor", "multiplies the routing weights"),
+      router_key("moe_router_enable_expert_bias", "aux-loss-free balancing bias (DeepSeek-V3)"),
+      router_key("moe_router_bias_update_rate", "expert bias step per global batch"),
       // parallel
       int_key("expert_model_parallel_size", "parallel", "ranks that split the experts (EP)", FIELD(expert_model_parallel_size), 1),
       int_key("tensor_model_parallel_size", "parallel", "ranks that split attention and dense GEMMs (TP)", FIELD(tensor_model_parallel_size), 1),
@@ -200,6 +220,7 @@ const std::vector<Entry>& entries() {
       double_key("adam_beta2", "training", "Adam beta2", FIELD(adam.beta2), 0.0),
       double_key("adam_eps", "training", "Adam epsilon", FIELD(adam.eps), 0.0),
       int_key("train_iters", "training", "optimizer updates to run", FIELD(train_iters), 1),
+      int_key("exit_interval", "training", "stop after an iteration divisible by it, saving first (0: off)", FIELD(exit_interval), 0),
       int_key("seed", "training", "seed of the weights, data order and jitter", FIELD(seed), 0),
       int_key("threads", "training", "threads per rank (0: cores / ranks)", FIELD(threads), 0),
       // data
@@ -244,6 +265,7 @@ const std::vector<TrainKey>& train_keys() {
 void apply_train_key(TrainConfig& config, const std::string& key, const std::string& value,
                      const std::string& where) {
   find_entry(key, where.empty() ? "" : where + ": ").set(config, value, where.empty() ? key : where);
+  config.given.insert(key);
 }
 
 void load_train_config(TrainConfig& config, const std::string& yaml_path) {
@@ -273,6 +295,7 @@ void load_train_config(TrainConfig& config, const std::string& yaml_path) {
       const std::string where = detail::concat(yaml_path, ": key '", key, "'");
       MOE_CHECK(value.IsScalar() || value.IsNull(), ConfigError, where, " must be a single value");
       find_entry(key, yaml_path + ": ").set(config, value.IsNull() ? "null" : value.as<std::string>(), where);
+      config.given.insert(key);
     }
   };
   read(root, "");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct TrainConfig {
   ModelSpec model;
   RouterTrainConfig router;  // moe_router_*, moe_aux_loss_coeff, ... (num_experts: the model's)
   double input_jitter_eps = 0.0;  // moe_input_jitter_eps (0: off)
+  // Keys given in the file or as flags (moe_router_topk and moe_router_pre_softmax default to the
+  // model's routing when absent).
+  std::set<std::string> given;
 
   // parallel
   int expert_model_parallel_size = 1;
@@ -55,6 +59,7 @@ struct TrainConfig {
   AdamWConfig adam;                           // adam_beta1, adam_beta2, adam_eps, weight_decay
   double clip_grad = 1.0;                     // 0: no clipping
   int64_t train_iters = 100;
+  int64_t exit_interval = 0;                  // stop (after saving) at an iteration divisible by it
   uint64_t seed = 1234;
   int threads = 0;                            // 0: the machine's cores shared by the ranks
 

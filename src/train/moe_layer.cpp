@@ -1,0 +1,113 @@
+// MoE layer forward/backward. Backward:
+//   combine:  d_expert_out[row] = w_pair dout[t],  d_w[pair] = dout[t] . expert_out[row]
+//   experts:  SwiGLU backward per expert over its rows; permute: dx[t] += d_rows of t (k order)
+//   router:   d_logits = s route_backward(d_w / s), which adds the aux and z losses' gradients
+//             with weight s (the loss scale) to the one through the weights; d_W_gate += d_logits^T x_j,
+//             dx += (d_logits W_gate) * noise   (x_j = x * noise, the jittered input)
+//   shared:   out += s_t y_t with s_t = sigmoid(x_t . w_sg):  dy_t = s_t dout_t,
+//             d(x_t . w_sg) = (dout_t . y_t) s_t (1 - s_t)
+#include "train/moe_layer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "train/linear.h"
+
+namespace moe::train {
+
+std::vector<float> draw_jitter(Rng& rng, double eps, int64_t n) {
+  std::vector<float> noise(n);
+  for (float& value : noise) value = static_cast<float>(1.0 - eps + 2.0 * eps * rng.uniform());
+  return noise;
+}
+
+void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
+                 const MoeLayerConfig& config, std::vector<float> noise, MoeSaved& saved,
+                 ThreadPool* pool) {
+  const int64_t H = config.hidden, E = config.router.num_experts, k = config.router.topk;
+  MOE_CHECK(static_cast<int64_t>(params.experts.size()) == E, ConfigError, "moe layer: ", params.experts.size(),
+            " experts but num_experts = ", E);
+  MOE_ASSERT(noise.empty() || static_cast<int64_t>(noise.size()) == T * H);
+  saved.noise = std::move(noise);
+  const float* router_input = x;
+  if (!saved.noise.empty()) {
+    saved.router_input.resize(T * H);
+    for (int64_t i = 0; i < T * H; ++i) saved.router_input[i] = x[i] * saved.noise[i];
+    router_input = saved.router_input.data();
+  } else {
+    saved.router_input.clear();
+  }
+  saved.logits.resize(T * E);
+  linear_forward(saved.logits.data(), router_input, params.router, nullptr, T, H, E, pool);
+  saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length, nullptr,
+                                &saved.router);
+
+  saved.perm = plan_permutation(saved.routing.experts, T, k, E);
+  const int64_t R = saved.perm.n_rows();
+  saved.rows.resize(R * H);
+  saved.expert_out.resize(R * H);
+  permute_forward(saved.rows.data(), x, saved.perm, H);
+  swiglu_forward(saved.expert_out.data(), saved.rows.data(), saved.perm.offsets, params.experts, H,
+                 config.expert_ffn, saved.experts, pool);
+  combine_forward(out, saved.expert_out.data(), saved.routing.weights, saved.perm, H);
+
+  if (config.shared_ffn == 0) return;
+  const int64_t all_rows[] = {0, T};
+  saved.shared_out.resize(T * H);
+  saved.shared_gate.resize(T);
+  swiglu_forward(saved.shared_out.data(), x, all_rows, std::span(&params.shared, 1), H, config.shared_ffn,
+                 saved.shared, pool);
+  linear_forward(saved.shared_gate.data(), x, params.shared_gate, nullptr, T, H, 1, pool);
+  for (int64_t t = 0; t < T; ++t) {
+    const float gate = 1.0f / (1.0f + std::exp(-saved.shared_gate[t]));
+    saved.shared_gate[t] = gate;
+    for (int64_t i = 0; i < H; ++i) out[t * H + i] += gate * saved.shared_out[t * H + i];
+  }
+}
+
+void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const float* x, int64_t T,
+                  const MoeParams& params, const MoeLayerConfig& config, const MoeSaved& saved,
+                  float loss_scale, ThreadPool* pool) {
+  MOE_ASSERT(loss_scale > 0);
+  const int64_t H = config.hidden, E = config.router.num_experts, k = config.router.topk;
+  const int64_t R = saved.perm.n_rows();
+  std::vector<float> d_expert_out(R * H), d_weights(T * k), d_rows(R * H, 0.0f);
+  combine_backward(d_expert_out.data(), d_weights, dout, saved.expert_out.data(), saved.routing.weights,
+                   saved.perm, H);
+  swiglu_backward(d_rows.data(), grads.experts, d_expert_out.data(), saved.rows.data(), saved.perm.offsets,
+                  params.experts, H, config.expert_ffn, saved.experts, pool);
+  permute_backward(dx, d_rows.data(), saved.perm, H);
+
+  std::vector<float> d_logits(T * E);
+  if (loss_scale != 1.0f)
+    for (float& d : d_weights) d /= loss_scale;
+  route_backward(saved.router, config.router, d_weights, d_logits);
+  if (loss_scale != 1.0f)
+    for (float& d : d_logits) d *= loss_scale;
+  if (saved.noise.empty()) {
+    linear_backward(dx, grads.router, nullptr, d_logits.data(), x, params.router, T, H, E, pool);
+  } else {
+    std::vector<float> d_router_input(T * H, 0.0f);
+    linear_backward(d_router_input.data(), grads.router, nullptr, d_logits.data(), saved.router_input.data(),
+                    params.router, T, H, E, pool);
+    for (int64_t i = 0; i < T * H; ++i) dx[i] += d_router_input[i] * saved.noise[i];
+  }
+
+  if (config.shared_ffn == 0) return;
+  std::vector<float> d_shared_out(T * H), d_gate_logit(T);
+  for (int64_t t = 0; t < T; ++t) {
+    const float gate = saved.shared_gate[t];
+    double dot = 0.0;
+    for (int64_t i = 0; i < H; ++i) {
+      d_shared_out[t * H + i] = gate * dout[t * H + i];
+      dot += static_cast<double>(dout[t * H + i]) * saved.shared_out[t * H + i];
+    }
+    d_gate_logit[t] = static_cast<float>(dot) * gate * (1.0f - gate);
+  }
+  const int64_t all_rows[] = {0, T};
+  swiglu_backward(dx, std::span(&grads.shared, 1), d_shared_out.data(), x, all_rows, std::span(&params.shared, 1),
+                  H, config.shared_ffn, saved.shared, pool);
+  linear_backward(dx, grads.shared_gate, nullptr, d_gate_logit.data(), x, params.shared_gate, T, H, 1, pool);
+}
+
+}  // namespace moe::train

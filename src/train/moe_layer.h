@@ -1,0 +1,73 @@
+// The MoE layer for training, split as DESIGN.md section 2 has it: router (logits = x W_gate^T in
+// fp32, optional input jitter, route_forward) -> permute rows by expert -> grouped SwiGLU experts
+// -> combine (weighted sum in k order; dropped pairs add nothing), plus an optional shared expert
+// times sigmoid(x w_shared_gate) (Qwen2-MoE). Backward walks the same parts in reverse.
+// Shapes: T tokens, H hidden, E experts, k = topk, F expert ffn, Fs shared ffn.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/random.h"
+#include "core/thread_pool.h"
+#include "train/router_train.h"
+#include "train/swiglu.h"
+#include "train/token_permute.h"
+
+namespace moe::train {
+
+struct MoeLayerConfig {
+  int64_t hidden = 0;      // H
+  int64_t expert_ffn = 0;  // F
+  int64_t shared_ffn = 0;  // Fs, 0 = no shared expert
+  RouterTrainConfig router;
+  int64_t seq_length = 0;  // tokens per sequence (for the sequence-level aux loss)
+};
+
+struct MoeParams {
+  const float* router = nullptr;           // [E][H]
+  std::vector<SwigluParams> experts;       // E
+  SwigluParams shared{};                   // when shared_ffn > 0
+  const float* shared_gate = nullptr;      // [1][H] when shared_ffn > 0
+  std::span<const float> expert_bias;      // [E] selection-only bias, or empty
+};
+
+struct MoeGrads {
+  float* router = nullptr;
+  std::vector<SwigluGrads> experts;
+  SwigluGrads shared{};
+  float* shared_gate = nullptr;
+};
+
+struct MoeSaved {
+  std::vector<float> noise;         // jitter factors [T][H], empty without jitter
+  std::vector<float> router_input;  // x * noise [T][H], empty without jitter
+  std::vector<float> logits;        // [T][E]
+  RouterSaved router;
+  RouterTrainOutput routing;
+  Permutation perm;
+  std::vector<float> rows;          // permuted inputs [R][H]
+  std::vector<float> expert_out;    // [R][H]
+  SwigluSaved experts;
+  SwigluSaved shared;
+  std::vector<float> shared_out;    // [T][H]
+  std::vector<float> shared_gate;   // sigmoid(x w_shared_gate) [T]
+};
+
+// Multiplicative input jitter: n factors uniform in [1 - eps, 1 + eps] from `rng`.
+std::vector<float> draw_jitter(Rng& rng, double eps, int64_t n);
+
+// out [T][H] overwritten. noise: [T][H] jitter factors for the router's input, or empty (none).
+// The routing (experts, weights, losses, counts) is left in saved.routing.
+void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
+                 const MoeLayerConfig& config, std::vector<float> noise, MoeSaved& saved,
+                 ThreadPool* pool);
+// dx [T][H] += the input gradient; parameter gradients accumulated into grads. dout is the
+// gradient of a loss in which the aux and z losses enter with weight loss_scale (> 0; 1 = as
+// they are, 1/N when N micro-batches are averaged).
+void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const float* x, int64_t T,
+                  const MoeParams& params, const MoeLayerConfig& config, const MoeSaved& saved,
+                  float loss_scale, ThreadPool* pool);
+
+}  // namespace moe::train

@@ -1,0 +1,60 @@
+// SwiGLU forward/backward per row group. With g = gate x, u = up x, a = silu(g) u:
+//   da = dout down;  du = da silu(g);  dg = da u sigmoid(g) (1 + g (1 - sigmoid(g)))
+// then the three linear backwards.
+#include "train/swiglu.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "train/linear.h"
+
+namespace moe::train {
+
+void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets,
+                    std::span<const SwigluParams> experts, int64_t H, int64_t F,
+                    SwigluSaved& saved, ThreadPool* pool) {
+  MOE_ASSERT(offsets.size() == experts.size() + 1);
+  const int64_t R = offsets.back();
+  saved.gate.resize(R * F);
+  saved.up.resize(R * F);
+  saved.act.resize(R * F);
+  for (size_t e = 0; e < experts.size(); ++e) {
+    const int64_t begin = offsets[e], n = offsets[e + 1] - begin;
+    if (n == 0) continue;
+    float* g = saved.gate.data() + begin * F;
+    float* u = saved.up.data() + begin * F;
+    float* a = saved.act.data() + begin * F;
+    linear_forward(g, x + begin * H, experts[e].gate, nullptr, n, H, F, pool);
+    linear_forward(u, x + begin * H, experts[e].up, nullptr, n, H, F, pool);
+    for (int64_t i = 0; i < n * F; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    linear_forward(out + begin * H, a, experts[e].down, nullptr, n, F, H, pool);
+  }
+}
+
+void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float* dout,
+                     const float* x, std::span<const int64_t> offsets,
+                     std::span<const SwigluParams> experts, int64_t H, int64_t F,
+                     const SwigluSaved& saved, ThreadPool* pool) {
+  std::vector<float> d_act, d_gate, d_up;
+  for (size_t e = 0; e < experts.size(); ++e) {
+    const int64_t begin = offsets[e], n = offsets[e + 1] - begin;
+    if (n == 0) continue;
+    const float* g = saved.gate.data() + begin * F;
+    const float* u = saved.up.data() + begin * F;
+    d_act.assign(n * F, 0.0f);
+    linear_backward(d_act.data(), grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F,
+                    experts[e].down, n, F, H, pool);
+    d_gate.resize(n * F);
+    d_up.resize(n * F);
+    for (int64_t i = 0; i < n * F; ++i) {
+      const float sig = 1.0f / (1.0f + std::exp(-g[i]));
+      d_up[i] = d_act[i] * g[i] * sig;
+      d_gate[i] = d_act[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+    }
+    linear_backward(dx + begin * H, grads[e].gate, nullptr, d_gate.data(), x + begin * H, experts[e].gate, n, H, F,
+                    pool);
+    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.data(), x + begin * H, experts[e].up, n, H, F, pool);
+  }
+}
+
+}  // namespace moe::train

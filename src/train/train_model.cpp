@@ -1,0 +1,239 @@
+// TrainModel forward and backward: the blocks of src/train chained over the residual stream.
+// Backward walks the layers in reverse; the residual's gradient dx collects each branch's input
+// gradient: dx += norm_backward(branch_backward(dx)).
+#include "train/train_model.h"
+
+#include <map>
+
+#include "core/error.h"
+#include "train/embedding.h"
+#include "train/linear.h"
+
+namespace moe::train {
+
+namespace {
+
+// The config training runs: q/k rows always in HF's rotate-half order (ParamStore's layout).
+model::ModelConfig training_config(model::ModelConfig config) {
+  config.rope_style = kernels::RopeStyle::kNeox;
+  return config;
+}
+
+void check_supported(const model::ModelConfig& c, const RouterTrainConfig& router) {
+  c.validate();
+  router.validate();
+  MOE_CHECK(router.num_experts == c.router.n_experts, ConfigError, "num_experts: ", router.num_experts,
+            " but the model has ", c.router.n_experts, " experts");
+  MOE_CHECK(router.topk == c.router.top_k, ConfigError, "moe_router_topk: ", router.topk,
+            " but the model routes to ", c.router.top_k, " experts");
+  MOE_CHECK(router.score_function == c.router.score_function, ConfigError,
+            "moe_router_score_function: differs from the model's score function");
+  // Softmax routing: Megatron's pre_softmax (softmax, then top-k) keeps the probabilities as they
+  // are; without it the k chosen are renormalised, which the model config calls renormalize.
+  MOE_CHECK(router.score_function != ScoreFunction::kSoftmax || router.pre_softmax != c.router.renormalize,
+            ConfigError, "moe_router_pre_softmax: ", router.pre_softmax ? "true" : "false",
+            " routes differently from the model (", c.router.describe(), ")");
+}
+
+}  // namespace
+
+TrainModel::TrainModel(const model::ModelConfig& config, const TrainModelOptions& options, ThreadPool* pool)
+    : config_(training_config(config)),
+      options_(options),
+      pool_(pool),
+      params_((check_supported(config, options.router), config_)),
+      expert_bias_(config.n_layers,
+                   std::vector<float>(options.router.enable_expert_bias ? options.router.num_experts : 0, 0.0f)) {
+  MOE_CHECK(options.input_jitter_eps >= 0 && options.input_jitter_eps < 1, ConfigError,
+            "moe_input_jitter_eps: must be in [0, 1), got ", options.input_jitter_eps);
+}
+
+void TrainModel::load_weights(const model::Model& model) {
+  const std::string source = model.path.empty() ? model.name : model.path;
+  const model::ModelConfig& c = model.config;
+  MOE_CHECK(c.arch == config_.arch && c.vocab_size == config_.vocab_size && c.hidden_size == config_.hidden_size &&
+                c.n_layers == config_.n_layers && c.n_heads == config_.n_heads &&
+                c.n_kv_heads == config_.n_kv_heads && c.head_dim == config_.head_dim &&
+                c.expert_ffn == config_.expert_ffn && c.shared_expert_ffn == config_.shared_expert_ffn &&
+                c.router.n_experts == config_.router.n_experts && c.qkv_bias == config_.qkv_bias &&
+                c.tie_embeddings == config_.tie_embeddings,
+            ConfigError, source, ": the model's shapes differ from the training model's");
+  params_.load(model::weights_to_hf(c, model.weights), source);
+}
+
+void TrainModel::init_random(uint64_t seed, std::optional<double> std) {
+  params_.init_random(seed, std.value_or(0.02));
+}
+
+void TrainModel::set_expert_bias(const std::vector<std::vector<float>>& bias) {
+  MOE_CHECK(bias.size() == expert_bias_.size(), ConfigError, "expert bias: ", bias.size(), " layers, the model has ",
+            expert_bias_.size());
+  for (size_t layer = 0; layer < bias.size(); ++layer)
+    MOE_CHECK(bias[layer].size() == expert_bias_[layer].size(), ConfigError, "expert bias of layer ", layer, ": ",
+              bias[layer].size(), " values, expected ", expert_bias_[layer].size());
+  expert_bias_ = bias;
+}
+
+void TrainModel::update_expert_bias(const std::vector<std::vector<int64_t>>& tokens_per_expert, double rate) {
+  MOE_ASSERT(tokens_per_expert.size() == expert_bias_.size());
+  for (size_t layer = 0; layer < expert_bias_.size(); ++layer)
+    if (!expert_bias_[layer].empty()) train::update_expert_bias(expert_bias_[layer], tokens_per_expert[layer], rate);
+}
+
+model::Model TrainModel::to_model(tokenizer::Vocab vocab) const {
+  model::Model m;
+  m.name = "trained";
+  m.config = config_;
+  m.vocab = std::move(vocab);
+  std::map<std::string, Tensor> tensors;
+  for (auto& [name, tensor] : params_.named_tensors()) tensors.emplace(name, std::move(tensor));
+  m.weights = model::weights_from_hf(config_, tensors, "trained parameters");
+  return m;
+}
+
+AttentionConfig TrainModel::attention_config(int64_t batch, int64_t seq) const {
+  return {batch,           seq,           config_.hidden_size, config_.n_heads,
+          config_.n_kv_heads, config_.head_dim, config_.rope_theta, config_.rope_style,
+          config_.qk_norm,  config_.rms_eps,  config_.clip_qkv};
+}
+
+MoeParams TrainModel::moe_params(int64_t layer) const {
+  const model::LayerWeights& l = params_.views().layers[layer];
+  MoeParams p;
+  p.router = l.router.f32();
+  for (const ExpertWeights& e : l.experts) p.experts.push_back({e.gate.f32(), e.up.f32(), e.down.f32()});
+  if (config_.shared_expert_ffn > 0) {
+    p.shared = {l.shared_expert.gate.f32(), l.shared_expert.up.f32(), l.shared_expert.down.f32()};
+    p.shared_gate = l.shared_expert_gate.f32();
+  }
+  p.expert_bias = expert_bias_[layer];
+  return p;
+}
+
+MoeGrads TrainModel::moe_grads(int64_t layer) {
+  const model::LayerWeights& l = params_.views().layers[layer];
+  MoeGrads g;
+  g.router = params_.grad(l.router);
+  for (const ExpertWeights& e : l.experts)
+    g.experts.push_back({params_.grad(e.gate), params_.grad(e.up), params_.grad(e.down)});
+  if (config_.shared_expert_ffn > 0) {
+    g.shared = {params_.grad(l.shared_expert.gate), params_.grad(l.shared_expert.up),
+                params_.grad(l.shared_expert.down)};
+    g.shared_gate = params_.grad(l.shared_expert_gate);
+  }
+  return g;
+}
+
+namespace {
+
+const float* optional(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
+
+}  // namespace
+
+LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                                  int64_t batch, int64_t seq, Rng* jitter) {
+  MOE_CHECK(batch > 0 && seq > 0 && static_cast<int64_t>(tokens.size()) == batch * seq &&
+                tokens.size() == targets.size(),
+            UsageError, "training batch: ", tokens.size(), " tokens and ", targets.size(), " targets for ", batch,
+            " sequences of ", seq);
+  MOE_CHECK(options_.seq_length == 0 || seq == options_.seq_length, UsageError, "training batch: sequences of ", seq,
+            " tokens, the model trains on ", options_.seq_length);
+  const int64_t T = batch * seq, H = config_.hidden_size, V = config_.vocab_size;
+  const model::ModelWeights& w = params_.views();
+  batch_ = batch;
+  seq_ = seq;
+  layers_.resize(config_.n_layers);
+  LossParts parts;
+  std::vector<float> x(T * H), branch(T * H);
+  embedding_forward(x.data(), tokens, w.token_embd.f32(), V, H);
+  const AttentionConfig attention = attention_config(batch, seq);
+  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq};
+  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
+    const model::LayerWeights& l = w.layers[layer];
+    LayerState& s = layers_[layer];
+    s.input = x;
+    s.attn_in.resize(T * H);
+    rmsnorm_forward(s.attn_in.data(), x.data(), l.attn_norm.f32(), s.attn_norm, T, H, config_.rms_eps, pool_);
+    const AttentionParams attention_params{l.wq.f32(),      l.wk.f32(),      l.wv.f32(),
+                                           l.wo.f32(),      optional(l.bq), optional(l.bk),
+                                           optional(l.bv), optional(l.q_norm), optional(l.k_norm)};
+    attention_forward(branch.data(), s.attn_in.data(), attention_params, attention, s.attention, pool_);
+    for (int64_t i = 0; i < T * H; ++i) x[i] += branch[i];
+    s.mid = x;
+    s.moe_in.resize(T * H);
+    rmsnorm_forward(s.moe_in.data(), x.data(), l.ffn_norm.f32(), s.moe_norm, T, H, config_.rms_eps, pool_);
+    std::vector<float> noise;
+    if (jitter != nullptr && options_.input_jitter_eps > 0)
+      noise = draw_jitter(*jitter, options_.input_jitter_eps, T * H);
+    moe_forward(branch.data(), s.moe_in.data(), T, moe_params(layer), moe, std::move(noise), s.moe, pool_);
+    for (int64_t i = 0; i < T * H; ++i) x[i] += branch[i];
+    const RouterTrainOutput& routing = s.moe.routing;
+    parts.aux_loss += routing.aux_loss;
+    parts.z_loss += routing.z_loss;
+    parts.dropped_tokens += routing.dropped;
+    parts.expert_tokens.push_back(routing.tokens_per_expert);
+  }
+  final_in_ = std::move(x);
+  final_normed_.resize(T * H);
+  rmsnorm_forward(final_normed_.data(), final_in_.data(), w.output_norm.f32(), final_norm_, T, H, config_.rms_eps,
+                  pool_);
+  logits_.resize(T * V);
+  linear_forward(logits_.data(), final_normed_.data(), w.output.f32(), nullptr, T, H, V, pool_);
+  parts.lm_loss = cross_entropy_forward(logits_.data(), targets, V, loss_saved_, pool_);
+  parts.n_targets = loss_saved_.n_targets;
+  parts.loss = parts.lm_loss + parts.aux_loss + parts.z_loss;
+  return parts;
+}
+
+void TrainModel::run_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                              float loss_scale) {
+  const int64_t T = batch_ * seq_, H = config_.hidden_size, V = config_.vocab_size;
+  const model::ModelWeights& w = params_.views();
+  std::vector<float> d_logits(T * V), d_normed(T * H, 0.0f), dx(T * H, 0.0f), d_branch(T * H);
+  cross_entropy_backward(d_logits.data(), logits_.data(), targets, V, loss_scale, loss_saved_, pool_);
+  linear_backward(d_normed.data(), params_.grad(w.output), nullptr, d_logits.data(), final_normed_.data(),
+                  w.output.f32(), T, H, V, pool_);
+  rmsnorm_backward(dx.data(), params_.grad(w.output_norm), d_normed.data(), final_in_.data(), w.output_norm.f32(),
+                   final_norm_, T, H, pool_);
+  const AttentionConfig attention = attention_config(batch_, seq_);
+  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq_};
+  for (int64_t layer = config_.n_layers - 1; layer >= 0; --layer) {
+    const model::LayerWeights& l = w.layers[layer];
+    const LayerState& s = layers_[layer];
+    std::fill(d_branch.begin(), d_branch.end(), 0.0f);
+    moe_backward(d_branch.data(), moe_grads(layer), dx.data(), s.moe_in.data(), T, moe_params(layer), moe, s.moe,
+                 loss_scale, pool_);
+    rmsnorm_backward(dx.data(), params_.grad(l.ffn_norm), d_branch.data(), s.mid.data(), l.ffn_norm.f32(),
+                     s.moe_norm, T, H, pool_);
+
+    std::fill(d_branch.begin(), d_branch.end(), 0.0f);
+    auto grad = [&](const Tensor& t) { return t.empty() ? nullptr : params_.grad(t); };
+    const AttentionParams attention_params{l.wq.f32(),      l.wk.f32(),      l.wv.f32(),
+                                           l.wo.f32(),      optional(l.bq), optional(l.bk),
+                                           optional(l.bv), optional(l.q_norm), optional(l.k_norm)};
+    const AttentionGrads attention_grads{grad(l.wq), grad(l.wk),     grad(l.wv),     grad(l.wo),   grad(l.bq),
+                                         grad(l.bk), grad(l.bv), grad(l.q_norm), grad(l.k_norm)};
+    attention_backward(d_branch.data(), attention_grads, dx.data(), s.attn_in.data(), attention_params, attention,
+                       s.attention, pool_);
+    rmsnorm_backward(dx.data(), params_.grad(l.attn_norm), d_branch.data(), s.input.data(), l.attn_norm.f32(),
+                     s.attn_norm, T, H, pool_);
+  }
+  embedding_backward(params_.grad(w.token_embd), tokens, dx.data(), H);
+}
+
+LossParts TrainModel::forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
+                                       int64_t batch, int64_t seq, float loss_scale, Rng& jitter) {
+  MOE_CHECK(loss_scale > 0, UsageError, "forward_backward: loss scale ", loss_scale, " is not positive");
+  LossParts parts = run_forward(tokens, targets, batch, seq, &jitter);
+  run_backward(tokens, targets, loss_scale);
+  return parts;
+}
+
+LossParts TrainModel::forward(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch,
+                              int64_t seq, std::vector<float>* logits) {
+  LossParts parts = run_forward(tokens, targets, batch, seq, nullptr);
+  if (logits != nullptr) *logits = logits_;
+  return parts;
+}
+
+}  // namespace moe::train

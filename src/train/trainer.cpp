@@ -1,0 +1,202 @@
+// The single-process training loop (the parallel layouts reuse it with their groups).
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <thread>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "core/thread_pool.h"
+#include "train/checkpoint.h"
+#include "train/model_spec.h"
+#include "train/sample_stream.h"
+#include "train/token_data.h"
+#include "train/train_log.h"
+#include "train/train_model.h"
+
+namespace moe::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// B samples starting at sample index `first` of `stream`: inputs and next-token targets.
+struct Batch {
+  int64_t batch = 0, seq = 0;
+  std::vector<int32_t> tokens, targets;
+};
+Batch draw_batch(SampleStream& stream, int64_t first, int64_t batch) {
+  Batch b;
+  b.batch = batch;
+  b.seq = stream.seq_length();
+  b.tokens.resize(batch * b.seq);
+  b.targets.resize(batch * b.seq);
+  std::vector<int32_t> sample(b.seq + 1);
+  for (int64_t i = 0; i < batch; ++i) {
+    stream.sample(first + i, sample.data());
+    std::copy(sample.begin(), sample.end() - 1, b.tokens.begin() + i * b.seq);
+    std::copy(sample.begin() + 1, sample.end(), b.targets.begin() + i * b.seq);
+  }
+  return b;
+}
+
+double grad_norm(const std::vector<ParamRef>& params) {
+  double sum = 0;
+  for (const ParamRef& p : params)
+    for (float g : p.grad) sum += static_cast<double>(g) * g;
+  return std::sqrt(sum);
+}
+
+void scale_grads(const std::vector<ParamRef>& params, float factor) {
+  for (const ParamRef& p : params)
+    for (float& g : p.grad) g *= factor;
+}
+
+// Refuses a checkpoint whose model differs from the configured one.
+void check_same_model(const model::ModelConfig& want, const model::ModelConfig& got, const std::string& path) {
+  const auto shape = [](const model::ModelConfig& c) {
+    return std::vector<int64_t>{c.vocab_size, c.hidden_size, c.n_layers, c.n_heads, c.n_kv_heads,
+                                c.head_dim, c.expert_ffn, c.shared_expert_ffn, c.router.n_experts};
+  };
+  MOE_CHECK(want.arch == got.arch && shape(want) == shape(got), ConfigError, path,
+            ": checkpoint of another model (", model::arch_name(got.arch), ", hidden ", got.hidden_size,
+            ", ", got.n_layers, " layers, ", got.router.n_experts, " experts; the config asks for ",
+            model::arch_name(want.arch), ", hidden ", want.hidden_size, ", ", want.n_layers, " layers, ",
+            want.router.n_experts, " experts)");
+}
+
+}  // namespace
+
+TrainResult run_training(TrainConfig config, const std::function<void(const std::string&)>& print) {
+  config.validate();
+  TrainingStart start = resolve_training_start(config);
+  const int64_t seq = config.model.seq_length;
+  const int64_t micro = config.micro_batch_size;
+  const int64_t global = config.global_batch_size.value_or(micro);
+  const int64_t accumulation = global / micro;
+  if (config.lr.decay_iters == 0) config.lr.decay_iters = config.train_iters;
+
+  const TokenData data = TokenData::open(config.data_path);
+  data.check_tokenizer(start.vocab);
+  const DataSplit split = parse_split(config.split);
+  SampleStream train_stream(data, seq, split, SplitPart::kTrain, config.seed);
+  std::optional<SampleStream> valid_stream;
+  if (config.eval_interval > 0 && split.valid > 0)
+    valid_stream.emplace(data, seq, split, SplitPart::kValid, config.seed);
+
+  // Resuming: the checkpoint's weights replace the starting point.
+  std::string resume_from;
+  if (!config.load.empty()) {
+    MOE_CHECK(std::filesystem::is_directory(config.load), ConfigError, "load: '", config.load,
+              "' is not a directory");
+    resume_from = latest_checkpoint(config.load);
+    MOE_CHECK(!resume_from.empty(), ConfigError, "load: '", config.load, "' holds no checkpoint (no 'latest' file)");
+    model::Model saved = model::load_model(resume_from);
+    check_same_model(start.config, saved.config, resume_from);
+    start.weights = std::move(saved);
+  }
+
+  const int threads = config.threads > 0 ? config.threads
+                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  ThreadPool pool(threads);
+  TrainModel net(start.config, {.router = config.router,
+                                .input_jitter_eps = config.input_jitter_eps,
+                                .seq_length = seq},
+                 &pool);
+  if (start.weights) net.load_weights(*start.weights);
+  else net.init_random(config.seed, config.model.init_method_std);
+
+  std::vector<ParamRef> params = net.params();
+  AdamW optimizer(params, config.adam);
+  TrainState state;
+  if (!resume_from.empty()) {
+    state = load_train_state(resume_from);
+    load_optimizer_state(resume_from, optimizer, 0);
+    if (state.extra.contains("expert_bias")) net.set_expert_bias(state.extra["expert_bias"].get<std::vector<std::vector<float>>>());
+    print("resumed from " + resume_from + " at iteration " + std::to_string(state.iteration));
+  }
+
+  TrainLogFile log;
+  if (!config.log_file.empty()) {
+    log = TrainLogFile(config.log_file, /*append=*/!resume_from.empty());
+    if (!resume_from.empty()) log.write({{"event", "resume"}, {"step", state.iteration}, {"from", resume_from}});
+  }
+
+  TrainResult result;
+  result.first_iteration = state.iteration;
+  const auto run_start = Clock::now();
+  const int64_t first_step = state.iteration;
+  auto save = [&] {
+    state.extra["expert_bias"] = net.expert_bias();
+    state.extra["config"] = nlohmann::json::object();
+    for (const auto& [key, value] : describe_train_config(config)) state.extra["config"][key] = value;
+    model::Model out = net.to_model(start.vocab);
+    out.name = std::filesystem::path(config.save).filename().string();
+    save_checkpoint(config.save, out, state, optimizer);
+    result.checkpoint = latest_checkpoint(config.save);
+    print("saved " + result.checkpoint);
+  };
+
+  for (int64_t step = state.iteration + 1; step <= config.train_iters; ++step) {
+    const auto step_start = Clock::now();
+    net.zero_grad();
+    StepRecord record;
+    record.step = step;
+    record.train_iters = config.train_iters;
+    record.expert_tokens.assign(start.config.n_layers, std::vector<int64_t>(start.config.router.n_experts, 0));
+    Rng jitter(derive_seed(config.seed, "jitter " + std::to_string(step)));
+    for (int64_t a = 0; a < accumulation; ++a) {
+      const Batch batch = draw_batch(train_stream, state.consumed_samples + a * micro, micro);
+      const LossParts parts = net.forward_backward(batch.tokens, batch.targets, batch.batch, batch.seq,
+                                                   1.0f / static_cast<float>(accumulation), jitter);
+      record.loss += parts.loss / accumulation;
+      record.lm_loss += parts.lm_loss / accumulation;
+      record.aux_loss += parts.aux_loss / accumulation;
+      record.z_loss += parts.z_loss / accumulation;
+      record.dropped_tokens += parts.dropped_tokens;
+      for (size_t l = 0; l < parts.expert_tokens.size(); ++l)
+        for (size_t e = 0; e < parts.expert_tokens[l].size(); ++e) record.expert_tokens[l][e] += parts.expert_tokens[l][e];
+    }
+    state.consumed_samples += global;
+    MOE_CHECK(std::isfinite(record.loss), Error, "step ", step, ": the loss is ", record.loss,
+              " (lower lr, or raise clip_grad / warmup)");
+
+    record.grad_norm = grad_norm(params);
+    if (config.clip_grad > 0 && record.grad_norm > config.clip_grad)
+      scale_grads(params, static_cast<float>(config.clip_grad / (record.grad_norm + 1e-6)));
+    record.lr = config.lr.at(step);
+    optimizer.step(record.lr);
+    if (config.router.enable_expert_bias) net.update_expert_bias(record.expert_tokens, config.router.bias_update_rate);
+    state.iteration = step;
+
+    const double step_seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
+    record.tokens_per_s = static_cast<double>(global * seq) / step_seconds;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
+    record.seconds_left = elapsed / static_cast<double>(step - first_step) * static_cast<double>(config.train_iters - step);
+
+    if (valid_stream && step % config.eval_interval == 0) {
+      double sum = 0;
+      for (int64_t i = 0; i < config.eval_iters; ++i) {
+        const Batch batch = draw_batch(*valid_stream, i * micro, micro);
+        sum += net.evaluate(batch.tokens, batch.targets, batch.batch, batch.seq);
+      }
+      record.eval_loss = sum / static_cast<double>(config.eval_iters);
+    }
+    if (step % config.log_interval == 0 || step == config.train_iters || record.eval_loss) {
+      print(progress_line(record));
+      if (log) log.write(step_json(record));
+    }
+    result.final_loss = record.loss;
+    if (!config.save.empty() && config.save_interval > 0 && step % config.save_interval == 0) save();
+    if (config.exit_interval > 0 && step % config.exit_interval == 0 && step < config.train_iters) {
+      print("exiting at iteration " + std::to_string(step) + " (exit_interval)");
+      break;
+    }
+  }
+  result.last_iteration = state.iteration;
+  if (!config.save.empty() && (config.save_interval == 0 || state.iteration % config.save_interval != 0)) save();
+  return result;
+}
+
+}  // namespace moe::train
