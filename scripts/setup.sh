@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages moe.cpp builds and tests with (DESIGN.md section 8; python3 only for
-# the CLI tests' JSON checks, never for the build), then configures
+# the CLI tests' JSON checks and bible-kjv for the training test's English text, never for the
+# build), then configures
 # and builds in Release into ./build. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ packages=(build-essential cmake pkg-config git python3
           openmpi-bin libopenmpi-dev
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
-          libsentencepiece-dev)
+          libsentencepiece-dev bible-kjv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
