@@ -4,7 +4,6 @@
 #include <algorithm>
 
 namespace moe {
-namespace {
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -20,8 +19,6 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   }
   return row[b.size()];
 }
-
-}  // namespace
 
 std::string suggest_known(const std::string& name, const std::vector<std::string>& known) {
   const std::string* best = nullptr;
@@ -39,7 +36,7 @@ std::string suggest_known(const std::string& name, const std::vector<std::string
     return " (did you mean '" + *best + "'?)";
   std::string valid;
   for (const std::string& candidate : known) valid += (valid.empty() ? "" : ", ") + candidate;
-  return " (valid: " + valid + ")";
+  return " (valid keys: " + valid + ")";
 }
 
 }  // namespace moe

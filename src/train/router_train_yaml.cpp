@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/suggest.h"
 #include "parallel/parallel_config.h"
 
 namespace moe::train {
@@ -39,21 +40,6 @@ const char* const kOtherMoeKeys[] = {
     "moe_layer_recompute",
 };
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 // The router key nearest to `key` and its distance.
 std::pair<std::string, size_t> nearest_key(const std::string& key) {
   std::pair<std::string, size_t> best{"", SIZE_MAX};
@@ -65,12 +51,8 @@ std::pair<std::string, size_t> nearest_key(const std::string& key) {
 }
 
 std::string unknown_key_message(const std::string& key) {
-  const auto [best, distance] = nearest_key(key);
-  if (distance <= std::max<size_t>(3, key.size() / 4))
-    return detail::concat("unknown router key '", key, "' (did you mean '", best, "'?)");
-  std::string valid;
-  for (const char* known : kKeys) valid += (valid.empty() ? "" : ", ") + std::string(known);
-  return detail::concat("unknown router key '", key, "' (valid keys: ", valid, ")");
+  return "unknown router key '" + key + "'" +
+         suggest_known(key, std::vector<std::string>(std::begin(kKeys), std::end(kKeys)));
 }
 
 bool is_router_key(const std::string& key) {
