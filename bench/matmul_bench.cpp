@@ -23,11 +23,16 @@ Tensor random_weight(DType dtype) {
   std::vector<float> values(kCols);
   const int64_t stride = row_bytes(dtype, kCols);
   std::vector<std::byte> bytes(kRows * stride);
+  const bool scaled = is_scaled_8bit(dtype);  // i8 / f8_e4m3: codes over the range, per-row scales
   for (int64_t r = 0; r < kRows; ++r) {
     for (float& v : values) v = dist(rng);
-    quantize_row(dtype, values.data(), bytes.data() + r * stride, kCols);
+    if (scaled)
+      quantize_scaled_row(dtype, values.data(), absmax_scale(dtype, 1.0f), bytes.data() + r * stride, kCols);
+    else
+      quantize_row(dtype, values.data(), bytes.data() + r * stride, kCols);
   }
-  return Tensor::from_bytes(dtype, {kRows, kCols}, std::move(bytes));
+  const Tensor w = Tensor::from_bytes(dtype, {kRows, kCols}, std::move(bytes));
+  return scaled ? w.with_scales({std::vector<float>(kRows, absmax_scale(dtype, 1.0f)), std::nullopt}) : w;
 }
 
 // Largest |y - y_ref| over one token, relative to the largest |y_ref|.
@@ -73,7 +78,8 @@ void bm_matmul(benchmark::State& state, DType dtype, IsaLevel level, int64_t n_t
 void register_all() {
   for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512}) {
     if (missing_feature(level, cpu_features()) != nullptr) continue;
-    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0}) {
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kI8,
+                        DType::kF8_E4M3}) {
       for (int64_t n_tokens : {1, 128}) {
         const std::string name = std::string("BM_matmul/") + dtype_info(dtype).name + "/" +
                                  isa_level_name(level) + "/" + std::to_string(kRows) + "x" +

@@ -7,6 +7,7 @@
 #include "kernels/cpu_features.h"
 #include "kernels/matmul/matmul.h"
 #include "model/model.h"
+#include "model/quant_scales.h"
 
 namespace moe::cli {
 
@@ -66,6 +67,8 @@ void print_info(const model::Model& m) {
   std::printf("weights:           %s (%s)\n", human(static_cast<double>(sizes.total_bytes), "B").c_str(), dtypes.c_str());
   std::printf("decode reads:      %s of weights per token\n",
               human(static_cast<double>(sizes.decode_bytes_per_token), "B").c_str());
+  if (const std::string q = model::describe_quantization(m.weights.layers[0].experts[0].gate); !q.empty())
+    std::printf("quantization:      %s\n", q.c_str());
   const DType expert_dtype = m.weights.layers[0].experts[0].gate.dtype();
   std::printf("kernels:           %s (cpu: %s)\n", kernels::matmul_kernel_name(expert_dtype).c_str(),
               kernels::isa_name().c_str());

@@ -16,6 +16,8 @@ const DTypeInfo& dtype_info(DType dtype) {
   static const DTypeInfo kQ4_0{"q4_0", 32, 18};
   static const DTypeInfo kQ4_K{"q4_K", 256, 144};
   static const DTypeInfo kQ6_K{"q6_K", 256, 210};
+  static const DTypeInfo kI8{"i8", 1, 1};
+  static const DTypeInfo kF8_E4M3{"f8_e4m3", 1, 1};
   switch (dtype) {
     case DType::kF32: return kF32;
     case DType::kF16: return kF16;
@@ -24,6 +26,8 @@ const DTypeInfo& dtype_info(DType dtype) {
     case DType::kQ4_0: return kQ4_0;
     case DType::kQ4_K: return kQ4_K;
     case DType::kQ6_K: return kQ6_K;
+    case DType::kI8: return kI8;
+    case DType::kF8_E4M3: return kF8_E4M3;
   }
   throw Error("internal error: unknown dtype");
 }

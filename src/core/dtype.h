@@ -15,6 +15,11 @@ enum class DType : uint32_t {
   kQ4_K = 12,
   kQ6_K = 14,
   kBF16 = 30,
+  // 8-bit weights of HF checkpoints (safetensors I8 / F8_E4M3), never in GGUF: the values are
+  // codes that a per-row or per-tensor f32 scale multiplies (Tensor::scales()). 24 is ggml's
+  // (unscaled) I8 id, which GGUF files never map to this; 0x100 is outside ggml's range.
+  kI8 = 24,
+  kF8_E4M3 = 0x100,
 };
 
 struct DTypeInfo {
@@ -26,6 +31,8 @@ struct DTypeInfo {
 const DTypeInfo& dtype_info(DType dtype);
 // True if `id` is a GGUF type id we support.
 bool dtype_from_gguf_id(uint32_t id, DType& out);
+// True for the scaled 8-bit dtypes (i8, f8_e4m3), which only safetensors holds.
+constexpr bool is_scaled_8bit(DType dtype) { return dtype == DType::kI8 || dtype == DType::kF8_E4M3; }
 // Parses "f32", "F16", "bf16", "q8_0", "Q4_0", "q4_K", "Q6_K" ...; throws UsageError naming `option`.
 DType dtype_from_name(const std::string& name, const std::string& option);
 // Bytes of one row of `n_cols` elements; throws FormatError if n_cols is not a whole number of blocks.

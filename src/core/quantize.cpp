@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/fp8.h"
 #include "core/half.h"
 
 namespace moe {
@@ -313,6 +314,16 @@ void dequantize_row(DType dtype, const std::byte* src, float* dst, int64_t n) {
       for (int64_t b = 0; b < n / kQKBlock; ++b) dequantize_q6_k(blocks[b], dst + b * kQKBlock);
       return;
     }
+    case DType::kI8: {  // codes; the tensor's scales multiply them
+      const auto* q = reinterpret_cast<const int8_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = q[i];
+      return;
+    }
+    case DType::kF8_E4M3: {
+      const auto* q = reinterpret_cast<const uint8_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = e4m3_to_f32(q[i]);
+      return;
+    }
   }
   MOE_ASSERT(false);
 }
@@ -376,8 +387,34 @@ void quantize_row(DType dtype, const float* src, std::byte* dst, int64_t n) {
       for (int64_t b = 0; b < n / kQKBlock; ++b) quantize_q6_k(src + b * kQKBlock, blocks[b]);
       return;
     }
+    case DType::kI8: {  // codes at scale 1 (quantize_scaled_row picks a scale)
+      auto* q = reinterpret_cast<int8_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) q[i] = f32_to_int8(src[i], 1.0f);
+      return;
+    }
+    case DType::kF8_E4M3: {
+      auto* q = reinterpret_cast<uint8_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) q[i] = f32_to_e4m3(src[i]);
+      return;
+    }
   }
   MOE_ASSERT(false);
+}
+
+void quantize_scaled_row(DType dtype, const float* src, float scale, std::byte* dst, int64_t n) {
+  MOE_ASSERT(is_scaled_8bit(dtype));
+  if (dtype == DType::kI8) {
+    auto* q = reinterpret_cast<int8_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) q[i] = f32_to_int8(src[i], scale);
+    return;
+  }
+  auto* q = reinterpret_cast<uint8_t*>(dst);
+  for (int64_t i = 0; i < n; ++i) q[i] = scale == 0.0f ? 0 : f32_to_e4m3(src[i] / scale);
+}
+
+float absmax_scale(DType dtype, float amax) {
+  MOE_ASSERT(is_scaled_8bit(dtype));
+  return amax / (dtype == DType::kI8 ? 127.0f : kE4m3Max);
 }
 
 }  // namespace moe

@@ -41,7 +41,7 @@ const float* Tensor::f32() const {
 }
 
 Tensor Tensor::select(int64_t index) const {
-  MOE_ASSERT(n_dims() >= 2 && index >= 0 && index < shape_[0]);
+  MOE_ASSERT(n_dims() >= 2 && index >= 0 && index < shape_[0] && !scales_);
   std::vector<int64_t> sub(shape_.begin() + 1, shape_.end());
   int64_t sub_rows = 1;
   for (size_t i = 0; i + 1 < sub.size(); ++i) sub_rows *= sub[i];
@@ -50,13 +50,49 @@ Tensor Tensor::select(int64_t index) const {
 
 Tensor Tensor::slice_rows(int64_t begin, int64_t count) const {
   MOE_ASSERT(n_dims() == 2 && begin >= 0 && count >= 0 && begin + count <= shape_[0]);
-  return Tensor(dtype_, {count, shape_[1]}, data_ + begin * row_bytes(), owner_);
+  Tensor view(dtype_, {count, shape_[1]}, data_ + begin * row_bytes(), owner_);
+  view.scales_ = scales_;
+  view.scale_row0_ = scale_row0_ + begin;
+  view.observer_ = observer_;
+  return view;
 }
 
 std::vector<float> Tensor::to_f32() const {
   std::vector<float> out(numel());
-  for (int64_t r = 0; r < rows(); ++r) dequantize_row(dtype_, row(r), out.data() + r * cols(), cols());
+  for (int64_t r = 0; r < rows(); ++r) {
+    float* values = out.data() + r * cols();
+    dequantize_row(dtype_, row(r), values, cols());
+    if (scales_)
+      for (int64_t c = 0; c < cols(); ++c) values[c] *= row_scale(r);
+  }
   return out;
+}
+
+Tensor Tensor::with_scales(QuantScales scales) const {
+  MOE_CHECK(n_dims() == 2 && is_scaled_8bit(dtype_), FormatError, "scales given for a ",
+            dtype_info(dtype_).name, " tensor of shape ", shape_string(shape_),
+            " (only 2-D i8 / f8_e4m3 weights take them)");
+  const auto n = static_cast<int64_t>(scales.weight.size());
+  MOE_CHECK(n == rows() || n == 1, FormatError, "weight_scale has ", n, " entries for a weight of ",
+            rows(), " rows (expected ", rows(), " or 1)");
+  Tensor view = *this;
+  view.scales_ = std::make_shared<const QuantScales>(std::move(scales));
+  view.scale_row0_ = 0;
+  return view;
+}
+
+QuantScales Tensor::scales() const {
+  if (!scales_) return {};
+  if (scales_->weight.size() == 1) return *scales_;
+  QuantScales view{{}, scales_->input};
+  for (int64_t r = 0; r < rows(); ++r) view.weight.push_back(row_scale(r));
+  return view;
+}
+
+Tensor Tensor::with_observer(std::shared_ptr<InputObserver> observer) const {
+  Tensor view = *this;
+  view.observer_ = std::move(observer);
+  return view;
 }
 
 std::string shape_string(const std::vector<int64_t>& shape) {

@@ -20,6 +20,8 @@ void GgufWriter::add_tensor(const std::string& name, const Tensor& tensor) {
   MOE_CHECK(tensor.n_dims() >= 1 && tensor.n_dims() <= 4, FormatError, "tensor '", name,
             "' has shape ", shape_string(tensor.shape()), "; GGUF holds 1 to 4 dimensions");
   const DTypeInfo& dtype = dtype_info(tensor.dtype());
+  MOE_CHECK(!is_scaled_8bit(tensor.dtype()), FormatError, "tensor '", name, "' is ", dtype.name,
+            ", which GGUF cannot hold (llama.cpp has no scaled 8-bit type)");
   MOE_CHECK(tensor.cols() % dtype.block_elems == 0, FormatError, "tensor '", name, "' has rows of ",
             tensor.cols(), " elements, not a whole number of ", dtype.name, " blocks of ",
             dtype.block_elems);

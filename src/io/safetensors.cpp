@@ -23,7 +23,8 @@ struct DTypeName {
   DType dtype;
 };
 constexpr DTypeName kDTypes[] = {
-    {"F32", DType::kF32}, {"F16", DType::kF16}, {"BF16", DType::kBF16}};
+    {"F32", DType::kF32}, {"F16", DType::kF16}, {"BF16", DType::kBF16}, {"I8", DType::kI8},
+    {"F8_E4M3", DType::kF8_E4M3}};
 
 const char* safetensors_dtype_name(DType dtype) {
   for (const DTypeName& entry : kDTypes)
@@ -56,7 +57,7 @@ Entry parse_entry(const std::string& name, const nlohmann::json& value, uint64_t
   const auto known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
                                   [&](const DTypeName& entry) { return dtype_name == entry.name; });
   MOE_CHECK(known != std::end(kDTypes), FormatError, where, " has dtype ", dtype_name,
-            ", expected F32, F16 or BF16");
+            ", expected F32, F16, BF16, I8 or F8_E4M3");
   entry.dtype = known->dtype;
 
   const nlohmann::json* shape = field(value, "shape");
@@ -177,7 +178,7 @@ void write_safetensors(const std::string& path,
   for (const auto& [name, tensor] : tensors) {
     const char* dtype = safetensors_dtype_name(tensor.dtype());
     MOE_CHECK(dtype != nullptr, FormatError, path, ": tensor '", name, "' has dtype ",
-              dtype_info(tensor.dtype()).name, ", expected F32, F16 or BF16");
+              dtype_info(tensor.dtype()).name, ", expected F32, F16, BF16, I8 or F8_E4M3");
     MOE_CHECK(name != kMetadataKey && names.insert(name).second, FormatError, path,
               ": tensor name '", name, "' is used twice or reserved");
     const auto nbytes = static_cast<uint64_t>(tensor.nbytes());

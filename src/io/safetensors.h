@@ -18,7 +18,7 @@ class SafetensorsFile {
  public:
   // Maps and validates the file; throws IoError if it cannot be read, FormatError (message
   // starting with the path and naming the tensor) for anything malformed or a dtype other than
-  // F32, F16 or BF16.
+  // F32, F16, BF16, I8 or F8_E4M3.
   static SafetensorsFile open(const std::string& path);
 
   // The tensors borrow the mapped file, except for any whose bytes are not aligned to their
@@ -33,8 +33,9 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes `tensors` in the given order (F32, F16 or BF16, else FormatError naming the tensor) with
-// the header padded as Hugging Face's writer does; atomic: a failure leaves no file at `path`.
+// Writes `tensors` in the given order (F32, F16, BF16, I8 or F8_E4M3, else FormatError naming
+// the tensor) with the header padded as Hugging Face's writer does; atomic: a failure leaves no
+// file at `path`. Scales a tensor carries are not written (the model layer names them).
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "io/hf_checkpoint.h"
+#include "model/quant_scales.h"
 #include "tokenizer/hf_files.h"
 #include "tokenizer/gguf_vocab.h"
 
@@ -20,6 +21,8 @@ Model load_model(const std::string& path) {
     io::HfCheckpoint checkpoint = io::load_hf_checkpoint(path);
     model.format = FileFormat::kHf;
     model.config = config_from_hf(checkpoint.config, (fs::path(path) / "config.json").string());
+    check_quantization_config(checkpoint.config, (fs::path(path) / "config.json").string());
+    attach_scales(checkpoint.tensors, path);
     model.weights = weights_from_hf(model.config, checkpoint.tensors, path);
     model.vocab = tokenizer::load_hf_vocab(path);
     model.name = fs::path(path).lexically_normal().filename().string();
@@ -55,6 +58,8 @@ int64_t gguf_file_type(DType dtype) {
     case DType::kBF16: return 32;
     case DType::kQ4_K: return 15;  // Q4_K_M
     case DType::kQ6_K: return 18;
+    case DType::kI8:
+    case DType::kF8_E4M3: break;  // never in GGUF (save_model refuses them)
   }
   return 0;
 }
@@ -72,6 +77,8 @@ const char* torch_dtype_name(DType dtype) {
 void save_model(const Model& model, const std::string& out, FileFormat format) {
   const DType bulk = model.weights.layers.at(0).experts.at(0).gate.dtype();
   if (format == FileFormat::kGguf) {
+    MOE_CHECK(!is_scaled_8bit(bulk), FormatError, out, ": GGUF has no ", dtype_info(bulk).name,
+              " type (llama.cpp has none); write an HF directory instead");
     io::GgufWriter writer;
     writer.metadata().set_string("general.architecture", gguf_arch_name(model.config.arch));
     writer.metadata().set_string("general.name", model.name.empty() ? fs::path(out).stem().string() : model.name);
@@ -84,11 +91,15 @@ void save_model(const Model& model, const std::string& out, FileFormat format) {
   }
   NamedTensors tensors = weights_to_hf(model.config, model.weights);
   for (const auto& [name, tensor] : tensors)
-    MOE_CHECK(tensor.dtype() == DType::kF32 || tensor.dtype() == DType::kF16 || tensor.dtype() == DType::kBF16,
+    MOE_CHECK(tensor.dtype() == DType::kF32 || tensor.dtype() == DType::kF16 || tensor.dtype() == DType::kBF16 ||
+                  is_scaled_8bit(tensor.dtype()),
               FormatError, out, ": tensor '", name, "' is ", dtype_info(tensor.dtype()).name,
               ", which safetensors cannot hold; write a .gguf instead");
   nlohmann::json config = config_to_hf(model.config);
   config["torch_dtype"] = torch_dtype_name(bulk);
+  if (nlohmann::json quantization = quantization_config(tensors); !quantization.is_null())
+    config["quantization_config"] = std::move(quantization);
+  tensors = with_scale_tensors(tensors);
   config["bos_token_id"] = model.vocab.bos_id;
   config["eos_token_id"] = model.vocab.eos_id;
   io::write_hf_checkpoint(out, config, tensors);

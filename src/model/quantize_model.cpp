@@ -38,6 +38,8 @@ void convert_rows(const Tensor& src, DType to, std::byte* dst, ThreadPool& pool)
     const int64_t end = std::min(rows, (task + 1) * kRowsPerTask);
     for (int64_t row = task * kRowsPerTask; row < end; ++row) {
       dequantize_row(src.dtype(), src.row(row), values.data(), cols);
+      if (src.has_scales())  // an int8 / fp8 checkpoint's codes
+        for (float& v : values) v *= src.row_scale(row);
       quantize_row(to, values.data(), dst + row * out_row_bytes, cols);
     }
   });

@@ -149,7 +149,8 @@ void bind_plain(const ModelConfig& c, ModelWeights& w, const std::map<std::strin
                 const std::string& source, bool gguf) {
   for (Slot& slot : plain_slots(c, w)) {
     const Tensor& found = find_tensor(tensors, gguf ? slot.gguf_name : slot.hf_name, slot.shape, source, slot.gguf_1d && gguf);
-    *slot.tensor = Tensor(found.dtype(), slot.shape, found.data(), found.owner());
+    // The view itself (with any i8 / f8_e4m3 scales) unless a 1-D GGUF tensor needs its 2-D shape.
+    *slot.tensor = found.shape() == slot.shape ? found : Tensor(found.dtype(), slot.shape, found.data(), found.owner());
   }
   if (c.tie_embeddings) w.output = w.token_embd;
 }

@@ -114,11 +114,29 @@ TEST(Safetensors, ReadsHandBuiltFile) {
   EXPECT_EQ(file.tensors().at("y").to_f32(), std::vector<float>{-2.0f});  // f16 0xc000
 }
 
+// The 8-bit weight dtypes: I8 codes and F8_E4M3 codes (values of the codes, unscaled).
+TEST(Safetensors, ReadsI8AndF8E4m3) {
+  const std::string path = tmp_path("eight_bit.safetensors");
+  const std::string header = R"({"q":{"dtype":"I8","shape":[1,3],"data_offsets":[0,3]},)"
+                             R"("f":{"dtype":"F8_E4M3","shape":[3],"data_offsets":[3,6]}})";
+  write_bytes(path, file_bytes(header, {0x7f, 0x81, 0x05, 0x38, 0xc0, 0x7e}));
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  EXPECT_EQ(file.tensors().at("q").dtype(), DType::kI8);
+  EXPECT_EQ(file.tensors().at("q").to_f32(), (std::vector<float>{127.0f, -127.0f, 5.0f}));
+  EXPECT_EQ(file.tensors().at("f").dtype(), DType::kF8_E4M3);
+  EXPECT_EQ(file.tensors().at("f").to_f32(), (std::vector<float>{1.0f, -2.0f, 448.0f}));
+  const std::string copy = tmp_path("eight_bit_copy.safetensors");
+  write_safetensors(copy, {{"q", file.tensors().at("q")}, {"f", file.tensors().at("f")}});
+  const SafetensorsFile back = SafetensorsFile::open(copy);
+  EXPECT_EQ(back.tensors().at("f").to_f32(), (std::vector<float>{1.0f, -2.0f, 448.0f}));
+  EXPECT_EQ(back.tensors().at("q").shape(), (std::vector<int64_t>{1, 3}));
+}
+
 TEST(Safetensors, UnsupportedDtypeNamesTensor) {
   const std::string path = tmp_path("i64.safetensors");
   write_bytes(path, file_bytes(R"({"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})",
                                std::vector<uint8_t>(8, 0)));
-  EXPECT_EQ(error_of(path), path + ": tensor 'ids' has dtype I64, expected F32, F16 or BF16");
+  EXPECT_EQ(error_of(path), path + ": tensor 'ids' has dtype I64, expected F32, F16, BF16, I8 or F8_E4M3");
 }
 
 TEST(Safetensors, TruncationAtEveryByteIsFormatError) {
@@ -207,7 +225,7 @@ TEST(Safetensors, WriteRejectsOtherDtypesAndDuplicates) {
     FAIL() << "no error";
   } catch (const FormatError& error) {
     EXPECT_EQ(std::string(error.what()),
-              path + ": tensor 'experts.w1' has dtype q8_0, expected F32, F16 or BF16");
+              path + ": tensor 'experts.w1' has dtype q8_0, expected F32, F16, BF16, I8 or F8_E4M3");
   }
   const Tensor f = Tensor::from_f32({1}, {1});
   EXPECT_THROW(write_safetensors(path, {{"a", f}, {"a", f}}), FormatError);

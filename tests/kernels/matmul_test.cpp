@@ -1,5 +1,6 @@
-// matmul: every dtype on every kernel level this CPU has against the reference, on seeded random
-// data and odd shapes (bit for bit for the quantized-activation dtypes q8_0 and q4_0); bit-identical
+// matmul: every dtype (i8 / f8_e4m3 with per-row scales) on every kernel level this CPU has
+// against the reference, on seeded random data and odd shapes (bit for bit for the
+// quantized-activation dtypes q8_0 and q4_0); bit-identical
 // results for any thread count and batch; the quantized-activation algorithm against the exact
 // product within its derived bound; the reference itself against hand-computed dot products;
 // argument errors.
@@ -32,18 +33,27 @@ int64_t cols_for(DType dtype, int64_t float_cols, int64_t q_cols) {
   return block == 1 ? float_cols : q_cols / kQBlock * block;
 }
 
-// Random weights in [-1, 1), encoded as `dtype`.
+// Random weights in [-1, 1), encoded as `dtype`. i8 / f8_e4m3 get codes over their whole range
+// (uniform values over amax / 127 or / 448: f8 subnormals included) and per-row power-of-two
+// scales 2^-(3 + r % 4), so that scaling is exact and one-hot products stay exact.
 Tensor random_weight(DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<float> values(cols);
   const int64_t stride = row_bytes(dtype, cols);
   std::vector<std::byte> bytes(rows * stride);
+  QuantScales scales;
   for (int64_t r = 0; r < rows; ++r) {
     for (float& v : values) v = dist(rng);
-    quantize_row(dtype, values.data(), bytes.data() + r * stride, cols);
+    if (is_scaled_8bit(dtype)) {
+      quantize_scaled_row(dtype, values.data(), absmax_scale(dtype, 1.0f), bytes.data() + r * stride, cols);
+      scales.weight.push_back(std::ldexp(1.0f, -3 - static_cast<int>(r % 4)));
+    } else {
+      quantize_row(dtype, values.data(), bytes.data() + r * stride, cols);
+    }
   }
-  return Tensor::from_bytes(dtype, {rows, cols}, std::move(bytes));
+  const Tensor w = Tensor::from_bytes(dtype, {rows, cols}, std::move(bytes));
+  return is_scaled_8bit(dtype) ? w.with_scales(std::move(scales)) : w;
 }
 
 // n_tokens rows of `cols` random activations at stride ldx; the padding is NaN, so a kernel that
@@ -234,7 +244,7 @@ std::vector<LevelCase> all_cases() {
   std::vector<LevelCase> cases;
   for (IsaLevel level : {IsaLevel::kRef, IsaLevel::kAvx2, IsaLevel::kAvx512})
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
-                        DType::kQ4_K, DType::kQ6_K})
+                        DType::kQ4_K, DType::kQ6_K, DType::kI8, DType::kF8_E4M3})
       cases.push_back({dtype, level});
   return cases;
 }

@@ -25,35 +25,9 @@ namespace {
 using testing::prompt_logits;
 using testing::tmp_path;
 
-// The same model with every tensor widened to f32: a quantized model must compute exactly this,
-// up to the order of float sums inside the kernels.
-Model widened_to_f32(const Model& model) {
-  Model copy = model;
-  auto widen = [](Tensor& t) {
-    if (!t.empty()) t = Tensor::from_f32(t.shape(), t.to_f32());
-  };
-  ModelWeights& w = copy.weights;
-  for (Tensor* t : {&w.token_embd, &w.output, &w.output_norm}) widen(*t);
-  for (LayerWeights& l : w.layers) {
-    for (Tensor* t :
-         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.ffn_norm, &l.router,
-          &l.shared_expert.gate, &l.shared_expert.up, &l.shared_expert.down, &l.shared_expert_gate})
-      widen(*t);
-    for (ExpertWeights& e : l.experts)
-      for (Tensor* t : {&e.gate, &e.up, &e.down}) widen(*t);
-  }
-  return copy;
-}
-
 // Largest logit difference relative to the largest logit.
 double relative_logit_error(const Model& model) {
-  const std::vector<float> logits = prompt_logits(model), reference = prompt_logits(widened_to_f32(model));
-  double error = 0, scale = 0;
-  for (size_t i = 0; i < logits.size(); ++i) {
-    error = std::max(error, static_cast<double>(std::fabs(logits[i] - reference[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(reference[i])));
-  }
-  return error / scale;
+  return testing::relative_difference(prompt_logits(model), prompt_logits(testing::widened_to_f32(model)));
 }
 
 QuantizeTargets only_matrices(DType dtype) {

@@ -1,6 +1,7 @@
-// Matmul driver: checks the arguments, quantizes the activations once for q8_0 / q4_0 weights,
-// splits the output into fixed tiles of rows x tokens (never by thread count, so every thread
-// count gives the same bits) and runs the chosen kernel per tile.
+// Matmul driver: checks the arguments, quantizes the activations once for q8_0 / q4_0 weights
+// (and, for i8 / f8_e4m3 weights with a static input scale, to the weight's codes), splits the
+// output into fixed tiles of rows x tokens (never by thread count, so every thread count gives
+// the same bits), runs the chosen kernel per tile and applies the i8 / f8_e4m3 scales to it.
 #include "kernels/matmul/matmul.h"
 
 #include <algorithm>
@@ -22,7 +23,7 @@ constexpr int64_t kTokenTile = kMatmulMaxTokens;
 
 struct MatmulTable {
   IsaLevel level;
-  MatmulBlockFn f32, f16, bf16, q8_0, q4_0, q4_K, q6_K;
+  MatmulBlockFn f32, f16, bf16, q8_0, q4_0, q4_K, q6_K, i8, f8_e4m3;
 
   MatmulBlockFn get(DType dtype) const {
     switch (dtype) {
@@ -40,6 +41,10 @@ struct MatmulTable {
         return q4_K;
       case DType::kQ6_K:
         return q6_K;
+      case DType::kI8:
+        return i8;
+      case DType::kF8_E4M3:
+        return f8_e4m3;
     }
     MOE_ASSERT(false);
     return nullptr;
@@ -49,11 +54,12 @@ struct MatmulTable {
 const MatmulTable& plain_table_for(IsaLevel level) {
   static const MatmulTable tables[] = {
       {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
-       matmul_ref},
+       matmul_ref, matmul_ref, matmul_ref},
       {IsaLevel::kAvx2, matmul_f32_avx2, matmul_f16_avx2, matmul_bf16_avx2, matmul_q8_0_avx2,
-       matmul_q4_0_avx2, matmul_q4_K_avx2, matmul_q6_K_avx2},
+       matmul_q4_0_avx2, matmul_q4_K_avx2, matmul_q6_K_avx2, matmul_i8_avx2, matmul_f8_e4m3_avx2},
       {IsaLevel::kAvx512, matmul_f32_avx512, matmul_f16_avx512, matmul_bf16_avx512,
-       matmul_q8_0_avx512, matmul_q4_0_avx512, matmul_q4_K_avx512, matmul_q6_K_avx512},
+       matmul_q8_0_avx512, matmul_q4_0_avx512, matmul_q4_K_avx512, matmul_q6_K_avx512,
+       matmul_i8_avx512, matmul_f8_e4m3_avx512},
   };
   return tables[static_cast<int>(level)];
 }
@@ -106,6 +112,25 @@ struct QuantizedActivations {
   }
 };
 
+// Activations of an i8 / f8_e4m3 weight with a static input scale s (simulated W8A8, as
+// TensorRT-LLM's fp8 GEMMs run): each value becomes the value of its code, code(x / s), so the
+// kernels multiply code by code (products exact in f32) and the driver scales the sums by s.
+std::vector<float> activation_codes(DType dtype, float input_scale, const MatmulArgs& args, int64_t cols,
+                                    ThreadPool* pool) {
+  std::vector<float> values(args.n_tokens * cols);
+  auto quantize_token = [&](int64_t t) {
+    std::vector<std::byte> codes(cols);
+    quantize_scaled_row(dtype, args.x + t * args.ldx, input_scale, codes.data(), cols);
+    dequantize_row(dtype, codes.data(), values.data() + t * cols, cols);
+  };
+  if (pool == nullptr || args.n_tokens == 1) {
+    for (int64_t t = 0; t < args.n_tokens; ++t) quantize_token(t);
+  } else {
+    pool->parallel_for(args.n_tokens, quantize_token);
+  }
+  return values;
+}
+
 // The kernel table of this process, chosen once from CPUID and MOE_KERNELS.
 const MatmulTable& active_table() {
   static const MatmulTable& table = table_for(isa_level());
@@ -119,9 +144,15 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   MOE_CHECK(args.x != nullptr && args.y != nullptr, Error, "matmul: null x or y");
   MOE_CHECK(args.ldx >= w.cols(), Error, "matmul: ldx = ", args.ldx, " < cols = ", w.cols());
   MOE_CHECK(args.ldy >= w.rows(), Error, "matmul: ldy = ", args.ldy, " < rows = ", w.rows());
+  if (w.observer() != nullptr) w.observer()->observe(args.x, args.ldx, args.n_tokens, w.cols());
   const MatmulBlockFn kernel = table.get(w.dtype());
   std::optional<QuantizedActivations> xq;
   if (uses_quantized_activations(w.dtype())) xq.emplace(w.dtype(), args, w.cols(), pool);
+  const std::optional<float> input_scale = w.input_scale();
+  std::vector<float> x_codes;
+  if (input_scale) x_codes = activation_codes(w.dtype(), *input_scale, args, w.cols(), pool);
+  const float* x = input_scale ? x_codes.data() : args.x;
+  const int64_t ldx = input_scale ? w.cols() : args.ldx;
   const int64_t n_blocks = w.cols() / kQBlock;
   const int64_t n_row_tiles = (w.rows() + kRowTile - 1) / kRowTile;
   const int64_t n_token_tiles = (args.n_tokens + kTokenTile - 1) / kTokenTile;
@@ -129,21 +160,30 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   auto task = [&](int64_t index) {
     const int64_t row_begin = (index / n_token_tiles) * kRowTile;
     const int64_t token_begin = (index % n_token_tiles) * kTokenTile;
+    const int64_t n_rows = std::min(kRowTile, w.rows() - row_begin);
+    const int64_t n_tokens = std::min(kTokenTile, args.n_tokens - token_begin);
+    float* y = args.y + token_begin * args.ldy + row_begin;
     kernel(MatmulBlock{
         .dtype = w.dtype(),
         .w = w.row(row_begin),
         .w_stride = w.row_bytes(),
-        .n_rows = std::min(kRowTile, w.rows() - row_begin),
+        .n_rows = n_rows,
         .cols = w.cols(),
-        .x = args.x + token_begin * args.ldx,
-        .ldx = args.ldx,
-        .y = args.y + token_begin * args.ldy + row_begin,
+        .x = x + token_begin * ldx,
+        .ldx = ldx,
+        .y = y,
         .ldy = args.ldy,
-        .n_tokens = std::min(kTokenTile, args.n_tokens - token_begin),
+        .n_tokens = n_tokens,
         .xq = xq ? xq->qs.data() + token_begin * w.cols() : nullptr,
         .xq_d = xq ? xq->d.data() + token_begin * n_blocks : nullptr,
         .xq_bias = xq ? xq->bias.data() + token_begin * n_blocks * kQuadsPerBlock : nullptr,
     });
+    if (w.has_scales()) {  // the sums of codes times the weight's (and the input's) scale
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const float scale = w.row_scale(row_begin + r) * input_scale.value_or(1.0f);
+        for (int64_t t = 0; t < n_tokens; ++t) y[t * args.ldy + r] *= scale;
+      }
+    }
   };
   const int64_t n_tasks = n_row_tiles * n_token_tiles;
   if (pool == nullptr) {

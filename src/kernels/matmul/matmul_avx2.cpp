@@ -72,6 +72,45 @@ struct BF16 : Half16 {
   }
 };
 
+// One byte per weight (i8, f8_e4m3): a group is 8 bytes; tails go through a zero-padded copy.
+struct Byte8 {
+  static constexpr int kGroup = 8;
+  static constexpr bool kRagged = true;
+  using Group = const uint8_t*;
+  static Group group(const std::byte* row, int64_t g) {
+    return reinterpret_cast<const uint8_t*>(row) + g * kGroup;
+  }
+  static __m128i load(Group p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
+  static __m128i padded(const std::byte* row, int64_t c, int n) {
+    alignas(16) uint8_t buf[16] = {};
+    const auto* src = reinterpret_cast<const uint8_t*>(row) + c;
+    for (int i = 0; i < n; ++i) buf[i] = src[i];
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(buf));
+  }
+};
+
+struct I8 : Byte8 {
+  static __m256 widen(__m128i q) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)); }
+  static __m256 vec(Group p, int) { return widen(load(p)); }
+  static __m256 tail(const std::byte* row, int64_t c, int n, __m256i) { return widen(padded(row, c, n)); }
+};
+
+// e4m3 code -> fp16 bits (code & 0x80) << 8 | (code & 0x7f) << 7, the exact fp16 of value / 256
+// (subnormals included, which F16C converts exactly); NaN codes get an all-ones fp16 exponent.
+struct F8E4M3 : Byte8 {
+  static __m256 widen(__m128i q) {
+    const __m128i h = _mm_cvtepu8_epi16(q);
+    const __m128i sign = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x80)), 8);
+    const __m128i magnitude = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7f)), 7);
+    const __m128i nan = _mm_and_si128(_mm_cmpeq_epi16(magnitude, _mm_set1_epi16(0x7f << 7)),
+                                      _mm_set1_epi16(0x7c00));
+    const __m128i half = _mm_or_si128(_mm_or_si128(sign, magnitude), nan);
+    return _mm256_mul_ps(_mm256_cvtph_ps(half), _mm256_set1_ps(256.0f));
+  }
+  static __m256 vec(Group p, int) { return widen(load(p)); }
+  static __m256 tail(const std::byte* row, int64_t c, int n, __m256i) { return widen(padded(row, c, n)); }
+};
+
 // Bytes 8 sub .. 8 sub + 7 of v in the low half of an xmm register.
 __m128i eighth(__m256i v, int sub) {
   const __m128i half = sub < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
@@ -462,5 +501,7 @@ void matmul_q8_0_avx2(const MatmulBlock& block) { run_quantized_block<Q8_0Int>(b
 void matmul_q4_0_avx2(const MatmulBlock& block) { run_quantized_block<Q4_0Int>(block); }
 void matmul_q4_K_avx2(const MatmulBlock& block) { run_block<Q4_K>(block); }
 void matmul_q6_K_avx2(const MatmulBlock& block) { run_block<Q6_K>(block); }
+void matmul_i8_avx2(const MatmulBlock& block) { run_block<I8>(block); }
+void matmul_f8_e4m3_avx2(const MatmulBlock& block) { run_block<F8E4M3>(block); }
 
 }  // namespace moe::kernels

@@ -68,6 +68,42 @@ struct F16 : Half16 {
   }
 };
 
+// One byte per weight (i8, f8_e4m3): a group is 16 bytes; tails are masked byte loads.
+struct Byte16 {
+  static constexpr int kGroup = 16;
+  static constexpr bool kRagged = true;
+  using Group = const uint8_t*;
+  static Group group(const std::byte* row, int64_t g) {
+    return reinterpret_cast<const uint8_t*>(row) + g * kGroup;
+  }
+  static __m128i load(Group p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+  static __m128i load_tail(const std::byte* row, int64_t c, __mmask16 mask) {
+    return _mm_maskz_loadu_epi8(mask, reinterpret_cast<const uint8_t*>(row) + c);
+  }
+};
+
+struct I8 : Byte16 {
+  static __m512 widen(__m128i q) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)); }
+  static __m512 vec(Group p, int) { return widen(load(p)); }
+  static __m512 tail(const std::byte* row, int64_t c, __mmask16 mask) { return widen(load_tail(row, c, mask)); }
+};
+
+// e4m3 code -> fp16 bits (code & 0x80) << 8 | (code & 0x7f) << 7, the exact fp16 of value / 256
+// (subnormals included); NaN codes get an all-ones fp16 exponent.
+struct F8E4M3 : Byte16 {
+  static __m512 widen(__m128i q) {
+    const __m256i h = _mm256_cvtepu8_epi16(q);
+    const __m256i sign = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x80)), 8);
+    const __m256i magnitude = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7f)), 7);
+    const __m256i nan = _mm256_and_si256(_mm256_cmpeq_epi16(magnitude, _mm256_set1_epi16(0x7f << 7)),
+                                         _mm256_set1_epi16(0x7c00));
+    const __m256i half = _mm256_or_si256(_mm256_or_si256(sign, magnitude), nan);
+    return _mm512_mul_ps(_mm512_cvtph_ps(half), _mm512_set1_ps(256.0f));
+  }
+  static __m512 vec(Group p, int) { return widen(load(p)); }
+  static __m512 tail(const std::byte* row, int64_t c, __mmask16 mask) { return widen(load_tail(row, c, mask)); }
+};
+
 struct BF16 : Half16 {
   static __m512 widen(__m256i h) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -521,5 +557,7 @@ void matmul_q4_0_avx512vnni(const MatmulBlock& block) {
 }
 void matmul_q4_K_avx512(const MatmulBlock& block) { run_block<Q4_K>(block); }
 void matmul_q6_K_avx512(const MatmulBlock& block) { run_block<Q6_K>(block); }
+void matmul_i8_avx512(const MatmulBlock& block) { run_block<I8>(block); }
+void matmul_f8_e4m3_avx512(const MatmulBlock& block) { run_block<F8E4M3>(block); }
 
 }  // namespace moe::kernels

@@ -61,7 +61,7 @@ using MatmulBlockFn = void (*)(const MatmulBlock& block);
 // above; for the others dequantize_row, then a sum in double.
 void matmul_ref(const MatmulBlock& block);
 
-// Float activations (f32, f16, bf16, q4_K, q6_K weights): every (row, token) sums its products in
+// Float activations (f32, f16, bf16, q4_K, q6_K, i8, f8_e4m3 weights): every (row, token) sums its products in
 // one vector accumulator, columns in order, then reduces the lanes in a fixed tree: the bits
 // depend neither on tiling nor on the batch around a token. q8_0 and q4_0: the order above.
 void matmul_f32_avx2(const MatmulBlock& block);
@@ -71,6 +71,9 @@ void matmul_q8_0_avx2(const MatmulBlock& block);
 void matmul_q4_0_avx2(const MatmulBlock& block);
 void matmul_q4_K_avx2(const MatmulBlock& block);
 void matmul_q6_K_avx2(const MatmulBlock& block);
+// i8 and f8_e4m3 weights: the codes' values times f32 activations (the driver applies the scales).
+void matmul_i8_avx2(const MatmulBlock& block);
+void matmul_f8_e4m3_avx2(const MatmulBlock& block);
 
 void matmul_f32_avx512(const MatmulBlock& block);
 void matmul_f16_avx512(const MatmulBlock& block);
@@ -83,5 +86,7 @@ void matmul_q8_0_avx512vnni(const MatmulBlock& block);
 void matmul_q4_0_avx512vnni(const MatmulBlock& block);
 void matmul_q4_K_avx512(const MatmulBlock& block);
 void matmul_q6_K_avx512(const MatmulBlock& block);
+void matmul_i8_avx512(const MatmulBlock& block);
+void matmul_f8_e4m3_avx512(const MatmulBlock& block);
 
 }  // namespace moe::kernels
