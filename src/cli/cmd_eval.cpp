@@ -51,7 +51,7 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("-c,--ctx", o->n_ctx, "Window size in tokens (non-overlapping windows)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
   cmd->add_flag("--json", o->json, "Print {\"perplexity\", \"tokens_scored\"}");
-  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16 or int8 (per-head absmax scale)")
+  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16, int8 or fp8 (e4m3; per-head absmax scale)")
       ->capture_default_str();
   cmd->add_option("--record-stats", o->stats_file, "Write per-layer expert statistics (JSON) for moe stats / moe eplb");
   add_parallel_options(cmd, layout);
@@ -63,7 +63,7 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
     const parallel::Mapping mapping = parallel::make_mapping(config, world.size(), world.rank());
     const std::string text = read_text(o->text_file);
     const model::Model m = model::load_model(o->model);
-    runtime::check_layout(mapping, m.config, m.weights);
+    runtime::check_layout(mapping, m.config, m.weights, config.moe_load_balancer);
     const tokenizer::Tokenizer tok(m.vocab);
     const std::vector<int32_t> tokens = tok.encode(text, m.vocab.add_bos);
     const int64_t n_windows = static_cast<int64_t>(tokens.size()) / std::max<int64_t>(1, o->n_ctx);
@@ -75,7 +75,7 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
                    static_cast<long long>(n_windows), static_cast<long long>(o->n_ctx), world.size());
     const int threads = o->threads > 0 ? o->threads : std::max(1, default_threads() / world.size());
     ThreadPool pool(threads);
-    runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch);
+    runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch, config.moe_load_balancer);
     engine.transformer().set_kv_dtype(kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype"));
 
     runtime::WindowOptions options;

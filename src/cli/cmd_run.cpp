@@ -67,7 +67,7 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--top-k", o->sampler.top_k, "Sample from the k most likely tokens; 0 = all")->capture_default_str();
   cmd->add_option("--top-p", o->sampler.top_p, "Nucleus sampling threshold")->capture_default_str();
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed (request i uses seed + i)")->capture_default_str();
-  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16 or int8 (per-head absmax scale)")
+  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16, int8 or fp8 (e4m3; per-head absmax scale)")
       ->capture_default_str();
   cmd->add_option("--record-stats", o->stats_file, "Write per-layer expert statistics (JSON) for moe stats / moe eplb");
   cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
@@ -84,11 +84,11 @@ void add_run_command(CLI::App& app, const CliContext& context) {
     const std::vector<std::string> texts = o->prompts_file.empty() ? std::vector<std::string>{o->prompt}
                                                                    : read_prompts(o->prompts_file);
     const model::Model m = model::load_model(o->model);
-    runtime::check_layout(mapping, m.config, m.weights);
+    runtime::check_layout(mapping, m.config, m.weights, config.moe_load_balancer);
     const tokenizer::Tokenizer tok(m.vocab);
     const int threads = o->threads > 0 ? o->threads : std::max(1, default_threads() / world.size());
     ThreadPool pool(threads);
-    runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch);
+    runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch, config.moe_load_balancer);
     engine.transformer().set_kv_dtype(kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype"));
 
     std::vector<runtime::GenerationRequest> requests;
@@ -125,7 +125,8 @@ void add_run_command(CLI::App& app, const CliContext& context) {
     if (!o->stats_file.empty())
       runtime::write_stats_file(world, mapping, engine.transformer().expert_stats(), m.config.hidden_size, o->model,
                                 o->stats_file);
-    const std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
+    std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
+    if (config.profile) report += runtime::balancer_report(world, engine.transformer().online_balancer());
     if (!prints) return;
     if (stream) {
       std::puts("");

@@ -14,7 +14,7 @@ parallel::ParallelConfig ParallelOptions::resolve() const {
 
 void add_parallel_options(CLI::App* cmd, const std::shared_ptr<ParallelOptions>& options) {
   const std::string group = "Parallel layout (under mpirun; flags override --config)";
-  cmd->add_option("--config", options->config_file, "Parallel layout YAML (TensorRT-LLM keys)")->group(group);
+  cmd->add_option("--config", options->config_file, "Parallel layout YAML (TensorRT-LLM keys; moe_load_balancer: Wide-EP expert slots and online EPLB)")->group(group);
   const std::map<std::string, std::string> aliases = {{"tensor_parallel_size", "--tp"},
                                                       {"pipeline_parallel_size", "--pp"},
                                                       {"moe_tensor_parallel_size", "--moe-tp"},

@@ -20,7 +20,8 @@ Tensor slice_columns(const Tensor& t, Range cols) {
   const int64_t offset = cols.begin / block * block_bytes, width = cols.size() / block * block_bytes;
   std::vector<std::byte> bytes(t.rows() * width);
   for (int64_t r = 0; r < t.rows(); ++r) std::memcpy(bytes.data() + r * width, t.row(r) + offset, width);
-  return Tensor::from_bytes(t.dtype(), {t.rows(), cols.size()}, std::move(bytes));
+  const Tensor slice = Tensor::from_bytes(t.dtype(), {t.rows(), cols.size()}, std::move(bytes));
+  return t.has_scales() ? slice.with_scales(t.scales()) : slice;  // per-row scales span every column
 }
 
 Tensor slice_rows(const Tensor& t, Range rows) {
@@ -123,8 +124,12 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     l.q_norm = whole_norm ? slice_rows(f.q_norm, q_rows) : f.q_norm;
     l.k_norm = whole_norm ? slice_rows(f.k_norm, kv_rows) : f.k_norm;
     l.wo = slice_columns(f.wo, q_rows);
-    for (int64_t e = shard.experts.begin; e < shard.experts.end; ++e)
-      l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
+    if (shard.slot_experts.empty()) {
+      for (int64_t e = shard.experts.begin; e < shard.experts.end; ++e)
+        l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
+    } else {
+      for (int64_t e : shard.slot_experts[layer]) l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
+    }
     if (c.shared_expert_ffn > 0) {
       l.shared_expert = slice_expert(f.shared_expert, shard.shared_ffn);
       l.shared_expert_gate = f.shared_expert_gate;

@@ -42,6 +42,23 @@ Shard whole_model(const ModelConfig& c) {
   return make_shard(c, ShardLayout{});
 }
 
+// The slots of every layer: the configured placement, or slot e holding expert e.
+balance::Placement slot_placement(const ModelConfig& c, const ParallelGroups& groups) {
+  if (groups.placement) return *groups.placement;
+  const int64_t ep = groups.moe_ep != nullptr ? groups.moe_ep->size() : 1;
+  return balance::identity_placement(c.n_layers, c.router.n_experts, c.router.n_experts, ep);
+}
+
+// With configured slots, the shard binds the experts of its rank's slots.
+Shard with_slots(Shard shard, const ParallelGroups& groups) {
+  if (!groups.placement) return shard;
+  const balance::Placement& p = *groups.placement;
+  const int64_t first = (groups.moe_ep != nullptr ? groups.moe_ep->rank() : 0) * p.slots_per_rank();
+  for (const balance::LayerPlacement& layer : p.layers)
+    shard.slot_experts.emplace_back(layer.phy2log.begin() + first, layer.phy2log.begin() + first + p.slots_per_rank());
+  return shard;
+}
+
 constexpr int kPipelineTag = 17;
 constexpr int64_t kDefaultStatsWindow = 16;  // forward steps per statistics window
 
@@ -53,8 +70,8 @@ Transformer::Transformer(const Model& model, ThreadPool& pool)
 Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shard, ParallelGroups groups)
     : config_(model.config),
       pool_(pool),
-      shard_(shard),
-      weights_(shard_weights(model.config, model.weights, shard)),
+      shard_(with_slots(shard, groups)),
+      weights_(shard_weights(model.config, model.weights, shard_)),
       groups_(groups),
       stats_(model.config.n_layers, model.config.router.n_experts, kDefaultStatsWindow) {
   for (parallel::Communicator** group : {&groups_.attention, &groups_.moe_ep, &groups_.moe_tp, &groups_.pipeline})
@@ -71,14 +88,21 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
                        to_vector(l.bq), to_vector(l.bk), to_vector(l.bv)};
     experts_[layer] = std::make_unique<Experts>(l.experts);
   }
+  const balance::Placement placement = slot_placement(config_, groups_);
+  for (const balance::LayerPlacement& layer : placement.layers)
+    slot_tables_.emplace_back(layer, placement.slots_per_rank(), groups_.replicas_local_first);
+  // Dispatchers work on slots: rows go to the rank of each assignment's slot.
   if (groups_.moe_ep->size() > 1) {
     auto all_to_all =
-        std::make_unique<AllToAllDispatcher>(*groups_.moe_ep, config_.router.n_experts, groups_.check_dispatch);
+        std::make_unique<AllToAllDispatcher>(*groups_.moe_ep, placement.num_slots, groups_.check_dispatch);
     all_to_all_ = all_to_all.get();
     dispatcher_ = std::move(all_to_all);
   } else {
-    dispatcher_ = std::make_unique<LocalDispatcher>(config_.router.n_experts);
+    dispatcher_ = std::make_unique<LocalDispatcher>(placement.num_slots);
   }
+  if (groups_.online)
+    balancer_ = std::make_unique<balance::OnlineBalancer>(*groups_.online, *groups_.moe_ep, placement,
+                                                          shard_.layers.begin, shard_.layers.end);
 }
 
 Transformer::~Transformer() = default;
@@ -200,16 +224,17 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   kernels::matmul(l.router, {own_hidden, H, router_logits_.data(), n_experts, n_own}, &pool_);
   const Routing routing = route(router_logits_.data(), n_own, config_.router);
   stats_.record(layer, routing);
+  slot_tables_[layer].to_slots(routing, ep.rank(), slot_routing_);
   dispatcher_->set_location("layer " + std::to_string(layer) + ", micro-batch " + std::to_string(micro_batch_));
   phase.emplace(times_, Phase::kDispatch);
-  dispatcher_->dispatch(own_hidden, H, routing, batch_);
+  dispatcher_->dispatch(own_hidden, H, slot_routing_, batch_);
   if (all_to_all_ != nullptr) stats_.record_received(layer, all_to_all_->stats().rows_received);
   phase.emplace(times_, Phase::kExperts);
   grow(expert_out_, batch_.n_rows() * H);
   experts_[layer]->forward(batch_, expert_out_.data(), &pool_);
   phase.emplace(times_, Phase::kCombine);
   float* own_out = moe_out_.data() + own_begin * H;
-  dispatcher_->combine(batch_, expert_out_.data(), routing, own_out);
+  dispatcher_->combine(batch_, expert_out_.data(), slot_routing_, own_out);
   phase.reset();
   all_reduce(groups_.moe_tp, own_out, n_own * H);
   if (split_tokens) {
@@ -343,6 +368,7 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
     pipeline.broadcast(logits.data(), static_cast<int64_t>(logits.size() * sizeof(float)), pipeline.size() - 1);
   }
   stats_.end_step();
+  if (balancer_) balancer_->end_step(stats_, slot_tables_, experts_);
 }
 
 }  // namespace moe::model

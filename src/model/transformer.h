@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -18,9 +19,12 @@
 #include "model/model.h"
 #include "model/shard.h"
 #include "moe/all_to_all_dispatcher.h"
+#include "moe/balance/online_balancer.h"
+#include "moe/balance/placement.h"
 #include "moe/dispatcher.h"
 #include "moe/expert_stats.h"
 #include "moe/experts.h"
+#include "moe/slot_table.h"
 #include "parallel/communicator.h"
 
 namespace moe::model {
@@ -40,6 +44,12 @@ struct ParallelGroups {
   parallel::Communicator* pipeline = nullptr;   // stages, in order
   bool attention_dp = false;  // ranks of the attention group hold different sequences
   bool check_dispatch = false;
+  // Wide-EP expert slots (validated, ranks = moe_ep size). Unset: one slot per expert, expert e
+  // on moe_ep rank e / (num_experts / moe_ep).
+  std::optional<balance::Placement> placement;
+  // Online EPLB: re-plan the slots from live statistics and move weights between steps.
+  std::optional<balance::OnlineBalancerConfig> online;
+  bool replicas_local_first = true;  // SlotTable's replica rule (else spread by token index)
 };
 
 class Transformer {
@@ -69,6 +79,8 @@ class Transformer {
   // Routing statistics of the tokens this rank dispatched, always collected.
   const ExpertStats& expert_stats() const { return stats_; }
   ExpertStats& expert_stats() { return stats_; }
+  // The online balancer (its layer moves, the placement in service); null without one.
+  const balance::OnlineBalancer* online_balancer() const { return balancer_.get(); }
 
  private:
   // Consecutive tokens of one sequence within a micro-batch; logits wanted for rows [first_logit, n).
@@ -101,6 +113,9 @@ class Transformer {
   std::vector<std::unique_ptr<Experts>> experts_;  // per layer, the local experts
   std::unique_ptr<Dispatcher> dispatcher_;
   const AllToAllDispatcher* all_to_all_ = nullptr;  // dispatcher_ when it is one (statistics)
+  std::vector<SlotTable> slot_tables_;  // per layer: expert -> slots
+  Routing slot_routing_;                // the layer's routing with slots for experts
+  std::unique_ptr<balance::OnlineBalancer> balancer_;
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;
   ExpertBatch batch_;

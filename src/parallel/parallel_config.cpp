@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <variant>
 
@@ -39,9 +40,6 @@ const Field kFields[] = {
 // TensorRT-LLM layout keys we recognise but do not implement: a clearer error than a guess.
 const char* const kUnsupportedTrtllmKeys[] = {"context_parallel_size", "moe_cluster_parallel_size",
                                               "auto_parallel", "gpus_per_node", "cp_config"};
-
-// Mappings TensorRT-LLM's YAML may carry that belong to later features; skipped here.
-const char* const kReservedSections[] = {"moe_load_balancer"};
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -131,6 +129,77 @@ void set_field(ParallelConfig& config, const Field& field, const std::string& te
   }
 }
 
+int positive_int(const YAML::Node& value, const std::string& where, int minimum = 1) {
+  MOE_CHECK(value.IsScalar(), ConfigError, where, " must be an integer");
+  const std::optional<int> number = parse_int(value.Scalar());
+  MOE_CHECK(number.has_value(), ConfigError, where, " must be an integer, got '", value.Scalar(), "'");
+  MOE_CHECK(*number >= minimum, ConfigError, where, " must be >= ", minimum, ", got ", *number);
+  return *number;
+}
+
+std::vector<int64_t> expert_list(const YAML::Node& value, const std::string& where) {
+  MOE_CHECK(value.IsSequence(), ConfigError, where, " must be a list of expert ids");
+  std::vector<int64_t> experts;
+  for (const YAML::Node& item : value) experts.push_back(positive_int(item, where, 0));
+  return experts;
+}
+
+// initial_global_assignments: {layer: [experts]} (TensorRT-LLM) or [[experts], ...].
+std::vector<std::vector<int64_t>> assignments(const YAML::Node& value, const std::string& where) {
+  std::vector<std::vector<int64_t>> layers;
+  if (value.IsSequence()) {
+    for (size_t layer = 0; layer < value.size(); ++layer)
+      layers.push_back(expert_list(value[layer], detail::concat(where, " layer ", layer)));
+    return layers;
+  }
+  MOE_CHECK(value.IsMap(), ConfigError, where, " must be a mapping {layer: [expert of each slot]} or a list");
+  for (const auto& entry : value) {
+    const int layer = positive_int(entry.first, where + " layer", 0);
+    if (static_cast<int>(layers.size()) <= layer) layers.resize(layer + 1);
+    layers[layer] = expert_list(entry.second, detail::concat(where, " layer ", layer));
+  }
+  return layers;
+}
+
+// `dir`: the YAML file's folder, against which a relative placement path is taken.
+MoeLoadBalancerConfig load_balancer_config(const YAML::Node& node, const std::string& where,
+                                           const std::filesystem::path& dir) {
+  MOE_CHECK(node.IsMap(), ConfigError, where, " must be a mapping");
+  MoeLoadBalancerConfig config;
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    const YAML::Node& value = entry.second;
+    const std::string at = detail::concat(where, ".", key);
+    if (key == "num_slots") {
+      config.num_slots = positive_int(value, at);
+    } else if (key == "initial_global_assignments") {
+      config.initial_global_assignments = assignments(value, at);
+    } else if (key == "placement") {
+      MOE_CHECK(value.IsScalar(), ConfigError, at, " must be a file name");
+      const std::filesystem::path file(value.Scalar());
+      config.placement = file.is_relative() ? (dir / file).string() : file.string();
+    } else if (key == "update_interval") {
+      config.update_interval = positive_int(value, at);
+    } else if (key == "window_size") {
+      config.window_size = positive_int(value, at);
+    } else if (key == "layer_updates_per_iter") {
+      config.layer_updates_per_iter = positive_int(value, at);
+    } else if (key == "replica_routing") {
+      MOE_CHECK(value.IsScalar(), ConfigError, at, " must be local_first or spread");
+      config.replica_routing = value.Scalar();
+    } else if (key == "policy") {
+      MOE_CHECK(value.IsScalar(), ConfigError, at, " must be global or budgeted");
+      config.policy = value.Scalar();
+    } else {
+      throw ConfigError(detail::concat(where, ": unknown key '", key,
+                                       "' (valid keys: num_slots, initial_global_assignments, placement, "
+                                       "update_interval, window_size, layer_updates_per_iter, policy, replica_routing)"));
+    }
+  }
+  config.validate();
+  return config;
+}
+
 const Field* find_field(const std::string& key) {
   for (const Field& field : kFields) {
     if (key == field.key) return &field;
@@ -139,6 +208,22 @@ const Field* find_field(const std::string& key) {
 }
 
 }  // namespace
+
+void MoeLoadBalancerConfig::validate() const {
+  MOE_CHECK(num_slots.has_value(), ConfigError, "moe_load_balancer: num_slots is required");
+  MOE_CHECK(*num_slots >= 1, ConfigError, "moe_load_balancer.num_slots must be >= 1, got ", *num_slots);
+  MOE_CHECK(initial_global_assignments.empty() || placement.empty(), ConfigError,
+            "moe_load_balancer: give initial_global_assignments or placement, not both");
+  MOE_CHECK(!update_interval || *update_interval >= 1, ConfigError,
+            "moe_load_balancer.update_interval must be >= 1, got ", update_interval.value_or(0));
+  MOE_CHECK(window_size >= 1, ConfigError, "moe_load_balancer.window_size must be >= 1, got ", window_size);
+  MOE_CHECK(layer_updates_per_iter >= 1, ConfigError, "moe_load_balancer.layer_updates_per_iter must be >= 1, got ",
+            layer_updates_per_iter);
+  MOE_CHECK(policy == "global" || policy == "budgeted", ConfigError,
+            "moe_load_balancer.policy must be global or budgeted, got '", policy, "'");
+  MOE_CHECK(replica_routing == "local_first" || replica_routing == "spread", ConfigError,
+            "moe_load_balancer.replica_routing must be local_first or spread, got '", replica_routing, "'");
+}
 
 void ParallelConfig::validate() const {
   const std::pair<const char*, const std::optional<int>*> sizes[] = {
@@ -152,6 +237,7 @@ void ParallelConfig::validate() const {
               value->value_or(0));
   }
   MOE_CHECK(comm_timeout_s > 0, ConfigError, "comm_timeout_s must be > 0, got ", comm_timeout_s);
+  if (moe_load_balancer) moe_load_balancer->validate();
 }
 
 const std::vector<std::string>& parallel_config_keys() {
@@ -186,10 +272,9 @@ ParallelConfig load_parallel_config(const std::string& yaml_path) {
   for (const auto& entry : root) {
     const std::string key = entry.first.as<std::string>();
     const YAML::Node& value = entry.second;
-    if (std::find(std::begin(kReservedSections), std::end(kReservedSections), key) !=
-        std::end(kReservedSections)) {
-      MOE_CHECK(value.IsMap() || value.IsNull(), ConfigError, yaml_path, ": key '", key,
-                "' must be a mapping");
+    if (key == "moe_load_balancer") {
+      config.moe_load_balancer = load_balancer_config(value, detail::concat(yaml_path, ": ", key),
+                                                      std::filesystem::path(yaml_path).parent_path());
       continue;
     }
     const Field* field = find_field(key);

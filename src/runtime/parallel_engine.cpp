@@ -2,6 +2,7 @@
 #include "runtime/parallel_engine.h"
 
 #include "core/error.h"
+#include "moe/balance/slot_placement.h"
 
 namespace moe::runtime {
 
@@ -34,7 +35,8 @@ model::ShardLayout shard_layout(const parallel::Mapping& m, const model::ModelWe
   return layout;
 }
 
-void check_layout(const parallel::Mapping& m, const model::ModelConfig& c, const model::ModelWeights& weights) {
+void check_layout(const parallel::Mapping& m, const model::ModelConfig& c, const model::ModelWeights& weights,
+                  const std::optional<parallel::MoeLoadBalancerConfig>& load_balancer) {
   MOE_CHECK(!(m.attention_dp && m.moe_tp > 1), ConfigError,
             "enable_attention_dp with moe_tensor_parallel_size = ", m.moe_tp,
             " is not supported yet: use moe_expert_parallel_size = tensor_parallel_size");
@@ -49,10 +51,12 @@ void check_layout(const parallel::Mapping& m, const model::ModelConfig& c, const
   shape.quant_block = model::column_block(weights);
   parallel::check_model_fits(m, shape);
   model::make_shard(c, shard_layout(m, weights));  // the shard's own checks (kv-head groups, q/k norm)
+  if (load_balancer) balance::slot_placement(*load_balancer, c.n_layers, c.router.n_experts, m.moe_ep);
 }
 
 ParallelEngine::ParallelEngine(const model::Model& model, const parallel::Mapping& mapping,
-                               parallel::Communicator& world, ThreadPool& pool, bool check_dispatch)
+                               parallel::Communicator& world, ThreadPool& pool, bool check_dispatch,
+                               const std::optional<parallel::MoeLoadBalancerConfig>& load_balancer)
     : mapping_(mapping),
       world_(world),
       attention_(world.subgroup(attention_ranks(mapping))),
@@ -68,6 +72,21 @@ ParallelEngine::ParallelEngine(const model::Model& model, const parallel::Mappin
   groups.pipeline = &pipeline_;
   groups.attention_dp = mapping.attention_dp;
   groups.check_dispatch = check_dispatch;
+  if (load_balancer) {
+    const model::ModelConfig& c = model.config;
+    groups.replicas_local_first = load_balancer->replica_routing == "local_first";
+    groups.placement = balance::slot_placement(*load_balancer, c.n_layers, c.router.n_experts, mapping.moe_ep);
+    if (load_balancer->update_interval) {
+      balance::OnlineBalancerConfig online;
+      online.update_interval = *load_balancer->update_interval;
+      online.window_size = load_balancer->window_size;
+      online.layer_updates_per_iter = load_balancer->layer_updates_per_iter;
+      online.budgeted = load_balancer->policy == "budgeted";
+      const moe::ExpertWeights& expert = model.weights.layers[0].experts[0];
+      online.expert_bytes = expert.gate.nbytes() + expert.up.nbytes() + expert.down.nbytes();
+      groups.online = online;
+    }
+  }
   transformer_ = std::make_unique<model::Transformer>(model, pool, shard, groups);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,10 @@ namespace moe::runtime {
 
 class ParallelEngine {
  public:
+  // load_balancer: Wide-EP expert slots (and online EPLB), checked by check_layout first.
   ParallelEngine(const model::Model& model, const parallel::Mapping& mapping, parallel::Communicator& world,
-                 ThreadPool& pool, bool check_dispatch);
+                 ThreadPool& pool, bool check_dispatch,
+                 const std::optional<parallel::MoeLoadBalancerConfig>& load_balancer = std::nullopt);
   ~ParallelEngine();
 
   model::Transformer& transformer() { return *transformer_; }
@@ -39,9 +42,10 @@ class ParallelEngine {
 
 // The layout's ShardLayout (attention TP size and rank, MoE split, pipeline stage).
 model::ShardLayout shard_layout(const parallel::Mapping& mapping, const model::ModelWeights& weights);
-// Checks the model against the mapping (every rank, before any weight is read).
+// Checks the model against the mapping and the expert slots (every rank, before any weight is read).
 void check_layout(const parallel::Mapping& mapping, const model::ModelConfig& config,
-                  const model::ModelWeights& weights);
+                  const model::ModelWeights& weights,
+                  const std::optional<parallel::MoeLoadBalancerConfig>& load_balancer = std::nullopt);
 
 // Every rank's string, in rank order, on every rank.
 std::vector<std::string> all_gather_strings(parallel::Communicator& group, const std::string& mine);

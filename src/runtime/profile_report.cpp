@@ -88,4 +88,33 @@ std::string run_report(parallel::Communicator& world, const PhaseTimes& times, b
   return report;
 }
 
+std::string balancer_report(parallel::Communicator& world, const balance::OnlineBalancer* balancer) {
+  if (balancer == nullptr) return "";
+  std::string mine;
+  double stall = 0, max_stall = 0;
+  int64_t received = 0;
+  char cell[160];
+  for (const balance::LayerMove& move : balancer->moves()) {
+    std::snprintf(cell, sizeof cell, "\n  step %lld layer %lld: %lld slots changed, received %lld B, sent %lld B, stall %.3f ms",
+                  static_cast<long long>(move.step), static_cast<long long>(move.layer),
+                  static_cast<long long>(move.slots_changed), static_cast<long long>(move.bytes_received),
+                  static_cast<long long>(move.bytes_sent), move.seconds * 1e3);
+    mine += cell;
+    stall += move.seconds;
+    max_stall = std::max(max_stall, move.seconds);
+    received += move.bytes_received;
+  }
+  const size_t n_moves = balancer->moves().size();
+  std::snprintf(cell, sizeof cell, "%zu layer moves, received %lld B, stall %.3f ms (max %.3f ms per move)", n_moves,
+                static_cast<long long>(received), stall * 1e3, max_stall * 1e3);
+  mine = cell + mine;
+  const std::vector<std::string> parts =
+      world.size() > 1 ? all_gather_strings(world, mine) : std::vector<std::string>{mine};
+  if (world.rank() != 0) return "";
+  std::string report;
+  for (size_t rank = 0; rank < parts.size(); ++rank)
+    report += "online EPLB rank " + std::to_string(rank) + ": " + parts[rank] + "\n";
+  return report;
+}
+
 }  // namespace moe::runtime

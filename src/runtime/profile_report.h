@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/phase_timer.h"
+#include "moe/balance/online_balancer.h"
 #include "parallel/communicator.h"
 
 namespace moe::runtime {
@@ -19,5 +20,8 @@ std::string rss_line(parallel::Communicator& world);
 // What a command prints at its end on rank 0: the profile table when asked, and the RSS line
 // when asked or when running on several ranks. Collective.
 std::string run_report(parallel::Communicator& world, const PhaseTimes& times, bool profile);
+// Online EPLB's layer moves, one line per rank on rank 0: each move's step, layer, slots changed,
+// bytes received and sent, and stall. Empty without a balancer (the same on every rank). Collective.
+std::string balancer_report(parallel::Communicator& world, const balance::OnlineBalancer* balancer);
 
 }  // namespace moe::runtime

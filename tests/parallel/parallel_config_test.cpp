@@ -51,7 +51,7 @@ TEST(ParallelConfig, ReadsEveryKey) {
   EXPECT_FALSE(c.profile);
 }
 
-TEST(ParallelConfig, EmptyFileNullAndReservedSectionKeepDefaults) {
+TEST(ParallelConfig, EmptyFileAndNullKeepDefaults) {
   const ParallelConfig empty = load_parallel_config(write_yaml("empty.yaml", ""));
   EXPECT_FALSE(empty.tensor_parallel_size.has_value());
   EXPECT_FALSE(empty.enable_attention_dp);
@@ -63,6 +63,52 @@ TEST(ParallelConfig, EmptyFileNullAndReservedSectionKeepDefaults) {
                  "moe_load_balancer:\n  num_slots: 16\n  layer_updates_per_iter: 1\n"));
   EXPECT_FALSE(c.moe_expert_parallel_size.has_value());
   EXPECT_EQ(c.tensor_parallel_size, 2);
+  EXPECT_FALSE(empty.moe_load_balancer.has_value());
+}
+
+TEST(ParallelConfig, LoadBalancerSectionInBothAssignmentForms) {
+  const ParallelConfig c = load_parallel_config(write_yaml(
+      "lb.yaml",
+      "moe_load_balancer:\n  num_slots: 6\n  layer_updates_per_iter: 2\n  update_interval: 8\n"
+      "  window_size: 4\n  policy: budgeted\n  replica_routing: spread\n"
+      "  initial_global_assignments:\n    1: [0, 1, 2, 3, 0, 0]\n    0: [3, 2, 1, 0, 1, 1]\n"));
+  ASSERT_TRUE(c.moe_load_balancer.has_value());
+  const MoeLoadBalancerConfig& lb = *c.moe_load_balancer;
+  EXPECT_EQ(lb.num_slots, 6);
+  EXPECT_EQ(lb.layer_updates_per_iter, 2);
+  EXPECT_EQ(lb.update_interval, 8);
+  EXPECT_EQ(lb.window_size, 4);
+  EXPECT_EQ(lb.policy, "budgeted");
+  EXPECT_EQ(lb.replica_routing, "spread");
+  EXPECT_EQ(lb.initial_global_assignments,
+            (std::vector<std::vector<int64_t>>{{3, 2, 1, 0, 1, 1}, {0, 1, 2, 3, 0, 0}}));
+  const ParallelConfig list = load_parallel_config(write_yaml(
+      "lb_list.yaml", "moe_load_balancer:\n  num_slots: 4\n  initial_global_assignments: [[0, 1, 1, 0]]\n"));
+  EXPECT_EQ(list.moe_load_balancer->initial_global_assignments, (std::vector<std::vector<int64_t>>{{0, 1, 1, 0}}));
+  EXPECT_FALSE(list.moe_load_balancer->update_interval.has_value());
+  EXPECT_EQ(list.moe_load_balancer->replica_routing, "local_first");
+}
+
+TEST(ParallelConfig, LoadBalancerErrorsNameTheKey) {
+  const std::string p1 = write_yaml("lb1.yaml", "moe_load_balancer:\n  layer_updates_per_iter: 1\n");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p1); }), "moe_load_balancer: num_slots is required");
+  const std::string p2 = write_yaml("lb2.yaml", "moe_load_balancer:\n  num_slots: 8\n  slots: 2\n");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p2); }),
+            p2 + ": moe_load_balancer: unknown key 'slots' (valid keys: num_slots, initial_global_assignments, "
+                 "placement, update_interval, window_size, layer_updates_per_iter, policy, replica_routing)");
+  const std::string p3 = write_yaml("lb3.yaml", "moe_load_balancer:\n  num_slots: 8\n  window_size: 0\n");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p3); }), p3 + ": moe_load_balancer.window_size must be >= 1, got 0");
+  const std::string p4 =
+      write_yaml("lb4.yaml", "moe_load_balancer:\n  num_slots: 2\n  initial_global_assignments: {0: [0, x]}\n");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p4); }),
+            p4 + ": moe_load_balancer.initial_global_assignments layer 0 must be an integer, got 'x'");
+  const std::string p5 = write_yaml("lb5.yaml", "moe_load_balancer:\n  num_slots: 2\n  policy: random\n");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p5); }),
+            "moe_load_balancer.policy must be global or budgeted, got 'random'");
+  const std::string p6 = write_yaml(
+      "lb6.yaml", "moe_load_balancer:\n  num_slots: 2\n  placement: p.json\n  initial_global_assignments: [[0, 1]]\n");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p6); }),
+            "moe_load_balancer: give initial_global_assignments or placement, not both");
 }
 
 TEST(ParallelConfig, UnknownKeySuggestsTheNearestOne) {
@@ -115,7 +161,7 @@ TEST(ParallelConfig, WrongTypesNameFileAndKey) {
             p7 + ": key 'enable_attention_dp' must be a single value, not a null");
   const std::string p8 = write_yaml("t8.yaml", "moe_load_balancer: 3\n");
   EXPECT_EQ(error_of([&] { load_parallel_config(p8); }),
-            p8 + ": key 'moe_load_balancer' must be a mapping");
+            p8 + ": moe_load_balancer must be a mapping");
 }
 
 TEST(ParallelConfig, NotAMappingOrNotYaml) {

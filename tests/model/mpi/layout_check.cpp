@@ -1,9 +1,14 @@
 // moe_layout_check: runs a preset model under the parallel layout given by the flags (under mpirun)
 // and checks every request's logits (every prompt position and every greedy decode step) and
 // tokens against the single-process run computed on the same rank. Exit 0 when all ranks agree
-// within --tolerance (relative to the logit scale), or bit for bit with --bitwise.
+// within --tolerance (relative to the logit scale), or bit for bit with --bitwise. --config takes a
+// parallel.yaml (Wide-EP slots under moe_load_balancer:); --expect-moves requires the online
+// balancer to have switched at least one layer on every rank during the run; --against-unreplicated
+// compares with the same layout without the slots instead of one process (bit for bit even under
+// attention TP, whose sums already differ from one process).
 //
 //   mpirun -np 4 moe_layout_check --preset mixtral-tiny --tp 4 --moe-ep 4 [--bitwise] [--zero-router]
+//                                 [--config slots.yaml [--expect-moves]]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -75,7 +80,8 @@ int check(const parallel::MpiRuntime& mpi, int argc, char** argv) {
   CLI::App app{"Checks a parallel layout against the single-process run"};
   std::string preset = "mixtral-tiny";
   double tolerance = 1e-5;
-  bool bitwise = false, zero_router = false;
+  bool bitwise = false, zero_router = false, expect_moves = false, against_unreplicated = false;
+  std::string config_file;
   int n_steps = 6;
   parallel::ParallelConfig config;
   std::vector<std::pair<std::string, std::string>> overrides;
@@ -84,6 +90,9 @@ int check(const parallel::MpiRuntime& mpi, int argc, char** argv) {
   app.add_option("--steps", n_steps);
   app.add_flag("--bitwise", bitwise, "Require bit-identical logits");
   app.add_flag("--zero-router", zero_router, "All router weights 0: every token ties and takes experts 0..k-1");
+  app.add_option("--config", config_file, "Parallel YAML (flags override it)");
+  app.add_flag("--expect-moves", expect_moves, "Fail unless online EPLB switched a layer on every rank");
+  app.add_flag("--against-unreplicated", against_unreplicated, "Reference: this layout without moe_load_balancer");
   for (const std::string& key : parallel::parallel_config_keys()) {
     if (key == "enable_attention_dp" || key == "check_dispatch" || key == "profile")
       app.add_flag_callback(parallel::flag_name(key), [&overrides, key] { overrides.emplace_back(key, "true"); });
@@ -92,6 +101,7 @@ int check(const parallel::MpiRuntime& mpi, int argc, char** argv) {
                                            [&overrides, key](const std::string& v) { overrides.emplace_back(key, v); });
   }
   app.parse(argc, argv);
+  if (!config_file.empty()) config = parallel::load_parallel_config(config_file);
   for (const auto& [key, value] : overrides) parallel::apply_override(config, key, value);
 
   parallel::Communicator world = parallel::Communicator::world(mpi, 60);
@@ -100,19 +110,26 @@ int check(const parallel::MpiRuntime& mpi, int argc, char** argv) {
   if (zero_router)
     for (model::LayerWeights& layer : model.weights.layers)
       layer.router = Tensor::from_f32(layer.router.shape(), std::vector<float>(layer.router.numel(), 0.0f));
-  runtime::check_layout(mapping, model.config, model.weights);
+  runtime::check_layout(mapping, model.config, model.weights, config.moe_load_balancer);
   const auto prompts = test_prompts(model.config.vocab_size);
 
   ThreadPool pool(1);
   std::vector<size_t> all(prompts.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  model::Transformer single(model, pool);
-  const std::vector<RequestTrace> reference = run(single, prompts, all, n_steps, [](bool local) { return local; });
-
-  runtime::ParallelEngine engine(model, mapping, world, pool, true);
+  runtime::ParallelEngine engine(model, mapping, world, pool, true, config.moe_load_balancer);
   std::vector<size_t> served;
   for (size_t i = 0; i < prompts.size(); ++i)
     if (engine.serves(i)) served.push_back(i);
+  std::vector<RequestTrace> reference(prompts.size());
+  if (against_unreplicated) {
+    runtime::ParallelEngine plain(model, mapping, world, pool, true);
+    const std::vector<RequestTrace> traces =
+        run(plain.transformer(), prompts, served, n_steps, [&plain](bool local) { return plain.any_active(local); });
+    for (size_t i = 0; i < served.size(); ++i) reference[served[i]] = traces[i];
+  } else {
+    model::Transformer single(model, pool);
+    reference = run(single, prompts, all, n_steps, [](bool local) { return local; });
+  }
   const std::vector<RequestTrace> traces =
       run(engine.transformer(), prompts, served, n_steps, [&engine](bool local) { return engine.any_active(local); });
 
@@ -131,10 +148,13 @@ int check(const parallel::MpiRuntime& mpi, int argc, char** argv) {
     if (got.logits.size() != want.logits.size()) error = INFINITY;
     max_error = std::max(max_error, error / scale);
   }
+  const balance::OnlineBalancer* balancer = engine.transformer().online_balancer();
+  const size_t n_moves = balancer != nullptr ? balancer->moves().size() : 0;
   std::ostringstream mine;
   mine << "rank " << world.rank() << ": " << served.size() << " requests, max rel error " << max_error
        << (tokens_equal ? ", tokens equal" : ", TOKENS DIFFER") << (bits_equal ? ", bit-identical" : "");
-  const bool ok = tokens_equal && (bitwise ? bits_equal : max_error <= tolerance);
+  if (balancer != nullptr) mine << ", " << n_moves << " layer moves";
+  const bool ok = tokens_equal && (bitwise ? bits_equal : max_error <= tolerance) && (!expect_moves || n_moves > 0);
   const std::vector<std::string> reports = runtime::all_gather_strings(world, mine.str() + (ok ? "" : "  <-- FAIL"));
   bool all_ok = true;
   for (const std::string& report : reports) all_ok = all_ok && report.find("FAIL") == std::string::npos;
