@@ -1,7 +1,9 @@
 // `moe bench`: llama-bench's table for one model (prefill ppN and decode tgN tokens/s, mean ±
 // std over repetitions, per thread count) beside the fraction of the machine's bound each
 // reaches: read bandwidth for decode, FMA peak for prefill. `--limits` measures those bounds only.
-// --json prints one object per row. Progress goes to stderr.
+// --json prints one object per row. Progress goes to stderr. `--ep-workload NAME` runs the Wide-EP
+// workload simulation instead (cli/bench_ep_workload.h), without a model; `--moe-layer` times one
+// training MoE layer (cli/bench_moe_layer.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_ep_workload.h"
+#include "cli/bench_moe_layer.h"
 #include "cli/commands.h"
 #include "core/dtype.h"
 #include "core/error.h"
@@ -240,6 +244,8 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
 
 void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
+  auto ep = std::make_shared<EpBenchOptions>();
+  auto moe_layer = std::make_shared<MoeLayerBenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Prefill/decode tokens/s against the machine's limits (llama-bench's method)");
   auto* model = cmd->add_option("-m,--model", o->model, "HF directory or GGUF file");
   cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt sizes, one ppN test each (comma-separated)")->capture_default_str();
@@ -253,10 +259,14 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--limit-gflops", o->limit_gflops,
                   "FMA peak of the kernels' ISA to use instead of measuring it (GFLOP/s; one, or one per -t)");
   limits->excludes(model);
-  cmd->callback([o] {
+  add_ep_workload_options(cmd, ep);
+  add_moe_layer_options(cmd, moe_layer);
+  cmd->callback([o, ep, moe_layer] {
+    if (!ep->workload.workload.empty()) return run_ep_workload_bench(*ep, o->json);
     MOE_CHECK(o->repetitions >= 1, UsageError, "-r: repetitions must be >= 1, got ", o->repetitions);
     const std::vector<int> threads = parse_threads(o->threads.empty() ? std::to_string(default_threads()) : o->threads);
     if (o->limits_only) return run_limits(*o, threads);
+    if (moe_layer->enabled) return run_moe_layer_bench(*moe_layer, threads, o->repetitions, o->json);
     run_model_bench(*o, threads);
   });
 }

@@ -24,7 +24,7 @@ void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_eplb_command(CLI::App& app);
 void add_data_command(CLI::App& app);
-void add_train_command(CLI::App& app);
+void add_train_command(CLI::App& app, const CliContext& context);
 void add_route_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 

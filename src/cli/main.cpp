@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   moe::cli::add_quantize_command(app);
   moe::cli::add_eplb_command(app);
   moe::cli::add_data_command(app);
-  moe::cli::add_train_command(app);
+  moe::cli::add_train_command(app, context);
   moe::cli::add_route_command(app);
   moe::cli::add_plot_command(app);
   const bool prints = mpi.world_rank() == 0;

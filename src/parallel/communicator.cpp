@@ -365,6 +365,47 @@ void Communicator::allreduce_sum(double* data, int64_t n) {
   sum_in_rank_order(*state_, data, n, MPI_DOUBLE);
 }
 
+void Communicator::reduce_scatter_sum(float* data, int64_t n) {
+  const State& s = *state_;
+  MOE_CHECK(n >= 0, CommError, "reduce_scatter_sum: negative count ", n);
+  if (s.size == 1 || n == 0) return;
+  const int n_ranks = s.size;
+  const auto first = [&](int r) { return n * r / n_ranks; };
+  int64_t longest = 0;
+  for (int r = 0; r < n_ranks; ++r) longest = std::max(longest, first(r + 1) - first(r));
+  // Rounds of at most `chunk` elements of each slice, so no message count exceeds the limit.
+  const int64_t chunk = std::max<int64_t>(
+      1, std::min<int64_t>(s.max_message, INT_MAX - 2 * int64_t{n_ranks}) / n_ranks);
+  std::vector<int> counts(n_ranks), displs(n_ranks), recv_counts(n_ranks), recv_displs(n_ranks);
+  std::vector<float> packed, gathered;
+  for (int64_t done = 0; done < longest; done += chunk) {
+    packed.clear();
+    for (int r = 0; r < n_ranks; ++r) {
+      const int64_t lo = std::min(first(r) + done, first(r + 1)), hi = std::min(lo + chunk, first(r + 1));
+      displs[r] = static_cast<int>(packed.size());
+      counts[r] = static_cast<int>(hi - lo);
+      packed.insert(packed.end(), data + lo, data + hi);
+    }
+    const int mine = counts[s.rank];
+    for (int r = 0; r < n_ranks; ++r) {
+      recv_counts[r] = mine;
+      recv_displs[r] = r * mine;
+    }
+    gathered.resize(static_cast<size_t>(n_ranks) * mine);
+    MPI_Request request;
+    check(MPI_Ialltoallv(packed.data(), counts.data(), displs.data(), MPI_FLOAT, gathered.data(),
+                         recv_counts.data(), recv_displs.data(), MPI_FLOAT, s.comm, &request),
+          "MPI_Ialltoallv");
+    wait_or_abort(s, request, "reduce_scatter_sum");
+    float* slice = data + first(s.rank) + done;
+    for (int idx = 0; idx < mine; ++idx) {
+      float sum = gathered[idx];
+      for (int r = 1; r < n_ranks; ++r) sum += gathered[static_cast<size_t>(r) * mine + idx];
+      slice[idx] = sum;
+    }
+  }
+}
+
 int64_t Communicator::allreduce_max(int64_t value) {
   const State& s = *state_;
   if (s.size == 1) return value;

@@ -54,6 +54,9 @@ class Communicator {
   void allreduce_sum(float* data, int64_t n);
   void allreduce_sum(double* data, int64_t n);
   int64_t allreduce_max(int64_t value);
+  // The reduce-scatter half of allreduce_sum (the same bits): afterwards rank r holds the sum of
+  // its slice [n * r / size, n * (r + 1) / size) of data; the rest of data is left as it was.
+  void reduce_scatter_sum(float* data, int64_t n);
 
   // Concatenates every rank's `count` elements in rank order into recv; counts[r] = rank r's.
   void allgatherv(const float* send, int64_t count, std::vector<float>& recv,

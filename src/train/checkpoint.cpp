@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <filesystem>
 #include <fstream>
 
@@ -28,52 +30,65 @@ std::string optimizer_file(const std::string& checkpoint, int rank) {
   return (fs::path(checkpoint) / name).string();
 }
 
-void write_optimizer_state(const std::string& path, const AdamW& optimizer) {
-  AdamW& state = const_cast<AdamW&>(optimizer);  // the moments are only read here
-  const int64_t n = optimizer.end() - optimizer.begin();
-  io::write_safetensors(path,
-                        {{"exp_avg", Tensor::from_f32({n}, state.exp_avg())},
-                         {"exp_avg_sq", Tensor::from_f32({n}, state.exp_avg_sq())}},
-                        {{"steps", std::to_string(optimizer.steps())},
-                         {"begin", std::to_string(optimizer.begin())},
-                         {"end", std::to_string(optimizer.end())},
-                         {"total", std::to_string(optimizer.total_elements())}});
+void write_optimizer_state(const std::string& path, const OptimizerMoments& moments) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  std::map<std::string, std::string> metadata{{"steps", std::to_string(moments.steps)}};
+  for (const MomentPiece& piece : moments.pieces) {
+    const int64_t n = static_cast<int64_t>(piece.exp_avg.size());
+    tensors.emplace_back("exp_avg." + piece.name, Tensor::from_f32({n}, piece.exp_avg));
+    tensors.emplace_back("exp_avg_sq." + piece.name, Tensor::from_f32({n}, piece.exp_avg_sq));
+    metadata["offset." + piece.name] = std::to_string(piece.offset);
+  }
+  io::write_safetensors(path, tensors, metadata);
 }
 
 }  // namespace
 
-void save_checkpoint(const std::string& dir, const model::Model& model, const TrainState& state,
-                     const AdamW& optimizer) {
-  std::error_code error;
-  fs::create_directories(dir, error);
-  MOE_CHECK(!error, IoError, dir, ": cannot create the checkpoint directory (", error.message(), ")");
+void save_checkpoint(const std::string& dir, const model::Model* model, const TrainState& state,
+                     const OptimizerMoments& moments, parallel::Communicator& world) {
+  const bool lead = world.rank() == 0;
   const std::string name = iteration_name(state.iteration);
   const fs::path final_path = fs::path(dir) / name;
-  const fs::path tmp = fs::path(dir) / (name + ".tmp." + std::to_string(::getpid()));
-  fs::remove_all(tmp, error);
-  fs::create_directories(tmp / "optimizer", error);
-  MOE_CHECK(!error, IoError, tmp.string(), ": cannot create (", error.message(), ")");
-  try {
-    model::save_model(model, tmp.string(), model::FileFormat::kHf);
-    io::write_json_file((tmp / "train_state.json").string(),
-                        {{"iteration", state.iteration},
-                         {"consumed_samples", state.consumed_samples},
-                         {"extra", state.extra}});
-    write_optimizer_state(optimizer_file(tmp.string(), 0), optimizer);
-    // An older save of the same iteration is replaced only once the new one is complete.
-    if (fs::exists(final_path)) fs::remove_all(final_path);
-    fs::rename(tmp, final_path);
-  } catch (const fs::filesystem_error& e) {
+  int64_t pid = ::getpid();  // rank 0's: names the temporary directory on every rank
+  world.broadcast(&pid, sizeof pid, 0);
+  const fs::path tmp = fs::path(dir) / (name + ".tmp." + std::to_string(pid));
+  std::error_code error;
+  if (lead) {
+    MOE_ASSERT(model != nullptr);
+    fs::create_directories(dir, error);
+    MOE_CHECK(!error, IoError, dir, ": cannot create the checkpoint directory (", error.message(), ")");
     fs::remove_all(tmp, error);
+    fs::create_directories(tmp / "optimizer", error);
+    MOE_CHECK(!error, IoError, tmp.string(), ": cannot create (", error.message(), ")");
+  }
+  world.barrier();
+  try {
+    write_optimizer_state(optimizer_file(tmp.string(), world.world_rank()), moments);
+    world.barrier();
+    if (lead) {
+      model::save_model(*model, tmp.string(), model::FileFormat::kHf);
+      io::write_json_file((tmp / "train_state.json").string(),
+                          {{"iteration", state.iteration},
+                           {"consumed_samples", state.consumed_samples},
+                           {"extra", state.extra}});
+      // An older save of the same iteration is replaced only once the new one is complete.
+      if (fs::exists(final_path)) fs::remove_all(final_path);
+      fs::rename(tmp, final_path);
+    }
+  } catch (const fs::filesystem_error& e) {
+    if (lead) fs::remove_all(tmp, error);
     throw IoError(detail::concat(final_path.string(), ": ", e.code().message()));
   } catch (...) {
-    fs::remove_all(tmp, error);
+    if (lead) fs::remove_all(tmp, error);
     throw;
   }
-  OutputFile latest((fs::path(dir) / "latest").string());
-  latest.write(name.data(), name.size());
-  latest.write("\n", 1);
-  latest.commit();
+  if (lead) {
+    OutputFile latest((fs::path(dir) / "latest").string());
+    latest.write(name.data(), name.size());
+    latest.write("\n", 1);
+    latest.commit();
+  }
+  world.barrier();  // every rank sees the new checkpoint once this returns
 }
 
 std::string latest_checkpoint(const std::string& dir) {
@@ -103,29 +118,36 @@ TrainState load_train_state(const std::string& checkpoint) {
   return state;
 }
 
-void load_optimizer_state(const std::string& checkpoint, AdamW& optimizer, int rank) {
-  const std::string path = optimizer_file(checkpoint, rank);
-  const io::SafetensorsFile file = io::SafetensorsFile::open(path);
-  auto meta = [&](const char* key) -> int64_t {
-    const auto it = file.metadata().find(key);
-    MOE_CHECK(it != file.metadata().end(), FormatError, path, ": metadata '", key, "' missing");
-    return std::stoll(it->second);
-  };
-  MOE_CHECK(meta("begin") == optimizer.begin() && meta("end") == optimizer.end() &&
-                meta("total") == optimizer.total_elements(),
-            FormatError, path, ": optimizer range [", meta("begin"), ", ", meta("end"), ") of ",
-            meta("total"), " parameters, this run needs [", optimizer.begin(), ", ",
-            optimizer.end(), ") of ", optimizer.total_elements(), " (another model or layout?)");
-  for (const auto& [name, target] : {std::pair<const char*, std::vector<float>*>{"exp_avg", &optimizer.exp_avg()},
-                                     {"exp_avg_sq", &optimizer.exp_avg_sq()}}) {
-    const auto it = file.tensors().find(name);
-    MOE_CHECK(it != file.tensors().end(), FormatError, path, ": tensor '", name, "' missing");
-    const std::vector<float> values = it->second.to_f32();
-    MOE_CHECK(values.size() == target->size(), FormatError, path, ": tensor '", name, "' has ",
-              values.size(), " values, expected ", target->size());
-    *target = values;
+OptimizerMoments load_optimizer_moments(const std::string& checkpoint) {
+  const fs::path folder = fs::path(checkpoint) / "optimizer";
+  std::vector<std::string> files;
+  if (fs::is_directory(folder))
+    for (const fs::directory_entry& entry : fs::directory_iterator(folder))
+      if (entry.path().extension() == ".safetensors") files.push_back(entry.path().string());
+  MOE_CHECK(!files.empty(), FormatError, folder.string(), ": no optimizer state (rank_*.safetensors)");
+  std::sort(files.begin(), files.end());
+  OptimizerMoments moments;
+  for (const std::string& path : files) {
+    const io::SafetensorsFile file = io::SafetensorsFile::open(path);
+    try {
+      moments.steps = std::stoll(file.metadata().at("steps"));
+      for (const auto& [key, value] : file.metadata()) {
+        if (key.rfind("offset.", 0) != 0) continue;
+        const std::string name = key.substr(7);
+        MomentPiece piece{name, std::stoll(value), file.tensors().at("exp_avg." + name).to_f32(),
+                          file.tensors().at("exp_avg_sq." + name).to_f32()};
+        MOE_CHECK(piece.exp_avg.size() == piece.exp_avg_sq.size(), FormatError, path, ": moments of '", name,
+                  "' differ in size");
+        moments.pieces.push_back(std::move(piece));
+      }
+    } catch (const std::out_of_range&) {
+      throw FormatError(detail::concat(path, ": not an optimizer state of moe train (steps, offset.<name>, "
+                                             "exp_avg.<name>, exp_avg_sq.<name>)"));
+    } catch (const std::invalid_argument&) {
+      throw FormatError(detail::concat(path, ": metadata that is not a number"));
+    }
   }
-  optimizer.set_steps(meta("steps"));
+  return moments;
 }
 
 }  // namespace moe::train

@@ -5,6 +5,9 @@
 //   save/latest                   "iter_0000100"
 // An iteration is written into a temporary directory and renamed into place before `latest` is
 // replaced (itself write-then-rename), so a kill at any moment leaves the previous checkpoint whole.
+// Each rank writes its own optimizer file, with the moments it owns stored by parameter name
+// ("exp_avg.<name>", "exp_avg_sq.<name>", metadata "offset.<name>": the first element), so a
+// run of another layout (other ranges, other experts per rank) reads back the elements it needs.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +16,21 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model.h"
-#include "train/adamw.h"
+#include "parallel/communicator.h"
 
 namespace moe::train {
+
+// Adam moments of elements [offset, offset + size) of one parameter.
+struct MomentPiece {
+  std::string name;
+  int64_t offset = 0;
+  std::vector<float> exp_avg, exp_avg_sq;
+};
+
+struct OptimizerMoments {
+  int64_t steps = 0;  // AdamW updates done (bias correction)
+  std::vector<MomentPiece> pieces;
+};
 
 struct TrainState {
   int64_t iteration = 0;          // optimizer updates done
@@ -23,16 +38,18 @@ struct TrainState {
   nlohmann::json extra;           // expert biases, config snapshot, layout
 };
 
-// Writes the checkpoint of `iteration` under `dir` (created if missing) and points latest at it.
-void save_checkpoint(const std::string& dir, const model::Model& model, const TrainState& state,
-                     const AdamW& optimizer);
+// Writes the checkpoint of `state.iteration` under `dir` (created if missing) and points latest at
+// it. Collective over `world`: rank 0 passes the model and writes it with train_state.json; every
+// rank writes its optimizer file (optimizer/rank_<world rank>.safetensors) from `moments`.
+void save_checkpoint(const std::string& dir, const model::Model* model, const TrainState& state,
+                     const OptimizerMoments& moments, parallel::Communicator& world);
 
 // The directory `latest` points to, or "" when `dir` holds no checkpoint. A `latest` naming a
 // missing directory is a FormatError.
 std::string latest_checkpoint(const std::string& dir);
 
 TrainState load_train_state(const std::string& checkpoint);
-// Restores the moments of `optimizer`'s range; FormatError when the file's range or size differs.
-void load_optimizer_state(const std::string& checkpoint, AdamW& optimizer, int rank);
+// The moments of every rank file of the checkpoint (whatever layout wrote it).
+OptimizerMoments load_optimizer_moments(const std::string& checkpoint);
 
 }  // namespace moe::train

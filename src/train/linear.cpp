@@ -1,60 +1,39 @@
-// Linear forward and backward, all three products on the f32 matmul kernel (y = x W^T with W
-// [rows][cols]), which is deterministic for any thread count:
-//   dx = dy W     = matmul(weight W^T [I][O], rows dy)
-//   dw = dy^T x   = matmul(weight x^T [I][T], rows dy^T)
-// The transposed copies cost O(T I + T O + O I), small beside the O(T I O) products.
+// Linear forward and backward, all three products on the blocked f32 GEMM (kernels/gemm), whose
+// fma chain per element makes every result independent of the thread count:
+//   y  = x W^T   NT: A x [T][I], B W [O][I]
+//   dx += dy W   NN: A dy [T][O], B W [O][I]   (accumulating into dx)
+//   dw += dy^T x TN: A dy [T][O] read as [O] x [T], B x [T][I]
+// In bf16 mode all three take bf16-rounded inputs and sum in f32 (the weights stay f32 masters).
 #include "train/linear.h"
 
-#include <vector>
-
-#include "core/tensor.h"
-#include "kernels/matmul/matmul.h"
+#include "kernels/gemm/gemm.h"
 
 namespace moe::train {
 
-namespace {
-
-Tensor f32_view(const float* data, int64_t rows, int64_t cols) {
-  return Tensor(DType::kF32, {rows, cols}, reinterpret_cast<const std::byte*>(data), nullptr);
-}
-
-std::vector<float> transpose(const float* src, int64_t rows, int64_t cols) {
-  std::vector<float> out(rows * cols);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) out[c * rows + r] = src[r * cols + c];
-  return out;
-}
-
-void add_into(float* dst, const std::vector<float>& values) {
-  for (size_t i = 0; i < values.size(); ++i) dst[i] += values[i];
-}
-
-}  // namespace
+using kernels::GemmLayout;
 
 void linear_forward(float* y, const float* x, const float* w, const float* bias, int64_t T,
-                    int64_t I, int64_t O, ThreadPool* pool) {
+                    int64_t I, int64_t O, ThreadPool* pool, bool bf16) {
   if (T == 0) return;
-  kernels::matmul(f32_view(w, O, I), {x, I, y, O, T}, pool);
+  kernels::gemm_f32({.layout = GemmLayout::kNT, .m = T, .n = O, .k = I, .a = x, .lda = I, .b = w, .ldb = I,
+                     .c = y, .ldc = O, .bf16 = bf16},
+                    pool);
   if (bias == nullptr) return;
   for (int64_t t = 0; t < T; ++t)
     for (int64_t o = 0; o < O; ++o) y[t * O + o] += bias[o];
 }
 
 void linear_backward(float* dx, float* dw, float* db, const float* dy, const float* x,
-                     const float* w, int64_t T, int64_t I, int64_t O, ThreadPool* pool) {
+                     const float* w, int64_t T, int64_t I, int64_t O, ThreadPool* pool, bool bf16) {
   if (T == 0) return;
-  if (dx != nullptr) {
-    const std::vector<float> w_t = transpose(w, O, I);
-    std::vector<float> product(T * I);
-    kernels::matmul(f32_view(w_t.data(), I, O), {dy, O, product.data(), I, T}, pool);
-    add_into(dx, product);
-  }
-  if (dw != nullptr) {
-    const std::vector<float> x_t = transpose(x, T, I), dy_t = transpose(dy, T, O);
-    std::vector<float> product(O * I);
-    kernels::matmul(f32_view(x_t.data(), I, T), {dy_t.data(), T, product.data(), I, O}, pool);
-    add_into(dw, product);
-  }
+  if (dx != nullptr)
+    kernels::gemm_f32({.layout = GemmLayout::kNN, .m = T, .n = I, .k = O, .a = dy, .lda = O, .b = w, .ldb = I,
+                       .c = dx, .ldc = I, .accumulate = true, .bf16 = bf16},
+                      pool);
+  if (dw != nullptr)
+    kernels::gemm_f32({.layout = GemmLayout::kTN, .m = O, .n = I, .k = T, .a = dy, .lda = O, .b = x, .ldb = I,
+                       .c = dw, .ldc = I, .accumulate = true, .bf16 = bf16},
+                      pool);
   if (db != nullptr)
     for (int64_t t = 0; t < T; ++t)
       for (int64_t o = 0; o < O; ++o) db[o] += dy[t * O + o];

@@ -25,8 +25,9 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
                  const MoeLayerConfig& config, std::vector<float> noise, MoeSaved& saved,
                  ThreadPool* pool) {
   const int64_t H = config.hidden, E = config.router.num_experts, k = config.router.topk;
-  MOE_CHECK(static_cast<int64_t>(params.experts.size()) == E, ConfigError, "moe layer: ", params.experts.size(),
-            " experts but num_experts = ", E);
+  const int64_t held = config.exchange != nullptr ? config.exchange->local_experts() : E;
+  MOE_CHECK(static_cast<int64_t>(params.experts.size()) == held, ConfigError, "moe layer: ", params.experts.size(),
+            " experts but ", held, " expected here (num_experts = ", E, ")");
   MOE_ASSERT(noise.empty() || static_cast<int64_t>(noise.size()) == T * H);
   saved.noise = std::move(noise);
   const float* router_input = x;
@@ -47,8 +48,18 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
   saved.rows.resize(R * H);
   saved.expert_out.resize(R * H);
   permute_forward(saved.rows.data(), x, saved.perm, H);
-  swiglu_forward(saved.expert_out.data(), saved.rows.data(), saved.perm.offsets, params.experts, H,
-                 config.expert_ffn, saved.experts, pool);
+  if (config.exchange == nullptr) {
+    swiglu_forward(saved.expert_out.data(), saved.rows.data(), saved.perm.offsets, params.experts, H,
+                   config.expert_ffn, saved.experts, pool);
+  } else {
+    ExpertExchange& ep = *config.exchange;
+    saved.exchange = ep.plan(saved.perm.offsets);
+    ep.dispatch(saved.exchange, saved.rows.data(), H, saved.local_rows);
+    saved.local_out.resize(saved.local_rows.size());
+    swiglu_forward(saved.local_out.data(), saved.local_rows.data(), saved.exchange.offsets, params.experts, H,
+                   config.expert_ffn, saved.experts, pool);
+    ep.combine(saved.exchange, saved.local_out.data(), H, saved.expert_out);
+  }
   combine_forward(out, saved.expert_out.data(), saved.routing.weights, saved.perm, H);
 
   if (config.shared_ffn == 0) return;
@@ -74,8 +85,17 @@ void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const flo
   std::vector<float> d_expert_out(R * H), d_weights(T * k), d_rows(R * H, 0.0f);
   combine_backward(d_expert_out.data(), d_weights, dout, saved.expert_out.data(), saved.routing.weights,
                    saved.perm, H);
-  swiglu_backward(d_rows.data(), grads.experts, d_expert_out.data(), saved.rows.data(), saved.perm.offsets,
-                  params.experts, H, config.expert_ffn, saved.experts, pool);
+  if (config.exchange == nullptr) {
+    swiglu_backward(d_rows.data(), grads.experts, d_expert_out.data(), saved.rows.data(), saved.perm.offsets,
+                    params.experts, H, config.expert_ffn, saved.experts, pool);
+  } else {
+    ExpertExchange& ep = *config.exchange;
+    std::vector<float> d_local_out, d_local_rows(saved.local_rows.size(), 0.0f);
+    ep.dispatch(saved.exchange, d_expert_out.data(), H, d_local_out);
+    swiglu_backward(d_local_rows.data(), grads.experts, d_local_out.data(), saved.local_rows.data(),
+                    saved.exchange.offsets, params.experts, H, config.expert_ffn, saved.experts, pool);
+    ep.combine(saved.exchange, d_local_rows.data(), H, d_rows);
+  }
   permute_backward(dx, d_rows.data(), saved.perm, H);
 
   std::vector<float> d_logits(T * E);

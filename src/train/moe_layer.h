@@ -3,6 +3,8 @@
 // -> combine (weighted sum in k order; dropped pairs add nothing), plus an optional shared expert
 // times sigmoid(x w_shared_gate) (Qwen2-MoE). Backward walks the same parts in reverse.
 // Shapes: T tokens, H hidden, E experts, k = topk, F expert ffn, Fs shared ffn.
+// With expert parallelism (config.exchange set) this rank holds only its EP rank's experts: the
+// permuted rows travel to the experts' ranks and back (ExpertExchange), forward and backward.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 
 #include "core/random.h"
 #include "core/thread_pool.h"
+#include "train/expert_exchange.h"
 #include "train/router_train.h"
 #include "train/swiglu.h"
 #include "train/token_permute.h"
@@ -23,11 +26,12 @@ struct MoeLayerConfig {
   int64_t shared_ffn = 0;  // Fs, 0 = no shared expert
   RouterTrainConfig router;
   int64_t seq_length = 0;  // tokens per sequence (for the sequence-level aux loss)
+  ExpertExchange* exchange = nullptr;  // the EP group's exchange; null = every expert is here
 };
 
 struct MoeParams {
   const float* router = nullptr;           // [E][H]
-  std::vector<SwigluParams> experts;       // E
+  std::vector<SwigluParams> experts;       // E, or this EP rank's experts
   SwigluParams shared{};                   // when shared_ffn > 0
   const float* shared_gate = nullptr;      // [1][H] when shared_ffn > 0
   std::span<const float> expert_bias;      // [E] selection-only bias, or empty
@@ -49,6 +53,9 @@ struct MoeSaved {
   Permutation perm;
   std::vector<float> rows;          // permuted inputs [R][H]
   std::vector<float> expert_out;    // [R][H]
+  ExchangePlan exchange;            // with EP: where the rows went
+  std::vector<float> local_rows;    // with EP: the rows this rank's experts ran on, expert-major
+  std::vector<float> local_out;     // with EP: their outputs
   SwigluSaved experts;
   SwigluSaved shared;
   std::vector<float> shared_out;    // [T][H]

@@ -10,8 +10,9 @@
 
 namespace moe::train {
 
-Tensor ParamStore::add(std::vector<int64_t> shape) {
+Tensor ParamStore::add(std::vector<int64_t> shape, bool expert) {
   Param& p = storage_.emplace_back();
+  p.expert = expert;
   int64_t numel = 1;
   for (int64_t d : shape) numel *= d;
   p.shape = shape;
@@ -21,7 +22,8 @@ Tensor ParamStore::add(std::vector<int64_t> shape) {
   return Tensor(DType::kF32, std::move(shape), reinterpret_cast<const std::byte*>(p.value.data()), nullptr);
 }
 
-ParamStore::ParamStore(const model::ModelConfig& config) : config_(config) {
+ParamStore::ParamStore(const model::ModelConfig& config, int64_t first_expert, int64_t n_experts)
+    : config_(config) {
   MOE_CHECK(config.rope_style == kernels::RopeStyle::kNeox, ConfigError,
             "training keeps q/k rows in HF's rotate-half order; convert interleaved rows first");
   const int64_t H = config.hidden_size, E = config.router.n_experts;
@@ -48,10 +50,12 @@ ParamStore::ParamStore(const model::ModelConfig& config) : config_(config) {
     l.ffn_norm = add({H});
     l.router = add({E, H});
     l.experts.resize(E);
-    for (ExpertWeights& e : l.experts) {
-      e.gate = add({config.expert_ffn, H});
-      e.up = add({config.expert_ffn, H});
-      e.down = add({H, config.expert_ffn});
+    const int64_t last = n_experts < 0 ? E : first_expert + n_experts;
+    for (int64_t i = first_expert; i < last; ++i) {
+      ExpertWeights& e = l.experts[i];
+      e.gate = add({config.expert_ffn, H}, true);
+      e.up = add({config.expert_ffn, H}, true);
+      e.down = add({H, config.expert_ffn}, true);
     }
     if (config.shared_expert_ffn > 0) {
       l.shared_expert.gate = add({config.shared_expert_ffn, H});
@@ -61,6 +65,7 @@ ParamStore::ParamStore(const model::ModelConfig& config) : config_(config) {
     }
   }
   for (const auto& [name, view] : model::weights_to_hf(config, views_)) {
+    if (view.empty()) continue;  // another EP rank's expert
     Param* p = by_value_.at(view.f32());
     p->name = name;
     order_.push_back(p);
@@ -70,9 +75,11 @@ ParamStore::ParamStore(const model::ModelConfig& config) : config_(config) {
 
 float* ParamStore::grad(const Tensor& view) { return by_value_.at(view.f32())->grad.data(); }
 
-std::vector<ParamRef> ParamStore::params() {
+std::vector<ParamRef> ParamStore::params(Part part) {
   std::vector<ParamRef> refs;
-  for (Param* p : order_) refs.push_back({p->name, p->value, p->grad, p->shape.size() > 1});
+  for (Param* p : order_)
+    if (part == Part::kAll || p->expert == (part == Part::kExperts))
+      refs.push_back({p->name, p->value, p->grad, p->shape.size() > 1});
   return refs;
 }
 

@@ -1,14 +1,21 @@
 // SwiGLU forward/backward per row group. With g = gate x, u = up x, a = silu(g) u:
 //   da = dout down;  du = da silu(g);  dg = da u sigmoid(g) (1 + g (1 - sigmoid(g)))
-// then the three linear backwards.
+// then the three linear backwards. The element-wise parts run on the pool in fixed chunks.
 #include "train/swiglu.h"
 
 #include <cmath>
 
 #include "core/error.h"
 #include "train/linear.h"
+#include "train/parallel_chunks.h"
 
 namespace moe::train {
+
+namespace {
+
+constexpr int64_t kElementChunk = 16384;  // element-wise work per task (exp dominates)
+
+}  // namespace
 
 void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets,
                     std::span<const SwigluParams> experts, int64_t H, int64_t F,
@@ -24,10 +31,13 @@ void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets
     float* g = saved.gate.data() + begin * F;
     float* u = saved.up.data() + begin * F;
     float* a = saved.act.data() + begin * F;
-    linear_forward(g, x + begin * H, experts[e].gate, nullptr, n, H, F, pool);
-    linear_forward(u, x + begin * H, experts[e].up, nullptr, n, H, F, pool);
-    for (int64_t i = 0; i < n * F; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-    linear_forward(out + begin * H, a, experts[e].down, nullptr, n, F, H, pool);
+    const bool bf16 = experts[e].bf16;
+    linear_forward(g, x + begin * H, experts[e].gate, nullptr, n, H, F, pool, bf16);
+    linear_forward(u, x + begin * H, experts[e].up, nullptr, n, H, F, pool, bf16);
+    for_chunks(pool, n * F, kElementChunk, [&](int64_t first, int64_t last) {
+      for (int64_t i = first; i < last; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    });
+    linear_forward(out + begin * H, a, experts[e].down, nullptr, n, F, H, pool, bf16);
   }
 }
 
@@ -42,18 +52,22 @@ void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float*
     const float* g = saved.gate.data() + begin * F;
     const float* u = saved.up.data() + begin * F;
     d_act.assign(n * F, 0.0f);
+    const bool bf16 = experts[e].bf16;
     linear_backward(d_act.data(), grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F,
-                    experts[e].down, n, F, H, pool);
+                    experts[e].down, n, F, H, pool, bf16);
     d_gate.resize(n * F);
     d_up.resize(n * F);
-    for (int64_t i = 0; i < n * F; ++i) {
-      const float sig = 1.0f / (1.0f + std::exp(-g[i]));
-      d_up[i] = d_act[i] * g[i] * sig;
-      d_gate[i] = d_act[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
-    }
+    for_chunks(pool, n * F, kElementChunk, [&](int64_t first, int64_t last) {
+      for (int64_t i = first; i < last; ++i) {
+        const float sig = 1.0f / (1.0f + std::exp(-g[i]));
+        d_up[i] = d_act[i] * g[i] * sig;
+        d_gate[i] = d_act[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+      }
+    });
     linear_backward(dx + begin * H, grads[e].gate, nullptr, d_gate.data(), x + begin * H, experts[e].gate, n, H, F,
-                    pool);
-    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.data(), x + begin * H, experts[e].up, n, H, F, pool);
+                    pool, bf16);
+    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.data(), x + begin * H, experts[e].up, n, H, F, pool,
+                    bf16);
   }
 }
 

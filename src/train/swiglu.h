@@ -13,6 +13,7 @@ namespace moe::train {
 
 struct SwigluParams {
   const float *gate, *up, *down;
+  bool bf16 = false;  // the six GEMMs in kernels::gemm's bf16 mode (bf16 products, f32 sums and weights)
 };
 struct SwigluGrads {
   float *gate, *up, *down;

@@ -41,7 +41,9 @@ TrainModel::TrainModel(const model::ModelConfig& config, const TrainModelOptions
     : config_(training_config(config)),
       options_(options),
       pool_(pool),
-      params_((check_supported(config, options.router), config_)),
+      params_((check_supported(config, options.router), config_),
+              options.exchange != nullptr ? options.exchange->first_expert() : 0,
+              options.exchange != nullptr ? options.exchange->local_experts() : -1),
       expert_bias_(config.n_layers,
                    std::vector<float>(options.router.enable_expert_bias ? options.router.num_experts : 0, 0.0f)) {
   MOE_CHECK(options.input_jitter_eps >= 0 && options.input_jitter_eps < 1, ConfigError,
@@ -80,13 +82,13 @@ void TrainModel::update_expert_bias(const std::vector<std::vector<int64_t>>& tok
     if (!expert_bias_[layer].empty()) train::update_expert_bias(expert_bias_[layer], tokens_per_expert[layer], rate);
 }
 
-model::Model TrainModel::to_model(tokenizer::Vocab vocab) const {
+model::Model TrainModel::to_model(tokenizer::Vocab vocab, model::NamedTensors named) const {
   model::Model m;
   m.name = "trained";
   m.config = config_;
   m.vocab = std::move(vocab);
   std::map<std::string, Tensor> tensors;
-  for (auto& [name, tensor] : params_.named_tensors()) tensors.emplace(name, std::move(tensor));
+  for (auto& [name, tensor] : named) tensors.emplace(name, std::move(tensor));
   m.weights = model::weights_from_hf(config_, tensors, "trained parameters");
   return m;
 }
@@ -101,7 +103,8 @@ MoeParams TrainModel::moe_params(int64_t layer) const {
   const model::LayerWeights& l = params_.views().layers[layer];
   MoeParams p;
   p.router = l.router.f32();
-  for (const ExpertWeights& e : l.experts) p.experts.push_back({e.gate.f32(), e.up.f32(), e.down.f32()});
+  for (const ExpertWeights& e : l.experts)
+    if (!e.gate.empty()) p.experts.push_back({e.gate.f32(), e.up.f32(), e.down.f32()});
   if (config_.shared_expert_ffn > 0) {
     p.shared = {l.shared_expert.gate.f32(), l.shared_expert.up.f32(), l.shared_expert.down.f32()};
     p.shared_gate = l.shared_expert_gate.f32();
@@ -115,7 +118,7 @@ MoeGrads TrainModel::moe_grads(int64_t layer) {
   MoeGrads g;
   g.router = params_.grad(l.router);
   for (const ExpertWeights& e : l.experts)
-    g.experts.push_back({params_.grad(e.gate), params_.grad(e.up), params_.grad(e.down)});
+    if (!e.gate.empty()) g.experts.push_back({params_.grad(e.gate), params_.grad(e.up), params_.grad(e.down)});
   if (config_.shared_expert_ffn > 0) {
     g.shared = {params_.grad(l.shared_expert.gate), params_.grad(l.shared_expert.up),
                 params_.grad(l.shared_expert.down)};
@@ -147,7 +150,7 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
   std::vector<float> x(T * H), branch(T * H);
   embedding_forward(x.data(), tokens, w.token_embd.f32(), V, H);
   const AttentionConfig attention = attention_config(batch, seq);
-  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq};
+  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq, options_.exchange};
   for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
     const model::LayerWeights& l = w.layers[layer];
     LayerState& s = layers_[layer];
@@ -196,7 +199,7 @@ void TrainModel::run_backward(std::span<const int32_t> tokens, std::span<const i
   rmsnorm_backward(dx.data(), params_.grad(w.output_norm), d_normed.data(), final_in_.data(), w.output_norm.f32(),
                    final_norm_, T, H, pool_);
   const AttentionConfig attention = attention_config(batch_, seq_);
-  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq_};
+  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq_, options_.exchange};
   for (int64_t layer = config_.n_layers - 1; layer >= 0; --layer) {
     const model::LayerWeights& l = w.layers[layer];
     const LayerState& s = layers_[layer];

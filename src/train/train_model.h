@@ -1,5 +1,5 @@
-// TrainModel: an MoE transformer (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in fp32 for training in
-// one process: forward with everything backward needs kept, backward accumulating into
+// TrainModel: an MoE transformer (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in fp32 for training (in
+// one process, or one EP rank holding its experts): forward with everything backward needs kept, backward accumulating into
 // per-parameter gradient buffers named as the HF checkpoint names them. Per layer: RMSNorm ->
 // attention (RoPE, GQA, optional qkv bias, q/k norms, clip_qkv) -> residual -> RMSNorm -> MoE layer
 // (router with jitter, aux and z losses, capacity; permute -> grouped experts -> combine; optional
@@ -30,6 +30,8 @@ struct TrainModelOptions {
   RouterTrainConfig router;       // the router's training options (Megatron-Core keys)
   double input_jitter_eps = 0.0;  // moe_input_jitter_eps: router input times U[1-eps, 1+eps] (0 = off)
   int64_t seq_length = 0;         // tokens per training sequence; batches must have it when > 0
+  // Expert parallelism: the EP group's exchange; the model then holds only that rank's experts.
+  ExpertExchange* exchange = nullptr;
 };
 
 struct LossParts {
@@ -59,13 +61,18 @@ class TrainModel {
   // Fresh parameters from (seed, tensor name): norms 1, biases 0, the rest N(0, std); unset std =
   // 0.02 (Megatron-Core's init_method_std).
   void init_random(uint64_t seed, std::optional<double> std);
-  // Every parameter (HF name, value, gradient), in HF file order, for the optimizer.
-  std::vector<ParamRef> params() { return params_.params(); }
+  // Every held parameter (HF name, value, gradient), in HF file order, for the optimizer; or
+  // only the dense ones or only the routed experts'.
+  std::vector<ParamRef> params(ParamStore::Part part = ParamStore::Part::kAll) { return params_.params(part); }
   void zero_grad() { params_.zero_grad(); }
-  // The parameters as HF-named f32 tensors, and as a model::Model (with `vocab`) that
-  // model::save_model writes as an HF directory or a GGUF file.
+  // The held parameters as HF-named f32 tensors, and as a model::Model (with `vocab`) that
+  // model::save_model writes as an HF directory or a GGUF file; under EP, to_model takes every
+  // tensor (the held ones and the other ranks' experts).
   model::NamedTensors named_tensors() const { return params_.named_tensors(); }
-  model::Model to_model(tokenizer::Vocab vocab) const;
+  // Every role as an f32 view of its held parameter (other EP ranks' experts empty).
+  const model::ModelWeights& views() const { return params_.views(); }
+  model::Model to_model(tokenizer::Vocab vocab) const { return to_model(std::move(vocab), named_tensors()); }
+  model::Model to_model(tokenizer::Vocab vocab, model::NamedTensors tensors) const;
 
   // Selection-only expert biases (aux-loss-free balancing): [layer][E], empty rows when the
   // router has no expert bias.

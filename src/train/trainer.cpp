@@ -1,4 +1,7 @@
-// The single-process training loop (the parallel layouts reuse it with their groups).
+// The training loop, one process or one rank of many. Micro-batch m of a global batch of M
+// (samples consumed + m * micro ...) is run by rank m % dp, Megatron's sampler order, with its
+// own jitter stream, so every layout runs the same micro-batches; each scales its loss by 1/M and
+// the gradients are summed over the ranks (DistributedOptimizer), as one process averages them.
 #include "train/trainer.h"
 
 #include <chrono>
@@ -10,9 +13,12 @@
 #include "core/random.h"
 #include "core/thread_pool.h"
 #include "train/checkpoint.h"
+#include "train/distributed_optimizer.h"
+#include "train/expert_exchange.h"
 #include "train/model_spec.h"
 #include "train/sample_stream.h"
 #include "train/token_data.h"
+#include "train/train_groups.h"
 #include "train/train_log.h"
 #include "train/train_model.h"
 
@@ -41,16 +47,50 @@ Batch draw_batch(SampleStream& stream, int64_t first, int64_t batch) {
   return b;
 }
 
-double grad_norm(const std::vector<ParamRef>& params) {
-  double sum = 0;
-  for (const ParamRef& p : params)
-    for (float g : p.grad) sum += static_cast<double>(g) * g;
-  return std::sqrt(sum);
+// The step's record summed over the ranks (each holds its micro-batches' share).
+void reduce_record(StepRecord& record, parallel::Communicator& world) {
+  std::vector<double> sums{record.loss, record.lm_loss, record.aux_loss, record.z_loss,
+                           static_cast<double>(record.dropped_tokens)};
+  for (const auto& layer : record.expert_tokens)
+    for (int64_t n : layer) sums.push_back(static_cast<double>(n));
+  world.allreduce_sum(sums.data(), static_cast<int64_t>(sums.size()));
+  record.loss = sums[0];
+  record.lm_loss = sums[1];
+  record.aux_loss = sums[2];
+  record.z_loss = sums[3];
+  record.dropped_tokens = static_cast<int64_t>(sums[4]);
+  size_t i = 5;
+  for (auto& layer : record.expert_tokens)
+    for (int64_t& n : layer) n = static_cast<int64_t>(sums[i++]);
 }
 
-void scale_grads(const std::vector<ParamRef>& params, float factor) {
-  for (const ParamRef& p : params)
-    for (float& g : p.grad) g *= factor;
+// The whole model for rank 0's checkpoint: under EP the other ranks' experts are gathered over
+// rank 0's EP group (each rank sends its experts of every layer, gate, up, down). Collective over
+// that group; the other ranks get an empty model.
+model::Model gather_model(TrainModel& net, TrainGroups& groups, tokenizer::Vocab vocab) {
+  const TrainLayout& l = groups.layout;
+  if (l.expert_dp_rank != 0) return {};
+  if (l.ep == 1) return net.to_model(std::move(vocab));
+  model::ModelWeights views = net.views();
+  std::vector<float> mine;
+  for (const model::LayerWeights& layer : views.layers)
+    for (int64_t e = l.first_expert; e < l.first_expert + l.local_experts; ++e)
+      for (const Tensor* t : {&layer.experts[e].gate, &layer.experts[e].up, &layer.experts[e].down})
+        mine.insert(mine.end(), t->f32(), t->f32() + t->numel());
+  std::vector<float> all;
+  std::vector<int64_t> counts;
+  groups.ep.allgatherv(mine.data(), static_cast<int64_t>(mine.size()), all, counts);
+  const ExpertWeights shapes = views.layers[0].experts[l.first_expert];
+  int64_t at = 0;
+  for (int peer = 0; peer < l.ep; ++peer)
+    for (model::LayerWeights& layer : views.layers)
+      for (int64_t e = peer * l.local_experts; e < (peer + 1) * l.local_experts; ++e)
+        for (auto [t, shape] : {std::pair{&layer.experts[e].gate, &shapes.gate}, std::pair{&layer.experts[e].up, &shapes.up},
+                                std::pair{&layer.experts[e].down, &shapes.down}}) {
+          *t = Tensor::from_f32(shape->shape(), std::vector<float>(all.begin() + at, all.begin() + at + shape->numel()));
+          at += shape->numel();
+        }
+  return net.to_model(std::move(vocab), model::weights_to_hf(net.config(), views));
 }
 
 // Refuses a checkpoint whose model differs from the configured one.
@@ -69,12 +109,27 @@ void check_same_model(const model::ModelConfig& want, const model::ModelConfig& 
 }  // namespace
 
 TrainResult run_training(TrainConfig config, const std::function<void(const std::string&)>& print) {
+  parallel::Communicator alone = parallel::Communicator::single();
+  return run_training(std::move(config), print, alone);
+}
+
+TrainResult run_training(TrainConfig config, const std::function<void(const std::string&)>& print_line,
+                         parallel::Communicator& world) {
+  const bool lead = world.rank() == 0;
+  const auto print = [&](const std::string& line) {
+    if (lead) print_line(line);
+  };
   config.validate();
   TrainingStart start = resolve_training_start(config);
+  const TrainLayout layout = make_train_layout(config, world.size(), world.rank(), start.config.router.n_experts,
+                                               start.config.n_heads);
+  TrainGroups groups(world, layout);
+  std::optional<ExpertExchange> exchange;
+  if (layout.ep > 1) exchange.emplace(groups.ep, start.config.router.n_experts);
   const int64_t seq = config.model.seq_length;
   const int64_t micro = config.micro_batch_size;
-  const int64_t global = config.global_batch_size.value_or(micro);
-  const int64_t accumulation = global / micro;
+  const int64_t global = config.global_batch_size.value_or(micro * layout.dp);
+  const int64_t micro_batches = global / micro;  // of the global batch, over all ranks
   if (config.lr.decay_iters == 0) config.lr.decay_iters = config.train_iters;
 
   const TokenData data = TokenData::open(config.data_path);
@@ -97,28 +152,30 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     start.weights = std::move(saved);
   }
 
-  const int threads = config.threads > 0 ? config.threads
-                                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // Unset threads: the machine's cores shared by the ranks.
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = config.threads > 0 ? config.threads : std::max(1, cores / layout.world);
   ThreadPool pool(threads);
   TrainModel net(start.config, {.router = config.router,
                                 .input_jitter_eps = config.input_jitter_eps,
-                                .seq_length = seq},
+                                .seq_length = seq,
+                                .exchange = exchange ? &*exchange : nullptr},
                  &pool);
   if (start.weights) net.load_weights(*start.weights);
   else net.init_random(config.seed, config.model.init_method_std);
 
-  std::vector<ParamRef> params = net.params();
-  AdamW optimizer(params, config.adam);
+  DistributedOptimizer optimizer(net, groups, config.adam, config.use_distributed_optimizer);
   TrainState state;
   if (!resume_from.empty()) {
     state = load_train_state(resume_from);
-    load_optimizer_state(resume_from, optimizer, 0);
+    const OptimizerMoments moments = load_optimizer_moments(resume_from);
+    optimizer.load_moments(moments.pieces, moments.steps, resume_from);
     if (state.extra.contains("expert_bias")) net.set_expert_bias(state.extra["expert_bias"].get<std::vector<std::vector<float>>>());
     print("resumed from " + resume_from + " at iteration " + std::to_string(state.iteration));
   }
 
   TrainLogFile log;
-  if (!config.log_file.empty()) {
+  if (lead && !config.log_file.empty()) {
     log = TrainLogFile(config.log_file, /*append=*/!resume_from.empty());
     if (!resume_from.empty()) log.write({{"event", "resume"}, {"step", state.iteration}, {"from", resume_from}});
   }
@@ -131,9 +188,11 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     state.extra["expert_bias"] = net.expert_bias();
     state.extra["config"] = nlohmann::json::object();
     for (const auto& [key, value] : describe_train_config(config)) state.extra["config"][key] = value;
-    model::Model out = net.to_model(start.vocab);
+    state.extra["layout"] = {{"world", layout.world}, {"expert_model_parallel_size", layout.ep},
+                             {"use_distributed_optimizer", config.use_distributed_optimizer}};
+    model::Model out = gather_model(net, groups, start.vocab);
     out.name = std::filesystem::path(config.save).filename().string();
-    save_checkpoint(config.save, out, state, optimizer);
+    save_checkpoint(config.save, lead ? &out : nullptr, state, {optimizer.steps(), optimizer.moments()}, world);
     result.checkpoint = latest_checkpoint(config.save);
     print("saved " + result.checkpoint);
   };
@@ -145,26 +204,27 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     record.step = step;
     record.train_iters = config.train_iters;
     record.expert_tokens.assign(start.config.n_layers, std::vector<int64_t>(start.config.router.n_experts, 0));
-    Rng jitter(derive_seed(config.seed, "jitter " + std::to_string(step)));
-    for (int64_t a = 0; a < accumulation; ++a) {
-      const Batch batch = draw_batch(train_stream, state.consumed_samples + a * micro, micro);
+    for (int64_t m = layout.rank; m < micro_batches; m += layout.dp) {
+      Rng jitter(derive_seed(config.seed, "jitter " + std::to_string(step) + " " + std::to_string(m)));
+      const Batch batch = draw_batch(train_stream, state.consumed_samples + m * micro, micro);
       const LossParts parts = net.forward_backward(batch.tokens, batch.targets, batch.batch, batch.seq,
-                                                   1.0f / static_cast<float>(accumulation), jitter);
-      record.loss += parts.loss / accumulation;
-      record.lm_loss += parts.lm_loss / accumulation;
-      record.aux_loss += parts.aux_loss / accumulation;
-      record.z_loss += parts.z_loss / accumulation;
+                                                   1.0f / static_cast<float>(micro_batches), jitter);
+      record.loss += parts.loss / micro_batches;
+      record.lm_loss += parts.lm_loss / micro_batches;
+      record.aux_loss += parts.aux_loss / micro_batches;
+      record.z_loss += parts.z_loss / micro_batches;
       record.dropped_tokens += parts.dropped_tokens;
       for (size_t l = 0; l < parts.expert_tokens.size(); ++l)
         for (size_t e = 0; e < parts.expert_tokens[l].size(); ++e) record.expert_tokens[l][e] += parts.expert_tokens[l][e];
     }
+    reduce_record(record, world);
     state.consumed_samples += global;
     MOE_CHECK(std::isfinite(record.loss), Error, "step ", step, ": the loss is ", record.loss,
               " (lower lr, or raise clip_grad / warmup)");
 
-    record.grad_norm = grad_norm(params);
+    record.grad_norm = optimizer.reduce_gradients();
     if (config.clip_grad > 0 && record.grad_norm > config.clip_grad)
-      scale_grads(params, static_cast<float>(config.clip_grad / (record.grad_norm + 1e-6)));
+      optimizer.scale_gradients(static_cast<float>(config.clip_grad / (record.grad_norm + 1e-6)));
     record.lr = config.lr.at(step);
     optimizer.step(record.lr);
     if (config.router.enable_expert_bias) net.update_expert_bias(record.expert_tokens, config.router.bias_update_rate);
@@ -175,6 +235,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
     record.seconds_left = elapsed / static_cast<double>(step - first_step) * static_cast<double>(config.train_iters - step);
 
+    // Evaluation: every rank runs the same batches (the EP exchange needs every rank of the group).
     if (valid_stream && step % config.eval_interval == 0) {
       double sum = 0;
       for (int64_t i = 0; i < config.eval_iters; ++i) {

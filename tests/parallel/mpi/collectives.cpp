@@ -85,6 +85,28 @@ TEST(MpiAllreduce, SplitIntoSmallMessagesGivesTheSameBits) {
   world().set_max_message_elements(INT_MAX);
 }
 
+// reduce_scatter_sum: each rank's slice [n r / size, n (r + 1) / size) holds the serial sum (the
+// allreduce's bits); the rest of the buffer is this rank's own values, untouched.
+void check_reduce_scatter(int64_t n) {
+  Communicator& comm = world();
+  std::vector<float> data(n);
+  for (int64_t idx = 0; idx < n; ++idx) data[idx] = value_of<float>(comm.rank(), idx);
+  comm.reduce_scatter_sum(data.data(), n);
+  const std::vector<float> expected = serial_sum<float>(comm.size(), n);
+  const int64_t lo = n * comm.rank() / comm.size(), hi = n * (comm.rank() + 1) / comm.size();
+  for (int64_t idx = 0; idx < n; ++idx) {
+    const float want = idx >= lo && idx < hi ? expected[idx] : value_of<float>(comm.rank(), idx);
+    ASSERT_EQ(std::memcmp(&data[idx], &want, sizeof(float)), 0) << "n = " << n << ", element " << idx;
+  }
+}
+
+TEST(MpiReduceScatter, SlicesHoldTheRankOrderedSum) {
+  for (int64_t n : {0, 1, 3, 31, 4097}) check_reduce_scatter(n);
+  world().set_max_message_elements(5);
+  check_reduce_scatter(1001);
+  world().set_max_message_elements(INT_MAX);
+}
+
 TEST(MpiAllreduce, MaxOfRanks) {
   Communicator& comm = world();
   EXPECT_EQ(comm.allreduce_max(int64_t{1} << 40 | comm.rank()),

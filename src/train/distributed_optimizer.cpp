@@ -1,0 +1,166 @@
+// Gradient reduction, norm, AdamW over shards and the gather of updated shards.
+#include "train/distributed_optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/error.h"
+
+namespace moe::train {
+namespace {
+
+int64_t total_size(const std::vector<ParamRef>& params) {
+  int64_t n = 0;
+  for (const ParamRef& p : params) n += static_cast<int64_t>(p.value.size());
+  return n;
+}
+
+// Shard r of n of `total` elements: [total * r / n, total * (r + 1) / n).
+int64_t shard_bound(int64_t total, int r, int n) { return total * r / n; }
+
+// Calls f(param, lo, hi, concat_offset) for each parameter overlapping [begin, end), with [lo, hi)
+// in the parameter's own elements.
+template <class F>
+void for_each_overlap(const std::vector<ParamRef>& params, int64_t begin, int64_t end, F&& f) {
+  int64_t offset = 0;
+  for (const ParamRef& p : params) {
+    const int64_t size = static_cast<int64_t>(p.value.size());
+    const int64_t lo = std::max(begin, offset), hi = std::min(end, offset + size);
+    if (lo < hi) f(p, lo - offset, hi - offset, offset);
+    offset += size;
+  }
+}
+
+double sum_squares(const std::vector<ParamRef>& params, int64_t begin, int64_t end) {
+  double sum = 0;
+  for_each_overlap(params, begin, end, [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t) {
+    for (int64_t i = lo; i < hi; ++i) sum += static_cast<double>(p.grad[i]) * p.grad[i];
+  });
+  return sum;
+}
+
+}  // namespace
+
+DistributedOptimizer::Part DistributedOptimizer::make_part(std::vector<ParamRef> params,
+                                                           parallel::Communicator* group,
+                                                           const AdamWConfig& config, bool distributed) {
+  const int64_t total = total_size(params);
+  const int n = group->size(), r = group->rank();
+  const int64_t begin = distributed ? shard_bound(total, r, n) : 0;
+  const int64_t end = distributed ? shard_bound(total, r + 1, n) : total;
+  AdamW adam(params, config, begin, end);
+  return Part{std::move(params), group, std::move(adam), {}};
+}
+
+DistributedOptimizer::DistributedOptimizer(TrainModel& net, TrainGroups& groups, const AdamWConfig& config,
+                                           bool distributed)
+    : groups_(&groups),
+      distributed_(distributed),
+      dense_(make_part(net.params(ParamStore::Part::kDense), groups.world, config, distributed)),
+      experts_(make_part(net.params(ParamStore::Part::kExperts), &groups.expert_dp, config, distributed)) {}
+
+void DistributedOptimizer::reduce(Part& part) {
+  if (part.group->size() == 1) return;
+  // One sum over the concatenation, in rank order (every rank gets the same bits). The
+  // distributed optimizer needs only its shard of it: a reduce-scatter, whose slices are the
+  // shards; the other elements keep this rank's own unsummed gradients, which nothing reads.
+  part.flat.resize(part.adam.total_elements());
+  int64_t offset = 0;
+  for (const ParamRef& p : part.params) {
+    std::copy(p.grad.begin(), p.grad.end(), part.flat.begin() + offset);
+    offset += static_cast<int64_t>(p.grad.size());
+  }
+  const int64_t n = static_cast<int64_t>(part.flat.size());
+  if (distributed_) part.group->reduce_scatter_sum(part.flat.data(), n);
+  else part.group->allreduce_sum(part.flat.data(), n);
+  for_each_overlap(part.params, part.adam.begin(), part.adam.end(),
+                   [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t at) {
+                     std::copy(part.flat.begin() + at + lo, part.flat.begin() + at + hi, p.grad.begin() + lo);
+                   });
+}
+
+double DistributedOptimizer::reduce_gradients() {
+  reduce(dense_);
+  reduce(experts_);
+  // Every gradient element is counted once: rank r adds the squares of its dense shard (of the
+  // world) and of its expert shard (of its expert-DP group; the EP ranks hold other experts).
+  const TrainLayout& l = groups_->layout;
+  const int64_t dense_total = dense_.adam.total_elements(), expert_total = experts_.adam.total_elements();
+  double sum = sum_squares(dense_.params, shard_bound(dense_total, l.rank, l.world),
+                           shard_bound(dense_total, l.rank + 1, l.world)) +
+               sum_squares(experts_.params, shard_bound(expert_total, l.expert_dp_rank, l.expert_dp),
+                           shard_bound(expert_total, l.expert_dp_rank + 1, l.expert_dp));
+  groups_->world->allreduce_sum(&sum, 1);
+  return std::sqrt(sum);
+}
+
+void DistributedOptimizer::scale_gradients(float factor) {
+  for (Part* part : {&dense_, &experts_})
+    for (const ParamRef& p : part->params)
+      for (float& g : p.grad) g *= factor;
+}
+
+void DistributedOptimizer::gather(Part& part) {
+  if (part.group->size() == 1) return;
+  const int64_t begin = part.adam.begin(), end = part.adam.end();
+  std::vector<float> mine(end - begin);
+  for_each_overlap(part.params, begin, end, [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
+    std::copy(p.value.begin() + lo, p.value.begin() + hi, mine.begin() + (offset + lo - begin));
+  });
+  std::vector<int64_t> counts;
+  part.group->allgatherv(mine.data(), static_cast<int64_t>(mine.size()), part.flat, counts);
+  int64_t offset = 0;
+  for (const ParamRef& p : part.params) {
+    std::copy(part.flat.begin() + offset, part.flat.begin() + offset + static_cast<int64_t>(p.value.size()),
+              p.value.begin());
+    offset += static_cast<int64_t>(p.value.size());
+  }
+}
+
+void DistributedOptimizer::step(double lr) {
+  for (Part* part : {&dense_, &experts_}) {
+    part->adam.step(lr);
+    if (distributed_) gather(*part);
+  }
+}
+
+std::vector<MomentPiece> DistributedOptimizer::moments() const {
+  std::vector<MomentPiece> pieces;
+  for (const Part* part : {&dense_, &experts_}) {
+    AdamW& adam = const_cast<AdamW&>(part->adam);  // the moments are only read
+    const int64_t begin = adam.begin();
+    for_each_overlap(part->params, begin, adam.end(), [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
+      const int64_t at = offset + lo - begin;
+      pieces.push_back({p.name, lo, std::vector<float>(adam.exp_avg().begin() + at, adam.exp_avg().begin() + at + (hi - lo)),
+                        std::vector<float>(adam.exp_avg_sq().begin() + at, adam.exp_avg_sq().begin() + at + (hi - lo))});
+    });
+  }
+  return pieces;
+}
+
+void DistributedOptimizer::load_moments(const std::vector<MomentPiece>& pieces, int64_t steps,
+                                        const std::string& source) {
+  std::map<std::string, std::vector<const MomentPiece*>> by_name;
+  for (const MomentPiece& piece : pieces) by_name[piece.name].push_back(&piece);
+  for (Part* part : {&dense_, &experts_}) {
+    const int64_t begin = part->adam.begin();
+    for_each_overlap(part->params, begin, part->adam.end(), [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
+      std::vector<char> filled(hi - lo, 0);
+      for (const MomentPiece* piece : by_name[p.name]) {
+        const int64_t from = std::max(lo, piece->offset);
+        const int64_t to = std::min(hi, piece->offset + static_cast<int64_t>(piece->exp_avg.size()));
+        for (int64_t i = from; i < to; ++i) {
+          part->adam.exp_avg()[offset + i - begin] = piece->exp_avg[i - piece->offset];
+          part->adam.exp_avg_sq()[offset + i - begin] = piece->exp_avg_sq[i - piece->offset];
+          filled[i - lo] = 1;
+        }
+      }
+      MOE_CHECK(std::find(filled.begin(), filled.end(), 0) == filled.end(), FormatError, source,
+                ": the optimizer state lacks moments of '", p.name, "' elements [", lo, ", ", hi, ")");
+    });
+    part->adam.set_steps(steps);
+  }
+}
+
+}  // namespace moe::train

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `moe train` layouts that do not fit the world or the model end the job before any work with one
+# ConfigError line from rank 0 naming the key.
+source "$(dirname "$0")/lib.bash"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+ARGS=(--model mixtral-tiny --num-layers 1 --seq-length 16 --data-path "$WORK/none" --train-iters 1 --threads 1)
+
+# expect_job_error "what" "pattern" cmd...: exit 1 within 20 s, exactly one "moe: error" line.
+expect_job_error() {
+  local what="$1" pattern="$2"
+  shift 2
+  timeout 20 "$@" >/dev/null 2>"$WORK/err.txt"
+  local rc=$?
+  [ "$rc" -eq 1 ] || fail "$what: exit code $rc, expected 1"
+  local n
+  n=$(grep -c "^moe: error" "$WORK/err.txt")
+  [ "$n" -eq 1 ] || fail "$what: $n error lines: $(cat "$WORK/err.txt")"
+  grep -qE -- "$pattern" "$WORK/err.txt" || fail "$what: $(grep '^moe: error' "$WORK/err.txt") does not match $pattern"
+}
+
+expect_error "EP 2 in one process" "expert_model_parallel_size = 2 .*does not divide the world size 1" \
+  "$MOE" train "${ARGS[@]}" --expert-model-parallel-size 2
+expect_job_error "EP 2 on 3 ranks" "expert_model_parallel_size = 2 .*does not divide the world size 3" \
+  mpirun -np 3 "$MOE" train "${ARGS[@]}" --expert-model-parallel-size 2
+expect_job_error "EP 3 of 8 experts" "expert_model_parallel_size = 3 does not divide num_experts = 8" \
+  mpirun -np 3 "$MOE" train "${ARGS[@]}" --expert-model-parallel-size 3
+expect_job_error "global batch over 2 ranks" "global_batch_size = 6 is not a multiple of micro_batch_size x data-parallel ranks = 2 x 2" \
+  mpirun -np 2 "$MOE" train "${ARGS[@]}" --micro-batch-size 2 --global-batch-size 6
+expect_job_error "TP 3 of 8 heads" "tensor_model_parallel_size = 3 does not divide num_attention_heads = 8" \
+  mpirun -np 3 "$MOE" train "${ARGS[@]}" --tensor-model-parallel-size 3
+expect_job_error "TP 2" "tensor_model_parallel_size = 2: tensor parallel training is not implemented yet" \
+  mpirun -np 2 "$MOE" train "${ARGS[@]}" --tensor-model-parallel-size 2
+expect_error "sequence_parallel without TP" "sequence_parallel: needs tensor_model_parallel_size > 1" \
+  "$MOE" train "${ARGS[@]}" --sequence-parallel
+
+finish
