@@ -12,6 +12,8 @@
 #include <variant>
 
 #include "core/error.h"
+#include "core/suggest.h"
+#include "io/yaml_file.h"
 
 namespace moe::parallel {
 namespace {
@@ -41,44 +43,13 @@ const Field kFields[] = {
 const char* const kUnsupportedTrtllmKeys[] = {"context_parallel_size", "moe_cluster_parallel_size",
                                               "auto_parallel", "gpus_per_node", "cp_config"};
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string unknown_key_message(const std::string& key) {
   for (const char* unsupported : kUnsupportedTrtllmKeys) {
     if (key == unsupported) {
       return detail::concat("key '", key, "' (TensorRT-LLM) is not supported by moe.cpp");
     }
   }
-  const std::string* best = nullptr;
-  size_t best_distance = 0;
-  for (const std::string& known : parallel_config_keys()) {
-    size_t distance = edit_distance(key, known);
-    if (known.find(key) != std::string::npos || key.find(known) != std::string::npos) distance = 0;
-    if (best == nullptr || distance < best_distance) {
-      best = &known;
-      best_distance = distance;
-    }
-  }
-  if (best != nullptr && best_distance <= std::max<size_t>(3, key.size() / 4)) {
-    return detail::concat("unknown key '", key, "' (did you mean '", *best, "'?)");
-  }
-  std::string valid;
-  for (const std::string& known : parallel_config_keys())
-    valid += (valid.empty() ? "" : ", ") + known;
-  return detail::concat("unknown key '", key, "' (valid keys: ", valid, ")");
+  return "unknown key '" + key + "'" + suggest_known(key, parallel_config_keys());
 }
 
 std::string lower(std::string text) {
@@ -256,15 +227,7 @@ std::string flag_name(const std::string& key) {
 }
 
 ParallelConfig load_parallel_config(const std::string& yaml_path) {
-  std::ifstream in(yaml_path);
-  MOE_CHECK(in.good(), IoError, yaml_path, ": cannot open");
-  YAML::Node root;
-  try {
-    root = YAML::Load(in);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(
-        detail::concat(yaml_path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
-  }
+  const YAML::Node root = io::read_yaml_file(yaml_path);
   ParallelConfig config;
   if (root.IsNull()) return config;  // an empty file: every default
   MOE_CHECK(root.IsMap(), ConfigError, yaml_path,

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "io/yaml_file.h"
 #include "core/suggest.h"
 #include "parallel/parallel_config.h"
 
@@ -192,15 +193,7 @@ void read_router_train_keys(const YAML::Node& root, const std::string& where,
 }
 
 void read_router_train_file(const std::string& yaml_path, RouterTrainConfig& config) {
-  std::ifstream in(yaml_path);
-  MOE_CHECK(in.good(), IoError, yaml_path, ": cannot open");
-  YAML::Node root;
-  try {
-    root = YAML::Load(in);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(
-        detail::concat(yaml_path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
-  }
+  const YAML::Node root = io::read_yaml_file(yaml_path);
   read_router_train_keys(root, yaml_path, config);
 }
 

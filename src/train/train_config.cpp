@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/yaml_file.h"
 #include "core/suggest.h"
 #include "train/router_train_yaml.h"
 
@@ -269,14 +270,7 @@ void apply_train_key(TrainConfig& config, const std::string& key, const std::str
 }
 
 void load_train_config(TrainConfig& config, const std::string& yaml_path) {
-  std::ifstream in(yaml_path);
-  MOE_CHECK(in.good(), IoError, yaml_path, ": cannot open");
-  YAML::Node root;
-  try {
-    root = YAML::Load(in);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(detail::concat(yaml_path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
-  }
+  const YAML::Node root = io::read_yaml_file(yaml_path);
   if (root.IsNull()) return;
   MOE_CHECK(root.IsMap(), ConfigError, yaml_path, ": expected a mapping of training keys");
   std::function<void(const YAML::Node&, const std::string&)> read = [&](const YAML::Node& map,

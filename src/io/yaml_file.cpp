@@ -1,0 +1,20 @@
+// Parsing a YAML file with errors that point into it.
+#include "io/yaml_file.h"
+
+#include <fstream>
+
+#include "core/error.h"
+
+namespace moe::io {
+
+YAML::Node read_yaml_file(const std::string& path) {
+  std::ifstream in(path);
+  MOE_CHECK(in.good(), IoError, path, ": cannot open");
+  try {
+    return YAML::Load(in);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(detail::concat(path, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+}
+
+}  // namespace moe::io
