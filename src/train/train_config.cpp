@@ -223,6 +223,7 @@ const std::vector<Entry>& entries() {
       int_key("train_iters", "training", "optimizer updates to run", FIELD(train_iters), 1),
       int_key("exit_interval", "training", "stop after an iteration divisible by it, saving first (0: off)", FIELD(exit_interval), 0),
       int_key("seed", "training", "seed of the weights, data order and jitter", FIELD(seed), 0),
+      bool_key("bf16", "training", "expert GEMMs with bf16 inputs and f32 sums; f32 master weights", FIELD(bf16)),
       int_key("threads", "training", "threads per rank (0: cores / ranks)", FIELD(threads), 0),
       // data
       string_key("data_path", "data", "token file prefix written by moe data", FIELD(data_path)),

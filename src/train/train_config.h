@@ -62,6 +62,7 @@ struct TrainConfig {
   int64_t exit_interval = 0;                  // stop (after saving) at an iteration divisible by it
   uint64_t seed = 1234;
   int threads = 0;                            // 0: the machine's cores shared by the ranks
+  bool bf16 = false;                          // expert GEMMs in bf16 (f32 master weights)
 
   // data
   std::string data_path;

@@ -104,7 +104,7 @@ MoeParams TrainModel::moe_params(int64_t layer) const {
   MoeParams p;
   p.router = l.router.f32();
   for (const ExpertWeights& e : l.experts)
-    if (!e.gate.empty()) p.experts.push_back({e.gate.f32(), e.up.f32(), e.down.f32()});
+    if (!e.gate.empty()) p.experts.push_back({e.gate.f32(), e.up.f32(), e.down.f32(), options_.bf16});
   if (config_.shared_expert_ffn > 0) {
     p.shared = {l.shared_expert.gate.f32(), l.shared_expert.up.f32(), l.shared_expert.down.f32()};
     p.shared_gate = l.shared_expert_gate.f32();

@@ -32,6 +32,9 @@ struct TrainModelOptions {
   int64_t seq_length = 0;         // tokens per training sequence; batches must have it when > 0
   // Expert parallelism: the EP group's exchange; the model then holds only that rank's experts.
   ExpertExchange* exchange = nullptr;
+  // bf16: true: the expert GEMMs multiply bf16-rounded inputs (AVX-512 BF16 where present) with f32
+  // sums; parameters, gradients and optimizer state stay f32.
+  bool bf16 = false;
 };
 
 struct LossParts {

@@ -159,7 +159,8 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   TrainModel net(start.config, {.router = config.router,
                                 .input_jitter_eps = config.input_jitter_eps,
                                 .seq_length = seq,
-                                .exchange = exchange ? &*exchange : nullptr},
+                                .exchange = exchange ? &*exchange : nullptr,
+                                .bf16 = config.bf16},
                  &pool);
   if (start.weights) net.load_weights(*start.weights);
   else net.init_random(config.seed, config.model.init_method_std);
