@@ -38,6 +38,7 @@ void add_train_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--log", o->log_file, "JSON-lines log (same as --log-file)");
   for (const train::TrainKey& key : train::train_keys()) {
     CLI::Option* option = cmd->add_option("--" + dashed(key.key), CLI::callback_t{}, key.help);
+    option->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later flag wins, as in Megatron
     option->group(std::string("Options: ") + key.section);
     if (key.is_bool) {
       option->expected(0, 1);
