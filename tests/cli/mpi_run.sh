@@ -34,20 +34,6 @@ assert abs(a["perplexity"] - b["perplexity"]) <= 1e-5 * a["perplexity"]
 PY
 done
 
-# expect_job_error "what" "pattern" cmd...: non-zero exit within 20 s, exactly one "moe: error" line.
-expect_job_error() {
-  local what="$1" pattern="$2"
-  shift 2
-  local start=$SECONDS
-  timeout 20 "$@" >/dev/null 2>"$WORK/err.txt"
-  local rc=$?
-  [ "$rc" -ne 0 ] || fail "$what: exit code 0"
-  [ "$rc" -ne 124 ] || fail "$what: still running after 20 s"
-  local n
-  n=$(grep -c "^moe: error" "$WORK/err.txt")
-  [ "$n" -eq 1 ] || fail "$what: $n error lines: $(cat "$WORK/err.txt")"
-  grep -qE -- "$pattern" "$WORK/err.txt" || fail "$what: $(grep '^moe: error' "$WORK/err.txt") does not match $pattern"
-}
 
 expect_job_error "layout that does not fill the world" "does not divide the world size 4" \
   $MPIRUN -np 4 "$MOE" run -m "$WORK/m" -p hi --tp 3

@@ -70,19 +70,6 @@ expect_error "unknown workload" "^moe: error: --ep-workload: 'hot' is not one of
 expect_error "slots per rank" "^moe: error: --slots: 30 is not divisible by --ranks 4$" \
   "$MOE" bench --ep-workload burst --slots 30
 
-# expect_job_error "what" "pattern" cmd...: non-zero exit within 20 s, exactly one "moe: error" line.
-expect_job_error() {
-  local what="$1" pattern="$2"
-  shift 2
-  timeout 20 "$@" >/dev/null 2>"$WORK/err.txt"
-  local rc=$?
-  [ "$rc" -ne 0 ] || fail "$what: exit code 0"
-  [ "$rc" -ne 124 ] || fail "$what: still running after 20 s"
-  local n
-  n=$(grep -c "^moe: error" "$WORK/err.txt")
-  [ "$n" -eq 1 ] || fail "$what: $n error lines: $(cat "$WORK/err.txt")"
-  grep -qE -- "$pattern" "$WORK/err.txt" || fail "$what: $(grep '^moe: error' "$WORK/err.txt") does not match $pattern"
-}
 bad() { printf 'moe_load_balancer:\n%s\n' "$1" >"$WORK/bad.yaml"; }
 
 bad '  num_slots: 8

@@ -10,16 +10,30 @@
 namespace moe::kernels {
 namespace {
 
+constexpr int kTileRows = 12;  // both micro-kernels: 12 x 32 outputs in 24 zmm accumulators
+
+// The accumulators start from C (accumulating calls) or zero, and go back to C at the end.
+inline void load_tile(__m512 (&acc)[kTileRows][2], const float* c, int64_t ldc, bool load_c) {
+#pragma GCC unroll 12
+  for (int i = 0; i < kTileRows; ++i) {
+    acc[i][0] = load_c ? _mm512_loadu_ps(c + i * ldc) : _mm512_setzero_ps();
+    acc[i][1] = load_c ? _mm512_loadu_ps(c + i * ldc + 16) : _mm512_setzero_ps();
+  }
+}
+inline void store_tile(const __m512 (&acc)[kTileRows][2], float* c, int64_t ldc) {
+#pragma GCC unroll 12
+  for (int i = 0; i < kTileRows; ++i) {
+    _mm512_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
+  }
+}
+
 struct Micro12x32 {
-  static constexpr int kMr = 12, kNr = 32;
+  static constexpr int kMr = kTileRows, kNr = 32;
   static constexpr bool kBf16 = false;
   static void kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool load_c) {
     __m512 acc[kMr][2];
-#pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
-      acc[i][0] = load_c ? _mm512_loadu_ps(c + i * ldc) : _mm512_setzero_ps();
-      acc[i][1] = load_c ? _mm512_loadu_ps(c + i * ldc + 16) : _mm512_setzero_ps();
-    }
+    load_tile(acc, c, ldc, load_c);
     for (int64_t p = 0; p < kc; ++p) {
       const __m512 b0 = _mm512_loadu_ps(b + p * kNr), b1 = _mm512_loadu_ps(b + p * kNr + 16);
 #pragma GCC unroll 12
@@ -29,11 +43,7 @@ struct Micro12x32 {
         acc[i][1] = _mm512_fmadd_ps(a_i, b1, acc[i][1]);
       }
     }
-#pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
-      _mm512_storeu_ps(c + i * ldc, acc[i][0]);
-      _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
-    }
+    store_tile(acc, c, ldc);
   }
 };
 
@@ -41,7 +51,7 @@ struct Micro12x32 {
 // rounded to bf16 (nearest even; an odd kc's last pair padded with 0). vdpbf16ps adds the odd
 // product, then the even one, each exact and rounded once: gemm.h's order.
 struct MicroBf16x12x32 {
-  static constexpr int kMr = 12, kNr = 32;
+  static constexpr int kMr = kTileRows, kNr = 32;
   static constexpr bool kBf16 = true;
 
   static void to_bf16_pairs(float* dst, const float* src, int width, int64_t kc) {
@@ -67,11 +77,7 @@ struct MicroBf16x12x32 {
 
   static void kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool load_c) {
     __m512 acc[kMr][2];
-#pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
-      acc[i][0] = load_c ? _mm512_loadu_ps(c + i * ldc) : _mm512_setzero_ps();
-      acc[i][1] = load_c ? _mm512_loadu_ps(c + i * ldc + 16) : _mm512_setzero_ps();
-    }
+    load_tile(acc, c, ldc, load_c);
     const auto* a_pairs = reinterpret_cast<const int32_t*>(a);
     for (int64_t q = 0; q < (kc + 1) / 2; ++q) {
       const __m512bh b0 = reinterpret_cast<__m512bh>(_mm512_loadu_ps(b + q * kNr));
@@ -83,11 +89,7 @@ struct MicroBf16x12x32 {
         acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a_i, b1);
       }
     }
-#pragma GCC unroll 12
-    for (int i = 0; i < kMr; ++i) {
-      _mm512_storeu_ps(c + i * ldc, acc[i][0]);
-      _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
-    }
+    store_tile(acc, c, ldc);
   }
 };
 
