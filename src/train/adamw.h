@@ -8,15 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "train/tensor_slice.h"
+
 namespace moe::train {
 
-// One trainable tensor: its values, its gradient (same length) and whether weight decay applies
-// (Megatron: not to biases and 1-D tensors such as norms).
+// One trainable tensor: its values, its gradient (same length), whether weight decay applies
+// (Megatron: not to biases and 1-D tensors such as norms), and which block of the full tensor
+// this rank holds (tensor parallel; whole otherwise).
 struct ParamRef {
   std::string name;
   std::span<float> value;
   std::span<float> grad;
   bool decay = true;
+  TensorSlice slice;
 };
 
 struct AdamWConfig {

@@ -38,6 +38,7 @@ void write_optimizer_state(const std::string& path, const OptimizerMoments& mome
     tensors.emplace_back("exp_avg." + piece.name, Tensor::from_f32({n}, piece.exp_avg));
     tensors.emplace_back("exp_avg_sq." + piece.name, Tensor::from_f32({n}, piece.exp_avg_sq));
     metadata["offset." + piece.name] = std::to_string(piece.offset);
+    if (!piece.slice.empty()) metadata["slice." + piece.name] = piece.slice;
   }
   io::write_safetensors(path, tensors, metadata);
 }
@@ -134,8 +135,10 @@ OptimizerMoments load_optimizer_moments(const std::string& checkpoint) {
       for (const auto& [key, value] : file.metadata()) {
         if (key.rfind("offset.", 0) != 0) continue;
         const std::string name = key.substr(7);
+        const auto slice = file.metadata().find("slice." + name);
         MomentPiece piece{name, std::stoll(value), file.tensors().at("exp_avg." + name).to_f32(),
-                          file.tensors().at("exp_avg_sq." + name).to_f32()};
+                          file.tensors().at("exp_avg_sq." + name).to_f32(),
+                          slice != file.metadata().end() ? slice->second : ""};
         MOE_CHECK(piece.exp_avg.size() == piece.exp_avg_sq.size(), FormatError, path, ": moments of '", name,
                   "' differ in size");
         moments.pieces.push_back(std::move(piece));

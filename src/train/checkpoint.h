@@ -6,8 +6,9 @@
 // An iteration is written into a temporary directory and renamed into place before `latest` is
 // replaced (itself write-then-rename), so a kill at any moment leaves the previous checkpoint whole.
 // Each rank writes its own optimizer file, with the moments it owns stored by parameter name
-// ("exp_avg.<name>", "exp_avg_sq.<name>", metadata "offset.<name>": the first element), so a
-// run of another layout (other ranges, other experts per rank) reads back the elements it needs.
+// ("exp_avg.<name>", "exp_avg_sq.<name>", metadata "offset.<name>": the first element, and for a
+// tensor-parallel block "slice.<name>": "rows 1/2" or "cols 0/2"), so a run of another layout
+// (other ranges, other experts per rank, other TP blocks) reads back the elements it needs.
 #pragma once
 
 #include <cstdint>
@@ -20,11 +21,13 @@
 
 namespace moe::train {
 
-// Adam moments of elements [offset, offset + size) of one parameter.
+// Adam moments of elements [offset, offset + size) of one parameter, or of the rank's
+// tensor-parallel block of it (`slice`: TensorSlice::describe(), "" = the whole tensor).
 struct MomentPiece {
   std::string name;
   int64_t offset = 0;
   std::vector<float> exp_avg, exp_avg_sq;
+  std::string slice;
 };
 
 struct OptimizerMoments {

@@ -58,6 +58,7 @@ DistributedOptimizer::DistributedOptimizer(TrainModel& net, TrainGroups& groups,
     : groups_(&groups),
       distributed_(distributed),
       dense_(make_part(net.params(ParamStore::Part::kDense), groups.world, config, distributed)),
+      split_(make_part(net.params(ParamStore::Part::kSplit), &groups.dp, config, distributed)),
       experts_(make_part(net.params(ParamStore::Part::kExperts), &groups.expert_dp, config, distributed)) {}
 
 void DistributedOptimizer::reduce(Part& part) {
@@ -81,22 +82,21 @@ void DistributedOptimizer::reduce(Part& part) {
 }
 
 double DistributedOptimizer::reduce_gradients() {
-  reduce(dense_);
-  reduce(experts_);
-  // Every gradient element is counted once: rank r adds the squares of its dense shard (of the
-  // world) and of its expert shard (of its expert-DP group; the EP ranks hold other experts).
-  const TrainLayout& l = groups_->layout;
-  const int64_t dense_total = dense_.adam.total_elements(), expert_total = experts_.adam.total_elements();
-  double sum = sum_squares(dense_.params, shard_bound(dense_total, l.rank, l.world),
-                           shard_bound(dense_total, l.rank + 1, l.world)) +
-               sum_squares(experts_.params, shard_bound(expert_total, l.expert_dp_rank, l.expert_dp),
-                           shard_bound(expert_total, l.expert_dp_rank + 1, l.expert_dp));
+  // Every gradient element is counted once: each rank adds the squares of its shard of each
+  // part's group (the other TP ranks hold other blocks, the other EP ranks other experts).
+  double sum = 0;
+  for (Part* part : parts()) {
+    reduce(*part);
+    const int64_t total = part->adam.total_elements();
+    const int r = part->group->rank(), n = part->group->size();
+    sum += sum_squares(part->params, shard_bound(total, r, n), shard_bound(total, r + 1, n));
+  }
   groups_->world->allreduce_sum(&sum, 1);
   return std::sqrt(sum);
 }
 
 void DistributedOptimizer::scale_gradients(float factor) {
-  for (Part* part : {&dense_, &experts_})
+  for (Part* part : parts())
     for (const ParamRef& p : part->params)
       for (float& g : p.grad) g *= factor;
 }
@@ -119,7 +119,7 @@ void DistributedOptimizer::gather(Part& part) {
 }
 
 void DistributedOptimizer::step(double lr) {
-  for (Part* part : {&dense_, &experts_}) {
+  for (Part* part : parts()) {
     part->adam.step(lr);
     if (distributed_) gather(*part);
   }
@@ -127,13 +127,14 @@ void DistributedOptimizer::step(double lr) {
 
 std::vector<MomentPiece> DistributedOptimizer::moments() const {
   std::vector<MomentPiece> pieces;
-  for (const Part* part : {&dense_, &experts_}) {
+  for (const Part* part : parts()) {
     AdamW& adam = const_cast<AdamW&>(part->adam);  // the moments are only read
     const int64_t begin = adam.begin();
     for_each_overlap(part->params, begin, adam.end(), [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
       const int64_t at = offset + lo - begin;
       pieces.push_back({p.name, lo, std::vector<float>(adam.exp_avg().begin() + at, adam.exp_avg().begin() + at + (hi - lo)),
-                        std::vector<float>(adam.exp_avg_sq().begin() + at, adam.exp_avg_sq().begin() + at + (hi - lo))});
+                        std::vector<float>(adam.exp_avg_sq().begin() + at, adam.exp_avg_sq().begin() + at + (hi - lo)),
+                        p.slice.describe()});
     });
   }
   return pieces;
@@ -143,21 +144,32 @@ void DistributedOptimizer::load_moments(const std::vector<MomentPiece>& pieces, 
                                         const std::string& source) {
   std::map<std::string, std::vector<const MomentPiece*>> by_name;
   for (const MomentPiece& piece : pieces) by_name[piece.name].push_back(&piece);
-  for (Part* part : {&dense_, &experts_}) {
+  for (Part* part : parts()) {
     const int64_t begin = part->adam.begin();
     for_each_overlap(part->params, begin, part->adam.end(), [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
-      std::vector<char> filled(hi - lo, 0);
+      // The saved moments laid out over the full tensor, whatever blocks and ranges wrote them.
+      int64_t full_size = 1;
+      for (int64_t d : p.slice.full_shape) full_size *= d;
+      std::vector<float> m(full_size), v(full_size);
+      std::vector<char> filled(full_size, 0);
       for (const MomentPiece* piece : by_name[p.name]) {
-        const int64_t from = std::max(lo, piece->offset);
-        const int64_t to = std::min(hi, piece->offset + static_cast<int64_t>(piece->exp_avg.size()));
-        for (int64_t i = from; i < to; ++i) {
-          part->adam.exp_avg()[offset + i - begin] = piece->exp_avg[i - piece->offset];
-          part->adam.exp_avg_sq()[offset + i - begin] = piece->exp_avg_sq[i - piece->offset];
-          filled[i - lo] = 1;
+        const TensorSlice saved = TensorSlice::parse(piece->slice, p.slice.full_shape, source + ": '" + p.name + "'");
+        for (int64_t j = 0; j < static_cast<int64_t>(piece->exp_avg.size()); ++j) {
+          const int64_t at = saved.full_index(piece->offset + j);
+          MOE_CHECK(at < full_size, FormatError, source, ": moments of '", p.name, "' beyond its ", full_size,
+                    " elements");
+          m[at] = piece->exp_avg[j];
+          v[at] = piece->exp_avg_sq[j];
+          filled[at] = 1;
         }
       }
-      MOE_CHECK(std::find(filled.begin(), filled.end(), 0) == filled.end(), FormatError, source,
-                ": the optimizer state lacks moments of '", p.name, "' elements [", lo, ", ", hi, ")");
+      for (int64_t i = lo; i < hi; ++i) {
+        const int64_t at = p.slice.full_index(i);
+        MOE_CHECK(filled[at], FormatError, source, ": the optimizer state lacks moments of '", p.name,
+                  "' elements [", lo, ", ", hi, ")");
+        part->adam.exp_avg()[offset + i - begin] = m[at];
+        part->adam.exp_avg_sq()[offset + i - begin] = v[at];
+      }
     });
     part->adam.set_steps(steps);
   }

@@ -1,8 +1,8 @@
 // The optimizer step of (parallel) training: gradients summed over the ranks that hold each
-// parameter (dense parameters over the data-parallel world, routed experts over the expert-DP
-// group), the global gradient norm and clipping, then AdamW. With use_distributed_optimizer each
-// rank keeps the Adam moments of (and updates) only its contiguous shard of each concatenation
-// (dense over the world, experts over the expert-DP group) and the updated shards are
+// parameter (unsplit dense parameters over the world, TP-split ones over the data-parallel group,
+// routed experts over the expert-DP group), the global gradient norm and clipping, then AdamW.
+// With use_distributed_optimizer each rank keeps the Adam moments of (and updates) only its
+// contiguous shard of each concatenation (over that part's group) and the updated shards are
 // all-gathered, as Megatron-Core's distributed optimizer does. In one process it is plain AdamW.
 #pragma once
 
@@ -47,9 +47,12 @@ class DistributedOptimizer {
   void reduce(Part& part);
   void gather(Part& part);
 
+  std::vector<Part*> parts() { return {&dense_, &split_, &experts_}; }
+  std::vector<const Part*> parts() const { return {&dense_, &split_, &experts_}; }
+
   TrainGroups* groups_;
   bool distributed_;
-  Part dense_, experts_;
+  Part dense_, split_, experts_;
 };
 
 }  // namespace moe::train

@@ -4,11 +4,9 @@
 //   router:   d_logits = s route_backward(d_w / s), which adds the aux and z losses' gradients
 //             with weight s (the loss scale) to the one through the weights; d_W_gate += d_logits^T x_j,
 //             dx += (d_logits W_gate) * noise   (x_j = x * noise, the jittered input)
-//   shared:   out += s_t y_t with s_t = sigmoid(x_t . w_sg):  dy_t = s_t dout_t,
-//             d(x_t . w_sg) = (dout_t . y_t) s_t (1 - s_t)
+//   shared:   see shared_expert.h
 #include "train/moe_layer.h"
 
-#include <cmath>
 
 #include "core/error.h"
 #include "train/linear.h"
@@ -40,8 +38,8 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
   }
   saved.logits.resize(T * E);
   linear_forward(saved.logits.data(), router_input, params.router, nullptr, T, H, E, pool);
-  saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length, nullptr,
-                                &saved.router);
+  saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length,
+                                config.aux_group, &saved.router);
 
   saved.perm = plan_permutation(saved.routing.experts, T, k, E);
   const int64_t R = saved.perm.n_rows();
@@ -62,18 +60,8 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
   }
   combine_forward(out, saved.expert_out.data(), saved.routing.weights, saved.perm, H);
 
-  if (config.shared_ffn == 0) return;
-  const int64_t all_rows[] = {0, T};
-  saved.shared_out.resize(T * H);
-  saved.shared_gate.resize(T);
-  swiglu_forward(saved.shared_out.data(), x, all_rows, std::span(&params.shared, 1), H, config.shared_ffn,
-                 saved.shared, pool);
-  linear_forward(saved.shared_gate.data(), x, params.shared_gate, nullptr, T, H, 1, pool);
-  for (int64_t t = 0; t < T; ++t) {
-    const float gate = 1.0f / (1.0f + std::exp(-saved.shared_gate[t]));
-    saved.shared_gate[t] = gate;
-    for (int64_t i = 0; i < H; ++i) out[t * H + i] += gate * saved.shared_out[t * H + i];
-  }
+  if (config.shared_ffn > 0)
+    shared_expert_forward(out, x, T, params.shared, params.shared_gate, H, config.shared_ffn, saved.shared, pool);
 }
 
 void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const float* x, int64_t T,
@@ -113,21 +101,9 @@ void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const flo
     for (int64_t i = 0; i < T * H; ++i) dx[i] += d_router_input[i] * saved.noise[i];
   }
 
-  if (config.shared_ffn == 0) return;
-  std::vector<float> d_shared_out(T * H), d_gate_logit(T);
-  for (int64_t t = 0; t < T; ++t) {
-    const float gate = saved.shared_gate[t];
-    double dot = 0.0;
-    for (int64_t i = 0; i < H; ++i) {
-      d_shared_out[t * H + i] = gate * dout[t * H + i];
-      dot += static_cast<double>(dout[t * H + i]) * saved.shared_out[t * H + i];
-    }
-    d_gate_logit[t] = static_cast<float>(dot) * gate * (1.0f - gate);
-  }
-  const int64_t all_rows[] = {0, T};
-  swiglu_backward(dx, std::span(&grads.shared, 1), d_shared_out.data(), x, all_rows, std::span(&params.shared, 1),
-                  H, config.shared_ffn, saved.shared, pool);
-  linear_backward(dx, grads.shared_gate, nullptr, d_gate_logit.data(), x, params.shared_gate, T, H, 1, pool);
+  if (config.shared_ffn > 0)
+    shared_expert_backward(dx, grads.shared, grads.shared_gate, dout, x, T, params.shared, params.shared_gate, H,
+                           config.shared_ffn, saved.shared, pool);
 }
 
 }  // namespace moe::train

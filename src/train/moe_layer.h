@@ -15,6 +15,7 @@
 #include "core/thread_pool.h"
 #include "train/expert_exchange.h"
 #include "train/router_train.h"
+#include "train/shared_expert.h"
 #include "train/swiglu.h"
 #include "train/token_permute.h"
 
@@ -27,6 +28,9 @@ struct MoeLayerConfig {
   RouterTrainConfig router;
   int64_t seq_length = 0;  // tokens per sequence (for the sequence-level aux loss)
   ExpertExchange* exchange = nullptr;  // the EP group's exchange; null = every expert is here
+  // Where the router sums its aux-loss counts (Megatron's TP x CP group: the ranks holding other
+  // positions of the same sequences); null = this rank alone.
+  parallel::Communicator* aux_group = nullptr;
 };
 
 struct MoeParams {
@@ -57,9 +61,7 @@ struct MoeSaved {
   std::vector<float> local_rows;    // with EP: the rows this rank's experts ran on, expert-major
   std::vector<float> local_out;     // with EP: their outputs
   SwigluSaved experts;
-  SwigluSaved shared;
-  std::vector<float> shared_out;    // [T][H]
-  std::vector<float> shared_gate;   // sigmoid(x w_shared_gate) [T]
+  SharedExpertSaved shared;
 };
 
 // Multiplicative input jitter: n factors uniform in [1 - eps, 1 + eps] from `rng`.

@@ -10,37 +10,52 @@
 
 namespace moe::train {
 
-Tensor ParamStore::add(std::vector<int64_t> shape, bool expert) {
+Tensor ParamStore::add(std::vector<int64_t> full_shape, Kind kind) {
   Param& p = storage_.emplace_back();
-  p.expert = expert;
+  p.expert = kind == Kind::kExpert;
+  p.slice.full_shape = full_shape;
+  if (shard_.tp_size > 1 && (kind == Kind::kRows || kind == Kind::kCols)) {
+    p.slice.split = kind == Kind::kRows ? TensorSlice::Split::kRows : TensorSlice::Split::kCols;
+    p.slice.index = shard_.tp_rank;
+    p.slice.count = shard_.tp_size;
+  }
+  p.shape = p.slice.local_shape();
   int64_t numel = 1;
-  for (int64_t d : shape) numel *= d;
-  p.shape = shape;
+  for (int64_t d : p.shape) numel *= d;
   p.value.assign(numel, 0.0f);
   p.grad.assign(numel, 0.0f);
   by_value_[p.value.data()] = &p;
-  return Tensor(DType::kF32, std::move(shape), reinterpret_cast<const std::byte*>(p.value.data()), nullptr);
+  return Tensor(DType::kF32, p.shape, reinterpret_cast<const std::byte*>(p.value.data()), nullptr);
 }
 
-ParamStore::ParamStore(const model::ModelConfig& config, int64_t first_expert, int64_t n_experts)
-    : config_(config) {
+ParamStore::ParamStore(const model::ModelConfig& config, const ParamShard& shard) : config_(config), shard_(shard) {
   MOE_CHECK(config.rope_style == kernels::RopeStyle::kNeox, ConfigError,
             "training keeps q/k rows in HF's rotate-half order; convert interleaved rows first");
+  const int tp = shard.tp_size;
+  MOE_CHECK(tp >= 1 && shard.tp_rank >= 0 && shard.tp_rank < tp, ConfigError, "tensor parallel rank ",
+            shard.tp_rank, " of ", tp);
+  MOE_CHECK(config.n_heads % tp == 0 && config.n_kv_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ",
+            tp, " does not divide the attention heads (", config.n_heads, ") and kv heads (", config.n_kv_heads, ")");
+  MOE_CHECK(config.shared_expert_ffn % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
+            " does not divide the shared expert's width ", config.shared_expert_ffn);
+  MOE_CHECK(tp == 1 || config.qk_norm != model::QkNorm::kWhole, ConfigError, "tensor_model_parallel_size = ", tp,
+            ": this model normalises q and k over the whole projection (OLMoE), which tensor parallelism splits");
   const int64_t H = config.hidden_size, E = config.router.n_experts;
+  const int64_t first_expert = shard.first_expert, n_experts = shard.n_experts;
   views_.token_embd = add({config.vocab_size, H});
   views_.output_norm = add({H});
   views_.output = config.tie_embeddings ? views_.token_embd : add({config.vocab_size, H});
   views_.layers.resize(config.n_layers);
   for (model::LayerWeights& l : views_.layers) {
     l.attn_norm = add({H});
-    l.wq = add({config.q_dim(), H});
-    l.wk = add({config.kv_dim(), H});
-    l.wv = add({config.kv_dim(), H});
-    l.wo = add({H, config.q_dim()});
+    l.wq = add({config.q_dim(), H}, Kind::kRows);
+    l.wk = add({config.kv_dim(), H}, Kind::kRows);
+    l.wv = add({config.kv_dim(), H}, Kind::kRows);
+    l.wo = add({H, config.q_dim()}, Kind::kCols);
     if (config.qkv_bias) {
-      l.bq = add({config.q_dim()});
-      l.bk = add({config.kv_dim()});
-      l.bv = add({config.kv_dim()});
+      l.bq = add({config.q_dim()}, Kind::kRows);
+      l.bk = add({config.kv_dim()}, Kind::kRows);
+      l.bv = add({config.kv_dim()}, Kind::kRows);
     }
     if (config.qk_norm != model::QkNorm::kNone) {
       const bool per_head = config.qk_norm == model::QkNorm::kPerHead;
@@ -53,14 +68,14 @@ ParamStore::ParamStore(const model::ModelConfig& config, int64_t first_expert, i
     const int64_t last = n_experts < 0 ? E : first_expert + n_experts;
     for (int64_t i = first_expert; i < last; ++i) {
       ExpertWeights& e = l.experts[i];
-      e.gate = add({config.expert_ffn, H}, true);
-      e.up = add({config.expert_ffn, H}, true);
-      e.down = add({H, config.expert_ffn}, true);
+      e.gate = add({config.expert_ffn, H}, Kind::kExpert);
+      e.up = add({config.expert_ffn, H}, Kind::kExpert);
+      e.down = add({H, config.expert_ffn}, Kind::kExpert);
     }
     if (config.shared_expert_ffn > 0) {
-      l.shared_expert.gate = add({config.shared_expert_ffn, H});
-      l.shared_expert.up = add({config.shared_expert_ffn, H});
-      l.shared_expert.down = add({H, config.shared_expert_ffn});
+      l.shared_expert.gate = add({config.shared_expert_ffn, H}, Kind::kRows);
+      l.shared_expert.up = add({config.shared_expert_ffn, H}, Kind::kRows);
+      l.shared_expert.down = add({H, config.shared_expert_ffn}, Kind::kCols);
       l.shared_expert_gate = add({1, H});
     }
   }
@@ -77,9 +92,11 @@ float* ParamStore::grad(const Tensor& view) { return by_value_.at(view.f32())->g
 
 std::vector<ParamRef> ParamStore::params(Part part) {
   std::vector<ParamRef> refs;
-  for (Param* p : order_)
-    if (part == Part::kAll || p->expert == (part == Part::kExperts))
-      refs.push_back({p->name, p->value, p->grad, p->shape.size() > 1});
+  for (Param* p : order_) {
+    const Part own = p->expert ? Part::kExperts : p->slice.whole() ? Part::kDense : Part::kSplit;
+    if (part == Part::kAll || part == own)
+      refs.push_back({p->name, p->value, p->grad, p->slice.full_shape.size() > 1, p->slice});
+  }
   return refs;
 }
 
@@ -92,7 +109,13 @@ void ParamStore::init_random(uint64_t seed, double std) {
     const bool is_norm = p->name.find("norm.weight") != std::string::npos;
     const bool is_bias = p->name.size() >= 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0;
     Rng rng(derive_seed(seed, p->name));
-    for (float& v : p->value) v = is_norm ? 1.0f : is_bias ? 0.0f : static_cast<float>(std * rng.normal());
+    std::vector<float> full(p->slice.whole() ? 0 : p->value.size() * p->slice.count);
+    std::vector<float>& values = p->slice.whole() ? p->value : full;
+    for (float& v : values) v = is_norm ? 1.0f : is_bias ? 0.0f : static_cast<float>(std * rng.normal());
+    if (!p->slice.whole()) {
+      const std::vector<float> block = p->slice.cut(full);
+      std::copy(block.begin(), block.end(), p->value.begin());  // in place: the views point here
+    }
   }
 }
 
@@ -103,11 +126,17 @@ void ParamStore::load(const model::NamedTensors& tensors, const std::string& sou
     const auto it = by_name.find(p->name);
     MOE_CHECK(it != by_name.end(), FormatError, source, ": missing tensor '", p->name, "'");
     const Tensor& t = *it->second;
-    MOE_CHECK(t.shape() == p->shape, FormatError, source, ": tensor '", p->name,
-              "' has shape ", shape_string(t.shape()), ", expected ", shape_string(p->shape));
-    const std::vector<float> values = t.to_f32();
+    MOE_CHECK(t.shape() == p->slice.full_shape, FormatError, source, ": tensor '", p->name, "' has shape ",
+              shape_string(t.shape()), ", expected ", shape_string(p->slice.full_shape));
+    const std::vector<float> values = p->slice.cut(t.to_f32());
     std::copy(values.begin(), values.end(), p->value.begin());  // in place: the views point here
   }
+}
+
+TensorSlice ParamStore::slice(const std::string& name) const {
+  for (const Param* p : order_)
+    if (p->name == name) return p->slice;
+  return {};
 }
 
 model::NamedTensors ParamStore::named_tensors() const {

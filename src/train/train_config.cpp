@@ -200,8 +200,8 @@ const std::vector<Entry>& entries() {
       router_key("moe_router_bias_update_rate", "expert bias step per global batch"),
       // parallel
       int_key("expert_model_parallel_size", "parallel", "ranks that split the experts (EP)", FIELD(expert_model_parallel_size), 1),
-      int_key("tensor_model_parallel_size", "parallel", "ranks that split attention and dense GEMMs (TP)", FIELD(tensor_model_parallel_size), 1),
-      bool_key("sequence_parallel", "parallel", "split norms and dropout over the TP ranks by sequence", FIELD(sequence_parallel)),
+      int_key("tensor_model_parallel_size", "parallel", "ranks that split attention heads and the shared expert (TP)", FIELD(tensor_model_parallel_size), 1),
+      bool_key("sequence_parallel", "parallel", "split each sequence over the TP ranks outside attention (needed with TP > 1)", FIELD(sequence_parallel)),
       bool_key("use_distributed_optimizer", "parallel", "shard Adam state and master weights over data-parallel ranks", FIELD(use_distributed_optimizer)),
       double_key("comm_timeout_s", "parallel", "seconds a rank waits in one exchange", FIELD(comm_timeout_s), 0.001),
       // training

@@ -7,28 +7,40 @@
 
 namespace moe::train {
 
-TrainLayout make_train_layout(const TrainConfig& config, int world_size, int rank, int64_t n_experts,
-                              int64_t n_heads) {
+TrainLayout make_train_layout(const TrainConfig& config, int world_size, int rank,
+                              const model::ModelConfig& model) {
   const int tp = config.tensor_model_parallel_size, ep = config.expert_model_parallel_size;
+  const int64_t n_experts = model.router.n_experts;
   MOE_CHECK(tp >= 1, ConfigError, "tensor_model_parallel_size: must be >= 1, got ", tp);
   MOE_CHECK(ep >= 1, ConfigError, "expert_model_parallel_size: must be >= 1, got ", ep);
-  MOE_CHECK(n_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
-            " does not divide num_attention_heads = ", n_heads);
-  MOE_CHECK(tp == 1, ConfigError, "tensor_model_parallel_size = ", tp,
-            ": tensor parallel training is not implemented yet (use 1)");
-  MOE_CHECK(!config.sequence_parallel, ConfigError,
-            "sequence_parallel: needs tensor_model_parallel_size > 1, which training does not implement yet");
-  MOE_CHECK(world_size % (tp * ep) == 0, ConfigError, "expert_model_parallel_size = ", ep,
-            " (times tensor_model_parallel_size = ", tp, ") does not divide the world size ", world_size);
+  MOE_CHECK(world_size % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
+            " does not divide the world size ", world_size);
+  MOE_CHECK(world_size % ep == 0, ConfigError, "expert_model_parallel_size = ", ep,
+            " does not divide the world size ", world_size);
   MOE_CHECK(n_experts % ep == 0, ConfigError, "expert_model_parallel_size = ", ep,
             " does not divide num_experts = ", n_experts);
+  MOE_CHECK(model.n_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
+            " does not divide num_attention_heads = ", model.n_heads);
+  MOE_CHECK(model.n_kv_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
+            " does not divide num_query_groups = ", model.n_kv_heads);
+  MOE_CHECK(model.shared_expert_ffn % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
+            " does not divide moe_shared_expert_intermediate_size = ", model.shared_expert_ffn);
+  MOE_CHECK(tp == 1 || model.qk_norm != model::QkNorm::kWhole, ConfigError, "tensor_model_parallel_size = ", tp,
+            ": this model normalises q and k over the whole projection (OLMoE), which tensor parallelism splits");
+  MOE_CHECK(tp == 1 || config.sequence_parallel, ConfigError, "tensor_model_parallel_size = ", tp,
+            ": MoE layers need sequence_parallel: true with tensor parallelism (as Megatron-Core)");
+  MOE_CHECK(config.model.seq_length % tp == 0, ConfigError, "seq_length = ", config.model.seq_length,
+            " is not a multiple of tensor_model_parallel_size = ", tp, " (sequence parallelism splits it)");
   TrainLayout l;
   l.world = world_size;
   l.rank = rank;
+  l.tp = tp;
+  l.tp_rank = rank % tp;
+  l.dp = world_size / tp;
+  l.dp_rank = rank / tp;
   l.ep = ep;
   l.ep_rank = rank % ep;
-  l.dp = world_size / tp;
-  l.expert_dp = world_size / (tp * ep);
+  l.expert_dp = world_size / ep;
   l.expert_dp_rank = rank / ep;
   l.local_experts = n_experts / ep;
   l.first_expert = l.ep_rank * l.local_experts;
@@ -40,6 +52,18 @@ TrainLayout make_train_layout(const TrainConfig& config, int world_size, int ran
 }
 
 namespace {
+
+std::vector<int> tp_members(const TrainLayout& l) {
+  std::vector<int> ranks;
+  for (int i = 0; i < l.tp; ++i) ranks.push_back(l.dp_rank * l.tp + i);
+  return ranks;
+}
+
+std::vector<int> dp_members(const TrainLayout& l) {
+  std::vector<int> ranks;
+  for (int i = 0; i < l.dp; ++i) ranks.push_back(i * l.tp + l.tp_rank);
+  return ranks;
+}
 
 std::vector<int> ep_members(const TrainLayout& l) {
   std::vector<int> ranks;
@@ -58,6 +82,8 @@ std::vector<int> expert_dp_members(const TrainLayout& l) {
 TrainGroups::TrainGroups(parallel::Communicator& world_comm, const TrainLayout& l)
     : layout(l),
       world(&world_comm),
+      tp(world_comm.subgroup(tp_members(l))),
+      dp(world_comm.subgroup(dp_members(l))),
       ep(world_comm.subgroup(ep_members(l))),
       expert_dp(world_comm.subgroup(expert_dp_members(l))) {}
 

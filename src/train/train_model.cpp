@@ -42,12 +42,17 @@ TrainModel::TrainModel(const model::ModelConfig& config, const TrainModelOptions
       options_(options),
       pool_(pool),
       params_((check_supported(config, options.router), config_),
-              options.exchange != nullptr ? options.exchange->first_expert() : 0,
-              options.exchange != nullptr ? options.exchange->local_experts() : -1),
+              ParamShard{.first_expert = options.exchange != nullptr ? options.exchange->first_expert() : 0,
+                         .n_experts = options.exchange != nullptr ? options.exchange->local_experts() : -1,
+                         .tp_rank = options.tp != nullptr ? options.tp->rank() : 0,
+                         .tp_size = options.tp != nullptr ? options.tp->size() : 1}),
       expert_bias_(config.n_layers,
                    std::vector<float>(options.router.enable_expert_bias ? options.router.num_experts : 0, 0.0f)) {
   MOE_CHECK(options.input_jitter_eps >= 0 && options.input_jitter_eps < 1, ConfigError,
             "moe_input_jitter_eps: must be in [0, 1), got ", options.input_jitter_eps);
+  MOE_CHECK(tp_size() == 1 || (options.seq_length > 0 && options.seq_length % tp_size() == 0), ConfigError,
+            "seq_length = ", options.seq_length, " is not a multiple of tensor_model_parallel_size = ", tp_size(),
+            " (sequence parallelism splits every sequence over the TP ranks)");
 }
 
 void TrainModel::load_weights(const model::Model& model) {
@@ -93,10 +98,23 @@ model::Model TrainModel::to_model(tokenizer::Vocab vocab, model::NamedTensors na
   return m;
 }
 
+// This rank's heads (all of them without TP) over whole sequences.
 AttentionConfig TrainModel::attention_config(int64_t batch, int64_t seq) const {
-  return {batch,           seq,           config_.hidden_size, config_.n_heads,
-          config_.n_kv_heads, config_.head_dim, config_.rope_theta, config_.rope_style,
+  return {batch,           seq,           config_.hidden_size, config_.n_heads / tp_size(),
+          config_.n_kv_heads / tp_size(), config_.head_dim, config_.rope_theta, config_.rope_style,
           config_.qk_norm,  config_.rms_eps,  config_.clip_qkv};
+}
+
+// Under TP the shared expert runs outside the MoE layer, on whole sequences (run_forward).
+MoeLayerConfig TrainModel::moe_config() const {
+  const bool tp = options_.tp != nullptr;
+  return {config_.hidden_size,
+          config_.expert_ffn,
+          tp ? 0 : config_.shared_expert_ffn,
+          options_.router,
+          seq_ / tp_size(),
+          options_.exchange,
+          tp ? &options_.tp->group() : nullptr};
 }
 
 MoeParams TrainModel::moe_params(int64_t layer) const {
@@ -141,16 +159,20 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
             " sequences of ", seq);
   MOE_CHECK(options_.seq_length == 0 || seq == options_.seq_length, UsageError, "training batch: sequences of ", seq,
             " tokens, the model trains on ", options_.seq_length);
-  const int64_t T = batch * seq, H = config_.hidden_size, V = config_.vocab_size;
+  TensorParallel* tp = options_.tp;
+  const int64_t H = config_.hidden_size, V = config_.vocab_size;
+  const int64_t T = batch * seq / tp_size();  // rows here
   const model::ModelWeights& w = params_.views();
   batch_ = batch;
   seq_ = seq;
+  tokens_ = tp != nullptr ? tp->shard(tokens, batch, seq, 1) : std::vector<int32_t>(tokens.begin(), tokens.end());
+  targets_ = tp != nullptr ? tp->shard(targets, batch, seq, 1) : std::vector<int32_t>(targets.begin(), targets.end());
   layers_.resize(config_.n_layers);
   LossParts parts;
   std::vector<float> x(T * H), branch(T * H);
-  embedding_forward(x.data(), tokens, w.token_embd.f32(), V, H);
+  embedding_forward(x.data(), tokens_, w.token_embd.f32(), V, H);
   const AttentionConfig attention = attention_config(batch, seq);
-  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq, options_.exchange};
+  const MoeLayerConfig moe = moe_config();
   for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
     const model::LayerWeights& l = w.layers[layer];
     LayerState& s = layers_[layer];
@@ -160,15 +182,33 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
     const AttentionParams attention_params{l.wq.f32(),      l.wk.f32(),      l.wv.f32(),
                                            l.wo.f32(),      optional(l.bq), optional(l.bk),
                                            optional(l.bv), optional(l.q_norm), optional(l.k_norm)};
-    attention_forward(branch.data(), s.attn_in.data(), attention_params, attention, s.attention, pool_);
+    if (tp == nullptr) {
+      attention_forward(branch.data(), s.attn_in.data(), attention_params, attention, s.attention, pool_);
+    } else {  // this rank's heads over whole sequences, then the heads' sum back to the shards
+      s.attn_in_full = tp->gather(s.attn_in.data(), batch, seq, H);
+      std::vector<float> partial(batch * seq * H);
+      attention_forward(partial.data(), s.attn_in_full.data(), attention_params, attention, s.attention, pool_);
+      std::fill(branch.begin(), branch.end(), 0.0f);
+      tp->reduce_scatter_add(branch.data(), partial.data(), batch, seq, H);
+    }
     for (int64_t i = 0; i < T * H; ++i) x[i] += branch[i];
     s.mid = x;
     s.moe_in.resize(T * H);
     rmsnorm_forward(s.moe_in.data(), x.data(), l.ffn_norm.f32(), s.moe_norm, T, H, config_.rms_eps, pool_);
     std::vector<float> noise;
-    if (jitter != nullptr && options_.input_jitter_eps > 0)
-      noise = draw_jitter(*jitter, options_.input_jitter_eps, T * H);
+    if (jitter != nullptr && options_.input_jitter_eps > 0) {
+      noise = draw_jitter(*jitter, options_.input_jitter_eps, batch * seq * H);  // the micro-batch's draws
+      if (tp != nullptr) noise = tp->shard(std::span<const float>(noise), batch, seq, H);
+    }
     moe_forward(branch.data(), s.moe_in.data(), T, moe_params(layer), moe, std::move(noise), s.moe, pool_);
+    if (tp != nullptr && config_.shared_expert_ffn > 0) {  // this rank's columns over whole sequences
+      s.moe_in_full = tp->gather(s.moe_in.data(), batch, seq, H);
+      std::vector<float> partial(batch * seq * H, 0.0f);
+      const MoeParams p = moe_params(layer);
+      shared_expert_forward(partial.data(), s.moe_in_full.data(), batch * seq, p.shared, p.shared_gate, H,
+                            config_.shared_expert_ffn / tp_size(), s.shared, pool_);
+      tp->reduce_scatter_add(branch.data(), partial.data(), batch, seq, H);
+    }
     for (int64_t i = 0; i < T * H; ++i) x[i] += branch[i];
     const RouterTrainOutput& routing = s.moe.routing;
     parts.aux_loss += routing.aux_loss;
@@ -182,53 +222,75 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
                   pool_);
   logits_.resize(T * V);
   linear_forward(logits_.data(), final_normed_.data(), w.output.f32(), nullptr, T, H, V, pool_);
-  parts.lm_loss = cross_entropy_forward(logits_.data(), targets, V, loss_saved_, pool_);
+  const double shard_mean = cross_entropy_forward(logits_.data(), targets_, V, loss_saved_, pool_);
+  // Under TP the loss is the mean over the micro-batch's targets: this rank's share of it.
+  double counts = static_cast<double>(loss_saved_.n_targets);
+  if (tp != nullptr) tp->group().allreduce_sum(&counts, 1);
+  loss_share_ = counts > 0 ? static_cast<double>(loss_saved_.n_targets) / counts : 0.0;
+  parts.lm_loss = shard_mean * loss_share_;
   parts.n_targets = loss_saved_.n_targets;
   parts.loss = parts.lm_loss + parts.aux_loss + parts.z_loss;
   return parts;
 }
 
-void TrainModel::run_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                              float loss_scale) {
-  const int64_t T = batch_ * seq_, H = config_.hidden_size, V = config_.vocab_size;
+void TrainModel::run_backward(float loss_scale) {
+  TensorParallel* tp = options_.tp;
+  const int64_t T = batch_ * seq_ / tp_size(), H = config_.hidden_size, V = config_.vocab_size;
   const model::ModelWeights& w = params_.views();
   std::vector<float> d_logits(T * V), d_normed(T * H, 0.0f), dx(T * H, 0.0f), d_branch(T * H);
-  cross_entropy_backward(d_logits.data(), logits_.data(), targets, V, loss_scale, loss_saved_, pool_);
+  cross_entropy_backward(d_logits.data(), logits_.data(), targets_, V, loss_scale * loss_share_, loss_saved_, pool_);
   linear_backward(d_normed.data(), params_.grad(w.output), nullptr, d_logits.data(), final_normed_.data(),
                   w.output.f32(), T, H, V, pool_);
   rmsnorm_backward(dx.data(), params_.grad(w.output_norm), d_normed.data(), final_in_.data(), w.output_norm.f32(),
                    final_norm_, T, H, pool_);
   const AttentionConfig attention = attention_config(batch_, seq_);
-  const MoeLayerConfig moe{H, config_.expert_ffn, config_.shared_expert_ffn, options_.router, seq_, options_.exchange};
+  const MoeLayerConfig moe = moe_config();
+  auto grad = [&](const Tensor& t) { return t.empty() ? nullptr : params_.grad(t); };
   for (int64_t layer = config_.n_layers - 1; layer >= 0; --layer) {
     const model::LayerWeights& l = w.layers[layer];
     const LayerState& s = layers_[layer];
     std::fill(d_branch.begin(), d_branch.end(), 0.0f);
-    moe_backward(d_branch.data(), moe_grads(layer), dx.data(), s.moe_in.data(), T, moe_params(layer), moe, s.moe,
-                 loss_scale, pool_);
+    const MoeParams moe_p = moe_params(layer);
+    const MoeGrads moe_g = moe_grads(layer);
+    moe_backward(d_branch.data(), moe_g, dx.data(), s.moe_in.data(), T, moe_p, moe, s.moe, loss_scale, pool_);
+    if (tp != nullptr && config_.shared_expert_ffn > 0) {
+      const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
+      std::vector<float> partial(batch_ * seq_ * H, 0.0f);
+      shared_expert_backward(partial.data(), moe_g.shared, moe_g.shared_gate, dout.data(), s.moe_in_full.data(),
+                             batch_ * seq_, moe_p.shared, moe_p.shared_gate, H, config_.shared_expert_ffn / tp_size(),
+                             s.shared, pool_);
+      tp->reduce_scatter_add(d_branch.data(), partial.data(), batch_, seq_, H);
+    }
     rmsnorm_backward(dx.data(), params_.grad(l.ffn_norm), d_branch.data(), s.mid.data(), l.ffn_norm.f32(),
                      s.moe_norm, T, H, pool_);
 
     std::fill(d_branch.begin(), d_branch.end(), 0.0f);
-    auto grad = [&](const Tensor& t) { return t.empty() ? nullptr : params_.grad(t); };
     const AttentionParams attention_params{l.wq.f32(),      l.wk.f32(),      l.wv.f32(),
                                            l.wo.f32(),      optional(l.bq), optional(l.bk),
                                            optional(l.bv), optional(l.q_norm), optional(l.k_norm)};
     const AttentionGrads attention_grads{grad(l.wq), grad(l.wk),     grad(l.wv),     grad(l.wo),   grad(l.bq),
                                          grad(l.bk), grad(l.bv), grad(l.q_norm), grad(l.k_norm)};
-    attention_backward(d_branch.data(), attention_grads, dx.data(), s.attn_in.data(), attention_params, attention,
-                       s.attention, pool_);
+    if (tp == nullptr) {
+      attention_backward(d_branch.data(), attention_grads, dx.data(), s.attn_in.data(), attention_params, attention,
+                         s.attention, pool_);
+    } else {
+      const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
+      std::vector<float> partial(batch_ * seq_ * H, 0.0f);
+      attention_backward(partial.data(), attention_grads, dout.data(), s.attn_in_full.data(), attention_params,
+                         attention, s.attention, pool_);
+      tp->reduce_scatter_add(d_branch.data(), partial.data(), batch_, seq_, H);
+    }
     rmsnorm_backward(dx.data(), params_.grad(l.attn_norm), d_branch.data(), s.input.data(), l.attn_norm.f32(),
                      s.attn_norm, T, H, pool_);
   }
-  embedding_backward(params_.grad(w.token_embd), tokens, dx.data(), H);
+  embedding_backward(params_.grad(w.token_embd), tokens_, dx.data(), H);
 }
 
 LossParts TrainModel::forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
                                        int64_t batch, int64_t seq, float loss_scale, Rng& jitter) {
   MOE_CHECK(loss_scale > 0, UsageError, "forward_backward: loss scale ", loss_scale, " is not positive");
   LossParts parts = run_forward(tokens, targets, batch, seq, &jitter);
-  run_backward(tokens, targets, loss_scale);
+  run_backward(loss_scale);
   return parts;
 }
 
@@ -237,6 +299,13 @@ LossParts TrainModel::forward(std::span<const int32_t> tokens, std::span<const i
   LossParts parts = run_forward(tokens, targets, batch, seq, nullptr);
   if (logits != nullptr) *logits = logits_;
   return parts;
+}
+
+double TrainModel::evaluate(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch,
+                            int64_t seq) {
+  double loss = forward(tokens, targets, batch, seq).lm_loss;
+  if (options_.tp != nullptr) options_.tp->group().allreduce_sum(&loss, 1);
+  return loss;
 }
 
 }  // namespace moe::train

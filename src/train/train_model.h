@@ -6,6 +6,10 @@
 // gated shared expert) -> residual; then the final RMSNorm, the output projection and the
 // cross-entropy. Total loss = cross-entropy + each layer's aux and z losses (coefficients already
 // applied by the router).
+// With tensor parallelism (options.tp) the model holds its TP rank's heads and shared-expert
+// columns and runs on its sequence shard (tensor_parallel.h); the losses it returns are then this
+// rank's parts, which sum over the TP group to the micro-batch's (Megatron's aux-loss and z-loss
+// split), and logits are the shard's.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +27,7 @@
 #include "train/param_store.h"
 #include "train/rmsnorm.h"
 #include "train/router_train.h"
+#include "train/tensor_parallel.h"
 
 namespace moe::train {
 
@@ -32,6 +37,8 @@ struct TrainModelOptions {
   int64_t seq_length = 0;         // tokens per training sequence; batches must have it when > 0
   // Expert parallelism: the EP group's exchange; the model then holds only that rank's experts.
   ExpertExchange* exchange = nullptr;
+  // Tensor + sequence parallelism: the TP group; seq_length must be a multiple of its size.
+  TensorParallel* tp = nullptr;
   // bf16: true: the expert GEMMs multiply bf16-rounded inputs (AVX-512 BF16 where present) with f32
   // sums; parameters, gradients and optimizer state stay f32.
   bool bf16 = false;
@@ -72,6 +79,8 @@ class TrainModel {
   // model::save_model writes as an HF directory or a GGUF file; under EP, to_model takes every
   // tensor (the held ones and the other ranks' experts).
   model::NamedTensors named_tensors() const { return params_.named_tensors(); }
+  // The TP block of the parameter called `name` (whole when not split).
+  TensorSlice slice(const std::string& name) const { return params_.slice(name); }
   // Every role as an f32 view of its held parameter (other EP ranks' experts empty).
   const model::ModelWeights& views() const { return params_.views(); }
   model::Model to_model(tokenizer::Vocab vocab) const { return to_model(std::move(vocab), named_tensors()); }
@@ -93,13 +102,12 @@ class TrainModel {
   // Forward only, without jitter; logits [batch * seq][vocab] when asked.
   LossParts forward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
                     int64_t batch, int64_t seq, std::vector<float>* logits = nullptr);
-  // The cross-entropy of a forward (evaluation loss).
+  // The cross-entropy of a forward (evaluation loss; summed over the TP group).
   double evaluate(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch,
-                  int64_t seq) {
-    return forward(tokens, targets, batch, seq).lm_loss;
-  }
+                  int64_t seq);
 
  private:
+  // T rows: the micro-batch's, or under TP this rank's sequence shard.
   struct LayerState {
     std::vector<float> input;     // residual stream entering the layer [T][H]
     std::vector<float> attn_in;   // input_layernorm output
@@ -108,12 +116,17 @@ class TrainModel {
     RmsNormSaved attn_norm, moe_norm;
     AttentionSaved attention;
     MoeSaved moe;
+    // TP only: the gathered inputs of attention and the shared expert [B * S][H], and the latter.
+    std::vector<float> attn_in_full, moe_in_full;
+    SharedExpertSaved shared;
   };
   // jitter null: no input jitter.
   LossParts run_forward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
                         int64_t batch, int64_t seq, Rng* jitter);
-  void run_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets, float loss_scale);
+  void run_backward(float loss_scale);
   AttentionConfig attention_config(int64_t batch, int64_t seq) const;
+  MoeLayerConfig moe_config() const;
+  int tp_size() const { return options_.tp != nullptr ? options_.tp->size() : 1; }
   MoeParams moe_params(int64_t layer) const;
   MoeGrads moe_grads(int64_t layer);
 
@@ -122,8 +135,10 @@ class TrainModel {
   ThreadPool* pool_;
   ParamStore params_;
   std::vector<std::vector<float>> expert_bias_;
-  // Activations of the last forward.
+  // Activations of the last forward; the tokens and targets of this rank's rows.
   int64_t batch_ = 0, seq_ = 0;
+  std::vector<int32_t> tokens_, targets_;
+  double loss_share_ = 1.0;  // this rank's targets / the micro-batch's (TP)
   std::vector<LayerState> layers_;
   std::vector<float> final_in_, final_normed_, logits_;
   RmsNormSaved final_norm_;

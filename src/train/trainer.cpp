@@ -1,7 +1,8 @@
 // The training loop, one process or one rank of many. Micro-batch m of a global batch of M
-// (samples consumed + m * micro ...) is run by rank m % dp, Megatron's sampler order, with its
-// own jitter stream, so every layout runs the same micro-batches; each scales its loss by 1/M and
-// the gradients are summed over the ranks (DistributedOptimizer), as one process averages them.
+// (samples consumed + m * micro ...) is run by data-parallel rank m % dp (all its TP ranks, each
+// on its sequence shard), Megatron's sampler order, with its own jitter stream, so every layout
+// runs the same micro-batches; each scales its loss by 1/M and the gradients are summed over the
+// ranks (DistributedOptimizer), as one process averages them.
 #include "train/trainer.h"
 
 #include <chrono>
@@ -64,14 +65,9 @@ void reduce_record(StepRecord& record, parallel::Communicator& world) {
     for (int64_t& n : layer) n = static_cast<int64_t>(sums[i++]);
 }
 
-// The whole model for rank 0's checkpoint: under EP the other ranks' experts are gathered over
-// rank 0's EP group (each rank sends its experts of every layer, gate, up, down). Collective over
-// that group; the other ranks get an empty model.
-model::Model gather_model(TrainModel& net, TrainGroups& groups, tokenizer::Vocab vocab) {
+// Fills `views` with the other EP ranks' experts (collective over the EP group).
+void gather_experts(model::ModelWeights& views, TrainGroups& groups) {
   const TrainLayout& l = groups.layout;
-  if (l.expert_dp_rank != 0) return {};
-  if (l.ep == 1) return net.to_model(std::move(vocab));
-  model::ModelWeights views = net.views();
   std::vector<float> mine;
   for (const model::LayerWeights& layer : views.layers)
     for (int64_t e = l.first_expert; e < l.first_expert + l.local_experts; ++e)
@@ -90,7 +86,25 @@ model::Model gather_model(TrainModel& net, TrainGroups& groups, tokenizer::Vocab
           *t = Tensor::from_f32(shape->shape(), std::vector<float>(all.begin() + at, all.begin() + at + shape->numel()));
           at += shape->numel();
         }
-  return net.to_model(std::move(vocab), model::weights_to_hf(net.config(), views));
+}
+
+// The whole model for rank 0's checkpoint: under EP the other ranks' experts are gathered over
+// rank 0's EP group (each rank sends its experts of every layer, gate, up, down), under TP the
+// blocks of the split matrices over rank 0's TP group. Collective over those groups; the other
+// ranks get an empty model.
+model::Model gather_model(TrainModel& net, TrainGroups& groups, tokenizer::Vocab vocab) {
+  const TrainLayout& l = groups.layout;
+  model::ModelWeights views = net.views();
+  if (l.ep > 1 && l.expert_dp_rank == 0) gather_experts(views, groups);
+  if (l.dp_rank != 0 && l.expert_dp_rank != 0) return {};
+  model::NamedTensors tensors = model::weights_to_hf(net.config(), views);
+  if (l.tp > 1 && l.dp_rank == 0) {
+    TensorParallel tp(groups.tp);
+    for (auto& [name, tensor] : tensors)
+      if (const TensorSlice slice = net.slice(name); !slice.whole()) tensor = tp.gather_tensor(tensor, slice);
+  }
+  if (l.rank != 0) return {};
+  return net.to_model(std::move(vocab), std::move(tensors));
 }
 
 // Refuses a checkpoint whose model differs from the configured one.
@@ -121,11 +135,12 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   };
   config.validate();
   TrainingStart start = resolve_training_start(config);
-  const TrainLayout layout = make_train_layout(config, world.size(), world.rank(), start.config.router.n_experts,
-                                               start.config.n_heads);
+  const TrainLayout layout = make_train_layout(config, world.size(), world.rank(), start.config);
   TrainGroups groups(world, layout);
   std::optional<ExpertExchange> exchange;
   if (layout.ep > 1) exchange.emplace(groups.ep, start.config.router.n_experts);
+  std::optional<TensorParallel> tensor_parallel;
+  if (layout.tp > 1) tensor_parallel.emplace(groups.tp);
   const int64_t seq = config.model.seq_length;
   const int64_t micro = config.micro_batch_size;
   const int64_t global = config.global_batch_size.value_or(micro * layout.dp);
@@ -160,6 +175,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
                                 .input_jitter_eps = config.input_jitter_eps,
                                 .seq_length = seq,
                                 .exchange = exchange ? &*exchange : nullptr,
+                                .tp = tensor_parallel ? &*tensor_parallel : nullptr,
                                 .bf16 = config.bf16},
                  &pool);
   if (start.weights) net.load_weights(*start.weights);
@@ -189,7 +205,8 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     state.extra["expert_bias"] = net.expert_bias();
     state.extra["config"] = nlohmann::json::object();
     for (const auto& [key, value] : describe_train_config(config)) state.extra["config"][key] = value;
-    state.extra["layout"] = {{"world", layout.world}, {"expert_model_parallel_size", layout.ep},
+    state.extra["layout"] = {{"world", layout.world}, {"tensor_model_parallel_size", layout.tp},
+                             {"expert_model_parallel_size", layout.ep},
                              {"use_distributed_optimizer", config.use_distributed_optimizer}};
     model::Model out = gather_model(net, groups, start.vocab);
     out.name = std::filesystem::path(config.save).filename().string();
@@ -205,7 +222,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     record.step = step;
     record.train_iters = config.train_iters;
     record.expert_tokens.assign(start.config.n_layers, std::vector<int64_t>(start.config.router.n_experts, 0));
-    for (int64_t m = layout.rank; m < micro_batches; m += layout.dp) {
+    for (int64_t m = layout.dp_rank; m < micro_batches; m += layout.dp) {
       Rng jitter(derive_seed(config.seed, "jitter " + std::to_string(step) + " " + std::to_string(m)));
       const Batch batch = draw_batch(train_stream, state.consumed_samples + m * micro, micro);
       const LossParts parts = net.forward_backward(batch.tokens, batch.targets, batch.batch, batch.seq,

@@ -17,9 +17,13 @@ expect_job_error "global batch over 2 ranks" "global_batch_size = 6 is not a mul
   mpirun -np 2 "$MOE" train "${ARGS[@]}" --micro-batch-size 2 --global-batch-size 6
 expect_job_error "TP 3 of 8 heads" "tensor_model_parallel_size = 3 does not divide num_attention_heads = 8" \
   mpirun -np 3 "$MOE" train "${ARGS[@]}" --tensor-model-parallel-size 3
-expect_job_error "TP 2" "tensor_model_parallel_size = 2: tensor parallel training is not implemented yet" \
+expect_job_error "TP 2 without sequence parallel" "tensor_model_parallel_size = 2: MoE layers need sequence_parallel: true" \
   mpirun -np 2 "$MOE" train "${ARGS[@]}" --tensor-model-parallel-size 2
-expect_error "sequence_parallel without TP" "sequence_parallel: needs tensor_model_parallel_size > 1" \
-  "$MOE" train "${ARGS[@]}" --sequence-parallel
+expect_job_error "TP 2 of 15 positions" "seq_length = 15 is not a multiple of tensor_model_parallel_size = 2" \
+  mpirun -np 2 "$MOE" train "${ARGS[@]}" --tensor-model-parallel-size 2 --sequence-parallel --seq-length 15
+expect_job_error "TP 2 of OLMoE" "tensor_model_parallel_size = 2: this model normalises q and k over the whole projection" \
+  mpirun -np 2 "$MOE" train "${ARGS[@]}" --model olmoe-tiny --tensor-model-parallel-size 2 --sequence-parallel
+expect_job_error "TP 4 on 2 ranks" "tensor_model_parallel_size = 4 does not divide the world size 2" \
+  mpirun -np 2 "$MOE" train "${ARGS[@]}" --tensor-model-parallel-size 4 --sequence-parallel
 
 finish

@@ -15,7 +15,7 @@ namespace {
 TEST(AdamW, MatchesTorchWithDecayedAndUndecayedGroups) {
   std::vector<float> w = {0.5f, -1.25f, 2.0f, 0.0f}, gw(4);
   std::vector<float> b = {0.1f, -0.2f}, gb(2);
-  AdamW adam({{"w", w, gw, true}, {"b", b, gb, false}},
+  AdamW adam({{"w", w, gw, true, {}}, {"b", b, gb, false, {}}},
              {.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .weight_decay = 0.1});
   const float grads_w[3][4] = {{0.3f, -0.1f, 0.0f, 2.0f}, {-0.5f, 0.2f, 1.0f, -1.0f}, {0.05f, 0.05f, -0.3f, 0.7f}};
   const float grads_b[3][2] = {{1.0f, -1.0f}, {0.5f, 0.25f}, {-2.0f, 0.1f}};
@@ -34,9 +34,9 @@ TEST(AdamW, MatchesTorchWithDecayedAndUndecayedGroups) {
 
 TEST(AdamW, ShardedRangesGiveTheSameUpdateAsOneOwner) {
   std::vector<float> whole = {1, 2, 3, 4, 5}, parts = whole, grad = {0.1f, -0.2f, 0.3f, -0.4f, 0.5f};
-  AdamW all({{"p", whole, grad, true}}, {});
-  AdamW low({{"p", parts, grad, true}}, {}, 0, 2);
-  AdamW high({{"p", parts, grad, true}}, {}, 2, 5);
+  AdamW all({{"p", whole, grad, true, {}}}, {});
+  AdamW low({{"p", parts, grad, true, {}}}, {}, 0, 2);
+  AdamW high({{"p", parts, grad, true, {}}}, {}, 2, 5);
   for (int s = 0; s < 4; ++s) {
     all.step(0.1);
     low.step(0.1);

@@ -4,47 +4,7 @@
 # micro-batches a step wherever they run) and must give its loss curve within fp32 reduction
 # tolerance; a checkpoint resumes the same curve in the same layout and in another one; each
 # rank's optimizer file of the distributed optimizer holds only its shard.
-source "$(dirname "$0")/../../cli/lib.bash"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-TOL=${TRAIN_LOSS_TOL:-1e-5}  # max |loss difference| at any step (fp32 sums in another order; seen ~1e-7)
-
-"$MOE" init --preset mixtral-tiny --out "$WORK/tok" --seed 1 >/dev/null 2>&1 || fail "init"
-python3 - "$WORK/text.txt" <<'PY'
-import random, sys
-random.seed(7)
-words = "the quick brown fox jumps over a lazy dog while seven red birds sing in an old green tree".split()
-with open(sys.argv[1], "w") as f:
-    for _ in range(400):
-        f.write(" ".join(random.choice(words) for _ in range(12)) + ".\n")
-PY
-"$MOE" data --tokenizer "$WORK/tok" --in "$WORK/text.txt" --out "$WORK/data" >/dev/null 2>&1 || fail "moe data"
-
-COMMON=(--tokenizer "$WORK/tok" --num-layers 2 --hidden-size 64 --seq-length 32 --micro-batch-size 2
-        --global-batch-size 8 --train-iters 50 --lr 3e-3 --min-lr 3e-4 --lr-warmup-iters 5
-        --moe-aux-loss-coeff 1e-2 --moe-z-loss-coeff 1e-3 --data-path "$WORK/data" --threads 1 --seed 5)
-MODEL=(--model mixtral-tiny --moe-ffn-hidden-size 128 --split 100,0,0)  # what train() trains
-train() {  # train NP LOG ARGS...
-  local np=$1 log=$2
-  shift 2
-  if [ "$np" = 1 ]; then "$MOE" train "${COMMON[@]}" "${MODEL[@]}" --log "$log" "$@" >"$log.out" 2>&1
-  else mpirun -np "$np" "$MOE" train "${COMMON[@]}" "${MODEL[@]}" --log "$log" "$@" >"$log.out" 2>&1; fi || fail "train $np $*: $(tail -3 "$log.out")"
-}
-# same_curve A B WHAT [TOL]: equal step numbers, |loss| differences at most TOL; prints the max.
-same_curve() {
-  python3 - "$1" "$2" "$3" "${4:-$TOL}" <<'PY' || fail "$3"
-import json, sys
-def load(path):
-    return {r["step"]: r for r in map(json.loads, open(path)) if "step" in r and "loss" in r}
-a, b, what, tol = load(sys.argv[1]), load(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-steps = sorted(set(a) & set(b))
-assert len(steps) >= 25, f"{what}: only {len(steps)} common steps"
-diff = max(abs(a[s]["loss"] - b[s]["loss"]) for s in steps)
-tokens = all(a[s]["expert_tokens"] == b[s]["expert_tokens"] for s in steps)
-print(f"{what}: {len(steps)} steps, max |loss diff| {diff:.3g}, same expert_tokens every step: {tokens}")
-assert diff <= tol, f"{what}: max loss difference {diff} > {tol}"
-assert a[steps[-1]]["loss"] < a[steps[0]]["loss"] - 0.5, f"{what}: the loss did not fall"
-PY
-}
+source "$(dirname "$0")/train_lib.bash"
 
 train 1 "$WORK/single.jsonl" --save "$WORK/ck_single_50"
 train 2 "$WORK/dp2.jsonl"
@@ -77,16 +37,8 @@ MODEL=(--model mixtral-tiny --moe-ffn-hidden-size 128 --split 100,0,0)
 [ "$(grep -c '^step' "$WORK/ep2dp2.jsonl.out")" = 50 ] || fail "EP 2 x DP 2: rank 0 alone should print 50 step lines"
 
 # The HF checkpoint rank 0 wrote from EP 2 x DP 2 (experts gathered from both EP ranks) is the
-# one-process model: the same perplexity under `moe eval`.
-head -c 2000 "$WORK/text.txt" >"$WORK/short.txt"
-ppl() { "$MOE" eval -m "$1" --perplexity "$WORK/short.txt" --ctx 32 --json 2>/dev/null; }
-python3 - "$(ppl "$WORK/ck_single_50/iter_0000050")" "$(ppl "$WORK/ck_ep2dp2_dist/iter_0000050")" <<'PY' ||
-import json, sys
-a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"perplexity of the 50-step checkpoints: 1 process {a['perplexity']:.6f}, EP 2 x DP 2 {b['perplexity']:.6f}")
-assert a["tokens_scored"] == b["tokens_scored"] > 0 and abs(a["perplexity"] - b["perplexity"]) <= 1e-4 * a["perplexity"]
-PY
-  fail "EP 2 x DP 2 checkpoint differs from the 1-process one"
+# one-process model.
+same_perplexity "$WORK/ck_single_50/iter_0000050" "$WORK/ck_ep2dp2_dist/iter_0000050" "EP 2 x DP 2"
 
 # The distributed optimizer's files: every element's moments once, each rank a shard.
 python3 - "$WORK/ck_ep2dp2_dist/iter_0000050" <<'PY' || fail "distributed optimizer files"
