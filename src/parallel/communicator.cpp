@@ -477,6 +477,70 @@ void Communicator::alltoallv(const int64_t* send, const std::vector<int64_t>& se
   alltoallv_in_order(*state_, send, send_counts, recv, recv_counts, where, row_elems, MPI_INT64_T);
 }
 
+struct Communicator::Pending::Requests {
+  std::vector<MPI_Request> requests;
+  std::vector<std::string> what;  // "send of N elements to rank P" per request, for the timeout
+};
+
+Communicator::Pending::Pending() : requests_(std::make_unique<Requests>()) {}
+Communicator::Pending::Pending(Pending&&) noexcept = default;
+Communicator::Pending& Communicator::Pending::operator=(Pending&&) noexcept = default;
+Communicator::Pending::~Pending() {
+  if (owner_ != nullptr && requests_ != nullptr && !requests_->requests.empty()) owner_->wait_all(*this);
+}
+bool Communicator::Pending::empty() const { return requests_ == nullptr || requests_->requests.empty(); }
+
+void Communicator::isend(const float* data, int64_t n, int peer, int tag, Pending& pending) {
+  const State& s = *state_;
+  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, "isend: peer ", peer,
+            " is not another rank of ", s.size);
+  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, "isend: tag ", tag, " outside [0, ",
+            kFirstReservedTag, ")");
+  pending.owner_ = this;
+  for (int64_t start = 0; start < n; start += s.max_message) {
+    MPI_Request request;
+    check(MPI_Isend(data + start, static_cast<int>(std::min(s.max_message, n - start)), MPI_FLOAT, peer, tag,
+                    s.comm, &request),
+          "MPI_Isend");
+    pending.requests_->requests.push_back(request);
+    pending.requests_->what.push_back(detail::concat("send of ", n, " elements to rank ", peer, " (world rank ",
+                                                     s.world_ranks[peer], ", tag ", tag, ")"));
+  }
+}
+
+void Communicator::irecv(float* data, int64_t n, int peer, int tag, Pending& pending) {
+  const State& s = *state_;
+  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, "irecv: peer ", peer,
+            " is not another rank of ", s.size);
+  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, "irecv: tag ", tag, " outside [0, ",
+            kFirstReservedTag, ")");
+  pending.owner_ = this;
+  for (int64_t start = 0; start < n; start += s.max_message) {
+    MPI_Request request;
+    check(MPI_Irecv(data + start, static_cast<int>(std::min(s.max_message, n - start)), MPI_FLOAT, peer, tag,
+                    s.comm, &request),
+          "MPI_Irecv");
+    pending.requests_->requests.push_back(request);
+    pending.requests_->what.push_back(detail::concat("recv of ", n, " elements from rank ", peer, " (world rank ",
+                                                     s.world_ranks[peer], ", tag ", tag, ")"));
+  }
+}
+
+void Communicator::wait_all(Pending& pending) {
+  if (pending.empty()) return;
+  const State& s = *state_;
+  Pending::Requests& r = *pending.requests_;
+  std::vector<bool> done(r.requests.size(), false);
+  if (!poll(r.requests, deadline_of(s), [&](int index) { done[index] = true; })) {
+    std::string open;
+    for (size_t i = 0; i < done.size(); ++i)
+      if (!done[i]) open += (open.empty() ? "" : ", ") + r.what[i];
+    abort_with(s, detail::concat(open, " timed out after ", s.timeout_s, "s"));
+  }
+  r.requests.clear();
+  r.what.clear();
+}
+
 void Communicator::send(const float* data, int64_t n, int peer, int tag) {
   const State& s = *state_;
   MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, "send: peer ", peer,

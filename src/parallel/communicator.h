@@ -79,6 +79,28 @@ class Communicator {
   void send(const float* data, int64_t n, int peer, int tag);
   void recv(float* data, int64_t n, int peer, int tag);
 
+  // Point-to-point transfers left in flight: posted by isend / irecv, they progress while this
+  // process makes other MPI calls (the next step's all-to-alls), and wait_all() completes them
+  // (the communicator's timeout applies; a rank that never answers aborts the job with the
+  // transfers named). Their buffers must stay alive and untouched until then.
+  class Pending {
+   public:
+    Pending();
+    Pending(Pending&&) noexcept;
+    Pending& operator=(Pending&&) noexcept;
+    ~Pending();  // waits for what is still in flight
+    bool empty() const;
+
+   private:
+    friend class Communicator;
+    struct Requests;
+    std::unique_ptr<Requests> requests_;
+    Communicator* owner_ = nullptr;
+  };
+  void isend(const float* data, int64_t n, int peer, int tag, Pending& pending);
+  void irecv(float* data, int64_t n, int peer, int tag, Pending& pending);
+  void wait_all(Pending& pending);
+
   void broadcast(void* data, int64_t bytes, int root);
 
   // Prints "moe: error: rank R: message" and ends every rank (MPI_Abort with code 1); without

@@ -93,12 +93,14 @@ std::string balancer_report(parallel::Communicator& world, const balance::Online
   std::string mine;
   double stall = 0, max_stall = 0;
   int64_t received = 0;
-  char cell[160];
+  char cell[200];
   for (const balance::LayerMove& move : balancer->moves()) {
-    std::snprintf(cell, sizeof cell, "\n  step %lld layer %lld: %lld slots changed, received %lld B, sent %lld B, stall %.3f ms",
+    std::snprintf(cell, sizeof cell,
+                  "\n  step %lld layer %lld: %lld slots changed, received %lld B, sent %lld B, stall %.3f ms, "
+                  "in flight %.3f ms",
                   static_cast<long long>(move.step), static_cast<long long>(move.layer),
                   static_cast<long long>(move.slots_changed), static_cast<long long>(move.bytes_received),
-                  static_cast<long long>(move.bytes_sent), move.seconds * 1e3);
+                  static_cast<long long>(move.bytes_sent), move.seconds * 1e3, move.in_flight_seconds * 1e3);
     mine += cell;
     stall += move.seconds;
     max_stall = std::max(max_stall, move.seconds);

@@ -47,7 +47,7 @@ for layout in "--tp 2 --moe-ep 2 --enable-attention-dp" "--tp 4 --moe-ep 4"; do
   out=$(run "$MPIRUN -np $np" $layout --config "$WORK/online.yaml" --profile 2>"$WORK/err.txt")
   [ "$out" = "$single" ] || fail "online EPLB with $layout generates differently: $out"
   grep -qE "^online EPLB rank 0: [1-9][0-9]* layer moves" "$WORK/err.txt" || fail "$layout: no layer moves: $(cat "$WORK/err.txt")"
-  grep -qE "step [0-9]+ layer [0-9]+: [0-9]+ slots changed, received [1-9][0-9]* B, sent [0-9]+ B, stall [0-9.]+ ms" \
+  grep -qE "step [0-9]+ layer [0-9]+: [0-9]+ slots changed, received [1-9][0-9]* B, sent [0-9]+ B, stall [0-9.]+ ms, in flight [0-9.]+ ms" \
     "$WORK/err.txt" || fail "$layout: no move with bytes received: $(cat "$WORK/err.txt")"
 done
 

@@ -186,9 +186,11 @@ void OnlineBalancer::end_step(const ExpertStats& stats, std::vector<SlotTable>& 
     }
   window_.push_back(std::move(step));
   if (static_cast<int64_t>(window_.size()) > config_.window_size) window_.pop_front();
+  // The moves posted after the previous step switch now, between two steps, on every rank alike.
+  finish_moves(tables, experts);
   if (steps_ % config_.update_interval == 0) plan();
   for (int64_t i = 0; i < config_.layer_updates_per_iter && !pending_.empty(); ++i) {
-    move_layer(pending_.front(), tables, experts);
+    start_move(pending_.front(), experts);
     pending_.pop_front();
   }
 }
@@ -207,16 +209,19 @@ void OnlineBalancer::plan() {
   pending_.assign(next.layers.begin(), next.layers.end());
 }
 
-void OnlineBalancer::move_layer(int64_t layer, std::vector<SlotTable>& tables,
-                                std::vector<std::unique_ptr<Experts>>& experts) {
-  const auto start = std::chrono::steady_clock::now();
-  const LayerPlacement before = current_.layers[layer];
-  const LayerPlacement& after = target_.layers[layer];
+void OnlineBalancer::start_move(int64_t layer, const std::vector<std::unique_ptr<Experts>>& experts) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const LayerPlacement& before = current_.layers[layer];
+  InFlight& flight = in_flight_.emplace_back();
+  flight.layer = layer;
+  flight.after = target_.layers[layer];
+  const LayerPlacement& after = flight.after;
   const int64_t per_rank = current_.slots_per_rank();
   const int n_ranks = static_cast<int>(current_.ranks), me = ep_.rank();
   // Every rank lists the same transfers in the same order: each expert a rank newly holds comes
-  // once from the rank of its lowest slot before the move. Processing the list in order cannot
-  // deadlock (the earliest unfinished transfer always has both ends waiting on it).
+  // once from the rank of its lowest slot before the move. Posting them in that order on every
+  // rank matches each send with its receive.
   struct Transfer {
     int to, from;
     int64_t expert;
@@ -235,38 +240,54 @@ void OnlineBalancer::move_layer(int64_t layer, std::vector<SlotTable>& tables,
     }
 
   const Experts& old = *experts[layer];
-  LayerMove move;
-  move.step = steps_;
+  LayerMove& move = flight.move;
   move.layer = layer;
   move.slots_changed = changed_slots(before, after);
-  std::map<int64_t, ExpertWeights> received;  // the spare buffer: owned copies
+  const int64_t floats = (weight_bytes(old.expert(0)) + 3) / 4;
   for (const Transfer& t : transfers) {
     if (t.from == me) {
       const ExpertWeights& weights = old.expert(local_slot(before, per_rank, me, t.expert));
-      const std::vector<float> buffer = pack(weights);
-      ep_.send(buffer.data(), static_cast<int64_t>(buffer.size()), t.to, kMoveTag);
+      const std::vector<float>& buffer = flight.sending.emplace_back(pack(weights));
+      ep_.isend(buffer.data(), static_cast<int64_t>(buffer.size()), t.to, kMoveTag, flight.transfers);
       move.bytes_sent += weight_bytes(weights);
     } else if (t.to == me) {
-      const ExpertWeights& like = old.expert(0);
-      std::vector<float> buffer((weight_bytes(like) + 3) / 4);
-      ep_.recv(buffer.data(), static_cast<int64_t>(buffer.size()), t.from, kMoveTag);
-      received[t.expert] = unpack(buffer, like);
-      move.bytes_received += weight_bytes(like);
+      std::vector<float>& buffer = flight.arriving[t.expert];
+      buffer.resize(floats);
+      ep_.irecv(buffer.data(), floats, t.from, kMoveTag, flight.transfers);
+      move.bytes_received += weight_bytes(old.expert(0));
     }
   }
-  std::vector<ExpertWeights> bound;
-  for (int64_t i = 0; i < per_rank; ++i) {
-    const int64_t expert = after.phy2log[me * per_rank + i];
-    const int64_t held = local_slot(before, per_rank, me, expert);
-    bound.push_back(held >= 0 ? old.expert(held) : received.at(expert));
+  flight.posted = Clock::now();
+  move.seconds = std::chrono::duration<double>(flight.posted - start).count();
+}
+
+void OnlineBalancer::finish_moves(std::vector<SlotTable>& tables, std::vector<std::unique_ptr<Experts>>& experts) {
+  using Clock = std::chrono::steady_clock;
+  for (; !in_flight_.empty(); in_flight_.pop_front()) {
+    InFlight& flight = in_flight_.front();
+    const auto start = Clock::now();
+    ep_.wait_all(flight.transfers);
+    const int64_t layer = flight.layer, per_rank = current_.slots_per_rank();
+    const LayerPlacement& before = current_.layers[layer];
+    const int me = ep_.rank();
+    const Experts& old = *experts[layer];
+    std::vector<ExpertWeights> bound;
+    for (int64_t i = 0; i < per_rank; ++i) {
+      const int64_t expert = flight.after.phy2log[me * per_rank + i];
+      const int64_t held = local_slot(before, per_rank, me, expert);
+      bound.push_back(held >= 0 ? old.expert(held) : unpack(flight.arriving.at(expert), old.expert(0)));
+    }
+    experts[layer] = std::make_unique<Experts>(std::move(bound));
+    tables[layer].assign(flight.after);
+    current_.layers[layer] = flight.after;
+    pad_log2phy(current_);
+    next_layer_ = layer + 1 == end_layer_ ? first_layer_ : layer + 1;
+    const auto end = Clock::now();
+    flight.move.step = steps_;
+    flight.move.seconds += std::chrono::duration<double>(end - start).count();
+    flight.move.in_flight_seconds = std::chrono::duration<double>(end - flight.posted).count();
+    moves_.push_back(flight.move);
   }
-  experts[layer] = std::make_unique<Experts>(std::move(bound));
-  tables[layer].assign(after);
-  current_.layers[layer] = after;
-  pad_log2phy(current_);
-  next_layer_ = layer + 1 == end_layer_ ? first_layer_ : layer + 1;
-  move.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  moves_.push_back(move);
 }
 
 }  // namespace moe::balance

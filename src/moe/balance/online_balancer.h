@@ -3,13 +3,17 @@
 // (DeepSeek's global EPLB, or the budgeted re-plan that copies fewer experts) and then applies
 // it layer by layer, layer_updates_per_iter layers after each step: the experts a rank newly
 // holds are sent to it point to point by a rank that holds them (owned copies; ranks may be on
-// different machines), then the layer's routing table and expert weights switch between two
-// steps. Every rank of the group plans from the same reduced counts, so all switch alike, and
-// outputs do not change (replicas hold the same bytes; experts are batch invariant).
+// different machines) into a spare buffer, in flight while the next step runs on the old
+// placement (the transfers progress inside that step's MPI calls); after that step the layer's
+// routing table and expert weights switch. Every rank of the group plans from the same reduced
+// counts and switches after the same step, and outputs do not change (replicas hold the same
+// bytes; experts are batch invariant).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -37,7 +41,9 @@ struct LayerMove {
   int64_t slots_changed = 0;   // slots of the group whose expert changed
   int64_t bytes_sent = 0;      // by this rank
   int64_t bytes_received = 0;  // by this rank
-  double seconds = 0;          // the whole move on this rank (transfers and switch)
+  double seconds = 0;          // the stall on this rank: posting the transfers, then waiting for
+                               // what the step in between did not finish, and the switch
+  double in_flight_seconds = 0;  // from posting to the switch (a step of generation overlapped)
 };
 
 // One re-plan from window loads: DeepSeek's global EPLB (or the budgeted walk from `current`),
@@ -63,7 +69,8 @@ class OnlineBalancer {
 
   // After each forward step, on every rank of the group (collective). `stats` holds this rank's
   // routing counts; tables and experts are the layers' (indexed by layer) and are replaced in
-  // place when a layer switches.
+  // place when a layer switches. The communicator must outlive the balancer (transfers still in
+  // flight at its end are completed, not switched).
   void end_step(const ExpertStats& stats, std::vector<SlotTable>& tables,
                 std::vector<std::unique_ptr<Experts>>& experts);
 
@@ -71,8 +78,19 @@ class OnlineBalancer {
   const std::vector<LayerMove>& moves() const { return moves_; }
 
  private:
+  // A layer move whose transfers are in flight.
+  struct InFlight {
+    int64_t layer = 0;
+    LayerPlacement after;
+    LayerMove move;
+    std::chrono::steady_clock::time_point posted;
+    std::vector<std::vector<float>> sending;         // packed copies of the experts sent
+    std::map<int64_t, std::vector<float>> arriving;  // expert -> its weights (the spare buffer)
+    parallel::Communicator::Pending transfers;
+  };
   void plan();
-  void move_layer(int64_t layer, std::vector<SlotTable>& tables, std::vector<std::unique_ptr<Experts>>& experts);
+  void start_move(int64_t layer, const std::vector<std::unique_ptr<Experts>>& experts);
+  void finish_moves(std::vector<SlotTable>& tables, std::vector<std::unique_ptr<Experts>>& experts);
 
   OnlineBalancerConfig config_;
   parallel::Communicator& ep_;
@@ -83,6 +101,7 @@ class OnlineBalancer {
   std::vector<double> last_totals_;          // [layer * E] this rank's counts at the last step
   std::deque<std::vector<double>> window_;   // per step [layer * E] counts, newest last
   std::deque<int64_t> pending_;              // layers whose target differs, in switch order
+  std::deque<InFlight> in_flight_;           // posted after the last step, switched after the next
   std::vector<LayerMove> moves_;
 };
 

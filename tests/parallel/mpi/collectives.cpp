@@ -230,6 +230,32 @@ TEST(MpiPointToPoint, RingSendRecv) {
   comm.set_max_message_elements(INT_MAX);
 }
 
+TEST(MpiPointToPoint, TransfersInFlightAcrossACollective) {
+  // Each rank posts a receive from the previous rank and a send to the next one, runs an
+  // all-reduce meanwhile (as online EPLB runs a step), then completes them: every rank posts
+  // before waiting, so nothing relies on buffering, and the split path is taken too.
+  Communicator& comm = world();
+  const int next = (comm.rank() + 1) % comm.size(),
+            prev = (comm.rank() + comm.size() - 1) % comm.size();
+  for (int64_t limit : {int64_t{INT_MAX}, int64_t{3}}) {
+    comm.set_max_message_elements(limit);
+    std::vector<float> out(1000), in(1000, -1.0f);
+    std::iota(out.begin(), out.end(), 1000.0f * comm.rank());
+    Communicator::Pending pending;
+    EXPECT_TRUE(pending.empty());
+    comm.irecv(in.data(), 1000, prev, 6, pending);
+    comm.isend(out.data(), 1000, next, 6, pending);
+    EXPECT_FALSE(pending.empty());
+    float sum = 1.0f;
+    comm.allreduce_sum(&sum, 1);
+    EXPECT_EQ(sum, static_cast<float>(comm.size()));
+    comm.wait_all(pending);
+    EXPECT_TRUE(pending.empty());
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(in[i], 1000.0f * prev + i) << "limit " << limit;
+  }
+  comm.set_max_message_elements(INT_MAX);
+}
+
 TEST(MpiPointToPoint, RejectsReservedTagsAndBadPeers) {
   Communicator& comm = world();
   float x = 0;
@@ -237,6 +263,11 @@ TEST(MpiPointToPoint, RejectsReservedTagsAndBadPeers) {
                CommError);
   EXPECT_THROW(comm.recv(&x, 1, comm.size(), 0), CommError);
   EXPECT_THROW(comm.send(&x, 1, comm.rank(), 0), CommError);
+  Communicator::Pending pending;
+  EXPECT_THROW(comm.isend(&x, 1, comm.rank(), 0, pending), CommError);
+  EXPECT_THROW(comm.irecv(&x, 1, (comm.rank() + 1) % comm.size(), Communicator::kFirstReservedTag, pending),
+               CommError);
+  EXPECT_TRUE(pending.empty());
 }
 
 TEST(MpiBroadcast, FromEveryRootAndSplit) {
