@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/malloc_tuning.h"
 #include "core/random.h"
 #include "core/thread_pool.h"
 #include "kernels/gemm/gemm.h"
@@ -125,6 +126,7 @@ void add_moe_layer_options(CLI::App* cmd, const std::shared_ptr<MoeLayerBenchOpt
 void run_moe_layer_bench(const MoeLayerBenchOptions& o, const std::vector<int>& threads, int repetitions, bool json) {
   MOE_CHECK(!o.bf16 || kernels::gemm_bf16_native(), UsageError,
             "--bf16: needs AVX-512 BF16 kernels (this CPU or MOE_KERNELS lacks them; the reference is far too slow)");
+  reuse_freed_memory();
   MOE_CHECK(o.hidden >= 1 && o.ffn >= 1 && o.experts >= 1, UsageError, "--moe-layer: --hidden ", o.hidden,
             ", --ffn ", o.ffn, ", --experts ", o.experts, " must be >= 1");
   MOE_CHECK(o.topk >= 1 && o.topk <= o.experts, UsageError, "--topk ", o.topk, " must be in [1, --experts ",

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/malloc_tuning.h"
 #include "core/random.h"
 #include "core/thread_pool.h"
 #include "train/checkpoint.h"
@@ -134,6 +135,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     if (lead) print_line(line);
   };
   config.validate();
+  reuse_freed_memory();
   TrainingStart start = resolve_training_start(config);
   const TrainLayout layout = make_train_layout(config, world.size(), world.rank(), start.config);
   TrainGroups groups(world, layout);
