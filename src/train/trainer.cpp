@@ -108,6 +108,24 @@ model::Model gather_model(TrainModel& net, TrainGroups& groups, tokenizer::Vocab
   return net.to_model(std::move(vocab), std::move(tensors));
 }
 
+// The mean cross-entropy of the first `iters` validation batches: batch i runs on data-parallel
+// rank i % dp (all its TP ranks), and the losses are summed over the world. Every rank runs the
+// same number of forwards (the EP exchange and the TP collectives need every rank of their
+// group): a rank with no batch left repeats batch 0 and does not count it.
+double evaluate(TrainModel& net, SampleStream& stream, int64_t iters, int64_t micro, const TrainLayout& layout,
+                parallel::Communicator& world) {
+  double sum = 0;
+  const int64_t rounds = (iters + layout.dp - 1) / layout.dp;
+  for (int64_t round = 0; round < rounds; ++round) {
+    const int64_t i = round * layout.dp + layout.dp_rank;
+    const Batch batch = draw_batch(stream, (i < iters ? i : 0) * micro, micro);
+    const double loss = net.forward(batch.tokens, batch.targets, batch.batch, batch.seq).lm_loss;  // TP: this rank's share
+    if (i < iters) sum += loss;
+  }
+  world.allreduce_sum(&sum, 1);
+  return sum / static_cast<double>(iters);
+}
+
 // Refuses a checkpoint whose model differs from the configured one.
 void check_same_model(const model::ModelConfig& want, const model::ModelConfig& got, const std::string& path) {
   const auto shape = [](const model::ModelConfig& c) {
@@ -255,15 +273,8 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
     record.seconds_left = elapsed / static_cast<double>(step - first_step) * static_cast<double>(config.train_iters - step);
 
-    // Evaluation: every rank runs the same batches (the EP exchange needs every rank of the group).
-    if (valid_stream && step % config.eval_interval == 0) {
-      double sum = 0;
-      for (int64_t i = 0; i < config.eval_iters; ++i) {
-        const Batch batch = draw_batch(*valid_stream, i * micro, micro);
-        sum += net.evaluate(batch.tokens, batch.targets, batch.batch, batch.seq);
-      }
-      record.eval_loss = sum / static_cast<double>(config.eval_iters);
-    }
+    if (valid_stream && step % config.eval_interval == 0)
+      record.eval_loss = evaluate(net, *valid_stream, config.eval_iters, micro, layout, world);
     if (step % config.log_interval == 0 || step == config.train_iters || record.eval_loss) {
       print(progress_line(record));
       if (log) log.write(step_json(record));
