@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages moe.cpp builds and tests with (DESIGN.md section 8; python3 only for
 # the CLI tests' JSON checks and bible-kjv for the training test's English text, never for the
-# build), then configures
+# build; libdnnl2 is oneDNN, whose f32 GEMM training loads at run time when present), then configures
 # and builds in Release into ./build. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ packages=(build-essential cmake pkg-config git python3
           openmpi-bin libopenmpi-dev
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
-          libsentencepiece-dev bible-kjv)
+          libsentencepiece-dev bible-kjv libdnnl2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

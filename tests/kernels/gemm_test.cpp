@@ -1,7 +1,8 @@
 // gemm_f32: every layout on every kernel level this CPU has against the reference on seeded
 // random data and odd shapes (k past one 256 block included), with and without accumulation, bit
 // for bit (gemm.h defines one fma chain per element), in f32 and bf16 mode; thread counts; the
-// references against double sums; argument errors.
+// references against double sums; oneDNN's sgemm (where installed) within f32 rounding of the
+// reference, with the padded strides; argument errors.
 #include "kernels/gemm/gemm.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/gemm/gemm_onednn.h"
 
 namespace moe::kernels {
 namespace {
@@ -88,6 +90,34 @@ TEST(Gemm, ThreadCountDoesNotChangeBits) {
     const Shape s{250, 600, 300};
     EXPECT_EQ(run_level(isa_level(), layout, s, true, &pool), run_level(isa_level(), layout, s, true, nullptr));
   }
+}
+
+// oneDNN sums in its own order: within k * 2^-24 * sum |a b| (+ |c|) of the reference, elements
+// outside C's n columns (the ldc padding) untouched.
+TEST(Gemm, OneDnnMatchesReferenceWithinRounding) {
+  if (!onednn_gemm_available()) GTEST_SKIP() << "oneDNN (libdnnl.so.2) not installed, or MOE_GEMM=moe";
+  ThreadPool pool(2);
+  for (GemmLayout layout : kLayouts)
+    for (const Shape& s : kShapes)
+      for (bool accumulate : {false, true})
+        for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool}) {
+          SCOPED_TRACE(testing::Message() << "layout " << static_cast<int>(layout) << " " << s.m << "x" << s.n << "x"
+                                          << s.k << " acc " << accumulate << " pool " << (threads != nullptr));
+          Problem p = random_problem(layout, s, accumulate, 11);
+          const std::vector<float> c0 = p.c;
+          gemm_f32_onednn(p.args, threads);
+          const std::vector<float> want = run_level(IsaLevel::kRef, layout, s, accumulate, nullptr);
+          for (int64_t i = 0; i < s.m; ++i)
+            for (int64_t j = 0; j < p.args.ldc; ++j) {
+              const int64_t at = i * p.args.ldc + j;
+              if (j >= s.n) {
+                ASSERT_EQ(p.c[at], c0[at]);
+                continue;
+              }
+              const double bound = (s.k + 1) * 0x1p-24 * (s.k + (accumulate ? std::abs(c0[at]) : 0.0f));
+              ASSERT_NEAR(p.c[at], want[at], bound) << i << ", " << j;
+            }
+        }
 }
 
 // The reference against a double sum: |error| <= k * 2^-24 * sum |a b| (+ |c|) per element.

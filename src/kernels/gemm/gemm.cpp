@@ -1,11 +1,13 @@
 // GEMM driver: checks the arguments, handles the empty cases and runs the kernels of the chosen
-// level and mode (whose tiling and threads do not change the bits: gemm.h).
+// level and mode (whose tiling and threads do not change the bits: gemm.h), or oneDNN's sgemm for
+// gemm_f32's f32 mode where it is installed (gemm_onednn.h).
 #include "kernels/gemm/gemm.h"
 
 #include <algorithm>
 
 #include "core/error.h"
 #include "kernels/gemm/gemm_kernels.h"
+#include "kernels/gemm/gemm_onednn.h"
 
 namespace moe::kernels {
 namespace {
@@ -46,7 +48,8 @@ void run(GemmFn fn, const GemmArgs& g, ThreadPool* pool) {
 bool gemm_bf16_native() { return bf16_native(isa_level()); }
 
 void gemm_f32(const GemmArgs& args, ThreadPool* pool) {
-  static const GemmFn f32 = gemm_fn(isa_level(), false), bf16 = gemm_fn(isa_level(), true);
+  static const GemmFn f32 = onednn_gemm_available() ? gemm_f32_onednn : gemm_fn(isa_level(), false),
+                      bf16 = gemm_fn(isa_level(), true);
   run(args.bf16 ? bf16 : f32, args, pool);
 }
 

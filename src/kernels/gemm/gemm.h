@@ -36,9 +36,11 @@ struct GemmArgs {
 
 // True where bf16 mode runs on vdpbf16ps (level avx512 and a CPU with avx512_bf16).
 bool gemm_bf16_native();
-// On the kernels of isa_level(); `pool` may be null (the calling thread only).
+// On the kernels of isa_level(), or in f32 mode on oneDNN's sgemm where it is installed and
+// MOE_GEMM is not "moe" (faster here, not bit-exact across levels and threads: gemm_onednn.h);
+// `pool` may be null (the calling thread only).
 void gemm_f32(const GemmArgs& args, ThreadPool* pool);
-// On the kernels of `level` (tests); throws UsageError if this CPU lacks it.
+// On moe's own kernels of `level` (tests); throws UsageError if this CPU lacks it.
 void gemm_f32_with_level(IsaLevel level, const GemmArgs& args, ThreadPool* pool);
 
 }  // namespace moe::kernels
