@@ -490,40 +490,32 @@ Communicator::Pending::~Pending() {
 }
 bool Communicator::Pending::empty() const { return requests_ == nullptr || requests_->requests.empty(); }
 
-void Communicator::isend(const float* data, int64_t n, int peer, int tag, Pending& pending) {
+void Communicator::post(bool sending, float* data, int64_t n, int peer, int tag, Pending& pending) {
   const State& s = *state_;
-  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, "isend: peer ", peer,
+  const char* op = sending ? "isend" : "irecv";
+  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, op, ": peer ", peer,
             " is not another rank of ", s.size);
-  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, "isend: tag ", tag, " outside [0, ",
-            kFirstReservedTag, ")");
+  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, op, ": tag ", tag, " outside [0, ", kFirstReservedTag,
+            ")");
   pending.owner_ = this;
+  const std::string what = detail::concat(sending ? "send of " : "recv of ", n, " elements ", sending ? "to" : "from",
+                                          " rank ", peer, " (world rank ", s.world_ranks[peer], ", tag ", tag, ")");
   for (int64_t start = 0; start < n; start += s.max_message) {
+    const int count = static_cast<int>(std::min(s.max_message, n - start));
     MPI_Request request;
-    check(MPI_Isend(data + start, static_cast<int>(std::min(s.max_message, n - start)), MPI_FLOAT, peer, tag,
-                    s.comm, &request),
-          "MPI_Isend");
+    if (sending) check(MPI_Isend(data + start, count, MPI_FLOAT, peer, tag, s.comm, &request), "MPI_Isend");
+    else check(MPI_Irecv(data + start, count, MPI_FLOAT, peer, tag, s.comm, &request), "MPI_Irecv");
     pending.requests_->requests.push_back(request);
-    pending.requests_->what.push_back(detail::concat("send of ", n, " elements to rank ", peer, " (world rank ",
-                                                     s.world_ranks[peer], ", tag ", tag, ")"));
+    pending.requests_->what.push_back(what);
   }
 }
 
+void Communicator::isend(const float* data, int64_t n, int peer, int tag, Pending& pending) {
+  post(true, const_cast<float*>(data), n, peer, tag, pending);  // MPI_Isend only reads it
+}
+
 void Communicator::irecv(float* data, int64_t n, int peer, int tag, Pending& pending) {
-  const State& s = *state_;
-  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, "irecv: peer ", peer,
-            " is not another rank of ", s.size);
-  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, "irecv: tag ", tag, " outside [0, ",
-            kFirstReservedTag, ")");
-  pending.owner_ = this;
-  for (int64_t start = 0; start < n; start += s.max_message) {
-    MPI_Request request;
-    check(MPI_Irecv(data + start, static_cast<int>(std::min(s.max_message, n - start)), MPI_FLOAT, peer, tag,
-                    s.comm, &request),
-          "MPI_Irecv");
-    pending.requests_->requests.push_back(request);
-    pending.requests_->what.push_back(detail::concat("recv of ", n, " elements from rank ", peer, " (world rank ",
-                                                     s.world_ranks[peer], ", tag ", tag, ")"));
-  }
+  post(false, data, n, peer, tag, pending);
 }
 
 void Communicator::wait_all(Pending& pending) {

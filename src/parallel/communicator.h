@@ -116,6 +116,8 @@ class Communicator {
 
  private:
   explicit Communicator(std::unique_ptr<State> state);
+  // isend (sending) or irecv: n floats in messages of at most max_message elements.
+  void post(bool sending, float* data, int64_t n, int peer, int tag, Pending& pending);
   std::unique_ptr<State> state_;
 };
 
