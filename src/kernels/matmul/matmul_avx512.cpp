@@ -15,14 +15,32 @@ namespace moe::kernels {
 namespace {
 
 // 4 rows x 6 tokens of accumulators + a weight vector + dequantization temporaries fit the 32
-// zmm registers.
+// zmm registers. A single token (decode) takes 8 rows, so that 8 weight rows stream at once.
 constexpr int kTokenBlock = 6;
 template <int TB>
-constexpr int kRowsPerKernel = 4;
+constexpr int kRowsPerKernel = TB == 1 ? 8 : 4;
 constexpr int64_t kChunkCols = 256;                // a multiple of every format's group
 constexpr int64_t kPanelStride = kChunkCols + 16;  // room for a padded tail; staggers cache sets
 
 __mmask16 tail_mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+
+// Groups per prefetch for groups of `bytes` bytes: the largest power of two whose groups fit a
+// 64-byte line, so that no line of a row is skipped.
+constexpr int64_t groups_per_line(int64_t bytes) {
+  int64_t groups = 1;
+  while (2 * groups * bytes <= 64) groups *= 2;
+  return groups;
+}
+
+// Kernels that stream weight rows straight from memory (decode) work through a few rows at once,
+// and the next call takes the next rows. While reading row r at byte `offset` they prefetch row r
+// + n_rows (the next call's) at the same offset, so that every line is requested one call ahead:
+// the hardware prefetchers alone keep too few lines in flight, above all on rows of only a few
+// lines (a q4_0 row of 1024 columns is 9 lines; docs/PERFORMANCE.md, "Decode: software prefetch").
+// Into L2: the rows of one call of f16 decode, 8 x 5.6 KB at 2816 columns, would fill L1.
+void prefetch(const std::byte* row, int64_t offset) {
+  _mm_prefetch(reinterpret_cast<const char*>(row) + offset, _MM_HINT_T1);
+}
 
 // Adds the 16 lanes in a fixed tree.
 float horizontal_sum(__m512 v) {
@@ -37,6 +55,7 @@ float horizontal_sum(__m512 v) {
 // Weight formats: a row is a run of groups of kGroup columns, each read as kGroup / 16 vectors.
 struct F32 {
   static constexpr int kGroup = 16;
+  static constexpr int64_t kGroupBytes = 64;  // of a row (on average, for the block formats)
   static constexpr bool kRagged = true;  // cols need not be a multiple of kGroup
   using Group = const float*;
   static Group group(const std::byte* row, int64_t g) {
@@ -50,6 +69,7 @@ struct F32 {
 
 struct Half16 {
   static constexpr int kGroup = 16;
+  static constexpr int64_t kGroupBytes = 32;
   static constexpr bool kRagged = true;
   using Group = const uint16_t*;
   static Group group(const std::byte* row, int64_t g) {
@@ -71,6 +91,7 @@ struct F16 : Half16 {
 // One byte per weight (i8, f8_e4m3): a group is 16 bytes; tails are masked byte loads.
 struct Byte16 {
   static constexpr int kGroup = 16;
+  static constexpr int64_t kGroupBytes = 16;
   static constexpr bool kRagged = true;
   using Group = const uint8_t*;
   static Group group(const std::byte* row, int64_t g) {
@@ -130,6 +151,7 @@ void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
 // subtraction), and vpermps looks the weights up by the low 4 bits of each lane.
 struct Q4_K {
   static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ4_K) / 8;
   static constexpr bool kRagged = false;
   struct Group {
     __m512 table;
@@ -159,6 +181,7 @@ struct Q4_K {
 // a bit pair of 32 qh bytes; two sub-block scales. w = (d sc) (q - 32) is exact (11 + 8 + 6 bits).
 struct Q6_K {
   static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K) / 8;
   static constexpr bool kRagged = false;
   struct Group {
     __m512 scale_lo;  // d sc for weights 0..15
@@ -191,7 +214,8 @@ struct Q6_K {
 
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
 // w_group0 on, activations from column x_col0 on, n_groups groups and then tail_cols ragged
-// columns; partial sums live in acc[r * acc_stride + t] between chunks.
+// columns; partial sums live in acc[r * acc_stride + t] between chunks. With prefetch, the rows
+// come from memory (not a packed panel) and are prefetched.
 struct Span {
   const std::byte* w;
   int64_t w_stride;
@@ -203,6 +227,7 @@ struct Span {
   int tail_cols;
   __m512* acc;
   int64_t acc_stride;
+  bool prefetch;
 };
 
 // Rows [r0, r0 + RB) x tokens [t0, t0 + TB) of a span.
@@ -219,8 +244,10 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
     for (int t = 0; t < TB; ++t) acc[r][t] = store[r * s.acc_stride + t];
   for (int64_t g = 0; g < s.n_groups; ++g) {
     const float* xg = x + g * Fmt::kGroup;
+    const bool fetch = s.prefetch && (s.w_group0 + g) % groups_per_line(Fmt::kGroupBytes) == 0;
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
+      if (fetch) prefetch(rows[r] + RB * s.w_stride, (s.w_group0 + g) * Fmt::kGroupBytes);
       const auto group = Fmt::group(rows[r], s.w_group0 + g);
 #pragma GCC unroll 2
       for (int sub = 0; sub < Fmt::kGroup / 16; ++sub) {
@@ -323,7 +350,8 @@ void run_block(const MatmulBlock& b) {
               .n_groups = g_count,
               .tail_cols = last ? static_cast<int>(b.cols - n_groups * Fmt::kGroup) : 0,
               .acc = acc,
-              .acc_stride = b.n_tokens};
+              .acc_stride = b.n_tokens,
+              .prefetch = !pack};
     if (pack) {
       pack_span<Fmt>(span, b.n_rows, panel);
       span.w = reinterpret_cast<const std::byte*>(panel);
@@ -385,6 +413,7 @@ struct QAct {
 template <bool kVnni>
 struct Q8_0Int {
   static constexpr bool kBias = kVnni;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
   struct Row {
     __m512i w;    // VNNI: w + 128 as unsigned bytes; BW: w
     __m512i abs;  // BW: |w|
@@ -416,6 +445,7 @@ struct Q8_0Int {
 template <bool kVnni>
 struct Q4_0Int {
   static constexpr bool kBias = true;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
   struct Row {
     __m512i q;  // byte j of each half: q of weight j
     __m512 d;
@@ -446,12 +476,14 @@ struct Q4_0Int {
 };
 
 // Blocks [block0, block0 + n_blocks) of a tile; partial sums live in acc[r * acc_stride + t].
+// With prefetch, the span is whole rows streamed once (decode) and they are prefetched.
 struct QSpan {
   const MatmulBlock* b;
   int64_t block0;
   int64_t n_blocks;
   __m256* acc;
   int64_t acc_stride;
+  bool prefetch;
 };
 
 // Row pairs [r0, r0 + 2 RP) x tokens [t0, t0 + TB) of a span. With single_row, one row r0 only:
@@ -474,6 +506,10 @@ void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
       acc[p][t] = _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
     }
   for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
+    if (s.prefetch && blk % groups_per_line(Fmt::kBlockBytes) == 0) {
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r) prefetch(rows[r] + kRows * b.w_stride, blk * Fmt::kBlockBytes);
+    }
     typename Fmt::Row row[RP];
 #pragma GCC unroll 8
     for (int p = 0; p < RP; ++p) row[p] = Fmt::row(rows[2 * p], rows[2 * p + 1], blk);
@@ -533,7 +569,8 @@ void run_quantized_block(const MatmulBlock& b) {
                      .block0 = begin,
                      .n_blocks = n_blocks - begin < chunk ? n_blocks - begin : chunk,
                      .acc = acc,
-                     .acc_stride = b.n_tokens};
+                     .acc_stride = b.n_tokens,
+                     .prefetch = chunk == n_blocks};
     for (int64_t t0 = 0; t0 < b.n_tokens; t0 += kQTokenBlock)
       q_run_token_block<Fmt>(span, b.n_rows, t0, b.n_tokens - t0);
   }
