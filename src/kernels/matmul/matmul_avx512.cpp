@@ -369,10 +369,11 @@ void run_block(const MatmulBlock& b) {
       b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
 }
 
-// Quantized activations (q8_0, q4_0 weights): the canonical order of matmul_kernels.h, with two
-// weight rows per register: the low 8 lanes hold row r's p_0..p_7, the high 8 lanes row r + 1's,
-// against the token's activation block broadcast to both halves. With VNNI, dpbusd adds the 4
-// products of a lane in one instruction; without, maddubs + madd give the same integers.
+// Quantized activations (q8_0, q4_0 weights): the canonical order of matmul_kernels.h. q8_0 has
+// two weight rows per register: the low 8 lanes hold row r's p_0..p_7, the high 8 lanes row
+// r + 1's, against the token's activation block broadcast to both halves; q4_0 has four (Q4_0Quad
+// below). With VNNI, dpbusd adds the 4 products of a lane in one instruction; without, maddubs +
+// madd give the same integers.
 constexpr int kQTokenBlock = 8;
 template <int TB>
 constexpr int kQPairsPerKernel = TB == 1 ? 4 : 2;
@@ -441,40 +442,6 @@ struct Q8_0Int {
   }
 };
 
-// q4_0: the unsigned nibbles q times x, plus the activations' -8 sum x (xq_bias).
-template <bool kVnni>
-struct Q4_0Int {
-  static constexpr bool kBias = true;
-  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
-  struct Row {
-    __m512i q;  // byte j of each half: q of weight j
-    __m512 d;
-  };
-  static Row row(const std::byte* row0, const std::byte* row1, int64_t b) {
-    const auto* b0 = reinterpret_cast<const BlockQ4_0*>(row0) + b;
-    const auto* b1 = reinterpret_cast<const BlockQ4_0*>(row1) + b;
-    const __m256i both = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0->qs))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b1->qs)), 1);
-    // 16-byte quarters: row 0's bytes twice, then row 1's twice; low nibbles in quarters 0 and 2.
-    const __m512i bytes = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
-                                                   _mm512_castsi256_si512(both));
-    const __m512i nibble = _mm512_set1_epi8(0x0f);
-    const __m512i q = _mm512_mask_blend_epi64(
-        0xcc, _mm512_and_si512(bytes, nibble),
-        _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble));
-    return {q, pair_scale(b0->d, b1->d)};
-  }
-  static __m512i dot(const Row& r, const QAct& x) {
-    if constexpr (kVnni) {
-      return _mm512_dpbusd_epi32(x.bias, r.q, x.q);
-    } else {
-      return _mm512_add_epi32(
-          _mm512_madd_epi16(_mm512_maddubs_epi16(r.q, x.q), _mm512_set1_epi16(1)), x.bias);
-    }
-  }
-};
-
 // Blocks [block0, block0 + n_blocks) of a tile; partial sums live in acc[r * acc_stride + t].
 // With prefetch, the span is whole rows streamed once (decode) and they are prefetched.
 struct QSpan {
@@ -508,7 +475,8 @@ void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
   for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
     if (s.prefetch && blk % groups_per_line(Fmt::kBlockBytes) == 0) {
 #pragma GCC unroll 8
-      for (int r = 0; r < kRows; ++r) prefetch(rows[r] + kRows * b.w_stride, blk * Fmt::kBlockBytes);
+      for (int r = 0; r < kRows; ++r)
+        prefetch(rows[r] + kRows * b.w_stride, blk * Fmt::kBlockBytes);
     }
     typename Fmt::Row row[RP];
 #pragma GCC unroll 8
@@ -538,13 +506,134 @@ void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
     }
 }
 
+// q4_0: four rows per register. Quarter i of `low` holds row i's 16 low nibbles (columns 0..15
+// of the block), quarter i of `high` its high nibbles (columns 16..31), and the token's
+// activations and xq_bias are broadcast to the four quarters to match: one nibble split and one
+// scale conversion serve four rows, and the integer sums of row i are p_0..p_3 in quarter i of
+// one register and p_4..p_7 in the other. VNNI: dpbusd of the unsigned nibbles by x, from the
+// -8 sum x of xq_bias; BW: maddubs + madd, then the bias.
+template <bool kVnni>
+struct Q4_0Quad {
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
+  struct Rows {
+    __m512i low, high;
+    __m512 d;  // d of row i in quarter i
+  };
+  struct Act {
+    __m512i low, high, bias_low, bias_high;
+    __m512 d;
+  };
+  static Rows rows(const std::byte* const* row, int64_t b) {
+    const BlockQ4_0* blocks[4];
+    for (int i = 0; i < 4; ++i) blocks[i] = reinterpret_cast<const BlockQ4_0*>(row[i]) + b;
+    __m512i bytes = _mm512_castsi128_si512(load128(blocks[0]->qs));
+    bytes = _mm512_inserti32x4(bytes, load128(blocks[1]->qs), 1);
+    bytes = _mm512_inserti32x4(bytes, load128(blocks[2]->qs), 2);
+    bytes = _mm512_inserti32x4(bytes, load128(blocks[3]->qs), 3);
+    const __m512i nibble = _mm512_set1_epi8(0x0f);
+    const uint64_t d = blocks[0]->d | static_cast<uint64_t>(blocks[1]->d) << 16 |
+                       static_cast<uint64_t>(blocks[2]->d) << 32 |
+                       static_cast<uint64_t>(blocks[3]->d) << 48;
+    const __m128 d4 = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(d)));
+    const __m512i quarter = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return {_mm512_and_si512(bytes, nibble),
+            _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble),
+            _mm512_permutexvar_ps(quarter, _mm512_castps128_ps512(d4))};
+  }
+  static Act act(const MatmulBlock& b, int64_t token, int64_t blk) {
+    const int64_t index = token * (b.cols / kQBlock) + blk;
+    const int8_t* q = b.xq + token * b.cols + blk * kQBlock;
+    const int32_t* bias = b.xq_bias + index * kQuadsPerBlock;
+    return {_mm512_broadcast_i32x4(load128(q)), _mm512_broadcast_i32x4(load128(q + 16)),
+            _mm512_broadcast_i32x4(load128(bias)), _mm512_broadcast_i32x4(load128(bias + 4)),
+            _mm512_set1_ps(b.xq_d[index])};
+  }
+  static __m512i dot(__m512i w, __m512i x, __m512i bias) {
+    if constexpr (kVnni) {
+      return _mm512_dpbusd_epi32(bias, w, x);
+    } else {
+      return _mm512_add_epi32(_mm512_madd_epi16(_mm512_maddubs_epi16(w, x), _mm512_set1_epi16(1)),
+                              bias);
+    }
+  }
+  static __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+};
+
+// Row quads [r0, r0 + 4 RQ) x tokens [t0, t0 + TB) of a q4_0 span; rows from r0 + n_valid on
+// repeat the last valid row and are not stored.
+template <class Fmt, int RQ, int TB>
+void q4_micro_kernel(const QSpan& s, int64_t r0, int64_t t0, int64_t n_valid) {
+  const MatmulBlock& b = *s.b;
+  const std::byte* rows[4 * RQ];
+  for (int r = 0; r < 4 * RQ; ++r)
+    rows[r] = b.w + (r0 + (r < n_valid ? r : n_valid - 1)) * b.w_stride;
+  __m256* store = s.acc + r0 * s.acc_stride + t0;
+  __m512 acc_low[RQ][TB], acc_high[RQ][TB];  // quarter i: row 4 q + i's lanes 0..3, 4..7
+  alignas(64) float low[16], high[16];
+  for (int q = 0; q < RQ; ++q)
+    for (int t = 0; t < TB; ++t) {
+      for (int i = 0; i < 4; ++i) {
+        const bool valid = 4 * q + i < n_valid;
+        const __m256 a = valid ? store[(4 * q + i) * s.acc_stride + t] : _mm256_setzero_ps();
+        _mm_store_ps(low + 4 * i, _mm256_castps256_ps128(a));
+        _mm_store_ps(high + 4 * i, _mm256_extractf128_ps(a, 1));
+      }
+      acc_low[q][t] = _mm512_load_ps(low);
+      acc_high[q][t] = _mm512_load_ps(high);
+    }
+  for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
+    if (s.prefetch && blk % groups_per_line(Fmt::kBlockBytes) == 0) {
+#pragma GCC unroll 8
+      for (int r = 0; r < 4 * RQ; ++r)
+        prefetch(rows[r] + 4 * RQ * b.w_stride, blk * Fmt::kBlockBytes);
+    }
+    typename Fmt::Rows w[RQ];
+#pragma GCC unroll 8
+    for (int q = 0; q < RQ; ++q) w[q] = Fmt::rows(rows + 4 * q, blk);
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) {
+      const typename Fmt::Act x = Fmt::act(b, t0 + t, blk);
+#pragma GCC unroll 8
+      for (int q = 0; q < RQ; ++q) {
+        const __m512 scale = _mm512_mul_ps(w[q].d, x.d);
+        acc_low[q][t] = _mm512_fmadd_ps(
+            scale, _mm512_cvtepi32_ps(Fmt::dot(w[q].low, x.low, x.bias_low)), acc_low[q][t]);
+        acc_high[q][t] = _mm512_fmadd_ps(
+            scale, _mm512_cvtepi32_ps(Fmt::dot(w[q].high, x.high, x.bias_high)), acc_high[q][t]);
+      }
+    }
+  }
+  for (int q = 0; q < RQ; ++q)
+    for (int t = 0; t < TB; ++t) {
+      _mm512_store_ps(low, acc_low[q][t]);
+      _mm512_store_ps(high, acc_high[q][t]);
+      for (int i = 0; i < 4 && 4 * q + i < n_valid; ++i)
+        store[(4 * q + i) * s.acc_stride + t] =
+            _mm256_set_m128(_mm_load_ps(high + 4 * i), _mm_load_ps(low + 4 * i));
+    }
+}
+
+// All rows of a q4_0 span for tokens [t0, t0 + TB): 8 rows at a time for one token, else 4.
+template <class Fmt, int TB>
+void q4_run_rows(const QSpan& s, int64_t n_rows, int64_t t0) {
+  constexpr int RQ = TB == 1 ? 2 : 1;
+  int64_t r0 = 0;
+  for (; r0 + 4 * RQ <= n_rows; r0 += 4 * RQ) q4_micro_kernel<Fmt, RQ, TB>(s, r0, t0, 4 * RQ);
+  for (; r0 < n_rows; r0 += 4)
+    q4_micro_kernel<Fmt, 1, TB>(s, r0, t0, n_rows - r0 < 4 ? n_rows - r0 : 4);
+}
+
 template <class Fmt, int TB>
 void q_run_rows(const QSpan& s, int64_t n_rows, int64_t t0) {
-  constexpr int RP = kQPairsPerKernel<TB>;
-  int64_t r0 = 0;
-  for (; r0 + 2 * RP <= n_rows; r0 += 2 * RP) q_micro_kernel<Fmt, RP, TB>(s, r0, t0);
-  for (; r0 + 2 <= n_rows; r0 += 2) q_micro_kernel<Fmt, 1, TB>(s, r0, t0);
-  if (r0 < n_rows) q_micro_kernel<Fmt, 1, TB, true>(s, r0, t0);
+  if constexpr (requires { typename Fmt::Rows; }) {
+    q4_run_rows<Fmt, TB>(s, n_rows, t0);
+  } else {
+    constexpr int RP = kQPairsPerKernel<TB>;
+    int64_t r0 = 0;
+    for (; r0 + 2 * RP <= n_rows; r0 += 2 * RP) q_micro_kernel<Fmt, RP, TB>(s, r0, t0);
+    for (; r0 + 2 <= n_rows; r0 += 2) q_micro_kernel<Fmt, 1, TB>(s, r0, t0);
+    if (r0 < n_rows) q_micro_kernel<Fmt, 1, TB, true>(s, r0, t0);
+  }
 }
 
 template <class Fmt, int TB = kQTokenBlock>
@@ -585,12 +674,12 @@ void matmul_f32_avx512(const MatmulBlock& block) { run_block<F32>(block); }
 void matmul_f16_avx512(const MatmulBlock& block) { run_block<F16>(block); }
 void matmul_bf16_avx512(const MatmulBlock& block) { run_block<BF16>(block); }
 void matmul_q8_0_avx512(const MatmulBlock& block) { run_quantized_block<Q8_0Int<false>>(block); }
-void matmul_q4_0_avx512(const MatmulBlock& block) { run_quantized_block<Q4_0Int<false>>(block); }
+void matmul_q4_0_avx512(const MatmulBlock& block) { run_quantized_block<Q4_0Quad<false>>(block); }
 void matmul_q8_0_avx512vnni(const MatmulBlock& block) {
   run_quantized_block<Q8_0Int<true>>(block);
 }
 void matmul_q4_0_avx512vnni(const MatmulBlock& block) {
-  run_quantized_block<Q4_0Int<true>>(block);
+  run_quantized_block<Q4_0Quad<true>>(block);
 }
 void matmul_q4_K_avx512(const MatmulBlock& block) { run_block<Q4_K>(block); }
 void matmul_q6_K_avx512(const MatmulBlock& block) { run_block<Q6_K>(block); }
