@@ -25,7 +25,8 @@ constexpr int64_t kPanelStride = kChunkCols + 16;  // room for a padded tail; st
 __mmask16 tail_mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
 
 // Groups per prefetch for groups of `bytes` bytes: the largest power of two whose groups fit a
-// 64-byte line, so that no line of a row is skipped.
+// 64-byte line, so that no line of a row is skipped (groups of more than a line take one prefetch
+// per line, prefetch_group).
 constexpr int64_t groups_per_line(int64_t bytes) {
   int64_t groups = 1;
   while (2 * groups * bytes <= 64) groups *= 2;
@@ -40,6 +41,17 @@ constexpr int64_t groups_per_line(int64_t bytes) {
 // Into L2: the rows of one call of f16 decode, 8 x 5.6 KB at 2816 columns, would fill L1.
 void prefetch(const std::byte* row, int64_t offset) {
   _mm_prefetch(reinterpret_cast<const char*>(row) + offset, _MM_HINT_T1);
+}
+
+// The lines of `bytes` (<= 128) bytes from offset: the first, the 65th and the last byte's.
+template <int64_t bytes>
+void prefetch_group(const std::byte* row, int64_t offset) {
+  static_assert(bytes <= 128);
+  prefetch(row, offset);
+  if constexpr (bytes > 64) {
+    prefetch(row, offset + 64);
+    prefetch(row, offset + bytes - 1);
+  }
 }
 
 // Adds the 16 lanes in a fixed tree.
@@ -177,39 +189,48 @@ struct Q4_K {
   }
 };
 
-// A group is the 32 weights whose low bits share a nibble of 32 ql bytes and whose high bits share
-// a bit pair of 32 qh bytes; two sub-block scales. w = (d sc) (q - 32) is exact (11 + 8 + 6 bits).
+// A group is one half of a block, 128 weights: its 6-bit codes are unpacked at once (32 weights
+// per ymm: weight 32 i + l from ql byte l + 32 (i & 1) and qh bits 2i..2i+1 of byte l) into
+// q - 32 bytes, and its 8 sub-block scales d sc into floats, both on the stack; each 16-weight
+// vector is then a widening load, a conversion and a multiply. w = (d sc) (q - 32) is exact
+// (11 + 8 + 6 bits).
 struct Q6_K {
-  static constexpr int kGroup = 32;
-  static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K) / 8;
+  static constexpr int kGroup = 128;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K) / 2;
   static constexpr bool kRagged = false;
   struct Group {
-    __m512 scale_lo;  // d sc for weights 0..15
-    __m512 scale_hi;  // d sc for weights 16..31
-    __m256i q;        // byte l: q - 32 of weight l
+    alignas(32) int8_t q[128];  // q - 32 of weight j of the half
+    alignas(32) float scale[8];  // d sc of weights 16 j .. 16 j + 15
   };
   static Group group(const std::byte* row, int64_t g) {
-    const auto* block = reinterpret_cast<const BlockQ6_K*>(row) + g / 8;
-    const int half = static_cast<int>(g % 8) / 4, quarter = static_cast<int>(g % 4);
-    const __m256i ql = _mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(block->ql + 64 * half + 32 * (quarter % 2)));
-    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qh + 32 * half));
-    const __m256i low = _mm256_and_si256(_mm256_srl_epi16(ql, _mm_cvtsi32_si128(4 * (quarter / 2))),
-                                         _mm256_set1_epi8(0x0f));
-    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * quarter)),
-                                          _mm256_set1_epi8(3));
-    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)),
-                                      _mm256_set1_epi8(32));
-    const float d = _cvtsh_ss(block->d);
-    const int8_t* scales = block->scales + 8 * half + 2 * quarter;
-    return {_mm512_set1_ps(d * scales[0]), _mm512_set1_ps(d * scales[1]), q};
+    const auto* block = reinterpret_cast<const BlockQ6_K*>(row) + g / 2;
+    const int half = static_cast<int>(g % 2);
+    const __m256i ql_a = load256(block->ql + 64 * half), ql_b = load256(block->ql + 64 * half + 32);
+    const __m256i qh = load256(block->qh + 32 * half);
+    const __m256i nibble = _mm256_set1_epi8(0x0f), bits_4_5 = _mm256_set1_epi8(0x30);
+    // (16-bit shifts: the bits they move across bytes are masked off.)
+    const __m256i low[4] = {_mm256_and_si256(ql_a, nibble), _mm256_and_si256(ql_b, nibble),
+                            _mm256_and_si256(_mm256_srli_epi16(ql_a, 4), nibble),
+                            _mm256_and_si256(_mm256_srli_epi16(ql_b, 4), nibble)};
+    const __m256i high[4] = {_mm256_and_si256(_mm256_slli_epi16(qh, 4), bits_4_5),
+                             _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits_4_5),
+                             _mm256_and_si256(qh, bits_4_5),
+                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits_4_5)};
+    Group group;
+    for (int i = 0; i < 4; ++i)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(group.q + 32 * i),
+                         _mm256_sub_epi8(_mm256_or_si256(low[i], high[i]), _mm256_set1_epi8(32)));
+    const __m128i scales = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half));
+    _mm256_store_ps(group.scale, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(scales)),
+                                               _mm256_set1_ps(_cvtsh_ss(block->d))));
+    return group;
   }
   static __m512 vec(const Group& g, int sub) {
-    const __m128i bytes =
-        sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(g.q + 16 * sub));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)),
-                         sub == 0 ? g.scale_lo : g.scale_hi);
+                         _mm512_set1_ps(g.scale[sub]));
   }
+  static __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 };
 
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
@@ -247,9 +268,11 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
     const bool fetch = s.prefetch && (s.w_group0 + g) % groups_per_line(Fmt::kGroupBytes) == 0;
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
-      if (fetch) prefetch(rows[r] + RB * s.w_stride, (s.w_group0 + g) * Fmt::kGroupBytes);
+      if (fetch)
+        prefetch_group<Fmt::kGroupBytes>(rows[r] + RB * s.w_stride,
+                                         (s.w_group0 + g) * Fmt::kGroupBytes);
       const auto group = Fmt::group(rows[r], s.w_group0 + g);
-#pragma GCC unroll 2
+#pragma GCC unroll 8
       for (int sub = 0; sub < Fmt::kGroup / 16; ++sub) {
         const __m512 wv = Fmt::vec(group, sub);
 #pragma GCC unroll 8
