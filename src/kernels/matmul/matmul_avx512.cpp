@@ -220,17 +220,21 @@ struct Q6_K {
     for (int i = 0; i < 4; ++i)
       _mm256_store_si256(reinterpret_cast<__m256i*>(group.q + 32 * i),
                          _mm256_sub_epi8(_mm256_or_si256(low[i], high[i]), _mm256_set1_epi8(32)));
-    const __m128i scales = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half));
+    const __m128i scales =
+        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half));
     _mm256_store_ps(group.scale, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(scales)),
                                                _mm256_set1_ps(_cvtsh_ss(block->d))));
     return group;
   }
   static __m512 vec(const Group& g, int sub) {
     const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(g.q + 16 * sub));
+    const __m512 scales = _mm512_castps256_ps512(_mm256_load_ps(g.scale));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)),
-                         _mm512_set1_ps(g.scale[sub]));
+                         _mm512_permutexvar_ps(_mm512_set1_epi32(sub), scales));
   }
-  static __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  static __m256i load256(const void* p) {
+    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+  }
 };
 
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
