@@ -550,9 +550,12 @@ struct Q4_0Quad {
     __m512i low, high, bias_low, bias_high;
     __m512 d;
   };
-  static Rows rows(const std::byte* const* row, int64_t b) {
+  // Rows first + i (i < 4, at most last) of the block at `block` in row 0, rows `stride` apart.
+  static Rows rows(const std::byte* block, int64_t stride, int first, int last) {
     const BlockQ4_0* blocks[4];
-    for (int i = 0; i < 4; ++i) blocks[i] = reinterpret_cast<const BlockQ4_0*>(row[i]) + b;
+    for (int i = 0; i < 4; ++i)
+      blocks[i] = reinterpret_cast<const BlockQ4_0*>(
+          block + (first + i < last ? first + i : last) * stride);
     __m512i bytes = _mm512_castsi128_si512(load128(blocks[0]->qs));
     bytes = _mm512_inserti32x4(bytes, load128(blocks[1]->qs), 1);
     bytes = _mm512_inserti32x4(bytes, load128(blocks[2]->qs), 2);
@@ -567,13 +570,11 @@ struct Q4_0Quad {
             _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble),
             _mm512_permutexvar_ps(quarter, _mm512_castps128_ps512(d4))};
   }
-  static Act act(const MatmulBlock& b, int64_t token, int64_t blk) {
-    const int64_t index = token * (b.cols / kQBlock) + blk;
-    const int8_t* q = b.xq + token * b.cols + blk * kQBlock;
-    const int32_t* bias = b.xq_bias + index * kQuadsPerBlock;
+  // A token's activation block: its q, xq_bias and xq_d.
+  static Act act(const int8_t* q, const int32_t* bias, const float* d) {
     return {_mm512_broadcast_i32x4(load128(q)), _mm512_broadcast_i32x4(load128(q + 16)),
             _mm512_broadcast_i32x4(load128(bias)), _mm512_broadcast_i32x4(load128(bias + 4)),
-            _mm512_set1_ps(b.xq_d[index])};
+            _mm512_set1_ps(*d)};
   }
   static __m512i dot(__m512i w, __m512i x, __m512i bias) {
     if constexpr (kVnni) {
@@ -586,47 +587,54 @@ struct Q4_0Quad {
   static __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 };
 
-// Row quads [r0, r0 + 4 RQ) x tokens [t0, t0 + TB) of a q4_0 span; rows from r0 + n_valid on
-// repeat the last valid row and are not stored.
-template <class Fmt, int RQ, int TB>
-void q4_micro_kernel(const QSpan& s, int64_t r0, int64_t t0, int64_t n_valid) {
+// Rows [r0, r0 + kRows) x tokens [t0, t0 + TB) of a q4_0 span, in quads of rows (a short last
+// quad repeats row r0 + kRows - 1 and drops it). Block addresses are row r0's plus multiples of
+// the row stride, so that the loop keeps two pointers, not one per row.
+template <class Fmt, int kRows, int TB>
+void q4_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
+  constexpr int RQ = (kRows + 3) / 4;
   const MatmulBlock& b = *s.b;
-  const std::byte* rows[4 * RQ];
-  for (int r = 0; r < 4 * RQ; ++r)
-    rows[r] = b.w + (r0 + (r < n_valid ? r : n_valid - 1)) * b.w_stride;
+  const int64_t stride = b.w_stride, n_blocks = b.cols / kQBlock;
+  const std::byte* w = b.w + r0 * stride + s.block0 * Fmt::kBlockBytes;
+  const int8_t* xq = b.xq + t0 * b.cols + s.block0 * kQBlock;
+  const int64_t x_index = t0 * n_blocks + s.block0;
+  const float* xd = b.xq_d + x_index;
+  const int32_t* xbias = b.xq_bias + x_index * kQuadsPerBlock;
   __m256* store = s.acc + r0 * s.acc_stride + t0;
   __m512 acc_low[RQ][TB], acc_high[RQ][TB];  // quarter i: row 4 q + i's lanes 0..3, 4..7
   alignas(64) float low[16], high[16];
   for (int q = 0; q < RQ; ++q)
     for (int t = 0; t < TB; ++t) {
       for (int i = 0; i < 4; ++i) {
-        const bool valid = 4 * q + i < n_valid;
-        const __m256 a = valid ? store[(4 * q + i) * s.acc_stride + t] : _mm256_setzero_ps();
+        const __m256 a =
+            4 * q + i < kRows ? store[(4 * q + i) * s.acc_stride + t] : _mm256_setzero_ps();
         _mm_store_ps(low + 4 * i, _mm256_castps256_ps128(a));
         _mm_store_ps(high + 4 * i, _mm256_extractf128_ps(a, 1));
       }
       acc_low[q][t] = _mm512_load_ps(low);
       acc_high[q][t] = _mm512_load_ps(high);
     }
-  for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
-    if (s.prefetch && blk % groups_per_line(Fmt::kBlockBytes) == 0) {
+  for (int64_t blk = 0; blk < s.n_blocks; ++blk, w += Fmt::kBlockBytes) {
+    if (s.prefetch && (s.block0 + blk) % groups_per_line(Fmt::kBlockBytes) == 0) {
 #pragma GCC unroll 8
-      for (int r = 0; r < 4 * RQ; ++r)
-        prefetch(rows[r] + 4 * RQ * b.w_stride, blk * Fmt::kBlockBytes);
+      for (int r = 0; r < kRows; ++r) prefetch(w, (kRows + r) * stride);
     }
-    typename Fmt::Rows w[RQ];
+    typename Fmt::Rows rows[RQ];
 #pragma GCC unroll 8
-    for (int q = 0; q < RQ; ++q) w[q] = Fmt::rows(rows + 4 * q, blk);
+    for (int q = 0; q < RQ; ++q) rows[q] = Fmt::rows(w, stride, 4 * q, kRows - 1);
 #pragma GCC unroll 8
     for (int t = 0; t < TB; ++t) {
-      const typename Fmt::Act x = Fmt::act(b, t0 + t, blk);
+      const typename Fmt::Act x =
+          Fmt::act(xq + t * b.cols + blk * kQBlock, xbias + (t * n_blocks + blk) * kQuadsPerBlock,
+                   xd + t * n_blocks + blk);
 #pragma GCC unroll 8
       for (int q = 0; q < RQ; ++q) {
-        const __m512 scale = _mm512_mul_ps(w[q].d, x.d);
+        const __m512 scale = _mm512_mul_ps(rows[q].d, x.d);
         acc_low[q][t] = _mm512_fmadd_ps(
-            scale, _mm512_cvtepi32_ps(Fmt::dot(w[q].low, x.low, x.bias_low)), acc_low[q][t]);
+            scale, _mm512_cvtepi32_ps(Fmt::dot(rows[q].low, x.low, x.bias_low)), acc_low[q][t]);
         acc_high[q][t] = _mm512_fmadd_ps(
-            scale, _mm512_cvtepi32_ps(Fmt::dot(w[q].high, x.high, x.bias_high)), acc_high[q][t]);
+            scale, _mm512_cvtepi32_ps(Fmt::dot(rows[q].high, x.high, x.bias_high)),
+            acc_high[q][t]);
       }
     }
   }
@@ -634,7 +642,7 @@ void q4_micro_kernel(const QSpan& s, int64_t r0, int64_t t0, int64_t n_valid) {
     for (int t = 0; t < TB; ++t) {
       _mm512_store_ps(low, acc_low[q][t]);
       _mm512_store_ps(high, acc_high[q][t]);
-      for (int i = 0; i < 4 && 4 * q + i < n_valid; ++i)
+      for (int i = 0; i < 4 && 4 * q + i < kRows; ++i)
         store[(4 * q + i) * s.acc_stride + t] =
             _mm256_set_m128(_mm_load_ps(high + 4 * i), _mm_load_ps(low + 4 * i));
     }
@@ -645,9 +653,16 @@ template <class Fmt, int TB>
 void q4_run_rows(const QSpan& s, int64_t n_rows, int64_t t0) {
   constexpr int RQ = TB == 1 ? 2 : 1;
   int64_t r0 = 0;
-  for (; r0 + 4 * RQ <= n_rows; r0 += 4 * RQ) q4_micro_kernel<Fmt, RQ, TB>(s, r0, t0, 4 * RQ);
-  for (; r0 < n_rows; r0 += 4)
-    q4_micro_kernel<Fmt, 1, TB>(s, r0, t0, n_rows - r0 < 4 ? n_rows - r0 : 4);
+  for (; r0 + 4 * RQ <= n_rows; r0 += 4 * RQ) q4_micro_kernel<Fmt, 4 * RQ, TB>(s, r0, t0);
+  for (; r0 + 4 <= n_rows; r0 += 4) q4_micro_kernel<Fmt, 4, TB>(s, r0, t0);
+  switch (n_rows - r0) {
+    case 3:
+      return q4_micro_kernel<Fmt, 3, TB>(s, r0, t0);
+    case 2:
+      return q4_micro_kernel<Fmt, 2, TB>(s, r0, t0);
+    case 1:
+      return q4_micro_kernel<Fmt, 1, TB>(s, r0, t0);
+  }
 }
 
 template <class Fmt, int TB>
