@@ -24,6 +24,14 @@ int nearest_int(float v) {
   return static_cast<int>(std::bit_cast<uint32_t>(shifted) & 0x007fffff) - 0x00400000;
 }
 
+// std::round (ties away from zero) for |v| < 2^22, without a libm call: the truncation and the
+// fraction v - trunc(v) are exact. (q8_0 quantizes every activation row of a q8_0 / q4_0 matmul.)
+int round_half_away(float v) {
+  const int truncated = static_cast<int>(v);
+  const float fraction = v - static_cast<float>(truncated);
+  return truncated + (fraction >= 0.5f) - (fraction <= -0.5f);
+}
+
 // Smallest |x| treated as a non-zero group (ggml's GROUP_MAX_EPS).
 constexpr float kGroupMaxEps = 1e-15f;
 
@@ -347,12 +355,13 @@ void quantize_row(DType dtype, const float* src, std::byte* dst, int64_t n) {
       auto* blocks = reinterpret_cast<BlockQ8_0*>(dst);
       for (int64_t b = 0; b < n / kQBlock; ++b) {
         const float* x = src + b * kQBlock;
-        float amax = 0.0f;
-        for (int j = 0; j < kQBlock; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+        float amax = 0.0f;  // NaNs ignored, as std::fmax does
+        for (int j = 0; j < kQBlock; ++j) amax = std::fabs(x[j]) > amax ? std::fabs(x[j]) : amax;
         const float d = amax / 127.0f;
         const float inv = d != 0.0f ? 1.0f / d : 0.0f;
         blocks[b].d = f32_to_f16(d);
-        for (int j = 0; j < kQBlock; ++j) blocks[b].qs[j] = static_cast<int8_t>(std::round(x[j] * inv));
+        for (int j = 0; j < kQBlock; ++j)
+          blocks[b].qs[j] = static_cast<int8_t>(round_half_away(x[j] * inv));
       }
       return;
     }

@@ -122,6 +122,21 @@ double worst_relative_error(DType dtype, const std::vector<float>& x) {
 // trade the extremes for a better mean square (candidate steps range / 16 .. range / 14), and the
 // 6-bit scales and mins, and the fp16 d and dmin (subnormal for the 1e-3 row), round again: the
 // rows above reach 0.047; range / 16 bounds them with room.
+// amax = 127 gives d = 1, so q is x rounded: ties go away from zero (std::round, as ggml's
+// quantize_row_q8_0_ref), and the float just below a half goes down.
+TEST(QuantizeQ8_0, RoundsTiesAwayFromZero) {
+  std::vector<float> x(kQBlock, 0.0f);
+  const std::vector<float> head = {127.0f, 0.5f, -0.5f, 1.5f, -2.5f, 126.5f, -126.5f,
+                                   std::nextafter(0.5f, 0.0f), -std::nextafter(2.5f, 0.0f)};
+  std::copy(head.begin(), head.end(), x.begin());
+  BlockQ8_0 block;
+  quantize_row(DType::kQ8_0, x.data(), reinterpret_cast<std::byte*>(&block), kQBlock);
+  EXPECT_EQ(block.d, 0x3c00);  // fp16 1.0
+  const std::vector<int> expected = {127, 1, -1, 2, -3, 127, -127, 0, -2};
+  for (size_t j = 0; j < expected.size(); ++j) EXPECT_EQ(block.qs[j], expected[j]) << "column " << j;
+  for (int j = static_cast<int>(expected.size()); j < kQBlock; ++j) EXPECT_EQ(block.qs[j], 0);
+}
+
 TEST(QuantizeQ4K, RoundTripWithinBound) {
   for (const auto& x : test_rows()) EXPECT_LE(worst_relative_error(DType::kQ4_K, x), 1.0 / 16);
 }

@@ -16,10 +16,15 @@
 namespace moe::kernels {
 namespace {
 
-// A task is at most kRowTile rows x kTokenTile tokens (the ISA kernels keep its partial sums on
-// the stack): decode gets rows / 32 tasks to spread, prefill reuses each weight chunk 32 times.
+// A kernel call (a tile) is at most kRowTile rows x kTokenTile tokens (the ISA kernels keep its
+// partial sums on the stack): prefill reuses each weight chunk 32 times.
 constexpr int64_t kRowTile = kMatmulMaxRows;
 constexpr int64_t kTokenTile = kMatmulMaxTokens;
+// With one token tile (decode, small batches) a task takes this many consecutive row tiles: each
+// thread then reads long runs of rows, and the kernels' prefetch of the next micro-kernel's rows
+// is wasted only at a task's end (with two threads taking alternate 32-row tasks, a quarter of
+// all rows started unprefetched).
+constexpr int64_t kDecodeTilesPerTask = 4;
 
 struct MatmulTable {
   IsaLevel level;
@@ -156,8 +161,8 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   const int64_t n_blocks = w.cols() / kQBlock;
   const int64_t n_row_tiles = (w.rows() + kRowTile - 1) / kRowTile;
   const int64_t n_token_tiles = (args.n_tokens + kTokenTile - 1) / kTokenTile;
-  // Consecutive tasks share a row tile, so its weights are read from memory about once.
-  auto task = [&](int64_t index) {
+  // Consecutive tiles share a row tile, so its weights are read from memory about once.
+  auto tile = [&](int64_t index) {
     const int64_t row_begin = (index / n_token_tiles) * kRowTile;
     const int64_t token_begin = (index % n_token_tiles) * kTokenTile;
     const int64_t n_rows = std::min(kRowTile, w.rows() - row_begin);
@@ -185,7 +190,13 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
       }
     }
   };
-  const int64_t n_tasks = n_row_tiles * n_token_tiles;
+  const int64_t n_tiles = n_row_tiles * n_token_tiles;
+  const int64_t tiles_per_task = n_token_tiles == 1 ? kDecodeTilesPerTask : 1;
+  auto task = [&](int64_t index) {
+    const int64_t end = std::min((index + 1) * tiles_per_task, n_tiles);
+    for (int64_t i = index * tiles_per_task; i < end; ++i) tile(i);
+  };
+  const int64_t n_tasks = (n_tiles + tiles_per_task - 1) / tiles_per_task;
   if (pool == nullptr) {
     for (int64_t index = 0; index < n_tasks; ++index) task(index);
   } else {

@@ -17,6 +17,21 @@ constexpr int kRowsPerKernel = TB == 4 ? 3 : 4;
 constexpr int64_t kChunkCols = 256;               // a multiple of every format's group
 constexpr int64_t kPanelStride = kChunkCols + 8;  // room for a padded tail; staggers cache sets
 
+// Kernels that stream weight rows straight from memory (decode) prefetch, while reading row r at
+// byte `offset`, row r + n_rows at the same offset: the next micro-kernel's rows, one call ahead
+// (as the AVX-512 kernels do; docs/PERFORMANCE.md, "Decode: software prefetch").
+void prefetch(const std::byte* row, int64_t offset) {
+  _mm_prefetch(reinterpret_cast<const char*>(row) + offset, _MM_HINT_T1);
+}
+
+// Groups per prefetch for groups of `bytes` (<= 64) bytes: the largest power of two whose groups
+// fit a 64-byte line, so that no line of a row is skipped.
+constexpr int64_t groups_per_line(int64_t bytes) {
+  int64_t groups = 1;
+  while (2 * groups * bytes <= 64) groups *= 2;
+  return groups;
+}
+
 __m256i tail_mask(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
@@ -24,6 +39,7 @@ __m256i tail_mask(int n) {
 // Weight formats: a row is a run of groups of kGroup columns, each read as kGroup / 8 vectors.
 struct F32 {
   static constexpr int kGroup = 8;
+  static constexpr int64_t kGroupBytes = 32;  // of a row (on average, for the block formats)
   static constexpr bool kRagged = true;  // cols need not be a multiple of kGroup
   using Group = const float*;
   static Group group(const std::byte* row, int64_t g) {
@@ -38,6 +54,7 @@ struct F32 {
 // fp16 and bf16 tails go through a zero-padded copy: AVX2 has no masked 16-bit load.
 struct Half16 {
   static constexpr int kGroup = 8;
+  static constexpr int64_t kGroupBytes = 16;
   static constexpr bool kRagged = true;
   using Group = const uint16_t*;
   static Group group(const std::byte* row, int64_t g) {
@@ -75,6 +92,7 @@ struct BF16 : Half16 {
 // One byte per weight (i8, f8_e4m3): a group is 8 bytes; tails go through a zero-padded copy.
 struct Byte8 {
   static constexpr int kGroup = 8;
+  static constexpr int64_t kGroupBytes = 8;
   static constexpr bool kRagged = true;
   using Group = const uint8_t*;
   static Group group(const std::byte* row, int64_t g) {
@@ -133,6 +151,7 @@ void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
 // subtraction. The sub-block's nibbles are isolated 32 bytes at a time.
 struct Q4_K {
   static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ4_K) / 8;
   static constexpr bool kRagged = false;
   struct Group {
     __m256 scale;   // d_j
@@ -161,6 +180,7 @@ struct Q4_K {
 // a bit pair of 32 qh bytes; two sub-block scales. w = (d sc) (q - 32) is exact (11 + 8 + 6 bits).
 struct Q6_K {
   static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K) / 8;
   static constexpr bool kRagged = false;
   struct Group {
     __m256 scale_lo;  // d sc for weights 0..15
@@ -199,7 +219,8 @@ float horizontal_sum(__m256 v) {
 
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
 // w_group0 on, activations from column x_col0 on, n_groups groups and then tail_cols ragged
-// columns; partial sums live in acc[r * acc_stride + t] between chunks.
+// columns; partial sums live in acc[r * acc_stride + t] between chunks. With prefetch, the rows
+// come from memory (not a packed panel) and are prefetched.
 struct Span {
   const std::byte* w;
   int64_t w_stride;
@@ -211,6 +232,7 @@ struct Span {
   int tail_cols;
   __m256* acc;
   int64_t acc_stride;
+  bool prefetch;
 };
 
 // Rows [r0, r0 + RB) x tokens [t0, t0 + TB) of a span.
@@ -227,8 +249,10 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
     for (int t = 0; t < TB; ++t) acc[r][t] = store[r * s.acc_stride + t];
   for (int64_t g = 0; g < s.n_groups; ++g) {
     const float* xg = x + g * Fmt::kGroup;
+    const bool fetch = s.prefetch && (s.w_group0 + g) % groups_per_line(Fmt::kGroupBytes) == 0;
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
+      if (fetch) prefetch(rows[r] + RB * s.w_stride, (s.w_group0 + g) * Fmt::kGroupBytes);
       const auto group = Fmt::group(rows[r], s.w_group0 + g);
 #pragma GCC unroll 4
       for (int sub = 0; sub < Fmt::kGroup / 8; ++sub) {
@@ -330,7 +354,8 @@ void run_block(const MatmulBlock& b) {
               .n_groups = g_count,
               .tail_cols = last ? static_cast<int>(b.cols - n_groups * Fmt::kGroup) : 0,
               .acc = acc,
-              .acc_stride = b.n_tokens};
+              .acc_stride = b.n_tokens,
+              .prefetch = !pack};
     if (pack) {
       pack_span<Fmt>(span, b.n_rows, panel);
       span.w = reinterpret_cast<const std::byte*>(panel);
@@ -367,6 +392,7 @@ struct QAct {
 // q8_0: sign(x, w) moves w's signs onto x, so that |w| can be the unsigned operand.
 struct Q8_0Int {
   static constexpr bool kBias = false;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
   struct Row {
     __m256i w;
     __m256i abs;
@@ -386,6 +412,7 @@ struct Q8_0Int {
 // q4_0: the unsigned nibbles q times x, plus the activations' -8 sum x (xq_bias).
 struct Q4_0Int {
   static constexpr bool kBias = true;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
   struct Row {
     __m256i q;  // byte j: q of weight j
     __m256 d;
@@ -406,12 +433,14 @@ struct Q4_0Int {
 };
 
 // Blocks [block0, block0 + n_blocks) of a tile; partial sums live in acc[r * acc_stride + t].
+// With prefetch, the span is whole rows streamed once (decode) and they are prefetched.
 struct QSpan {
   const MatmulBlock* b;
   int64_t block0;
   int64_t n_blocks;
   __m256* acc;
   int64_t acc_stride;
+  bool prefetch;
 };
 
 // Rows [r0, r0 + RB) x tokens [t0, t0 + TB) of a span.
@@ -428,6 +457,10 @@ void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
 #pragma GCC unroll 8
     for (int t = 0; t < TB; ++t) acc[r][t] = store[r * s.acc_stride + t];
   for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
+    if (s.prefetch && blk % groups_per_line(Fmt::kBlockBytes) == 0) {
+#pragma GCC unroll 8
+      for (int r = 0; r < RB; ++r) prefetch(rows[r] + RB * b.w_stride, blk * Fmt::kBlockBytes);
+    }
     typename Fmt::Row row[RB];
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) row[r] = Fmt::row(rows[r], blk);
@@ -483,7 +516,8 @@ void run_quantized_block(const MatmulBlock& b) {
                      .block0 = begin,
                      .n_blocks = n_blocks - begin < chunk ? n_blocks - begin : chunk,
                      .acc = acc,
-                     .acc_stride = b.n_tokens};
+                     .acc_stride = b.n_tokens,
+                     .prefetch = chunk == n_blocks};
     for (int64_t t0 = 0; t0 < b.n_tokens; t0 += kQTokenBlock)
       q_run_token_block<Fmt>(span, b.n_rows, t0, b.n_tokens - t0);
   }

@@ -15,14 +15,44 @@ namespace moe::kernels {
 namespace {
 
 // 4 rows x 6 tokens of accumulators + a weight vector + dequantization temporaries fit the 32
-// zmm registers.
+// zmm registers. A single token (decode) takes 8 rows, so that 8 weight rows stream at once.
 constexpr int kTokenBlock = 6;
 template <int TB>
-constexpr int kRowsPerKernel = 4;
+constexpr int kRowsPerKernel = TB == 1 ? 8 : 4;
 constexpr int64_t kChunkCols = 256;                // a multiple of every format's group
 constexpr int64_t kPanelStride = kChunkCols + 16;  // room for a padded tail; staggers cache sets
 
 __mmask16 tail_mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+
+// Groups per prefetch for groups of `bytes` bytes: the largest power of two whose groups fit a
+// 64-byte line, so that no line of a row is skipped (groups of more than a line take one prefetch
+// per line, prefetch_group).
+constexpr int64_t groups_per_line(int64_t bytes) {
+  int64_t groups = 1;
+  while (2 * groups * bytes <= 64) groups *= 2;
+  return groups;
+}
+
+// Kernels that stream weight rows straight from memory (decode) work through a few rows at once,
+// and the next call takes the next rows. While reading row r at byte `offset` they prefetch row r
+// + n_rows (the next call's) at the same offset, so that every line is requested one call ahead:
+// the hardware prefetchers alone keep too few lines in flight, above all on rows of only a few
+// lines (a q4_0 row of 1024 columns is 9 lines; docs/PERFORMANCE.md, "Decode: software prefetch").
+// Into L2: the rows of one call of f16 decode, 8 x 5.6 KB at 2816 columns, would fill L1.
+void prefetch(const std::byte* row, int64_t offset) {
+  _mm_prefetch(reinterpret_cast<const char*>(row) + offset, _MM_HINT_T1);
+}
+
+// The lines of `bytes` (<= 128) bytes from offset: the first, the 65th and the last byte's.
+template <int64_t bytes>
+void prefetch_group(const std::byte* row, int64_t offset) {
+  static_assert(bytes <= 128);
+  prefetch(row, offset);
+  if constexpr (bytes > 64) {
+    prefetch(row, offset + 64);
+    prefetch(row, offset + bytes - 1);
+  }
+}
 
 // Adds the 16 lanes in a fixed tree.
 float horizontal_sum(__m512 v) {
@@ -37,6 +67,7 @@ float horizontal_sum(__m512 v) {
 // Weight formats: a row is a run of groups of kGroup columns, each read as kGroup / 16 vectors.
 struct F32 {
   static constexpr int kGroup = 16;
+  static constexpr int64_t kGroupBytes = 64;  // of a row (on average, for the block formats)
   static constexpr bool kRagged = true;  // cols need not be a multiple of kGroup
   using Group = const float*;
   static Group group(const std::byte* row, int64_t g) {
@@ -50,6 +81,7 @@ struct F32 {
 
 struct Half16 {
   static constexpr int kGroup = 16;
+  static constexpr int64_t kGroupBytes = 32;
   static constexpr bool kRagged = true;
   using Group = const uint16_t*;
   static Group group(const std::byte* row, int64_t g) {
@@ -71,6 +103,7 @@ struct F16 : Half16 {
 // One byte per weight (i8, f8_e4m3): a group is 16 bytes; tails are masked byte loads.
 struct Byte16 {
   static constexpr int kGroup = 16;
+  static constexpr int64_t kGroupBytes = 16;
   static constexpr bool kRagged = true;
   using Group = const uint8_t*;
   static Group group(const std::byte* row, int64_t g) {
@@ -130,6 +163,7 @@ void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
 // subtraction), and vpermps looks the weights up by the low 4 bits of each lane.
 struct Q4_K {
   static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ4_K) / 8;
   static constexpr bool kRagged = false;
   struct Group {
     __m512 table;
@@ -155,43 +189,58 @@ struct Q4_K {
   }
 };
 
-// A group is the 32 weights whose low bits share a nibble of 32 ql bytes and whose high bits share
-// a bit pair of 32 qh bytes; two sub-block scales. w = (d sc) (q - 32) is exact (11 + 8 + 6 bits).
+// A group is one half of a block, 128 weights: its 6-bit codes are unpacked at once (32 weights
+// per ymm: weight 32 i + l from ql byte l + 32 (i & 1) and qh bits 2i..2i+1 of byte l) into
+// q - 32 bytes, and its 8 sub-block scales d sc into floats, both on the stack; each 16-weight
+// vector is then a widening load, a conversion and a multiply. w = (d sc) (q - 32) is exact
+// (11 + 8 + 6 bits).
 struct Q6_K {
-  static constexpr int kGroup = 32;
+  static constexpr int kGroup = 128;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K) / 2;
   static constexpr bool kRagged = false;
   struct Group {
-    __m512 scale_lo;  // d sc for weights 0..15
-    __m512 scale_hi;  // d sc for weights 16..31
-    __m256i q;        // byte l: q - 32 of weight l
+    alignas(32) int8_t q[128];  // q - 32 of weight j of the half
+    alignas(32) float scale[8];  // d sc of weights 16 j .. 16 j + 15
   };
   static Group group(const std::byte* row, int64_t g) {
-    const auto* block = reinterpret_cast<const BlockQ6_K*>(row) + g / 8;
-    const int half = static_cast<int>(g % 8) / 4, quarter = static_cast<int>(g % 4);
-    const __m256i ql = _mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(block->ql + 64 * half + 32 * (quarter % 2)));
-    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qh + 32 * half));
-    const __m256i low = _mm256_and_si256(_mm256_srl_epi16(ql, _mm_cvtsi32_si128(4 * (quarter / 2))),
-                                         _mm256_set1_epi8(0x0f));
-    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * quarter)),
-                                          _mm256_set1_epi8(3));
-    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)),
-                                      _mm256_set1_epi8(32));
-    const float d = _cvtsh_ss(block->d);
-    const int8_t* scales = block->scales + 8 * half + 2 * quarter;
-    return {_mm512_set1_ps(d * scales[0]), _mm512_set1_ps(d * scales[1]), q};
+    const auto* block = reinterpret_cast<const BlockQ6_K*>(row) + g / 2;
+    const int half = static_cast<int>(g % 2);
+    const __m256i ql_a = load256(block->ql + 64 * half), ql_b = load256(block->ql + 64 * half + 32);
+    const __m256i qh = load256(block->qh + 32 * half);
+    const __m256i nibble = _mm256_set1_epi8(0x0f), bits_4_5 = _mm256_set1_epi8(0x30);
+    // (16-bit shifts: the bits they move across bytes are masked off.)
+    const __m256i low[4] = {_mm256_and_si256(ql_a, nibble), _mm256_and_si256(ql_b, nibble),
+                            _mm256_and_si256(_mm256_srli_epi16(ql_a, 4), nibble),
+                            _mm256_and_si256(_mm256_srli_epi16(ql_b, 4), nibble)};
+    const __m256i high[4] = {_mm256_and_si256(_mm256_slli_epi16(qh, 4), bits_4_5),
+                             _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits_4_5),
+                             _mm256_and_si256(qh, bits_4_5),
+                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits_4_5)};
+    Group group;
+    for (int i = 0; i < 4; ++i)
+      _mm256_store_si256(reinterpret_cast<__m256i*>(group.q + 32 * i),
+                         _mm256_sub_epi8(_mm256_or_si256(low[i], high[i]), _mm256_set1_epi8(32)));
+    const __m128i scales =
+        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half));
+    _mm256_store_ps(group.scale, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(scales)),
+                                               _mm256_set1_ps(_cvtsh_ss(block->d))));
+    return group;
   }
   static __m512 vec(const Group& g, int sub) {
-    const __m128i bytes =
-        sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(g.q + 16 * sub));
+    const __m512 scales = _mm512_castps256_ps512(_mm256_load_ps(g.scale));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)),
-                         sub == 0 ? g.scale_lo : g.scale_hi);
+                         _mm512_permutexvar_ps(_mm512_set1_epi32(sub), scales));
+  }
+  static __m256i load256(const void* p) {
+    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
   }
 };
 
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
 // w_group0 on, activations from column x_col0 on, n_groups groups and then tail_cols ragged
-// columns; partial sums live in acc[r * acc_stride + t] between chunks.
+// columns; partial sums live in acc[r * acc_stride + t] between chunks. With prefetch, the rows
+// come from memory (not a packed panel) and are prefetched.
 struct Span {
   const std::byte* w;
   int64_t w_stride;
@@ -203,6 +252,7 @@ struct Span {
   int tail_cols;
   __m512* acc;
   int64_t acc_stride;
+  bool prefetch;
 };
 
 // Rows [r0, r0 + RB) x tokens [t0, t0 + TB) of a span.
@@ -219,10 +269,14 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
     for (int t = 0; t < TB; ++t) acc[r][t] = store[r * s.acc_stride + t];
   for (int64_t g = 0; g < s.n_groups; ++g) {
     const float* xg = x + g * Fmt::kGroup;
+    const bool fetch = s.prefetch && (s.w_group0 + g) % groups_per_line(Fmt::kGroupBytes) == 0;
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
+      if (fetch)
+        prefetch_group<Fmt::kGroupBytes>(rows[r] + RB * s.w_stride,
+                                         (s.w_group0 + g) * Fmt::kGroupBytes);
       const auto group = Fmt::group(rows[r], s.w_group0 + g);
-#pragma GCC unroll 2
+#pragma GCC unroll 8
       for (int sub = 0; sub < Fmt::kGroup / 16; ++sub) {
         const __m512 wv = Fmt::vec(group, sub);
 #pragma GCC unroll 8
@@ -323,7 +377,8 @@ void run_block(const MatmulBlock& b) {
               .n_groups = g_count,
               .tail_cols = last ? static_cast<int>(b.cols - n_groups * Fmt::kGroup) : 0,
               .acc = acc,
-              .acc_stride = b.n_tokens};
+              .acc_stride = b.n_tokens,
+              .prefetch = !pack};
     if (pack) {
       pack_span<Fmt>(span, b.n_rows, panel);
       span.w = reinterpret_cast<const std::byte*>(panel);
@@ -341,10 +396,11 @@ void run_block(const MatmulBlock& b) {
       b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
 }
 
-// Quantized activations (q8_0, q4_0 weights): the canonical order of matmul_kernels.h, with two
-// weight rows per register: the low 8 lanes hold row r's p_0..p_7, the high 8 lanes row r + 1's,
-// against the token's activation block broadcast to both halves. With VNNI, dpbusd adds the 4
-// products of a lane in one instruction; without, maddubs + madd give the same integers.
+// Quantized activations (q8_0, q4_0 weights): the canonical order of matmul_kernels.h. q8_0 has
+// two weight rows per register: the low 8 lanes hold row r's p_0..p_7, the high 8 lanes row
+// r + 1's, against the token's activation block broadcast to both halves; q4_0 has four (Q4_0Quad
+// below). With VNNI, dpbusd adds the 4 products of a lane in one instruction; without, maddubs +
+// madd give the same integers.
 constexpr int kQTokenBlock = 8;
 template <int TB>
 constexpr int kQPairsPerKernel = TB == 1 ? 4 : 2;
@@ -385,6 +441,7 @@ struct QAct {
 template <bool kVnni>
 struct Q8_0Int {
   static constexpr bool kBias = kVnni;
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);
   struct Row {
     __m512i w;    // VNNI: w + 128 as unsigned bytes; BW: w
     __m512i abs;  // BW: |w|
@@ -412,46 +469,15 @@ struct Q8_0Int {
   }
 };
 
-// q4_0: the unsigned nibbles q times x, plus the activations' -8 sum x (xq_bias).
-template <bool kVnni>
-struct Q4_0Int {
-  static constexpr bool kBias = true;
-  struct Row {
-    __m512i q;  // byte j of each half: q of weight j
-    __m512 d;
-  };
-  static Row row(const std::byte* row0, const std::byte* row1, int64_t b) {
-    const auto* b0 = reinterpret_cast<const BlockQ4_0*>(row0) + b;
-    const auto* b1 = reinterpret_cast<const BlockQ4_0*>(row1) + b;
-    const __m256i both = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0->qs))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b1->qs)), 1);
-    // 16-byte quarters: row 0's bytes twice, then row 1's twice; low nibbles in quarters 0 and 2.
-    const __m512i bytes = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
-                                                   _mm512_castsi256_si512(both));
-    const __m512i nibble = _mm512_set1_epi8(0x0f);
-    const __m512i q = _mm512_mask_blend_epi64(
-        0xcc, _mm512_and_si512(bytes, nibble),
-        _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble));
-    return {q, pair_scale(b0->d, b1->d)};
-  }
-  static __m512i dot(const Row& r, const QAct& x) {
-    if constexpr (kVnni) {
-      return _mm512_dpbusd_epi32(x.bias, r.q, x.q);
-    } else {
-      return _mm512_add_epi32(
-          _mm512_madd_epi16(_mm512_maddubs_epi16(r.q, x.q), _mm512_set1_epi16(1)), x.bias);
-    }
-  }
-};
-
 // Blocks [block0, block0 + n_blocks) of a tile; partial sums live in acc[r * acc_stride + t].
+// With prefetch, the span is whole rows streamed once (decode) and they are prefetched.
 struct QSpan {
   const MatmulBlock* b;
   int64_t block0;
   int64_t n_blocks;
   __m256* acc;
   int64_t acc_stride;
+  bool prefetch;
 };
 
 // Row pairs [r0, r0 + 2 RP) x tokens [t0, t0 + TB) of a span. With single_row, one row r0 only:
@@ -474,6 +500,11 @@ void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
       acc[p][t] = _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
     }
   for (int64_t blk = s.block0; blk < s.block0 + s.n_blocks; ++blk) {
+    if (s.prefetch && blk % groups_per_line(Fmt::kBlockBytes) == 0) {
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r)
+        prefetch(rows[r] + kRows * b.w_stride, blk * Fmt::kBlockBytes);
+    }
     typename Fmt::Row row[RP];
 #pragma GCC unroll 8
     for (int p = 0; p < RP; ++p) row[p] = Fmt::row(rows[2 * p], rows[2 * p + 1], blk);
@@ -502,13 +533,149 @@ void q_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
     }
 }
 
+// q4_0: four rows per register. Quarter i of `low` holds row i's 16 low nibbles (columns 0..15
+// of the block), quarter i of `high` its high nibbles (columns 16..31), and the token's
+// activations and xq_bias are broadcast to the four quarters to match: one nibble split and one
+// scale conversion serve four rows, and the integer sums of row i are p_0..p_3 in quarter i of
+// one register and p_4..p_7 in the other. VNNI: dpbusd of the unsigned nibbles by x, from the
+// -8 sum x of xq_bias; BW: maddubs + madd, then the bias.
+template <bool kVnni>
+struct Q4_0Quad {
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ4_0);
+  struct Rows {
+    __m512i low, high;
+    __m512 d;  // d of row i in quarter i
+  };
+  struct Act {
+    __m512i low, high, bias_low, bias_high;
+    __m512 d;
+  };
+  // Rows first + i (i < 4, at most last) of the block at `block` in row 0, rows `stride` apart.
+  static Rows rows(const std::byte* block, int64_t stride, int first, int last) {
+    const BlockQ4_0* blocks[4];
+    for (int i = 0; i < 4; ++i)
+      blocks[i] = reinterpret_cast<const BlockQ4_0*>(
+          block + (first + i < last ? first + i : last) * stride);
+    __m512i bytes = _mm512_castsi128_si512(load128(blocks[0]->qs));
+    bytes = _mm512_inserti32x4(bytes, load128(blocks[1]->qs), 1);
+    bytes = _mm512_inserti32x4(bytes, load128(blocks[2]->qs), 2);
+    bytes = _mm512_inserti32x4(bytes, load128(blocks[3]->qs), 3);
+    const __m512i nibble = _mm512_set1_epi8(0x0f);
+    const uint64_t d = blocks[0]->d | static_cast<uint64_t>(blocks[1]->d) << 16 |
+                       static_cast<uint64_t>(blocks[2]->d) << 32 |
+                       static_cast<uint64_t>(blocks[3]->d) << 48;
+    const __m128 d4 = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(d)));
+    const __m512i quarter = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return {_mm512_and_si512(bytes, nibble),
+            _mm512_and_si512(_mm512_srli_epi16(bytes, 4), nibble),
+            _mm512_permutexvar_ps(quarter, _mm512_castps128_ps512(d4))};
+  }
+  // A token's activation block: its q, xq_bias and xq_d.
+  static Act act(const int8_t* q, const int32_t* bias, const float* d) {
+    return {_mm512_broadcast_i32x4(load128(q)), _mm512_broadcast_i32x4(load128(q + 16)),
+            _mm512_broadcast_i32x4(load128(bias)), _mm512_broadcast_i32x4(load128(bias + 4)),
+            _mm512_set1_ps(*d)};
+  }
+  static __m512i dot(__m512i w, __m512i x, __m512i bias) {
+    if constexpr (kVnni) {
+      return _mm512_dpbusd_epi32(bias, w, x);
+    } else {
+      return _mm512_add_epi32(_mm512_madd_epi16(_mm512_maddubs_epi16(w, x), _mm512_set1_epi16(1)),
+                              bias);
+    }
+  }
+  static __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+};
+
+// Rows [r0, r0 + kRows) x tokens [t0, t0 + TB) of a q4_0 span, in quads of rows (a short last
+// quad repeats row r0 + kRows - 1 and drops it). Block addresses are row r0's plus multiples of
+// the row stride, so that the loop keeps two pointers, not one per row.
+template <class Fmt, int kRows, int TB>
+void q4_micro_kernel(const QSpan& s, int64_t r0, int64_t t0) {
+  constexpr int RQ = (kRows + 3) / 4;
+  const MatmulBlock& b = *s.b;
+  const int64_t stride = b.w_stride, n_blocks = b.cols / kQBlock;
+  const std::byte* w = b.w + r0 * stride + s.block0 * Fmt::kBlockBytes;
+  const int8_t* xq = b.xq + t0 * b.cols + s.block0 * kQBlock;
+  const int64_t x_index = t0 * n_blocks + s.block0;
+  const float* xd = b.xq_d + x_index;
+  const int32_t* xbias = b.xq_bias + x_index * kQuadsPerBlock;
+  __m256* store = s.acc + r0 * s.acc_stride + t0;
+  __m512 acc_low[RQ][TB], acc_high[RQ][TB];  // quarter i: row 4 q + i's lanes 0..3, 4..7
+  alignas(64) float low[16], high[16];
+  for (int q = 0; q < RQ; ++q)
+    for (int t = 0; t < TB; ++t) {
+      for (int i = 0; i < 4; ++i) {
+        const __m256 a =
+            4 * q + i < kRows ? store[(4 * q + i) * s.acc_stride + t] : _mm256_setzero_ps();
+        _mm_store_ps(low + 4 * i, _mm256_castps256_ps128(a));
+        _mm_store_ps(high + 4 * i, _mm256_extractf128_ps(a, 1));
+      }
+      acc_low[q][t] = _mm512_load_ps(low);
+      acc_high[q][t] = _mm512_load_ps(high);
+    }
+  for (int64_t blk = 0; blk < s.n_blocks; ++blk, w += Fmt::kBlockBytes) {
+    if (s.prefetch && (s.block0 + blk) % groups_per_line(Fmt::kBlockBytes) == 0) {
+#pragma GCC unroll 8
+      for (int r = 0; r < kRows; ++r) prefetch(w, (kRows + r) * stride);
+    }
+    typename Fmt::Rows rows[RQ];
+#pragma GCC unroll 8
+    for (int q = 0; q < RQ; ++q) rows[q] = Fmt::rows(w, stride, 4 * q, kRows - 1);
+#pragma GCC unroll 8
+    for (int t = 0; t < TB; ++t) {
+      const typename Fmt::Act x =
+          Fmt::act(xq + t * b.cols + blk * kQBlock, xbias + (t * n_blocks + blk) * kQuadsPerBlock,
+                   xd + t * n_blocks + blk);
+#pragma GCC unroll 8
+      for (int q = 0; q < RQ; ++q) {
+        const __m512 scale = _mm512_mul_ps(rows[q].d, x.d);
+        acc_low[q][t] = _mm512_fmadd_ps(
+            scale, _mm512_cvtepi32_ps(Fmt::dot(rows[q].low, x.low, x.bias_low)), acc_low[q][t]);
+        acc_high[q][t] = _mm512_fmadd_ps(
+            scale, _mm512_cvtepi32_ps(Fmt::dot(rows[q].high, x.high, x.bias_high)),
+            acc_high[q][t]);
+      }
+    }
+  }
+  for (int q = 0; q < RQ; ++q)
+    for (int t = 0; t < TB; ++t) {
+      _mm512_store_ps(low, acc_low[q][t]);
+      _mm512_store_ps(high, acc_high[q][t]);
+      for (int i = 0; i < 4 && 4 * q + i < kRows; ++i)
+        store[(4 * q + i) * s.acc_stride + t] =
+            _mm256_set_m128(_mm_load_ps(high + 4 * i), _mm_load_ps(low + 4 * i));
+    }
+}
+
+// All rows of a q4_0 span for tokens [t0, t0 + TB): 8 rows at a time for one token, else 4.
+template <class Fmt, int TB>
+void q4_run_rows(const QSpan& s, int64_t n_rows, int64_t t0) {
+  constexpr int RQ = TB == 1 ? 2 : 1;
+  int64_t r0 = 0;
+  for (; r0 + 4 * RQ <= n_rows; r0 += 4 * RQ) q4_micro_kernel<Fmt, 4 * RQ, TB>(s, r0, t0);
+  for (; r0 + 4 <= n_rows; r0 += 4) q4_micro_kernel<Fmt, 4, TB>(s, r0, t0);
+  switch (n_rows - r0) {
+    case 3:
+      return q4_micro_kernel<Fmt, 3, TB>(s, r0, t0);
+    case 2:
+      return q4_micro_kernel<Fmt, 2, TB>(s, r0, t0);
+    case 1:
+      return q4_micro_kernel<Fmt, 1, TB>(s, r0, t0);
+  }
+}
+
 template <class Fmt, int TB>
 void q_run_rows(const QSpan& s, int64_t n_rows, int64_t t0) {
-  constexpr int RP = kQPairsPerKernel<TB>;
-  int64_t r0 = 0;
-  for (; r0 + 2 * RP <= n_rows; r0 += 2 * RP) q_micro_kernel<Fmt, RP, TB>(s, r0, t0);
-  for (; r0 + 2 <= n_rows; r0 += 2) q_micro_kernel<Fmt, 1, TB>(s, r0, t0);
-  if (r0 < n_rows) q_micro_kernel<Fmt, 1, TB, true>(s, r0, t0);
+  if constexpr (requires { typename Fmt::Rows; }) {
+    q4_run_rows<Fmt, TB>(s, n_rows, t0);
+  } else {
+    constexpr int RP = kQPairsPerKernel<TB>;
+    int64_t r0 = 0;
+    for (; r0 + 2 * RP <= n_rows; r0 += 2 * RP) q_micro_kernel<Fmt, RP, TB>(s, r0, t0);
+    for (; r0 + 2 <= n_rows; r0 += 2) q_micro_kernel<Fmt, 1, TB>(s, r0, t0);
+    if (r0 < n_rows) q_micro_kernel<Fmt, 1, TB, true>(s, r0, t0);
+  }
 }
 
 template <class Fmt, int TB = kQTokenBlock>
@@ -533,7 +700,8 @@ void run_quantized_block(const MatmulBlock& b) {
                      .block0 = begin,
                      .n_blocks = n_blocks - begin < chunk ? n_blocks - begin : chunk,
                      .acc = acc,
-                     .acc_stride = b.n_tokens};
+                     .acc_stride = b.n_tokens,
+                     .prefetch = chunk == n_blocks};
     for (int64_t t0 = 0; t0 < b.n_tokens; t0 += kQTokenBlock)
       q_run_token_block<Fmt>(span, b.n_rows, t0, b.n_tokens - t0);
   }
@@ -548,12 +716,12 @@ void matmul_f32_avx512(const MatmulBlock& block) { run_block<F32>(block); }
 void matmul_f16_avx512(const MatmulBlock& block) { run_block<F16>(block); }
 void matmul_bf16_avx512(const MatmulBlock& block) { run_block<BF16>(block); }
 void matmul_q8_0_avx512(const MatmulBlock& block) { run_quantized_block<Q8_0Int<false>>(block); }
-void matmul_q4_0_avx512(const MatmulBlock& block) { run_quantized_block<Q4_0Int<false>>(block); }
+void matmul_q4_0_avx512(const MatmulBlock& block) { run_quantized_block<Q4_0Quad<false>>(block); }
 void matmul_q8_0_avx512vnni(const MatmulBlock& block) {
   run_quantized_block<Q8_0Int<true>>(block);
 }
 void matmul_q4_0_avx512vnni(const MatmulBlock& block) {
-  run_quantized_block<Q4_0Int<true>>(block);
+  run_quantized_block<Q4_0Quad<true>>(block);
 }
 void matmul_q4_K_avx512(const MatmulBlock& block) { run_block<Q4_K>(block); }
 void matmul_q6_K_avx512(const MatmulBlock& block) { run_block<Q6_K>(block); }
