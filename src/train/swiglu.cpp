@@ -1,11 +1,11 @@
-// SwiGLU forward/backward per row group. With g = gate x, u = up x, a = silu(g) u:
-//   da = dout down;  du = da silu(g);  dg = da u sigmoid(g) (1 + g (1 - sigmoid(g)))
-// then the three linear backwards. The element-wise parts run on the pool in fixed chunks.
+// SwiGLU forward/backward per row group. With g = gate x, u = up x, s = sigmoid(g), a = g s u:
+//   da = dout down;  du = da g s;  dg = da u s (1 + g (1 - s))
+// then the three linear backwards. The element-wise parts run on the pool in fixed chunks, the
+// sigmoid vectorised (kernels/sigmoid).
 #include "train/swiglu.h"
 
-#include <cmath>
-
 #include "core/error.h"
+#include "kernels/sigmoid/sigmoid.h"
 #include "train/linear.h"
 #include "train/parallel_chunks.h"
 
@@ -13,7 +13,7 @@ namespace moe::train {
 
 namespace {
 
-constexpr int64_t kElementChunk = 16384;  // element-wise work per task (exp dominates)
+constexpr int64_t kElementChunk = 16384;  // element-wise work per task
 
 }  // namespace
 
@@ -35,7 +35,8 @@ void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets
     linear_forward(g, x + begin * H, experts[e].gate, nullptr, n, H, F, pool, bf16);
     linear_forward(u, x + begin * H, experts[e].up, nullptr, n, H, F, pool, bf16);
     for_chunks(pool, n * F, kElementChunk, [&](int64_t first, int64_t last) {
-      for (int64_t i = first; i < last; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      kernels::sigmoid(g + first, a + first, last - first);
+      for (int64_t i = first; i < last; ++i) a[i] = g[i] * a[i] * u[i];
     });
     linear_forward(out + begin * H, a, experts[e].down, nullptr, n, F, H, pool, bf16);
   }
@@ -58,8 +59,9 @@ void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float*
     d_gate.resize(n * F);
     d_up.resize(n * F);
     for_chunks(pool, n * F, kElementChunk, [&](int64_t first, int64_t last) {
+      kernels::sigmoid(g + first, d_up.data() + first, last - first);  // s, replaced by du below
       for (int64_t i = first; i < last; ++i) {
-        const float sig = 1.0f / (1.0f + std::exp(-g[i]));
+        const float sig = d_up[i];
         d_up[i] = d_act[i] * g[i] * sig;
         d_gate[i] = d_act[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
       }
