@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -126,6 +127,29 @@ double evaluate(TrainModel& net, SampleStream& stream, int64_t iters, int64_t mi
   return sum / static_cast<double>(iters);
 }
 
+// One line before training: what is trained, on what, in which layout. The parameter count is the
+// whole model's: dense parameters at their full shapes, the experts held here times the EP ranks.
+std::string start_line(TrainModel& net, const TrainLayout& l, const TrainConfig& config, const TokenData& data,
+                       int64_t micro_batches, int threads) {
+  int64_t params = 0;
+  for (ParamStore::Part part : {ParamStore::Part::kDense, ParamStore::Part::kSplit, ParamStore::Part::kExperts})
+    for (const ParamRef& p : net.params(part)) {
+      int64_t full = 1;
+      for (int64_t d : p.slice.full_shape) full *= d;
+      params += part == ParamStore::Part::kExperts ? full * l.ep : full;
+    }
+  char line[400];
+  std::snprintf(line, sizeof line,
+                "training %.1f M parameters on %s (%.2f M tokens): %d rank%s = TP %d%s x DP %d, EP %d%s, %d thread%s "
+                "per rank; global batch %lld = %lld micro-batch%s of %lld x %lld tokens",
+                static_cast<double>(params) * 1e-6, data.prefix().c_str(), static_cast<double>(data.size()) * 1e-6,
+                l.world, l.world == 1 ? "" : "s", l.tp, l.tp > 1 ? " (sequence parallel)" : "", l.dp, l.ep,
+                config.use_distributed_optimizer ? ", distributed optimizer" : "", threads, threads == 1 ? "" : "s",
+                static_cast<long long>(micro_batches * config.micro_batch_size), static_cast<long long>(micro_batches),
+                micro_batches == 1 ? "" : "es", static_cast<long long>(config.micro_batch_size), static_cast<long long>(config.model.seq_length));
+  return line;
+}
+
 // Refuses a checkpoint whose model differs from the configured one.
 void check_same_model(const model::ModelConfig& want, const model::ModelConfig& got, const std::string& path) {
   const auto shape = [](const model::ModelConfig& c) {
@@ -201,6 +225,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   if (start.weights) net.load_weights(*start.weights);
   else net.init_random(config.seed, config.model.init_method_std);
 
+  print(start_line(net, layout, config, data, micro_batches, threads));
   DistributedOptimizer optimizer(net, groups, config.adam, config.use_distributed_optimizer);
   TrainState state;
   if (!resume_from.empty()) {
