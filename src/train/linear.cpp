@@ -23,6 +23,14 @@ void linear_forward(float* y, const float* x, const float* w, const float* bias,
     for (int64_t o = 0; o < O; ++o) y[t * O + o] += bias[o];
 }
 
+void linear_input_grad(float* dx, const float* dy, const float* w, int64_t T, int64_t I, int64_t O,
+                       ThreadPool* pool, bool bf16) {
+  if (T == 0) return;
+  kernels::gemm_f32({.layout = GemmLayout::kNN, .m = T, .n = I, .k = O, .a = dy, .lda = O, .b = w, .ldb = I,
+                     .c = dx, .ldc = I, .accumulate = false, .bf16 = bf16},
+                    pool);
+}
+
 void linear_backward(float* dx, float* dw, float* db, const float* dy, const float* x,
                      const float* w, int64_t T, int64_t I, int64_t O, ThreadPool* pool, bool bf16) {
   if (T == 0) return;

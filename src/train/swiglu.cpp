@@ -52,9 +52,10 @@ void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float*
     if (n == 0) continue;
     const float* g = saved.gate.data() + begin * F;
     const float* u = saved.up.data() + begin * F;
-    d_act.assign(n * F, 0.0f);
+    d_act.resize(n * F);
     const bool bf16 = experts[e].bf16;
-    linear_backward(d_act.data(), grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F,
+    linear_input_grad(d_act.data(), dout + begin * H, experts[e].down, n, F, H, pool, bf16);
+    linear_backward(nullptr, grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F,
                     experts[e].down, n, F, H, pool, bf16);
     d_gate.resize(n * F);
     d_up.resize(n * F);

@@ -141,7 +141,11 @@ TEST(TrainBlocks, AttentionWithWholeQkNormsAndClippingMatchesTorch) {  // OLMoE
 }
 
 TEST(TrainBlocks, AttentionRejectsHeadsNotAMultipleOfKvHeads) {
-  AttentionConfig config{1, 1, 4, 3, 2, 2};
+  AttentionConfig config;
+  config.batch = config.seq = 1;
+  config.hidden = 4;
+  config.n_heads = 3;
+  config.n_kv_heads = config.head_dim = 2;
   const std::vector<float> x(4), w(64);
   std::vector<float> out(4);
   AttentionSaved saved;
