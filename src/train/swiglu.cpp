@@ -4,6 +4,8 @@
 // sigmoid vectorised (kernels/sigmoid).
 #include "train/swiglu.h"
 
+#include <vector>
+
 #include "core/error.h"
 #include "kernels/sigmoid/sigmoid.h"
 #include "train/linear.h"
@@ -15,6 +17,19 @@ namespace {
 
 constexpr int64_t kElementChunk = 16384;  // element-wise work per task
 
+// Experts spread over the threads, each expert's GEMMs on one thread, when there are enough of them
+// (one GEMM split over threads at ~128 rows per expert scales poorly); else expert after expert,
+// each GEMM on the whole pool. Either way every element gets the same operations, so with moe's own
+// GEMM the bits do not depend on the choice (oneDNN's may differ in the last bit).
+template <typename Fn>
+void for_each_expert(ThreadPool* pool, size_t n_experts, const Fn& run) {
+  if (pool != nullptr && static_cast<int64_t>(n_experts) >= 2 * pool->n_threads()) {
+    pool->parallel_for(static_cast<int64_t>(n_experts), [&](int64_t e) { run(static_cast<size_t>(e), nullptr); });
+    return;
+  }
+  for (size_t e = 0; e < n_experts; ++e) run(e, pool);
+}
+
 }  // namespace
 
 void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets,
@@ -25,41 +40,38 @@ void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets
   saved.gate.resize(R * F);
   saved.up.resize(R * F);
   saved.act.resize(R * F);
-  for (size_t e = 0; e < experts.size(); ++e) {
+  for_each_expert(pool, experts.size(), [&](size_t e, ThreadPool* threads) {
     const int64_t begin = offsets[e], n = offsets[e + 1] - begin;
-    if (n == 0) continue;
+    if (n == 0) return;
     float* g = saved.gate.data() + begin * F;
     float* u = saved.up.data() + begin * F;
     float* a = saved.act.data() + begin * F;
     const bool bf16 = experts[e].bf16;
-    linear_forward(g, x + begin * H, experts[e].gate, nullptr, n, H, F, pool, bf16);
-    linear_forward(u, x + begin * H, experts[e].up, nullptr, n, H, F, pool, bf16);
-    for_chunks(pool, n * F, kElementChunk, [&](int64_t first, int64_t last) {
+    linear_forward(g, x + begin * H, experts[e].gate, nullptr, n, H, F, threads, bf16);
+    linear_forward(u, x + begin * H, experts[e].up, nullptr, n, H, F, threads, bf16);
+    for_chunks(threads, n * F, kElementChunk, [&](int64_t first, int64_t last) {
       kernels::sigmoid(g + first, a + first, last - first);
       for (int64_t i = first; i < last; ++i) a[i] = g[i] * a[i] * u[i];
     });
-    linear_forward(out + begin * H, a, experts[e].down, nullptr, n, F, H, pool, bf16);
-  }
+    linear_forward(out + begin * H, a, experts[e].down, nullptr, n, F, H, threads, bf16);
+  });
 }
 
 void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float* dout,
                      const float* x, std::span<const int64_t> offsets,
                      std::span<const SwigluParams> experts, int64_t H, int64_t F,
                      const SwigluSaved& saved, ThreadPool* pool) {
-  std::vector<float> d_act, d_gate, d_up;
-  for (size_t e = 0; e < experts.size(); ++e) {
+  for_each_expert(pool, experts.size(), [&](size_t e, ThreadPool* threads) {
     const int64_t begin = offsets[e], n = offsets[e + 1] - begin;
-    if (n == 0) continue;
+    if (n == 0) return;
     const float* g = saved.gate.data() + begin * F;
     const float* u = saved.up.data() + begin * F;
-    d_act.resize(n * F);
+    std::vector<float> d_act(n * F), d_gate(n * F), d_up(n * F);
     const bool bf16 = experts[e].bf16;
-    linear_input_grad(d_act.data(), dout + begin * H, experts[e].down, n, F, H, pool, bf16);
+    linear_input_grad(d_act.data(), dout + begin * H, experts[e].down, n, F, H, threads, bf16);
     linear_backward(nullptr, grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F,
-                    experts[e].down, n, F, H, pool, bf16);
-    d_gate.resize(n * F);
-    d_up.resize(n * F);
-    for_chunks(pool, n * F, kElementChunk, [&](int64_t first, int64_t last) {
+                    experts[e].down, n, F, H, threads, bf16);
+    for_chunks(threads, n * F, kElementChunk, [&](int64_t first, int64_t last) {
       kernels::sigmoid(g + first, d_up.data() + first, last - first);  // s, replaced by du below
       for (int64_t i = first; i < last; ++i) {
         const float sig = d_up[i];
@@ -68,10 +80,10 @@ void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float*
       }
     });
     linear_backward(dx + begin * H, grads[e].gate, nullptr, d_gate.data(), x + begin * H, experts[e].gate, n, H, F,
-                    pool, bf16);
-    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.data(), x + begin * H, experts[e].up, n, H, F, pool,
-                    bf16);
-  }
+                    threads, bf16);
+    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.data(), x + begin * H, experts[e].up, n, H, F,
+                    threads, bf16);
+  });
 }
 
 }  // namespace moe::train
