@@ -4,7 +4,7 @@
 // sigmoid vectorised (kernels/sigmoid).
 #include "train/swiglu.h"
 
-#include <vector>
+#include <memory>
 
 #include "core/error.h"
 #include "kernels/sigmoid/sigmoid.h"
@@ -66,22 +66,25 @@ void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float*
     if (n == 0) return;
     const float* g = saved.gate.data() + begin * F;
     const float* u = saved.up.data() + begin * F;
-    std::vector<float> d_act(n * F), d_gate(n * F), d_up(n * F);
+    // Every element is written before it is read: no zero fill.
+    const auto d_act = std::make_unique_for_overwrite<float[]>(n * F);
+    const auto d_gate = std::make_unique_for_overwrite<float[]>(n * F);
+    const auto d_up = std::make_unique_for_overwrite<float[]>(n * F);
     const bool bf16 = experts[e].bf16;
-    linear_input_grad(d_act.data(), dout + begin * H, experts[e].down, n, F, H, threads, bf16);
+    linear_input_grad(d_act.get(), dout + begin * H, experts[e].down, n, F, H, threads, bf16);
     linear_backward(nullptr, grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F,
                     experts[e].down, n, F, H, threads, bf16);
     for_chunks(threads, n * F, kElementChunk, [&](int64_t first, int64_t last) {
-      kernels::sigmoid(g + first, d_up.data() + first, last - first);  // s, replaced by du below
+      kernels::sigmoid(g + first, d_up.get() + first, last - first);  // s, replaced by du below
       for (int64_t i = first; i < last; ++i) {
         const float sig = d_up[i];
         d_up[i] = d_act[i] * g[i] * sig;
         d_gate[i] = d_act[i] * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
       }
     });
-    linear_backward(dx + begin * H, grads[e].gate, nullptr, d_gate.data(), x + begin * H, experts[e].gate, n, H, F,
+    linear_backward(dx + begin * H, grads[e].gate, nullptr, d_gate.get(), x + begin * H, experts[e].gate, n, H, F,
                     threads, bf16);
-    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.data(), x + begin * H, experts[e].up, n, H, F,
+    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.get(), x + begin * H, experts[e].up, n, H, F,
                     threads, bf16);
   });
 }

@@ -40,6 +40,15 @@ class TensorParallel {
   // out [B][S/tp][H] += this rank's positions of the sum over the group of `partial` [B][S][H]
   // (reduce-scatter; summed in rank order, the same bits on every layout of the other groups).
   void reduce_scatter_add(float* out, const float* partial, int64_t batch, int64_t seq, int64_t H);
+  // For a block whose output is a partial sum (this rank's heads or ffn columns): runs
+  // compute(partial) on a zeroed whole-sequence buffer [B][S][H] and adds the group's sum of it at
+  // this rank's positions to out [B][S/tp][H].
+  template <class Fn>
+  void add_summed(float* out, int64_t batch, int64_t seq, int64_t H, const Fn& compute) {
+    std::vector<float> partial(batch * seq * H, 0.0f);
+    compute(partial.data());
+    reduce_scatter_add(out, partial.data(), batch, seq, H);
+  }
   // The full tensor from every rank's block (collective over the group).
   Tensor gather_tensor(const Tensor& block, const TensorSlice& slice);
 

@@ -34,6 +34,7 @@ int64_t TensorSlice::full_index(int64_t local) const {
 
 std::vector<float> TensorSlice::cut(const std::vector<float>& full) const {
   MOE_ASSERT(static_cast<int64_t>(full.size()) == product(full_shape));
+  if (whole()) return full;
   std::vector<float> block(product(local_shape()));
   for (int64_t i = 0; i < static_cast<int64_t>(block.size()); ++i) block[i] = full[full_index(i)];
   return block;

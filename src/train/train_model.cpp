@@ -186,10 +186,10 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
       attention_forward(branch.data(), s.attn_in.data(), attention_params, attention, s.attention, pool_);
     } else {  // this rank's heads over whole sequences, then the heads' sum back to the shards
       s.attn_in_full = tp->gather(s.attn_in.data(), batch, seq, H);
-      std::vector<float> partial(batch * seq * H);
-      attention_forward(partial.data(), s.attn_in_full.data(), attention_params, attention, s.attention, pool_);
       std::fill(branch.begin(), branch.end(), 0.0f);
-      tp->reduce_scatter_add(branch.data(), partial.data(), batch, seq, H);
+      tp->add_summed(branch.data(), batch, seq, H, [&](float* partial) {
+        attention_forward(partial, s.attn_in_full.data(), attention_params, attention, s.attention, pool_);
+      });
     }
     for (int64_t i = 0; i < T * H; ++i) x[i] += branch[i];
     s.mid = x;
@@ -200,14 +200,14 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
       noise = draw_jitter(*jitter, options_.input_jitter_eps, batch * seq * H);  // the micro-batch's draws
       if (tp != nullptr) noise = tp->shard(std::span<const float>(noise), batch, seq, H);
     }
-    moe_forward(branch.data(), s.moe_in.data(), T, moe_params(layer), moe, std::move(noise), s.moe, pool_);
+    const MoeParams moe_p = moe_params(layer);
+    moe_forward(branch.data(), s.moe_in.data(), T, moe_p, moe, std::move(noise), s.moe, pool_);
     if (tp != nullptr && config_.shared_expert_ffn > 0) {  // this rank's columns over whole sequences
       s.moe_in_full = tp->gather(s.moe_in.data(), batch, seq, H);
-      std::vector<float> partial(batch * seq * H, 0.0f);
-      const MoeParams p = moe_params(layer);
-      shared_expert_forward(partial.data(), s.moe_in_full.data(), batch * seq, p.shared, p.shared_gate, H,
-                            config_.shared_expert_ffn / tp_size(), s.shared, pool_);
-      tp->reduce_scatter_add(branch.data(), partial.data(), batch, seq, H);
+      tp->add_summed(branch.data(), batch, seq, H, [&](float* partial) {
+        shared_expert_forward(partial, s.moe_in_full.data(), batch * seq, moe_p.shared, moe_p.shared_gate, H,
+                              config_.shared_expert_ffn / tp_size(), s.shared, pool_);
+      });
     }
     for (int64_t i = 0; i < T * H; ++i) x[i] += branch[i];
     const RouterTrainOutput& routing = s.moe.routing;
@@ -255,11 +255,11 @@ void TrainModel::run_backward(float loss_scale) {
     moe_backward(d_branch.data(), moe_g, dx.data(), s.moe_in.data(), T, moe_p, moe, s.moe, loss_scale, pool_);
     if (tp != nullptr && config_.shared_expert_ffn > 0) {
       const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
-      std::vector<float> partial(batch_ * seq_ * H, 0.0f);
-      shared_expert_backward(partial.data(), moe_g.shared, moe_g.shared_gate, dout.data(), s.moe_in_full.data(),
-                             batch_ * seq_, moe_p.shared, moe_p.shared_gate, H, config_.shared_expert_ffn / tp_size(),
-                             s.shared, pool_);
-      tp->reduce_scatter_add(d_branch.data(), partial.data(), batch_, seq_, H);
+      tp->add_summed(d_branch.data(), batch_, seq_, H, [&](float* partial) {
+        shared_expert_backward(partial, moe_g.shared, moe_g.shared_gate, dout.data(), s.moe_in_full.data(),
+                               batch_ * seq_, moe_p.shared, moe_p.shared_gate, H,
+                               config_.shared_expert_ffn / tp_size(), s.shared, pool_);
+      });
     }
     rmsnorm_backward(dx.data(), params_.grad(l.ffn_norm), d_branch.data(), s.mid.data(), l.ffn_norm.f32(),
                      s.moe_norm, T, H, pool_);
@@ -275,10 +275,10 @@ void TrainModel::run_backward(float loss_scale) {
                          s.attention, pool_);
     } else {
       const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
-      std::vector<float> partial(batch_ * seq_ * H, 0.0f);
-      attention_backward(partial.data(), attention_grads, dout.data(), s.attn_in_full.data(), attention_params,
-                         attention, s.attention, pool_);
-      tp->reduce_scatter_add(d_branch.data(), partial.data(), batch_, seq_, H);
+      tp->add_summed(d_branch.data(), batch_, seq_, H, [&](float* partial) {
+        attention_backward(partial, attention_grads, dout.data(), s.attn_in_full.data(), attention_params,
+                           attention, s.attention, pool_);
+      });
     }
     rmsnorm_backward(dx.data(), params_.grad(l.attn_norm), d_branch.data(), s.input.data(), l.attn_norm.f32(),
                      s.attn_norm, T, H, pool_);

@@ -110,20 +110,20 @@ model::Model gather_model(TrainModel& net, TrainGroups& groups, tokenizer::Vocab
 }
 
 // The mean cross-entropy of the first `iters` validation batches: batch i runs on data-parallel
-// rank i % dp (all its TP ranks), and the losses are summed over the world. Every rank runs the
-// same number of forwards (the EP exchange and the TP collectives need every rank of their
-// group): a rank with no batch left repeats batch 0 and does not count it.
-double evaluate(TrainModel& net, SampleStream& stream, int64_t iters, int64_t micro, const TrainLayout& layout,
-                parallel::Communicator& world) {
+// rank i % dp (all its TP ranks), and the losses are summed over the data-parallel group. Every
+// rank runs the same number of forwards (the EP exchange and the TP collectives need every rank of
+// their group): a rank with no batch left repeats batch 0 and does not count it.
+double evaluate(TrainModel& net, SampleStream& stream, int64_t iters, int64_t micro, TrainGroups& groups) {
+  const TrainLayout& l = groups.layout;
   double sum = 0;
-  const int64_t rounds = (iters + layout.dp - 1) / layout.dp;
+  const int64_t rounds = (iters + l.dp - 1) / l.dp;
   for (int64_t round = 0; round < rounds; ++round) {
-    const int64_t i = round * layout.dp + layout.dp_rank;
+    const int64_t i = round * l.dp + l.dp_rank;
     const Batch batch = draw_batch(stream, (i < iters ? i : 0) * micro, micro);
-    const double loss = net.forward(batch.tokens, batch.targets, batch.batch, batch.seq).lm_loss;  // TP: this rank's share
+    const double loss = net.evaluate(batch.tokens, batch.targets, batch.batch, batch.seq);
     if (i < iters) sum += loss;
   }
-  world.allreduce_sum(&sum, 1);
+  groups.dp.allreduce_sum(&sum, 1);
   return sum / static_cast<double>(iters);
 }
 
@@ -299,7 +299,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     record.seconds_left = elapsed / static_cast<double>(step - first_step) * static_cast<double>(config.train_iters - step);
 
     if (valid_stream && step % config.eval_interval == 0)
-      record.eval_loss = evaluate(net, *valid_stream, config.eval_iters, micro, layout, world);
+      record.eval_loss = evaluate(net, *valid_stream, config.eval_iters, micro, groups);
     if (step % config.log_interval == 0 || step == config.train_iters || record.eval_loss) {
       print(progress_line(record));
       if (log) log.write(step_json(record));
