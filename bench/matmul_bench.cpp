@@ -1,5 +1,5 @@
 // matmul speed per dtype and kernel level on one thread: BM_matmul/<dtype>/<level>/<rows>x<cols>/
-// tokens:<n>, with weight bytes/s (the decode limit) and FLOP/s (the prefill limit). Each case is
+// tokens:<n> (<dtype>+panels: the weight in matmul panels, as the engine holds it), with weight bytes/s (the decode limit) and FLOP/s (the prefill limit). Each case is
 // first checked against the reference kernel on one token.
 #include <benchmark/benchmark.h>
 
@@ -10,6 +10,7 @@
 
 #include "core/quantize.h"
 #include "kernels/matmul/matmul.h"
+#include "kernels/matmul/matmul_panels.h"
 
 namespace moe::kernels {
 namespace {
@@ -51,8 +52,8 @@ double error_vs_ref(IsaLevel level, const Tensor& w, const std::vector<float>& x
   return max_err / max_ref;
 }
 
-void bm_matmul(benchmark::State& state, DType dtype, IsaLevel level, int64_t n_tokens) {
-  const Tensor w = random_weight(dtype);
+void bm_matmul(benchmark::State& state, DType dtype, IsaLevel level, int64_t n_tokens, bool panels) {
+  const Tensor w = panels ? with_matmul_panels(random_weight(dtype), nullptr) : random_weight(dtype);
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<float> x(n_tokens * kCols), y(n_tokens * kRows);
@@ -80,12 +81,15 @@ void register_all() {
     if (missing_feature(level, cpu_features()) != nullptr) continue;
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kI8,
                         DType::kF8_E4M3}) {
-      for (int64_t n_tokens : {1, 128}) {
-        const std::string name = std::string("BM_matmul/") + dtype_info(dtype).name + "/" +
-                                 isa_level_name(level) + "/" + std::to_string(kRows) + "x" +
-                                 std::to_string(kCols) + "/tokens:" + std::to_string(n_tokens);
-        benchmark::RegisterBenchmark(name.c_str(), bm_matmul, dtype, level, n_tokens)
-            ->Unit(benchmark::kMillisecond);
+      for (bool panels : {false, true}) {
+        if (panels && !(level == IsaLevel::kAvx512 && matmul_reads_panels(dtype))) continue;
+        for (int64_t n_tokens : {1, 128}) {
+          const std::string name = std::string("BM_matmul/") + dtype_info(dtype).name + (panels ? "+panels" : "") +
+                                   "/" + isa_level_name(level) + "/" + std::to_string(kRows) + "x" +
+                                   std::to_string(kCols) + "/tokens:" + std::to_string(n_tokens);
+          benchmark::RegisterBenchmark(name.c_str(), bm_matmul, dtype, level, n_tokens, panels)
+              ->Unit(benchmark::kMillisecond);
+        }
       }
     }
   }

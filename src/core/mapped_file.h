@@ -20,6 +20,9 @@ class MappedFile {
   const std::byte* data() const { return data_; }
   int64_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the pages wholly inside [begin, begin + size) of a mapping from this process's memory
+  // (madvise MADV_DONTNEED): the bytes stay readable, a later read maps them again.
+  static void release_pages(const std::byte* begin, int64_t size);
 
  private:
   MappedFile(std::string path, const std::byte* data, int64_t size)

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/quantize.h"
 
 namespace moe {
@@ -12,6 +13,13 @@ namespace moe {
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape, const std::byte* data,
                std::shared_ptr<const void> owner)
     : dtype_(dtype), shape_(std::move(shape)), data_(data), owner_(std::move(owner)) {}
+
+Tensor Tensor::mapped(DType dtype, std::vector<int64_t> shape, const std::byte* data,
+                      std::shared_ptr<const MappedFile> file) {
+  Tensor t(dtype, std::move(shape), data, std::move(file));
+  t.file_mapped_ = true;
+  return t;
+}
 
 Tensor Tensor::from_f32(std::vector<int64_t> shape, std::vector<float> values) {
   auto storage = std::make_shared<std::vector<float>>(std::move(values));
@@ -45,16 +53,30 @@ Tensor Tensor::select(int64_t index) const {
   std::vector<int64_t> sub(shape_.begin() + 1, shape_.end());
   int64_t sub_rows = 1;
   for (size_t i = 0; i + 1 < sub.size(); ++i) sub_rows *= sub[i];
-  return Tensor(dtype_, std::move(sub), data_ + index * sub_rows * row_bytes(), owner_);
+  Tensor view(dtype_, std::move(sub), data_ + index * sub_rows * row_bytes(), owner_);
+  view.file_mapped_ = file_mapped_;
+  return view;
 }
 
 Tensor Tensor::slice_rows(int64_t begin, int64_t count) const {
   MOE_ASSERT(n_dims() == 2 && begin >= 0 && count >= 0 && begin + count <= shape_[0]);
   Tensor view(dtype_, {count, shape_[1]}, data_ + begin * row_bytes(), owner_);
+  view.file_mapped_ = file_mapped_;
   view.scales_ = scales_;
   view.scale_row0_ = scale_row0_ + begin;
   view.observer_ = observer_;
   return view;
+}
+
+Tensor Tensor::with_panels(std::shared_ptr<const std::vector<std::byte>> panels) const {
+  MOE_ASSERT(n_dims() == 2 && panels != nullptr);
+  Tensor view = *this;
+  view.panels_ = std::move(panels);
+  return view;
+}
+
+void Tensor::release_pages() const {
+  if (file_mapped_) MappedFile::release_pages(data_, nbytes());
 }
 
 std::vector<float> Tensor::to_f32() const {

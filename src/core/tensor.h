@@ -1,7 +1,8 @@
 // Tensor: a typed, row-major, read-only view of weights, usually borrowed from a memory-mapped file.
 // Shapes are outermost-first as in PyTorch: a Linear weight is {out_features, in_features}, merged
 // experts are {n_experts, rows, cols}. Blocks of quantized formats run along the last dimension.
-// A 2-D weight may carry the scales of the i8 / f8_e4m3 dtypes and an observer of its inputs.
+// A 2-D weight may carry the scales of the i8 / f8_e4m3 dtypes, an observer of its inputs, and a
+// copy of its values in the matmul kernels' panel layout (kernels/matmul/matmul_panels.h).
 #pragma once
 
 #include <cstddef>
@@ -14,6 +15,8 @@
 #include "core/dtype.h"
 
 namespace moe {
+
+class MappedFile;
 
 // Scales of an i8 / f8_e4m3 weight (HF "weight_scale" and "input_scale"): element (r, c) is
 // weight[r] * code(r, c) with one scale per output row, or weight[0] * code(r, c) for the tensor.
@@ -40,6 +43,9 @@ class Tensor {
   // `owner` keeps the bytes alive (a mapped file or a heap buffer); may be null for static data.
   Tensor(DType dtype, std::vector<int64_t> shape, const std::byte* data,
          std::shared_ptr<const void> owner);
+  // A view of bytes in a mapped file (release_pages() can then give its pages back).
+  static Tensor mapped(DType dtype, std::vector<int64_t> shape, const std::byte* data,
+                       std::shared_ptr<const MappedFile> file);
   // A tensor that owns a copy of `values` (f32).
   static Tensor from_f32(std::vector<int64_t> shape, std::vector<float> values);
   // A tensor that owns `bytes` laid out as `dtype` (size checked).
@@ -78,6 +84,14 @@ class Tensor {
     return scales_->weight.size() == 1 ? scales_->weight[0] : scales_->weight[scale_row0_ + row];
   }
   std::optional<float> input_scale() const { return scales_ ? scales_->input : std::nullopt; }
+  // The same view with `panels`, its values in the matmul kernels' panel layout (2-D only; views
+  // taken from it by select() / slice_rows() drop them).
+  Tensor with_panels(std::shared_ptr<const std::vector<std::byte>> panels) const;
+  const std::byte* panels() const { return panels_ ? panels_->data() : nullptr; }
+  // Gives the pages wholly inside this view's bytes back to the kernel when they come from a
+  // mapped file (a later read maps them again from the page cache); no-op otherwise. For weights
+  // whose panels now serve every matmul: the resident copy is then the panels only.
+  void release_pages() const;
   // The same view with an observer of its matmul inputs.
   Tensor with_observer(std::shared_ptr<InputObserver> observer) const;
   InputObserver* observer() const { return observer_.get(); }
@@ -90,6 +104,8 @@ class Tensor {
   std::shared_ptr<const QuantScales> scales_;  // shared by the views of one weight
   int64_t scale_row0_ = 0;                     // the first row of this view, for per-row scales
   std::shared_ptr<InputObserver> observer_;
+  std::shared_ptr<const std::vector<std::byte>> panels_;
+  bool file_mapped_ = false;  // data_ lies in a MappedFile (owner_)
 };
 
 std::string shape_string(const std::vector<int64_t>& shape);  // "[8, 256, 512]"

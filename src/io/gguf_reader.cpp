@@ -117,7 +117,7 @@ GgufFile GgufFile::open(const std::string& path) {
               info.nbytes, " bytes and padding at data offset ", info.offset, " but the data",
               " section has ", available);
     const std::byte* data = base + file.data_offset_ + static_cast<int64_t>(info.offset);
-    file.tensors_.emplace(info.name, Tensor(info.dtype, info.shape, data, file.file_));
+    file.tensors_.emplace(info.name, Tensor::mapped(info.dtype, info.shape, data, file.file_));
     file.tensor_names_.push_back(info.name);
   }
   return file;

@@ -98,7 +98,7 @@ Tensor view_or_copy(const Entry& entry, const std::byte* data,
                     const std::shared_ptr<MappedFile>& mapped) {
   const auto elem_bytes = static_cast<uintptr_t>(dtype_info(entry.dtype).block_bytes);
   if (reinterpret_cast<uintptr_t>(data) % elem_bytes == 0)
-    return Tensor(entry.dtype, entry.shape, data, mapped);
+    return Tensor::mapped(entry.dtype, entry.shape, data, mapped);
   return Tensor::from_bytes(entry.dtype, entry.shape,
                             std::vector<std::byte>(data, data + (entry.end - entry.begin)));
 }

@@ -12,6 +12,7 @@
 #include "core/quantize.h"
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/matmul/matmul_panels.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
@@ -59,6 +60,24 @@ Shard with_slots(Shard shard, const ParallelGroups& groups) {
   return shard;
 }
 
+// Every matmul weight of `weights` in the kernels' panels where they read them (f32 / f16 / bf16 on
+// AVX-512: kernels/matmul/matmul_panels.h), its mapped pages given back: decode streams panels
+// at the memory's speed and prefill packs them without transposing.
+void with_matmul_panels(ModelWeights& weights, ThreadPool& pool) {
+  auto pack = [&pool](Tensor& w) { w = kernels::with_matmul_panels(w, &pool); };
+  auto pack_expert = [&pack](ExpertWeights& e) {
+    pack(e.gate);
+    pack(e.up);
+    pack(e.down);
+  };
+  pack(weights.output);
+  for (LayerWeights& l : weights.layers) {
+    for (Tensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router}) pack(*w);
+    for (ExpertWeights& e : l.experts) pack_expert(e);
+    pack_expert(l.shared_expert);
+  }
+}
+
 constexpr int kPipelineTag = 17;
 constexpr int64_t kDefaultStatsWindow = 16;  // forward steps per statistics window
 
@@ -79,6 +98,7 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
       owned_groups_.push_back(std::make_unique<parallel::Communicator>(parallel::Communicator::single()));
       *group = owned_groups_.back().get();
     }
+  with_matmul_panels(weights_, pool_);
   output_norm_ = to_vector(weights_.output_norm);
   vectors_.resize(config_.n_layers);
   experts_.resize(config_.n_layers);

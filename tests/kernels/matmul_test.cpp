@@ -1,6 +1,7 @@
 // matmul: every dtype (i8 / f8_e4m3 with per-row scales) on every kernel level this CPU has
 // against the reference, on seeded random data and odd shapes (bit for bit for the
-// quantized-activation dtypes q8_0 and q4_0); bit-identical
+// quantized-activation dtypes q8_0 and q4_0 and the column-sequential f32 / f16 / bf16, whose
+// weights may also be in panels); bit-identical
 // results for any thread count and batch; the quantized-activation algorithm against the exact
 // product within its derived bound; the reference itself against hand-computed dot products;
 // argument errors.
@@ -20,6 +21,7 @@
 #include "core/half.h"
 #include "core/quantize.h"
 #include "kernels/matmul/matmul_kernels.h"
+#include "kernels/matmul/matmul_panels.h"
 
 namespace moe::kernels {
 namespace {
@@ -107,7 +109,7 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
   uint32_t seed = 1;
   for (int64_t cols : col_sizes) {
     for (int64_t rows : {1, 3, 17, 64}) {
-      for (int64_t n_tokens : {1, 3, 4, 6, 17}) {
+      for (int64_t n_tokens : {1, 2, 3, 4, 6, 17, 40}) {
         SCOPED_TRACE(testing::Message()
                      << "rows " << rows << " cols " << cols << " tokens " << n_tokens);
         const Tensor w = random_weight(dtype, rows, cols, seed++);
@@ -116,10 +118,16 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
         const std::vector<float> y = run_matmul(level, w, x, ldx, n_tokens, ldy, nullptr);
         const std::vector<float> y_ref =
             run_matmul(IsaLevel::kRef, w, x, ldx, n_tokens, ldy, nullptr);
-        if (uses_quantized_activations(dtype)) {
-          // Integer sums are exact and every level does the same float operations in the same
-          // order (matmul_kernels.h): the same bits, padding (NaN) included.
+        if (uses_quantized_activations(dtype) || uses_sequential_order(dtype)) {
+          // Every level does the same float operations in the same order (matmul_kernels.h:
+          // exact integer sums for q8_0 / q4_0, one fma chain per output for f32 / f16 / bf16):
+          // the same bits, padding (NaN) included; weights in panels too.
           EXPECT_TRUE(same_bits(y, y_ref));
+          if (uses_sequential_order(dtype)) {
+            EXPECT_TRUE(same_bits(run_matmul(level, with_matmul_panels(w, nullptr), x, ldx, n_tokens, ldy, nullptr),
+                                  y_ref))
+                << "with panels";
+          }
           continue;
         }
         const std::vector<float> w_f32 = w.to_f32();
@@ -366,7 +374,9 @@ TEST(MatmulAvx512, WithoutVnniMatchesVnni) {
                            .n_tokens = n_tokens,
                            .xq = xq.data(),
                            .xq_d = xd.data(),
-                           .xq_bias = bias.data()});
+                           .xq_bias = bias.data(),
+                           .panels = nullptr,
+                           .panel_stride = 0});
         EXPECT_TRUE(same_bits(y, y_ref));
       }
     }

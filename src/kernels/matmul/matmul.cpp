@@ -12,6 +12,7 @@
 #include "core/half.h"
 #include "core/quantize.h"
 #include "kernels/matmul/matmul_kernels.h"
+#include "kernels/matmul/matmul_panels.h"
 
 namespace moe::kernels {
 namespace {
@@ -159,14 +160,18 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   const float* x = input_scale ? x_codes.data() : args.x;
   const int64_t ldx = input_scale ? w.cols() : args.ldx;
   const int64_t n_blocks = w.cols() / kQBlock;
+  const int64_t token_tile = uses_sequential_order(w.dtype()) ? kMatmulMaxSequentialTokens : kTokenTile;
+  // Panels (matmul_panels.h) are read by the AVX-512 kernels only; the others read the rows.
+  const std::byte* panels = table.level == IsaLevel::kAvx512 ? w.panels() : nullptr;
+  const int64_t panel_stride = panels ? panel_bytes(w.dtype(), w.cols()) : 0;
   const int64_t n_row_tiles = (w.rows() + kRowTile - 1) / kRowTile;
-  const int64_t n_token_tiles = (args.n_tokens + kTokenTile - 1) / kTokenTile;
+  const int64_t n_token_tiles = (args.n_tokens + token_tile - 1) / token_tile;
   // Consecutive tiles share a row tile, so its weights are read from memory about once.
   auto tile = [&](int64_t index) {
     const int64_t row_begin = (index / n_token_tiles) * kRowTile;
-    const int64_t token_begin = (index % n_token_tiles) * kTokenTile;
+    const int64_t token_begin = (index % n_token_tiles) * token_tile;
     const int64_t n_rows = std::min(kRowTile, w.rows() - row_begin);
-    const int64_t n_tokens = std::min(kTokenTile, args.n_tokens - token_begin);
+    const int64_t n_tokens = std::min(token_tile, args.n_tokens - token_begin);
     float* y = args.y + token_begin * args.ldy + row_begin;
     kernel(MatmulBlock{
         .dtype = w.dtype(),
@@ -182,6 +187,8 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
         .xq = xq ? xq->qs.data() + token_begin * w.cols() : nullptr,
         .xq_d = xq ? xq->d.data() + token_begin * n_blocks : nullptr,
         .xq_bias = xq ? xq->bias.data() + token_begin * n_blocks * kQuadsPerBlock : nullptr,
+        .panels = panels ? panels + row_begin / kPanelRows * panel_stride : nullptr,
+        .panel_stride = panel_stride,
     });
     if (w.has_scales()) {  // the sums of codes times the weight's (and the input's) scale
       for (int64_t r = 0; r < n_rows; ++r) {

@@ -51,44 +51,6 @@ struct F32 {
   }
 };
 
-// fp16 and bf16 tails go through a zero-padded copy: AVX2 has no masked 16-bit load.
-struct Half16 {
-  static constexpr int kGroup = 8;
-  static constexpr int64_t kGroupBytes = 16;
-  static constexpr bool kRagged = true;
-  using Group = const uint16_t*;
-  static Group group(const std::byte* row, int64_t g) {
-    return reinterpret_cast<const uint16_t*>(row) + g * kGroup;
-  }
-  static __m128i padded(const std::byte* row, int64_t c, int n) {
-    alignas(16) uint16_t buf[8] = {};
-    const auto* src = reinterpret_cast<const uint16_t*>(row) + c;
-    for (int i = 0; i < n; ++i) buf[i] = src[i];
-    return _mm_load_si128(reinterpret_cast<const __m128i*>(buf));
-  }
-};
-
-struct F16 : Half16 {
-  static __m256 vec(Group p, int) {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
-  static __m256 tail(const std::byte* row, int64_t c, int n, __m256i) {
-    return _mm256_cvtph_ps(padded(row, c, n));
-  }
-};
-
-struct BF16 : Half16 {
-  static __m256 widen(__m128i h) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
-  static __m256 vec(Group p, int) {
-    return widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
-  static __m256 tail(const std::byte* row, int64_t c, int n, __m256i) {
-    return widen(padded(row, c, n));
-  }
-};
-
 // One byte per weight (i8, f8_e4m3): a group is 8 bytes; tails go through a zero-padded copy.
 struct Byte8 {
   static constexpr int kGroup = 8;
@@ -528,9 +490,6 @@ void run_quantized_block(const MatmulBlock& b) {
 
 }  // namespace
 
-void matmul_f32_avx2(const MatmulBlock& block) { run_block<F32>(block); }
-void matmul_f16_avx2(const MatmulBlock& block) { run_block<F16>(block); }
-void matmul_bf16_avx2(const MatmulBlock& block) { run_block<BF16>(block); }
 void matmul_q8_0_avx2(const MatmulBlock& block) { run_quantized_block<Q8_0Int>(block); }
 void matmul_q4_0_avx2(const MatmulBlock& block) { run_quantized_block<Q4_0Int>(block); }
 void matmul_q4_K_avx2(const MatmulBlock& block) { run_block<Q4_K>(block); }

@@ -79,27 +79,6 @@ struct F32 {
   }
 };
 
-struct Half16 {
-  static constexpr int kGroup = 16;
-  static constexpr int64_t kGroupBytes = 32;
-  static constexpr bool kRagged = true;
-  using Group = const uint16_t*;
-  static Group group(const std::byte* row, int64_t g) {
-    return reinterpret_cast<const uint16_t*>(row) + g * kGroup;
-  }
-  static __m256i load(Group p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-  static __m256i load_tail(const std::byte* row, int64_t c, __mmask16 mask) {
-    return _mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c);
-  }
-};
-
-struct F16 : Half16 {
-  static __m512 vec(Group p, int) { return _mm512_cvtph_ps(load(p)); }
-  static __m512 tail(const std::byte* row, int64_t c, __mmask16 mask) {
-    return _mm512_cvtph_ps(load_tail(row, c, mask));
-  }
-};
-
 // One byte per weight (i8, f8_e4m3): a group is 16 bytes; tails are masked byte loads.
 struct Byte16 {
   static constexpr int kGroup = 16;
@@ -135,16 +114,6 @@ struct F8E4M3 : Byte16 {
   }
   static __m512 vec(Group p, int) { return widen(load(p)); }
   static __m512 tail(const std::byte* row, int64_t c, __mmask16 mask) { return widen(load_tail(row, c, mask)); }
-};
-
-struct BF16 : Half16 {
-  static __m512 widen(__m256i h) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-  static __m512 vec(Group p, int) { return widen(load(p)); }
-  static __m512 tail(const std::byte* row, int64_t c, __mmask16 mask) {
-    return widen(load_tail(row, c, mask));
-  }
 };
 
 // 6-bit scale and min of sub-block j of a q4_K block (layout in core/dtype.h).
@@ -712,9 +681,6 @@ void run_quantized_block(const MatmulBlock& b) {
 
 }  // namespace
 
-void matmul_f32_avx512(const MatmulBlock& block) { run_block<F32>(block); }
-void matmul_f16_avx512(const MatmulBlock& block) { run_block<F16>(block); }
-void matmul_bf16_avx512(const MatmulBlock& block) { run_block<BF16>(block); }
 void matmul_q8_0_avx512(const MatmulBlock& block) { run_quantized_block<Q8_0Int<false>>(block); }
 void matmul_q4_0_avx512(const MatmulBlock& block) { run_quantized_block<Q4_0Quad<false>>(block); }
 void matmul_q8_0_avx512vnni(const MatmulBlock& block) {

@@ -13,6 +13,9 @@ namespace moe::kernels {
 // Largest block the driver passes: the ISA kernels keep a block's partial sums on the stack.
 constexpr int64_t kMatmulMaxRows = 32;
 constexpr int64_t kMatmulMaxTokens = 32;
+// The column-sequential kernels (below) take up to this many tokens per block: their weight panel,
+// packed once per block, then serves them all.
+constexpr int64_t kMatmulMaxSequentialTokens = 256;
 
 // One task's block of a matmul: n_rows consecutive weight rows times n_tokens activation rows,
 // y[t * ldy + r] = sum_c W[r, c] * x[t * ldx + c]. Pointers are already offset to the block.
@@ -34,6 +37,10 @@ struct MatmulBlock {
   const int32_t* xq_bias;   // xq_bias[(t * n_blocks + b) * 8 + k] = -o times the sum of q over
                             // columns 32 b + 4 k .. 32 b + 4 k + 3, o = 8 for q4_0 (its offset),
                             // 128 for q8_0 (VNNI's unsigned w + 128)
+  // f32 / f16 / bf16 weights with panels (matmul_panels.h), for the AVX-512 kernels only: the
+  // panel of the block's rows 0..15 (rows 16..31 at + panel_stride bytes); null: read the rows.
+  const std::byte* panels;
+  int64_t panel_stride;
 };
 
 // True for the weight dtypes whose kernels take quantized activations (MatmulBlock::xq).
@@ -55,15 +62,24 @@ constexpr int kQuadsPerBlock = 8;
 // The o of MatmulBlock::xq_bias.
 constexpr int32_t quantized_bias_offset(DType dtype) { return dtype == DType::kQ4_0 ? 8 : 128; }
 
+// f32, f16 and bf16 weights: the column-sequential order. Every (row, token) is one FMA chain
+// over the columns in order, y = fma(w[c], x[c], ... fma(w[1], x[1], fma(w[0], x[0], 0))), with
+// the weights exactly converted to f32: every level (and any tiling or batch) gives these bits.
+// The kernels put rows in the vector lanes and broadcast activations, as a GEMM does.
+constexpr bool uses_sequential_order(DType dtype) {
+  return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16;
+}
+
 using MatmulBlockFn = void (*)(const MatmulBlock& block);
 
 // Portable reference for every dtype (the truth in tests): for q8_0 and q4_0 the integer algorithm
-// above; for the others dequantize_row, then a sum in double.
+// above; for f32, f16 and bf16 the column-sequential chain; for the others dequantize_row, then a
+// sum in double.
 void matmul_ref(const MatmulBlock& block);
 
-// Float activations (f32, f16, bf16, q4_K, q6_K, i8, f8_e4m3 weights): every (row, token) sums its products in
-// one vector accumulator, columns in order, then reduces the lanes in a fixed tree: the bits
-// depend neither on tiling nor on the batch around a token. q8_0 and q4_0: the order above.
+// q4_K, q6_K, i8 and f8_e4m3 weights: every (row, token) sums its products in one vector
+// accumulator, columns in order, then reduces the lanes in a fixed tree: the bits depend neither
+// on tiling nor on the batch around a token (but on the level's vector width).
 void matmul_f32_avx2(const MatmulBlock& block);
 void matmul_f16_avx2(const MatmulBlock& block);
 void matmul_bf16_avx2(const MatmulBlock& block);

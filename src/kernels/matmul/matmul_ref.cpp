@@ -1,6 +1,7 @@
 // Reference matmul: q8_0 and q4_0 weights times quantized activations in the canonical order of
-// matmul_kernels.h (integer block dot products, one fma per 4-column quad); the other dtypes
-// dequantize each weight row with the portable codec and sum in double.
+// matmul_kernels.h (integer block dot products, one fma per 4-column quad); f32, f16 and bf16 in
+// its column-sequential order (one fma chain); the other dtypes dequantize each weight row with
+// the portable codec and sum in double.
 #include <cmath>
 #include <vector>
 
@@ -59,11 +60,18 @@ void matmul_quantized_ref(const MatmulBlock& block) {
 
 void matmul_ref(const MatmulBlock& block) {
   if (uses_quantized_activations(block.dtype)) return matmul_quantized_ref(block);
+  const bool sequential = uses_sequential_order(block.dtype);
   std::vector<float> row(block.cols);
   for (int64_t r = 0; r < block.n_rows; ++r) {
     dequantize_row(block.dtype, block.w + r * block.w_stride, row.data(), block.cols);
     for (int64_t t = 0; t < block.n_tokens; ++t) {
       const float* x = block.x + t * block.ldx;
+      if (sequential) {
+        float sum = 0.0f;
+        for (int64_t c = 0; c < block.cols; ++c) sum = std::fma(row[c], x[c], sum);
+        block.y[t * block.ldy + r] = sum;
+        continue;
+      }
       double sum = 0.0;
       for (int64_t c = 0; c < block.cols; ++c) sum += static_cast<double>(row[c]) * x[c];
       block.y[t * block.ldy + r] = static_cast<float>(sum);

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/error.h"
+#include "kernels/matmul/matmul_panels.h"
 #include "moe/balance/budgeted.h"
 #include "moe/balance/eplb.h"
 
@@ -31,13 +32,14 @@ std::vector<float> pack(const ExpertWeights& w) {
   return buffer;
 }
 
-// Owned copies with the dtypes and shapes of `like` (every expert of a layer has the same).
+// Owned copies with the dtypes and shapes of `like` (every expert of a layer has the same), in
+// matmul panels where the kernels read them, as the loaded weights are.
 ExpertWeights unpack(const std::vector<float>& buffer, const ExpertWeights& like) {
   const auto* in = reinterpret_cast<const std::byte*>(buffer.data());
   auto take = [&in](const Tensor& t) {
     std::vector<std::byte> bytes(in, in + t.nbytes());
     in += t.nbytes();
-    return Tensor::from_bytes(t.dtype(), t.shape(), std::move(bytes));
+    return kernels::with_matmul_panels(Tensor::from_bytes(t.dtype(), t.shape(), std::move(bytes)), nullptr);
   };
   ExpertWeights w;
   w.gate = take(like.gate);

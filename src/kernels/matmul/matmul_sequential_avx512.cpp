@@ -1,0 +1,267 @@
+// AVX-512 kernels of the column-sequential order (f32, f16, bf16 weights; matmul_kernels.h): each
+// output is one FMA chain over the columns in order, 16 weight rows in the 16 lanes. A block's
+// weights are transposed, a chunk of columns at a time, into a panel whose column c holds the 32
+// rows' weights side by side; a micro-kernel then broadcasts one activation per token and column
+// and keeps 32 rows x 12 tokens of sums in registers for the whole chunk, as a GEMM's outer
+// product does. No lane tree and no partial sums spilled per vector: the sums are the reference's.
+// GCC 12 warns about the _mm512_undefined_*() inside its AVX-512 intrinsics (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include "kernels/matmul/matmul_kernels.h"
+
+namespace moe::kernels {
+namespace {
+
+constexpr int kBlockRows = kMatmulMaxRows;  // 32: two vectors of rows
+static_assert(kBlockRows == 32);
+// Columns per panel: 32 rows x 128 x 4 B = 16 KB stays in L1 beside 12 tokens' activations.
+constexpr int64_t kChunkCols = 128;
+// 2 x 12 sums + 2 weight vectors + a broadcast activation of the 32 zmm registers.
+constexpr int kTokenBlock = 12;
+// Blocks of at most this many tokens (decode) take no panel: run_direct.
+constexpr int64_t kDirectTokens = 2;
+
+__mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1); }
+
+// Weight formats: 16 consecutive columns of a row from column c as f32 (masked lanes are 0).
+struct F32 {
+  static constexpr int64_t kBytes = 4;
+  static __m512 load_panel(const std::byte* panel, int64_t c) {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(panel) + 16 * c);
+  }
+  static __m512 load(const std::byte* row, int64_t c, __mmask16 mask) {
+    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + c);
+  }
+};
+struct F16 {
+  static constexpr int64_t kBytes = 2;
+  static __m512 load_panel(const std::byte* panel, int64_t c) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel) + c));
+  }
+  static __m512 load(const std::byte* row, int64_t c, __mmask16 mask) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c));
+  }
+};
+struct BF16 {
+  static constexpr int64_t kBytes = 2;
+  static __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+  static __m512 load(const std::byte* row, int64_t c, __mmask16 mask) {
+    return widen(_mm256_maskz_loadu_epi16(mask, reinterpret_cast<const uint16_t*>(row) + c));
+  }
+  static __m512 load_panel(const std::byte* panel, int64_t c) {
+    return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel) + c));
+  }
+};
+
+#define MOE_INLINE inline __attribute__((always_inline))
+
+// v[i] lane j <- v[j] lane i.
+MOE_INLINE void transpose16(__m512 v[16]) {
+  __m512 t[16];
+  #pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+  }
+  #pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 4) {
+    #pragma GCC unroll 16
+    for (int k = 0; k < 2; ++k) {
+      const __m512d a = _mm512_castps_pd(t[i + k]), b = _mm512_castps_pd(t[i + k + 2]);
+      v[i + 2 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      v[i + 2 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+  }
+  #pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 8) {
+    #pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k) {
+      t[i + k] = _mm512_shuffle_f32x4(v[i + k], v[i + k + 4], 0x88);
+      t[i + k + 4] = _mm512_shuffle_f32x4(v[i + k], v[i + k + 4], 0xdd);
+    }
+  }
+  #pragma GCC unroll 16
+  for (int k = 0; k < 8; ++k) {
+    v[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
+    v[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xdd);
+  }
+}
+
+// Decode reads weight rows straight from memory, 16 rows at a time from the first column to the
+// last. While loading a line of row r it prefetches the same line of row r + 16 (the next 16
+// rows'), so that every line is requested one pass ahead: the hardware prefetchers alone keep too
+// few lines in flight (docs/PERFORMANCE.md, "Decode: software prefetch").
+template <class Fmt>
+MOE_INLINE void prefetch_next_rows(const MatmulBlock& b, int64_t row, int64_t col) {
+  _mm_prefetch(reinterpret_cast<const char*>(b.w + (row + 16) * b.w_stride + col * Fmt::kBytes), _MM_HINT_T1);
+}
+
+// v[k] = W[r0 .. r0 + 15, c + k] for k < 16 (rows past n_rows and columns past cols are 0).
+template <class Fmt>
+MOE_INLINE void load_columns(const MatmulBlock& b, int64_t r0, int64_t c, bool prefetch, __m512 v[16]) {
+  const __mmask16 mask = tail_mask(b.cols - c);
+  const bool fetch = prefetch && c * Fmt::kBytes % 64 == 0;
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) {
+    const int64_t row = r0 + i;
+    if (row >= b.n_rows) {
+      v[i] = _mm512_setzero_ps();
+      continue;
+    }
+    if (fetch) prefetch_next_rows<Fmt>(b, row, c);
+    v[i] = Fmt::load(b.w + row * b.w_stride, c, mask);
+  }
+  transpose16(v);
+}
+
+// Decode-sized blocks (a token or two) skip the panel: each 16 x 16 tile is transposed in
+// registers and its 16 columns go straight into the chains.
+template <class Fmt>
+void run_direct(const MatmulBlock& b, __m512 (*sums)[2]) {
+  for (int h = 0; h < 2 && 16 * h < b.n_rows; ++h) {
+    for (int64_t c = 0; c < b.cols; c += 16) {
+      const int64_t n = b.cols - c < 16 ? b.cols - c : 16;
+      __m512 v[16];
+      load_columns<Fmt>(b, 16 * h, c, true, v);
+      for (int64_t t = 0; t < b.n_tokens; ++t) {
+        const float* x = b.x + t * b.ldx + c;
+        __m512 sum = sums[t][h];
+        if (n == 16) {
+#pragma GCC unroll 16
+          for (int k = 0; k < 16; ++k) sum = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x[k]), sum);
+        } else {
+          for (int k = 0; k < n; ++k) sum = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x[k]), sum);
+        }
+        sums[t][h] = sum;
+      }
+    }
+  }
+}
+
+// Decode from panels: each half's panel is one contiguous stream, a vector per column; the line
+// kPanelPrefetchBytes ahead is prefetched as each line starts.
+constexpr int64_t kPanelPrefetchBytes = 2048;
+
+template <class Fmt, int TB, int kHalves>
+void run_direct_panels(const MatmulBlock& b, __m512 (*sums)[2]) {
+  const std::byte* panels[2] = {b.panels, b.panels + b.panel_stride};
+  constexpr int64_t kColsPerLine = 64 / (16 * Fmt::kBytes);
+  __m512 acc[TB][kHalves];
+  for (int t = 0; t < TB; ++t)
+    for (int h = 0; h < kHalves; ++h) acc[t][h] = sums[t][h];
+  for (int64_t c = 0; c < b.cols; ++c) {
+    if (c % kColsPerLine == 0)
+      for (int h = 0; h < kHalves; ++h)
+        _mm_prefetch(reinterpret_cast<const char*>(panels[h] + 16 * Fmt::kBytes * c + kPanelPrefetchBytes),
+                     _MM_HINT_T0);
+    for (int h = 0; h < kHalves; ++h) {
+      const __m512 w = Fmt::load_panel(panels[h], c);
+      for (int t = 0; t < TB; ++t) acc[t][h] = _mm512_fmadd_ps(w, _mm512_set1_ps(b.x[t * b.ldx + c]), acc[t][h]);
+    }
+  }
+  for (int t = 0; t < TB; ++t)
+    for (int h = 0; h < kHalves; ++h) sums[t][h] = acc[t][h];
+}
+
+template <class Fmt, int TB>
+void run_direct_panels(const MatmulBlock& b, __m512 (*sums)[2]) {
+  if (b.n_rows > 16)
+    run_direct_panels<Fmt, TB, 2>(b, sums);
+  else
+    run_direct_panels<Fmt, TB, 1>(b, sums);
+}
+
+// panel[c * 32 + r] = W[r, c0 + c] for c < n (rows past n_rows are 0).
+template <class Fmt>
+void pack_panel(const MatmulBlock& b, int64_t c0, int64_t n, float* panel) {
+  if (b.panels != nullptr) {
+    for (int64_t c = 0; c < n; ++c) {
+      _mm512_store_ps(panel + c * kBlockRows, Fmt::load_panel(b.panels, c0 + c));
+      _mm512_store_ps(panel + c * kBlockRows + 16,
+                      b.n_rows > 16 ? Fmt::load_panel(b.panels + b.panel_stride, c0 + c) : _mm512_setzero_ps());
+    }
+    return;
+  }
+  for (int64_t r0 = 0; r0 < kBlockRows; r0 += 16) {
+    for (int64_t c = 0; c < n; c += 16) {
+      __m512 v[16];
+      load_columns<Fmt>(b, r0, c0 + c, false, v);
+      for (int k = 0; k < 16 && c + k < n; ++k) _mm512_store_ps(panel + (c + k) * kBlockRows + r0, v[k]);
+    }
+  }
+}
+
+// sums[t][h] += the panel's n columns times tokens t < TB's activations from column c0.
+template <int TB>
+void panel_kernel(const float* panel, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2]) {
+  __m512 lo[TB], hi[TB];
+  for (int t = 0; t < TB; ++t) {
+    lo[t] = sums[t][0];
+    hi[t] = sums[t][1];
+  }
+  for (int64_t c = 0; c < n; ++c) {
+    const __m512 w_lo = _mm512_load_ps(panel + c * kBlockRows);
+    const __m512 w_hi = _mm512_load_ps(panel + c * kBlockRows + 16);
+#pragma GCC unroll 12
+    for (int t = 0; t < TB; ++t) {
+      const __m512 xb = _mm512_set1_ps(x[t * ldx + c]);
+      lo[t] = _mm512_fmadd_ps(w_lo, xb, lo[t]);
+      hi[t] = _mm512_fmadd_ps(w_hi, xb, hi[t]);
+    }
+  }
+  for (int t = 0; t < TB; ++t) {
+    sums[t][0] = lo[t];
+    sums[t][1] = hi[t];
+  }
+}
+
+// panel_kernel for the first n_tokens (<= TB) tokens.
+template <int TB = kTokenBlock>
+void run_tokens(const float* panel, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2],
+                int64_t n_tokens) {
+  if constexpr (TB > 1) {
+    if (n_tokens < TB) return run_tokens<TB - 1>(panel, n, x, ldx, sums, n_tokens);
+  }
+  panel_kernel<TB>(panel, n, x, ldx, sums);
+}
+
+template <class Fmt>
+void run_block(const MatmulBlock& b) {
+  __m512 sums[kMatmulMaxSequentialTokens][2];
+  for (int64_t t = 0; t < b.n_tokens; ++t) sums[t][0] = sums[t][1] = _mm512_setzero_ps();
+  if (b.n_tokens <= kDirectTokens) {
+    static_assert(kDirectTokens == 2);
+    if (b.panels != nullptr && b.n_tokens == 1)
+      run_direct_panels<Fmt, 1>(b, sums);
+    else if (b.panels != nullptr)
+      run_direct_panels<Fmt, 2>(b, sums);
+    else
+      run_direct<Fmt>(b, sums);
+  } else {
+    alignas(64) float panel[kChunkCols * kBlockRows];
+    for (int64_t c0 = 0; c0 < b.cols; c0 += kChunkCols) {
+      const int64_t n = b.cols - c0 < kChunkCols ? b.cols - c0 : kChunkCols;
+      pack_panel<Fmt>(b, c0, n, panel);
+      for (int64_t t0 = 0; t0 < b.n_tokens; t0 += kTokenBlock)
+        run_tokens(panel, n, b.x + t0 * b.ldx + c0, b.ldx, sums + t0, b.n_tokens - t0);
+    }
+  }
+  const __mmask16 lo_mask = tail_mask(b.n_rows);
+  const __mmask16 hi_mask = b.n_rows > 16 ? tail_mask(b.n_rows - 16) : 0;
+  for (int64_t t = 0; t < b.n_tokens; ++t) {
+    _mm512_mask_storeu_ps(b.y + t * b.ldy, lo_mask, sums[t][0]);
+    _mm512_mask_storeu_ps(b.y + t * b.ldy + 16, hi_mask, sums[t][1]);
+  }
+}
+
+}  // namespace
+
+void matmul_f32_avx512(const MatmulBlock& block) { run_block<F32>(block); }
+void matmul_f16_avx512(const MatmulBlock& block) { run_block<F16>(block); }
+void matmul_bf16_avx512(const MatmulBlock& block) { run_block<BF16>(block); }
+
+}  // namespace moe::kernels
