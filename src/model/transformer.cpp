@@ -11,7 +11,7 @@
 
 #include "core/quantize.h"
 #include "kernels/activation.h"
-#include "kernels/attention.h"
+#include "kernels/attention/attention.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
