@@ -11,9 +11,9 @@
 
 #include "core/quantize.h"
 #include "kernels/activation.h"
-#include "kernels/attention.h"
-#include "kernels/matmul/matmul_panels.h"
+#include "kernels/attention/attention.h"
 #include "kernels/matmul/matmul.h"
+#include "kernels/matmul/matmul_panels.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "moe/all_to_all_dispatcher.h"

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/random.h"
-#include "kernels/attention.h"
+#include "kernels/attention/attention.h"
 
 namespace moe::kernels {
 namespace {

@@ -1,27 +1,13 @@
 // Scalar sigmoid (the reference and every level's tail) and the level dispatch.
 #include "kernels/sigmoid/sigmoid.h"
 
-#include <cmath>
-
+#include "kernels/exp_approx.h"
 #include "kernels/sigmoid/sigmoid_kernels.h"
 
 namespace moe::kernels {
 namespace {
 
-float sigmoid_one(float x) {
-  using namespace sigmoid_constants;
-  float t = -x;
-  t = kHigh < t ? kHigh : t;
-  t = kLow > t ? kLow : t;
-  if (std::isnan(t)) return t;
-  const float n = std::nearbyint(t * kLog2e);
-  float r = std::fma(n, -kLn2Hi, t);
-  r = std::fma(n, -kLn2Lo, r);
-  float p = kPoly[0];
-  for (int i = 1; i < 6; ++i) p = std::fma(p, r, kPoly[i]);
-  const float e = std::ldexp(std::fma(p, r * r, r) + 1.0f, static_cast<int>(n));
-  return 1.0f / (1.0f + e);
-}
+float sigmoid_one(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
 
 void sigmoid_ref(const float* x, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = sigmoid_one(x[i]);

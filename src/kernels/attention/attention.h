@@ -2,11 +2,14 @@
 // Shapes: q [n_tokens, n_heads * head_dim]; cache k/v [capacity][n_kv_heads] head vectors of
 // kv_head_bytes(kv_dtype, head_dim) bytes; out [n_tokens, n_heads * head_dim]. Query token t sits
 // at position first_position + t and sees cache positions [0, first_position + t].
+// A token's output bits depend only on its own query and the cache, never on n_tokens or the
+// threads, and are the same on every ISA level (attention_kernels.h gives the algorithm).
 #pragma once
 
 #include <cstdint>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu_features.h"
 #include "kernels/kv_codec.h"
 
 namespace moe::kernels {
@@ -25,5 +28,7 @@ struct AttentionArgs {
 };
 
 void attention(const AttentionArgs& args, ThreadPool* pool);
+// On the kernels of `level` (tests); throws UsageError if this CPU lacks it.
+void attention_with_level(IsaLevel level, const AttentionArgs& args, ThreadPool* pool);
 
 }  // namespace moe::kernels

@@ -1,0 +1,132 @@
+// Attention driver and level dispatch. Tasks run over (KV head, tile of 32 query tokens), so
+// decode still has one task per KV head for the threads. Per 64-key block a task packs the block
+// once (keys transposed; values decoded into contiguous zero-padded rows, since read in place the
+// cache's n_kv_heads-wide stride maps a block's values onto a few L1 sets) and runs the level's
+// block kernel over every row of its tile that sees the block: the n_heads / n_kv_heads query
+// heads of each of its tokens, so a block is loaded into L1 once for up to 64 rows.
+#include "kernels/attention/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/attention/attention_kernels.h"
+
+namespace moe::kernels {
+namespace {
+
+constexpr int64_t kQueryTile = 32;
+
+struct Kernels {
+  void (*block)(const AttentionTile&, AttentionRow*, int64_t);
+  void (*transpose)(const float*, int64_t, int64_t, int64_t, float*);
+  void (*f16_rows)(const uint16_t*, int64_t, int64_t, int64_t, float*, int64_t);
+};
+
+// The AVX-512 level keeps AVX2's transpose and f16 widening: data movement, no arithmetic.
+Kernels kernels_for(IsaLevel level) {
+  switch (level) {
+    case IsaLevel::kAvx512: return {attention_block_avx512, attention_transpose_avx2, attention_f16_rows_avx2};
+    case IsaLevel::kAvx2: return {attention_block_avx2, attention_transpose_avx2, attention_f16_rows_avx2};
+    case IsaLevel::kRef: break;
+  }
+  return {attention_block_ref, attention_transpose_ref, attention_f16_rows_ref};
+}
+
+// Decodes the head vectors of n positions of one KV head starting at `src` (cache positions
+// `position_bytes` apart) into rows of padded_dim floats.
+void decode_rows(const AttentionArgs& a, const Kernels& kernels, const std::byte* src, int64_t n,
+                 int64_t position_bytes, float* scratch, int64_t padded_dim) {
+  if (a.kv_dtype == KvDtype::kF32)
+    for (int64_t j = 0; j < n; ++j) std::memcpy(scratch + j * padded_dim, src + j * position_bytes, a.head_dim * 4);
+  else if (a.kv_dtype == KvDtype::kF16)
+    kernels.f16_rows(reinterpret_cast<const uint16_t*>(src), position_bytes / 2, n, a.head_dim, scratch, padded_dim);
+  else
+    for (int64_t j = 0; j < n; ++j)
+      kv_decode(a.kv_dtype, src + j * position_bytes, scratch + j * padded_dim, a.head_dim);
+}
+
+void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head, int64_t token_begin,
+                 int64_t token_end) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  const int64_t padded_dim = (a.head_dim + kAttentionLanes - 1) / kAttentionLanes * kAttentionLanes;
+  const int64_t head_bytes = kv_head_bytes(a.kv_dtype, a.head_dim);
+  const int64_t position_bytes = a.n_kv_heads * head_bytes;
+  const int64_t n_rows = (token_end - token_begin) * group;
+
+  // Scratch rows start zeroed: the padding past head_dim is never written.
+  std::vector<float> kt(a.head_dim * kAttentionBlock), key_rows(kAttentionBlock * padded_dim, 0.0f),
+      value_rows(kAttentionBlock * padded_dim, 0.0f), acc(n_rows * padded_dim, 0.0f),
+      scores(n_rows * kAttentionBlock);
+  std::vector<AttentionRow> rows(n_rows);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t token = token_begin + r / group, head = kv_head * group + r % group;
+    rows[r] = {a.q + (token * a.n_heads + head) * a.head_dim, acc.data() + r * padded_dim,
+               scores.data() + r * kAttentionBlock, -std::numeric_limits<float>::infinity(), 0.0f, 0};
+  }
+
+  const AttentionTile tile{kt.data(), value_rows.data(), padded_dim, a.head_dim, padded_dim,
+                           1.0f / std::sqrt(static_cast<float>(a.head_dim))};
+  const int64_t last_position = a.first_position + token_end - 1;
+  for (int64_t block = 0; block <= last_position; block += kAttentionBlock) {
+    const int64_t n_keys = std::min(kAttentionBlock, last_position + 1 - block);
+    const int64_t offset = block * position_bytes + kv_head * head_bytes;
+    if (a.kv_dtype == KvDtype::kF32) {  // keys are transposed straight from the cache
+      kernels.transpose(reinterpret_cast<const float*>(a.k_cache + offset), position_bytes / 4, n_keys, a.head_dim,
+                        kt.data());
+    } else {
+      decode_rows(a, kernels, a.k_cache + offset, n_keys, position_bytes, key_rows.data(), padded_dim);
+      kernels.transpose(key_rows.data(), padded_dim, n_keys, a.head_dim, kt.data());
+    }
+    decode_rows(a, kernels, a.v_cache + offset, n_keys, position_bytes, value_rows.data(), padded_dim);
+
+    // Rows whose token sits before the block do not see it; they come first.
+    const int64_t first_token = std::max(token_begin, block - a.first_position);
+    const int64_t first_row = (first_token - token_begin) * group;
+    for (int64_t r = first_row; r < n_rows; ++r) {
+      const int64_t position = a.first_position + token_begin + r / group;
+      rows[r].n_keys = std::min(kAttentionBlock, position + 1 - block);
+    }
+    kernels.block(tile, rows.data() + first_row, n_rows - first_row);
+  }
+
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t token = token_begin + r / group, head = kv_head * group + r % group;
+    float* out = a.out + (token * a.n_heads + head) * a.head_dim;
+    for (int64_t d = 0; d < a.head_dim; ++d) out[d] = rows[r].acc[d] / rows[r].sum;
+  }
+}
+
+void run(IsaLevel level, const AttentionArgs& a, ThreadPool* pool) {
+  MOE_CHECK(a.n_heads > 0 && a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0, ConfigError,
+            "attention: n_heads = ", a.n_heads, " is not a positive multiple of n_kv_heads = ", a.n_kv_heads);
+  MOE_CHECK(a.head_dim > 0 && a.first_position >= 0 && a.n_tokens >= 0, ConfigError,
+            "attention: head_dim = ", a.head_dim, ", first_position = ", a.first_position, ", n_tokens = ", a.n_tokens,
+            " (need > 0, >= 0, >= 0)");
+  const Kernels kernels = kernels_for(level);
+  const int64_t n_tiles = (a.n_tokens + kQueryTile - 1) / kQueryTile;
+  // The last tiles see the most keys: they go first so that the threads finish together.
+  auto task = [&](int64_t index) {
+    const int64_t tile = n_tiles - 1 - index / a.n_kv_heads, kv_head = index % a.n_kv_heads;
+    attend_tile(a, kernels, kv_head, tile * kQueryTile, std::min(a.n_tokens, (tile + 1) * kQueryTile));
+  };
+  const int64_t n_tasks = n_tiles * a.n_kv_heads;
+  if (pool != nullptr)
+    pool->parallel_for(n_tasks, task);
+  else
+    for (int64_t i = 0; i < n_tasks; ++i) task(i);
+}
+
+}  // namespace
+
+void attention(const AttentionArgs& args, ThreadPool* pool) { run(isa_level(), args, pool); }
+
+void attention_with_level(IsaLevel level, const AttentionArgs& args, ThreadPool* pool) {
+  require_isa_level(level, cpu_features(), "attention_with_level");
+  run(level, args, pool);
+}
+
+}  // namespace moe::kernels

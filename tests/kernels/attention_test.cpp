@@ -1,0 +1,197 @@
+// kernels::attention: the reference level against a double-precision softmax attention; every
+// level this CPU has gives the reference's bits on f32/f16/int8/fp8 caches; a token's bits do not
+// depend on the other tokens of the call (prefill == one token at a time) or on the threads.
+#include "kernels/attention/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "core/random.h"
+
+namespace moe::kernels {
+namespace {
+
+struct Shape {
+  int64_t head_dim, n_heads, n_kv_heads, n_tokens, first_position;
+};
+
+// head_dim 64 and 128 (the engine's), 40 and 6 (padded to 16 lanes); GQA 2:1 and 1:1; one to 70
+// tokens after 0 or 100 cached positions (so blocks are partly seen, and more than one is).
+std::vector<Shape> shapes() {
+  std::vector<Shape> out;
+  for (int64_t head_dim : {64, 128, 40, 6})
+    for (auto [n_heads, n_kv] : {std::pair<int64_t, int64_t>{4, 2}, {2, 2}})
+      for (int64_t n_tokens : {1, 3, 17, 70})
+        for (int64_t first : {0, 100}) out.push_back({head_dim, n_heads, n_kv, n_tokens, first});
+  return out;
+}
+
+std::string name(const Shape& s) {
+  return detail::concat("head_dim ", s.head_dim, ", ", s.n_heads, ":", s.n_kv_heads, " heads, ", s.n_tokens,
+                        " tokens after ", s.first_position);
+}
+
+std::vector<float> uniform(int64_t n, uint64_t seed, float scale) {
+  Rng rng(seed);
+  std::vector<float> values(n);
+  for (float& v : values) v = static_cast<float>(scale * (2.0 * rng.uniform() - 1.0));
+  return values;
+}
+
+// Queries, keys and values of a shape; the cache holds every position the call sees.
+struct Problem {
+  Shape shape;
+  KvDtype dtype;
+  std::vector<float> q, k, v;  // k, v decoded back from the cache, for the double reference
+  std::vector<std::byte> k_cache, v_cache;
+
+  Problem(const Shape& s, KvDtype kv_dtype, uint64_t seed) : shape(s), dtype(kv_dtype) {
+    const int64_t n_pos = s.first_position + s.n_tokens, n_vectors = n_pos * s.n_kv_heads;
+    const int64_t head_bytes = kv_head_bytes(dtype, s.head_dim);
+    q = uniform(s.n_tokens * s.n_heads * s.head_dim, seed, 2.0f);  // scores up to a few units
+    k = uniform(n_vectors * s.head_dim, seed + 1, 2.0f);
+    v = uniform(n_vectors * s.head_dim, seed + 2, 1.0f);
+    k_cache.resize(n_vectors * head_bytes);
+    v_cache.resize(n_vectors * head_bytes);
+    for (int64_t i = 0; i < n_vectors; ++i) {
+      kv_encode(dtype, k.data() + i * s.head_dim, k_cache.data() + i * head_bytes, s.head_dim);
+      kv_encode(dtype, v.data() + i * s.head_dim, v_cache.data() + i * head_bytes, s.head_dim);
+      kv_decode(dtype, k_cache.data() + i * head_bytes, k.data() + i * s.head_dim, s.head_dim);
+      kv_decode(dtype, v_cache.data() + i * head_bytes, v.data() + i * s.head_dim, s.head_dim);
+    }
+  }
+
+  // Tokens [begin, end) in one call.
+  void run(IsaLevel level, int64_t begin, int64_t end, float* out, ThreadPool* pool) const {
+    const int64_t width = shape.n_heads * shape.head_dim;
+    attention_with_level(level,
+                         {q.data() + begin * width, k_cache.data(), v_cache.data(), dtype, out + begin * width,
+                          end - begin, shape.first_position + begin, shape.n_heads, shape.n_kv_heads, shape.head_dim},
+                         pool);
+  }
+
+  std::vector<float> all_at_once(IsaLevel level, ThreadPool* pool) const {
+    std::vector<float> out(q.size());
+    run(level, 0, shape.n_tokens, out.data(), pool);
+    return out;
+  }
+
+  std::vector<double> exact() const {
+    const Shape& s = shape;
+    std::vector<double> out(q.size());
+    for (int64_t t = 0; t < s.n_tokens; ++t)
+      for (int64_t h = 0; h < s.n_heads; ++h) {
+        const int64_t kv_head = h / (s.n_heads / s.n_kv_heads), n_keys = s.first_position + t + 1;
+        const float* qv = q.data() + (t * s.n_heads + h) * s.head_dim;
+        std::vector<double> scores(n_keys);
+        double max = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < n_keys; ++j) {
+          const float* kv = k.data() + (j * s.n_kv_heads + kv_head) * s.head_dim;
+          double dot = 0;
+          for (int64_t d = 0; d < s.head_dim; ++d) dot += static_cast<double>(qv[d]) * kv[d];
+          scores[j] = dot / std::sqrt(static_cast<double>(s.head_dim));
+          max = std::max(max, scores[j]);
+        }
+        for (double& score : scores) sum += score = std::exp(score - max);
+        double* o = out.data() + (t * s.n_heads + h) * s.head_dim;
+        for (int64_t j = 0; j < n_keys; ++j)
+          for (int64_t d = 0; d < s.head_dim; ++d)
+            o[d] += scores[j] / sum * v[(j * s.n_kv_heads + kv_head) * s.head_dim + d];
+      }
+    return out;
+  }
+};
+
+std::vector<IsaLevel> levels_here() {
+  std::vector<IsaLevel> out;
+  for (IsaLevel level : {IsaLevel::kRef, IsaLevel::kAvx2, IsaLevel::kAvx512})
+    if (missing_feature(level, cpu_features()) == nullptr) out.push_back(level);
+  return out;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST(Attention, ReferenceMatchesDoublePrecision) {
+  uint64_t seed = 10;
+  for (const Shape& shape : shapes()) {
+    const Problem problem(shape, KvDtype::kF32, seed += 3);
+    const std::vector<float> got = problem.all_at_once(IsaLevel::kRef, nullptr);
+    const std::vector<double> want = problem.exact();
+    // Outputs are convex mixes of values in [-1, 1]. fp32 scores (|s| <= ~4 sqrt(head_dim)) carry
+    // a few 1e-7 of rounding, exp_approx ~2 ulp, and each fma/sum step one rounding: a few 1e-7 in
+    // all; 1e-5 leaves room without hiding a wrong block, mask or rescale (those move outputs by 1e-2).
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5) << name(shape) << ", element " << i;
+  }
+}
+
+TEST(Attention, EveryLevelGivesTheReferenceBits) {
+  uint64_t seed = 200;
+  for (KvDtype dtype : {KvDtype::kF32, KvDtype::kF16, KvDtype::kInt8, KvDtype::kFp8})
+    for (const Shape& shape : shapes()) {
+      const Problem problem(shape, dtype, seed += 3);
+      const std::vector<float> want = problem.all_at_once(IsaLevel::kRef, nullptr);
+      for (IsaLevel level : levels_here())
+        EXPECT_TRUE(same_bits(problem.all_at_once(level, nullptr), want))
+            << isa_level_name(level) << ", " << kv_dtype_name(dtype) << ", " << name(shape);
+    }
+}
+
+TEST(Attention, PrefillGivesTheBitsOfOneTokenAtATime) {
+  uint64_t seed = 400;
+  for (const Shape& shape : shapes()) {
+    if (shape.n_tokens == 1) continue;
+    const Problem problem(shape, KvDtype::kF32, seed += 3);
+    for (IsaLevel level : levels_here()) {
+      std::vector<float> one_by_one(problem.q.size());
+      for (int64_t t = 0; t < shape.n_tokens; ++t) problem.run(level, t, t + 1, one_by_one.data(), nullptr);
+      // Uneven splits too: the first 5 tokens, then the rest.
+      std::vector<float> split(problem.q.size());
+      const int64_t cut = std::min<int64_t>(5, shape.n_tokens);
+      problem.run(level, 0, cut, split.data(), nullptr);
+      problem.run(level, cut, shape.n_tokens, split.data(), nullptr);
+      const std::vector<float> whole = problem.all_at_once(level, nullptr);
+      EXPECT_TRUE(same_bits(whole, one_by_one)) << isa_level_name(level) << ", " << name(shape);
+      EXPECT_TRUE(same_bits(whole, split)) << isa_level_name(level) << ", " << name(shape);
+    }
+  }
+}
+
+TEST(Attention, ThreadCountDoesNotChangeTheBits) {
+  ThreadPool one(1), two(2);
+  uint64_t seed = 600;
+  for (const Shape& shape : shapes()) {
+    const Problem problem(shape, KvDtype::kF16, seed += 3);
+    for (IsaLevel level : levels_here()) {
+      const std::vector<float> serial = problem.all_at_once(level, nullptr);
+      EXPECT_TRUE(same_bits(problem.all_at_once(level, &one), serial)) << isa_level_name(level) << ", " << name(shape);
+      EXPECT_TRUE(same_bits(problem.all_at_once(level, &two), serial)) << isa_level_name(level) << ", " << name(shape);
+    }
+  }
+}
+
+TEST(Attention, HeadsNotAMultipleOfKvHeadsIsAnError) {
+  std::vector<float> q(3 * 8), out(3 * 8);
+  const std::vector<std::byte> cache(2 * 8 * 4);
+  try {
+    attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, 0, 3, 2, 8}, nullptr);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "attention: n_heads = 3 is not a positive multiple of n_kv_heads = 2");
+  }
+}
+
+TEST(Attention, NegativePositionIsAnError) {
+  std::vector<float> q(8), out(8);
+  const std::vector<std::byte> cache(8 * 4);
+  EXPECT_THROW(attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, -1, 1, 1, 8}, nullptr),
+               ConfigError);
+}
+
+}  // namespace
+}  // namespace moe::kernels
