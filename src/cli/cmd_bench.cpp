@@ -200,7 +200,9 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
       std::optional<double> limit, fraction;
       if (test.is_prompt()) {
         if (limits.gflops.contains(n_threads)) limit = limits.gflops.at(n_threads);
-        if (limit) fraction = runtime::bound_fraction_prefill(sizes.active_params, stats.mean, *limit);
+        if (limit)
+          fraction = runtime::bound_fraction_prefill(runtime::prefill_flops(sizes, m.config, test.n_prompt),
+                                                     test.n_prompt, stats.mean, *limit);
       } else {
         limit = limits.gbps.at(n_threads);
         fraction = runtime::bound_fraction_decode(sizes.decode_bytes_per_token, stats.mean, *limit);

@@ -119,6 +119,8 @@ ModelSizes model_sizes(const Model& model) {
   add(w.token_embd, false);
   add(w.output_norm, true);
   if (!c.tie_embeddings) add(w.output, true);
+  if (c.tie_embeddings) sizes.active_params += w.output.numel();  // the LM head multiplies the embedding
+  sizes.output_params = w.output.numel();
   int64_t active_bytes = w.output.nbytes() + w.output_norm.nbytes() + w.token_embd.row_bytes();
   sizes.active_params += c.hidden_size;  // one embedding row
   for (const LayerWeights& l : w.layers) {

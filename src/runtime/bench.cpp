@@ -45,8 +45,16 @@ double bound_fraction_decode(int64_t bytes_per_token, double tokens_per_s, doubl
   return static_cast<double>(bytes_per_token) * tokens_per_s / (gbps * 1e9);
 }
 
-double bound_fraction_prefill(int64_t active_params, double tokens_per_s, double gflops) {
-  return 2.0 * static_cast<double>(active_params) * tokens_per_s / (gflops * 1e9);
+double prefill_flops(const model::ModelSizes& sizes, const model::ModelConfig& config, int64_t n_prompt) {
+  const auto n = static_cast<double>(n_prompt);
+  const double matmuls = 2.0 * n * static_cast<double>(sizes.active_params - sizes.output_params) +
+                         2.0 * static_cast<double>(sizes.output_params);
+  const double attention = 4.0 * static_cast<double>(config.head_dim * config.n_heads * config.n_layers) * n * (n + 1) / 2;
+  return matmuls + attention;
+}
+
+double bound_fraction_prefill(double flops_per_run, int64_t n_prompt, double tokens_per_s, double gflops) {
+  return flops_per_run * tokens_per_s / static_cast<double>(n_prompt) / (gflops * 1e9);
 }
 
 std::string BenchTest::name() const {

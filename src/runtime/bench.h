@@ -26,8 +26,12 @@ SampleStats mean_stddev(std::span<const double> samples);
 
 // Fraction of the read bandwidth a decode speed uses: bytes_per_token * tokens_per_s / (gbps * 1e9).
 double bound_fraction_decode(int64_t bytes_per_token, double tokens_per_s, double gbps);
-// Fraction of the FMA peak a prefill speed uses: 2 * active_params * tokens_per_s / (gflops * 1e9).
-double bound_fraction_prefill(int64_t active_params, double tokens_per_s, double gflops);
+// FLOPs of one ppN run: 2 per active parameter for each of the N tokens, but the LM head's for the
+// last token only, plus causal attention, 4 * head_dim per (head, query, visible key) per layer
+// (q.k and p.v): 2 N (active - output) + 2 output + 4 head_dim heads layers N (N + 1) / 2.
+double prefill_flops(const model::ModelSizes& sizes, const model::ModelConfig& config, int64_t n_prompt);
+// Fraction of the FMA peak a prefill speed uses: flops_per_run * tokens_per_s / n_prompt / (gflops * 1e9).
+double bound_fraction_prefill(double flops_per_run, int64_t n_prompt, double tokens_per_s, double gflops);
 
 struct BenchTest {
   int64_t n_prompt = 0;  // ppN: N tokens in one timed forward pass (n_gen 0)

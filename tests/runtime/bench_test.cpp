@@ -32,9 +32,21 @@ TEST(Bench, BoundFractionDecode) {
 }
 
 TEST(Bench, BoundFractionPrefill) {
-  // 2 * 200 M params * 100 tokens/s = 40 GFLOP/s, of 160 GFLOP/s = 0.25.
-  EXPECT_DOUBLE_EQ(bound_fraction_prefill(200'000'000, 100.0, 160.0), 0.25);
-  EXPECT_DOUBLE_EQ(bound_fraction_prefill(50'000'000, 850.0, 170.0), 0.5);
+  // 40 GFLOP per run of 100 tokens at 100 tokens/s = 40 GFLOP/s, of 160 GFLOP/s = 0.25.
+  EXPECT_DOUBLE_EQ(bound_fraction_prefill(40e9, 100, 100.0, 160.0), 0.25);
+  EXPECT_DOUBLE_EQ(bound_fraction_prefill(85e9, 850, 850.0, 170.0), 0.5);
+}
+
+TEST(Bench, PrefillFlopsCountTheLmHeadOnceAndCausalAttention) {
+  model::ModelSizes sizes;
+  sizes.active_params = 1000;
+  sizes.output_params = 100;
+  model::ModelConfig config;
+  config.head_dim = 4;
+  config.n_heads = 2;
+  config.n_layers = 3;
+  // 2 * 10 tokens * 900 + 2 * 100 + 4 * (4 * 2 * 3) * (10 * 11 / 2) = 18000 + 200 + 5280.
+  EXPECT_DOUBLE_EQ(prefill_flops(sizes, config, 10), 23480.0);
 }
 
 TEST(Bench, MeanStddev) {
