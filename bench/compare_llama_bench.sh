@@ -10,20 +10,21 @@
 # the path of its llama-bench. This script builds, downloads and installs nothing.
 #
 #   bench/compare_llama_bench.sh --llama-bench PATH --moe PATH --gguf FILE \
-#       [--threads 1,2] [-p 128] [-n 32] [--rounds 3] [--llama-args "-fa off"] [--raw FILE]
-#       [--limit-gbps X,Y --limit-gflops X,Y] [--wait-quiet SECONDS]
+#       [--threads 1,2] [-p 128] [-n 32] [--rounds 3] [--llama-args "-fa on"] [--raw FILE]
+#       [--limit-gbps X,Y --limit-gflops X,Y [--limit-int8-gops X,Y]] [--wait-quiet SECONDS]
 #   bench/compare_llama_bench.sh --llama-bench /work/peers/llama.cpp/build/bin/llama-bench \
 #       --moe build/moe --gguf /tmp/mb-q8_0.gguf --threads 1,2 -p 128 -n 32 --rounds 3
 #
-# llama-bench runs with `-fa off` by default (override with --llama-args): moe's attention is
-# not fused (scores, softmax, weighted sum), which is llama.cpp's non-flash path. llama-bench
-# offers no f32 KV cache, so its K/V stay f16 (moe's are f32); at these context lengths (<= a few
-# hundred positions) attention is a small part of the time either way.
+# llama-bench runs with `-fa on` by default (override with --llama-args): moe's attention is
+# fused (tiled, online softmax: kernels/attention), as llama.cpp's flash-attention path is, and
+# that path is llama.cpp's faster one at pp512 here (Q8_0, 1 thread: 148.5 against 142.1 t/s with
+# -fa off). llama-bench offers no f32 KV cache, so its K/V stay f16 (moe's are f32).
 #
-# moe's limits (read bandwidth, FMA peak) are measured once per thread count at the start with
-# `moe bench --limits`, not in every run (or taken from --limit-gbps/--limit-gflops, one value per
-# --threads entry, GFLOP/s for the ISA moe's kernels use); each run gets dummy limits of 1 and the
-# achieved GB/s or GFLOP/s is divided by the limit afterwards. Run on a quiet machine: the
+# moe's limits (read bandwidth, FMA peak, int8 dot peak with VNNI: the prefill bound of q8_0 /
+# q4_0 files) are measured once per thread count at the start with `moe bench --limits`, not in
+# every run (or taken from --limit-gbps/--limit-gflops/--limit-int8-gops, one value per --threads
+# entry, GFLOP/s for the ISA moe's kernels use); each run gets dummy limits of 1 and the achieved
+# GB/s, GFLOP/s or GOP/s is divided by the limit afterwards. Run on a quiet machine: the
 # script prints the load average and counts compiler processes (cc1plus) seen between runs;
 # with --wait-quiet S it first waits (up to S seconds, checking every 10 s) for no cc1plus
 # before each llama/moe pair. Other loads (test binaries) are not detected: check `top`.
@@ -31,7 +32,7 @@ set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
-LLAMA_BENCH="" MOE="" GGUF="" THREADS="1,2" NP=128 NG=32 ROUNDS=3 LLAMA_ARGS="-fa off" RAW="" LGBPS="" LGFLOPS="" WAIT_QUIET=0
+LLAMA_BENCH="" MOE="" GGUF="" THREADS="1,2" NP=128 NG=32 ROUNDS=3 LLAMA_ARGS="-fa on" RAW="" LGBPS="" LGFLOPS="" LGOPS="" WAIT_QUIET=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --llama-bench) LLAMA_BENCH=$2; shift 2 ;;
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
     --rounds|-r) ROUNDS=$2; shift 2 ;;
     --llama-args) LLAMA_ARGS=$2; shift 2 ;;
     --raw) RAW=$2; shift 2 ;;
+    --limit-int8-gops) LGOPS=$2; shift 2 ;;
     --limit-gbps) LGBPS=$2; shift 2 ;;
     --limit-gflops) LGFLOPS=$2; shift 2 ;;
     --wait-quiet) WAIT_QUIET=$2; shift 2 ;;
@@ -82,6 +84,12 @@ if [ -n "$LGBPS" ] && [ -n "$LGFLOPS" ]; then
     echo "{\"limit\":\"read_bandwidth\",\"threads\":${thread_list[$i]},\"gbps\":${gbps_list[$i]}}" >>"$limits"
     echo "{\"limit\":\"fma_peak\",\"isa\":null,\"threads\":${thread_list[$i]},\"gflops\":${gflops_list[$i]}}" >>"$limits"
   done
+  if [ -n "$LGOPS" ]; then
+    IFS=',' read -r -a gops_list <<<"$LGOPS"
+    for i in "${!thread_list[@]}"; do
+      echo "{\"limit\":\"int8_dot_peak\",\"threads\":${thread_list[$i]},\"gops\":${gops_list[$i]}}" >>"$limits"
+    done
+  fi
 else
   for t in "${thread_list[@]}"; do
     "$MOE" bench --limits -t "$t" --json 2>/dev/null >>"$limits"
@@ -114,7 +122,7 @@ EOF
     check_quiet
     echo "round $round/$ROUNDS, $t threads: moe bench" >&2
     "$MOE" bench --model "$GGUF" -p "$NP" -n "$NG" -t "$t" -r 1 --json \
-      --limit-gbps 1 --limit-gflops 1 2>"$work/moe.err" >"$work/moe.out" \
+      --limit-gbps 1 --limit-gflops 1 --limit-int8-gops 1 2>"$work/moe.err" >"$work/moe.out" \
       || { cat "$work/moe.err" >&2; exit 1; }
     python3 - "$work/moe.out" >>"$raw" <<'EOF'
 import json, sys
@@ -123,7 +131,8 @@ for line in open(sys.argv[1]):
     if not line.startswith("{"):
         continue
     r = json.loads(line)
-    # With limits of 1, bound_fraction is the achieved GB/s (decode) or GFLOP/s (prefill).
+    # With limits of 1, bound_fraction is the achieved GB/s (decode), GFLOP/s (prefill) or int8
+    # GOP/s (prefill of q8_0 / q4_0 weights on VNNI).
     print(json.dumps({"engine": "moe", "test": r["test"], "threads": r["threads"],
                       "tps": r["tokens_per_s"], "bound": r.get("bound"),
                       "rate": r.get("bound_fraction"), "isa": r.get("isa"),
@@ -145,6 +154,8 @@ for l in open(limits_path):
     r = json.loads(l)
     if r["limit"] == "read_bandwidth":
         limits[("bandwidth", None, r["threads"])] = r["gbps"]
+    elif r["limit"] == "int8_dot_peak":
+        limits[("int8_dot", None, r["threads"])] = r["gops"]
     else:
         limits[("fma", r["isa"], r["threads"])] = r["gflops"]
 
@@ -171,10 +182,11 @@ for key in keys:
     if mm:
         b = mm[0]["bound"]
         lim = limits.get(("bandwidth", None, threads)) if b == "bandwidth" else \
+              limits.get(("int8_dot", None, threads)) if b == "int8_dot" else \
               limits.get(("fma", mm[0]["isa"], threads), limits.get(("fma", None, threads)))
         if lim:
             frac = statistics.median(r["rate"] for r in mm) / lim
-            unit = "GB/s" if b == "bandwidth" else "GFLOP/s"
+            unit = {"bandwidth": "GB/s", "int8_dot": "GOP/s int8"}.get(b, "GFLOP/s")
             bound = f"{100 * frac:.1f} % of {lim:.1f} {unit}"
     spread = lambda v: f"{min(v):.2f}-{max(v):.2f}" if v else "n/a"
     print(f"| {test} | {threads} | {lmed:.2f} | {spread(ll)} | {mmed:.2f} | {spread(mt)} "

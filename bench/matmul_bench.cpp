@@ -1,6 +1,7 @@
 // matmul speed per dtype and kernel level on one thread: BM_matmul/<dtype>/<level>/<rows>x<cols>/
-// tokens:<n> (<dtype>+panels: the weight in matmul panels, as the engine holds it), with weight bytes/s (the decode limit) and FLOP/s (the prefill limit). Each case is
-// first checked against the reference kernel on one token.
+// tokens:<n> (<dtype>+panels: the f32 / f16 / bf16 weight in matmul panels, as the engine holds it
+// on AVX-512; q8_0 / q4_0 weights always are), with weight bytes/s (the decode limit) and FLOP/s
+// (the prefill limit). Each case is first checked against the reference kernel on one token.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "core/quantize.h"
 #include "kernels/matmul/matmul.h"
+#include "kernels/matmul/matmul_kernels.h"
 #include "kernels/matmul/matmul_panels.h"
 
 namespace moe::kernels {
@@ -53,7 +55,9 @@ double error_vs_ref(IsaLevel level, const Tensor& w, const std::vector<float>& x
 }
 
 void bm_matmul(benchmark::State& state, DType dtype, IsaLevel level, int64_t n_tokens, bool panels) {
-  const Tensor w = panels ? with_matmul_panels(random_weight(dtype), nullptr) : random_weight(dtype);
+  // q8_0 / q4_0 kernels read panels only (matmul packs them per call for a weight without).
+  const bool pack = panels || uses_quantized_activations(dtype);
+  const Tensor w = pack ? with_matmul_panels(random_weight(dtype), nullptr) : random_weight(dtype);
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<float> x(n_tokens * kCols), y(n_tokens * kRows);

@@ -38,6 +38,7 @@ struct BenchOptions {
   bool limits_only = false;
   std::string limit_gbps;
   std::string limit_gflops;
+  std::string limit_int8_gops;
 };
 
 // A limit per thread count: "19.5" (every count) or "19.5,30" (one per -t value, in order).
@@ -102,21 +103,36 @@ void progress(const std::string& line) {
 // Limits for the model benchmark: given on the command line or measured for each thread count.
 struct BenchLimits {
   std::map<int, double> gbps;
-  std::map<int, double> gflops;  // of the ISA the kernels use
+  std::map<int, double> gflops;      // of the ISA the kernels use
+  std::map<int, double> int8_gops;   // AVX-512 VNNI's int8 dot peak: the bound of q8_0 / q4_0 prefill
 };
+
+// q8_0 / q4_0 weights run on int8 dot products (matmul_kernels.h): their prefill's bound is the
+// int8 dot peak where the CPU has VNNI, not the fp32 FMA peak.
+bool int8_bound(DType dtype) {
+  return (dtype == DType::kQ8_0 || dtype == DType::kQ4_0) && kernels::has_int8_dot_peak() &&
+         kernels::isa_level() == kernels::IsaLevel::kAvx512;
+}
 
 // The limits given on the command line, checked before anything is measured or loaded.
 BenchLimits given_limits(const BenchOptions& o, const std::vector<int>& threads) {
   BenchLimits limits;
   if (!o.limit_gbps.empty()) limits.gbps = parse_limit_list(o.limit_gbps, "--limit-gbps", threads);
   if (!o.limit_gflops.empty()) limits.gflops = parse_limit_list(o.limit_gflops, "--limit-gflops", threads);
+  if (!o.limit_int8_gops.empty())
+    limits.int8_gops = parse_limit_list(o.limit_int8_gops, "--limit-int8-gops", threads);
   return limits;
 }
 
 // Measures the limits not given, for each thread count.
-void measure_missing_limits(BenchLimits& limits, const std::vector<int>& threads) {
+void measure_missing_limits(BenchLimits& limits, const std::vector<int>& threads, bool int8) {
   const kernels::IsaLevel level = kernels::isa_level();
   for (int n : threads) {
+    if (int8 && !limits.int8_gops.contains(n)) {
+      progress("measuring int8 dot peak (VNNI), " + std::to_string(n) + " threads (--limit-int8-gops skips this)");
+      limits.int8_gops[n] = kernels::measure_int8_dot_peak(n).gops;
+      progress(format("int8 dot peak %.1f GOP/s", limits.int8_gops[n]));
+    }
     if (!limits.gbps.contains(n)) {
       progress("measuring read bandwidth, " + std::to_string(n) + " threads (--limit-gbps skips this)");
       limits.gbps[n] = kernels::measure_read_bandwidth(n).gbps;
@@ -161,6 +177,16 @@ void run_limits(const BenchOptions& o, const std::vector<int>& threads) {
                     format("%.1f GFLOP/s", fma.gflops).c_str());
       std::fflush(stdout);
     }
+    if (kernels::has_int8_dot_peak()) {
+      progress("measuring int8 dot peak (VNNI), " + std::to_string(n) + " threads");
+      const kernels::Int8DotLimit dot = kernels::measure_int8_dot_peak(n);
+      if (o.json)
+        std::puts(json_line({{"limit", "int8_dot_peak"}, {"isa", "avx512_vnni"}, {"threads", n}, {"gops", dot.gops}})
+                      .c_str());
+      else
+        std::printf("| %-14s | %-6s | %7d | %14s |\n", "int8 dot peak", "vnni", n, format("%.1f GOP/s", dot.gops).c_str());
+      std::fflush(stdout);
+    }
   }
 }
 
@@ -171,11 +197,13 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
   BenchLimits limits = given_limits(o, threads);
   MOE_CHECK(!o.model.empty(), UsageError, "--model is required (or --limits to measure the machine only)");
   const model::Model m = model::load_model(o.model);
+  const DType expert_dtype = m.weights.layers.at(0).experts.at(0).gate.dtype();
+  const bool int8 = int8_bound(expert_dtype);
   // Measured before the first forward pass touches the weights; the read buffer is freed after.
-  measure_missing_limits(limits, threads);
+  measure_missing_limits(limits, threads, int8);
   const model::ModelSizes sizes = model::model_sizes(m);
   const std::string name = model_file_name(m.path);
-  const std::string dtype = dtype_info(m.weights.layers.at(0).experts.at(0).gate.dtype()).name;
+  const std::string dtype = dtype_info(expert_dtype).name;
   const std::string isa = kernels::isa_name();
   const int name_width = static_cast<int>(std::max<size_t>(name.size(), 5));
   if (!o.json) {
@@ -199,7 +227,8 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
       const runtime::SampleStats stats = runtime::mean_stddev(samples);
       std::optional<double> limit, fraction;
       if (test.is_prompt()) {
-        if (limits.gflops.contains(n_threads)) limit = limits.gflops.at(n_threads);
+        const std::map<int, double>& peaks = int8 ? limits.int8_gops : limits.gflops;
+        if (peaks.contains(n_threads)) limit = peaks.at(n_threads);
         if (limit)
           fraction = runtime::bound_fraction_prefill(runtime::prefill_flops(sizes, m.config, test.n_prompt),
                                                      test.n_prompt, stats.mean, *limit);
@@ -222,14 +251,16 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
                                       {"tokens_per_s", stats.mean},
                                       {"stddev", stats.stddev},
                                       {"samples", samples}};
-        row["bound"] = test.is_prompt() ? "fma" : "bandwidth";
-        row[test.is_prompt() ? "limit_gflops" : "limit_gbps"] = limit ? nlohmann::ordered_json(*limit) : nullptr;
+        row["bound"] = !test.is_prompt() ? "bandwidth" : int8 ? "int8_dot" : "fma";
+        row[!test.is_prompt() ? "limit_gbps" : int8 ? "limit_gops" : "limit_gflops"] =
+            limit ? nlohmann::ordered_json(*limit) : nullptr;
         row["bound_fraction"] = fraction ? nlohmann::ordered_json(*fraction) : nullptr;
         std::puts(json_line(row).c_str());
       } else {
         const std::string bound = !fraction ? std::string("- (no FMA kernels: ref)")
                                   : test.is_prompt()
-                                      ? format("%.1f %% of %.1f GFLOP/s", 100 * *fraction, *limit)
+                                      ? format(int8 ? "%.1f %% of %.1f GOP/s" : "%.1f %% of %.1f GFLOP/s",
+                                               100 * *fraction, *limit)
                                       : format("%.1f %% of %.1f GB/s", 100 * *fraction, *limit);
         std::printf("| %-*s | %10s | %10s | %10s | %-5s | %7d | %6s | %18s | %-24s |\n", name_width, name.c_str(),
                     format("%.2f GiB", static_cast<double>(sizes.total_bytes) / (1 << 30)).c_str(),
@@ -256,10 +287,14 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--repetitions", o->repetitions, "Timed runs per test, after one warm-up")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the random prompt tokens")->capture_default_str();
   cmd->add_flag("--json", o->json, "One JSON object per row (JSON lines)");
-  auto* limits = cmd->add_flag("--limits", o->limits_only, "Only measure read bandwidth and FMA peak per thread count");
+  auto* limits = cmd->add_flag("--limits", o->limits_only,
+                               "Only measure read bandwidth, FMA peak and (with VNNI) int8 dot peak per thread count");
   cmd->add_option("--limit-gbps", o->limit_gbps, "Read bandwidth to use instead of measuring it (GB/s; one, or one per -t)");
   cmd->add_option("--limit-gflops", o->limit_gflops,
                   "FMA peak of the kernels' ISA to use instead of measuring it (GFLOP/s; one, or one per -t)");
+  cmd->add_option("--limit-int8-gops", o->limit_int8_gops,
+                  "int8 dot peak (VNNI; the prefill bound of q8_0 / q4_0 models) to use instead of measuring it "
+                  "(GOP/s; one, or one per -t)");
   limits->excludes(model);
   add_ep_workload_options(cmd, ep);
   add_moe_layer_options(cmd, moe_layer);

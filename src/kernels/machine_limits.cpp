@@ -144,4 +144,26 @@ FmaLimit measure_fma_peak(IsaLevel level, int n_threads, const LimitsOptions& op
   return {n_threads, level, best};
 }
 
+bool has_int8_dot_peak() {
+  return missing_feature(IsaLevel::kAvx512, cpu_features()) == nullptr && cpu_features().avx512_vnni;
+}
+
+Int8DotLimit measure_int8_dot_peak(int n_threads, const LimitsOptions& options) {
+  check_threads(n_threads);
+  MOE_CHECK(has_int8_dot_peak(), UsageError, "int8 dot peak: this CPU lacks AVX-512 VNNI");
+  std::vector<double> sums(n_threads);
+  auto run = [&](int64_t iterations) {
+    return timed_on_threads(n_threads, [&](int t) { sums[t] += dpbusd_chains_avx512vnni(iterations); });
+  };
+  run(options.fma_iterations / 4);  // warm-up
+  // 16 lanes x 4 byte products per dpbusd, each a multiply and an add.
+  const double ops_per_run =
+      2.0 * 64 * static_cast<double>(options.fma_iterations) * kFmaChainsAvx512 * n_threads;
+  double best = 0;
+  for (int repeat = 0; repeat < options.fma_repeats; ++repeat)
+    best = std::max(best, ops_per_run / run(options.fma_iterations) / 1e9);
+  for (double sum : sums) MOE_ASSERT(sum > 0);
+  return {n_threads, best};
+}
+
 }  // namespace moe::kernels

@@ -31,6 +31,13 @@ struct FmaLimit {
   double gflops = 0;  // 1e9 fp32 flops per second, an FMA counting 2
 };
 
+// Peak of the int8 dot products the q8_0 / q4_0 kernels use (AVX-512 VNNI dpbusd): 1e9 ops per
+// second, a byte product and its addition counting 2, as an FMA does.
+struct Int8DotLimit {
+  int threads = 1;
+  double gops = 0;
+};
+
 struct MachineLimits {
   std::vector<BandwidthLimit> bandwidth;
   std::vector<FmaLimit> fma;
@@ -58,5 +65,9 @@ int fma_lane_count(IsaLevel level);
 BandwidthLimit measure_read_bandwidth(int n_threads, const LimitsOptions& options = {});
 // FMA peak of `level` with `n_threads` threads, each running the kernel on its own registers.
 FmaLimit measure_fma_peak(IsaLevel level, int n_threads, const LimitsOptions& options = {});
+// True when this CPU has the int8 dot products measure_int8_dot_peak times (AVX-512 VNNI).
+bool has_int8_dot_peak();
+// The int8 dot peak with `n_threads` threads (UsageError without AVX-512 VNNI).
+Int8DotLimit measure_int8_dot_peak(int n_threads, const LimitsOptions& options = {});
 
 }  // namespace moe::kernels

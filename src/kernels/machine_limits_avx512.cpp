@@ -1,5 +1,5 @@
-// AVX-512 kernels for the machine limits: a streaming sum (read bandwidth) and independent FMA
-// chains (FMA peak), the AVX2 scheme on 16 lanes.
+// AVX-512 kernels for the machine limits: a streaming sum (read bandwidth), independent FMA
+// chains (FMA peak), the AVX2 scheme on 16 lanes, and VNNI dpbusd chains (int8 dot peak).
 // GCC 12 warns about the _mm512_undefined_*() inside its AVX-512 intrinsics (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -59,6 +59,24 @@ double fma_chains_avx512(int64_t iterations, float a, float b) {
   }
   return lanes_sum(c0) + lanes_sum(c1) + lanes_sum(c2) + lanes_sum(c3) + lanes_sum(c4) + lanes_sum(c5) +
          lanes_sum(c6) + lanes_sum(c7) + lanes_sum(c8) + lanes_sum(c9) + lanes_sum(c10) + lanes_sum(c11);
+}
+
+double dpbusd_chains_avx512vnni(int64_t iterations) {
+  static_assert(kFmaChainsAvx512 == 12, "the loop below spells out 12 chains");
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i c[12];
+  for (__m512i& chain : c) chain = _mm512_setzero_si512();
+  for (int64_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; ++j) c[j] = _mm512_dpbusd_epi32(c[j], ones, ones);
+  }
+  double sum = 0;
+  for (const __m512i& chain : c) {
+    alignas(64) int32_t lanes[16];
+    _mm512_store_si512(lanes, chain);
+    for (int32_t lane : lanes) sum += lane;
+  }
+  return sum;
 }
 
 }  // namespace moe::kernels

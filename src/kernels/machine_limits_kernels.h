@@ -23,4 +23,9 @@ double read_sum_avx512(const float* data, int64_t n);
 double fma_chains_avx2(int64_t iterations, float a, float b);
 double fma_chains_avx512(int64_t iterations, float a, float b);
 
+// `iterations` steps of acc_j = dpbusd(acc_j, 1, 1) on kFmaChainsAvx512 int32 accumulators of
+// 16 lanes (AVX-512 VNNI: 64 byte products per step and accumulator); returns the sum of every
+// lane of every accumulator (4 * iterations * 16 * kFmaChainsAvx512).
+double dpbusd_chains_avx512vnni(int64_t iterations);
+
 }  // namespace moe::kernels

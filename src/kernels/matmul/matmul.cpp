@@ -5,6 +5,7 @@
 #include "kernels/matmul/matmul.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -94,7 +95,7 @@ struct QuantizedActivations {
   QuantizedActivations(DType dtype, const MatmulArgs& args, int64_t cols, ThreadPool* pool)
       : qs(args.n_tokens * cols),
         d(args.n_tokens * (cols / kQBlock)),
-        bias(args.n_tokens * (cols / kQBlock) * kQuadsPerBlock) {
+        bias(args.n_tokens * (cols / kQBlock)) {
     const int32_t offset = quantized_bias_offset(dtype);
     const int64_t n_blocks = cols / kQBlock;
     auto quantize_token = [&](int64_t t) {
@@ -105,9 +106,9 @@ struct QuantizedActivations {
         d[t * n_blocks + b] = f16_to_f32(blocks[b].d);
         int8_t* out = qs.data() + t * cols + b * kQBlock;
         std::copy(blocks[b].qs, blocks[b].qs + kQBlock, out);
-        for (int k = 0; k < kQuadsPerBlock; ++k)
-          bias[(t * n_blocks + b) * kQuadsPerBlock + k] =
-              -offset * (out[4 * k] + out[4 * k + 1] + out[4 * k + 2] + out[4 * k + 3]);
+        int32_t sum = 0;
+        for (int64_t c = 0; c < kQBlock; ++c) sum += out[c];
+        bias[t * n_blocks + b] = -offset * sum;
       }
     };
     if (pool == nullptr || args.n_tokens == 1) {
@@ -160,9 +161,17 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   const float* x = input_scale ? x_codes.data() : args.x;
   const int64_t ldx = input_scale ? w.cols() : args.ldx;
   const int64_t n_blocks = w.cols() / kQBlock;
-  const int64_t token_tile = uses_sequential_order(w.dtype()) ? kMatmulMaxSequentialTokens : kTokenTile;
-  // Panels (matmul_panels.h) are read by the AVX-512 kernels only; the others read the rows.
-  const std::byte* panels = table.level == IsaLevel::kAvx512 ? w.panels() : nullptr;
+  const int64_t token_tile = uses_panel_kernels(w.dtype()) ? kMatmulMaxPanelTokens : kTokenTile;
+  // Panels (matmul_panels.h): q8_0 / q4_0 kernels read only them (packed here for a weight that
+  // has none); f32 / f16 / bf16 ones on AVX-512 where the weight has them; the others the rows.
+  std::shared_ptr<const std::vector<std::byte>> packed;
+  const std::byte* panels = nullptr;
+  if (table.level != IsaLevel::kRef && uses_quantized_activations(w.dtype())) {
+    if (w.panels() == nullptr) packed = pack_panels(w, pool);
+    panels = packed ? packed->data() : w.panels();
+  } else if (table.level == IsaLevel::kAvx512) {
+    panels = w.panels();
+  }
   const int64_t panel_stride = panels ? panel_bytes(w.dtype(), w.cols()) : 0;
   const int64_t n_row_tiles = (w.rows() + kRowTile - 1) / kRowTile;
   const int64_t n_token_tiles = (args.n_tokens + token_tile - 1) / token_tile;
@@ -186,7 +195,7 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
         .n_tokens = n_tokens,
         .xq = xq ? xq->qs.data() + token_begin * w.cols() : nullptr,
         .xq_d = xq ? xq->d.data() + token_begin * n_blocks : nullptr,
-        .xq_bias = xq ? xq->bias.data() + token_begin * n_blocks * kQuadsPerBlock : nullptr,
+        .xq_bias = xq ? xq->bias.data() + token_begin * n_blocks : nullptr,
         .panels = panels ? panels + row_begin / kPanelRows * panel_stride : nullptr,
         .panel_stride = panel_stride,
     });

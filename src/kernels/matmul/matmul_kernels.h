@@ -13,9 +13,9 @@ namespace moe::kernels {
 // Largest block the driver passes: the ISA kernels keep a block's partial sums on the stack.
 constexpr int64_t kMatmulMaxRows = 32;
 constexpr int64_t kMatmulMaxTokens = 32;
-// The column-sequential kernels (below) take up to this many tokens per block: their weight panel,
-// packed once per block, then serves them all.
-constexpr int64_t kMatmulMaxSequentialTokens = 256;
+// The panel kernels (f32 / f16 / bf16 / q8_0 / q4_0, below) take up to this many tokens per block:
+// the block's weights, converted once, then serve them all.
+constexpr int64_t kMatmulMaxPanelTokens = 256;
 
 // One task's block of a matmul: n_rows consecutive weight rows times n_tokens activation rows,
 // y[t * ldy + r] = sum_c W[r, c] * x[t * ldx + c]. Pointers are already offset to the block.
@@ -34,11 +34,11 @@ struct MatmulBlock {
   // other dtypes), token 0 of the block first; n_blocks = cols / 32 blocks per token:
   const int8_t* xq;         // token t, column c: xq[t * cols + c], quantize_row(kQ8_0)'s q
   const float* xq_d;        // token t, block b: xq_d[t * n_blocks + b], the block's fp16 scale
-  const int32_t* xq_bias;   // xq_bias[(t * n_blocks + b) * 8 + k] = -o times the sum of q over
-                            // columns 32 b + 4 k .. 32 b + 4 k + 3, o = 8 for q4_0 (its offset),
-                            // 128 for q8_0 (VNNI's unsigned w + 128)
-  // f32 / f16 / bf16 weights with panels (matmul_panels.h), for the AVX-512 kernels only: the
-  // panel of the block's rows 0..15 (rows 16..31 at + panel_stride bytes); null: read the rows.
+  const int32_t* xq_bias;   // xq_bias[t * n_blocks + b] = -o times the sum of the block's q,
+                            // o = 8 for q4_0 (its offset), 128 for q8_0 (VNNI's unsigned w + 128)
+  // Weights in panels (matmul_panels.h): the panel of the block's rows 0..15 (rows 16..31 at
+  // + panel_stride bytes). Always set for q8_0 / q4_0 on the SIMD levels; for f32 / f16 / bf16
+  // on AVX-512 when the weight has them (null: read the rows).
   const std::byte* panels;
   int64_t panel_stride;
 };
@@ -50,15 +50,15 @@ constexpr bool uses_quantized_activations(DType dtype) {
 
 // Quantized activations (q8_0 and q4_0 weights): every ISA computes, for each (row, token), the
 // same float operations in the same order as matmul_ref, so all levels agree bit for bit:
-//   acc[0..7] = 0
+//   acc = 0
 //   for each 32-column block b, in order:
-//     s = d_w(b) * d_x(b)                              (exact: two fp16 values)
-//     p_k = sum of w_q * x_q over columns 32 b + 4 k .. 32 b + 4 k + 3, k = 0..7  (int32, exact)
-//     acc[k] = fma(s, float(p_k), acc[k])               (one rounding)
-//   y = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
-// (w_q = q - 8 for q4_0). The 8 lanes are those of AVX2's madd_epi16 over maddubs and of
-// AVX-512's dpbusd; the final tree is horizontal_sum's.
-constexpr int kQuadsPerBlock = 8;
+//     p = sum of w_q * x_q over the block's 32 columns         (int32, exact)
+//     acc = fma(d_w(b) * d_x(b), float(p), acc)               (the product of two fp16 values
+//                                                              and float(p), |p| < 2^24, are exact)
+//   y = acc
+// (w_q = q - 8 for q4_0). The kernels hold 16 rows' block sums in the lanes of one register
+// (dpbusd or maddubs + madd over the panels' 4-byte column groups), so a block costs one
+// conversion and one fma per 16 rows.
 // The o of MatmulBlock::xq_bias.
 constexpr int32_t quantized_bias_offset(DType dtype) { return dtype == DType::kQ4_0 ? 8 : 128; }
 
@@ -70,11 +70,16 @@ constexpr bool uses_sequential_order(DType dtype) {
   return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16;
 }
 
+// True for the dtypes whose blocks take up to kMatmulMaxPanelTokens tokens.
+constexpr bool uses_panel_kernels(DType dtype) {
+  return uses_sequential_order(dtype) || uses_quantized_activations(dtype);
+}
+
 using MatmulBlockFn = void (*)(const MatmulBlock& block);
 
 // Portable reference for every dtype (the truth in tests): for q8_0 and q4_0 the integer algorithm
 // above; for f32, f16 and bf16 the column-sequential chain; for the others dequantize_row, then a
-// sum in double.
+// sum in double. It reads the rows, never the panels.
 void matmul_ref(const MatmulBlock& block);
 
 // q4_K, q6_K, i8 and f8_e4m3 weights: every (row, token) sums its products in one vector

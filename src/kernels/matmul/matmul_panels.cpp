@@ -1,42 +1,74 @@
-// Packs weights into matmul panels (matmul_panels.h): a byte copy of each element, so the panel
-// values are the weight's exactly.
+// Packs weights into matmul panels (matmul_panels.h): byte copies of each element (or 4-byte
+// group, and scale), so the panels hold the weight's values exactly.
 #include "kernels/matmul/matmul_panels.h"
 
 #include <cstring>
-#include <memory>
-#include <vector>
 
+#include "core/error.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul/matmul_kernels.h"
 
 namespace moe::kernels {
+namespace {
 
-int64_t panel_bytes(DType dtype, int64_t cols) { return cols * kPanelRows * row_bytes(dtype, 1); }
-
-bool matmul_reads_panels(DType dtype) {
-  return uses_sequential_order(dtype) && isa_level() == IsaLevel::kAvx512;
+// Panel `p` of a float weight: column c's 16 values side by side.
+void pack_float_panel(const Tensor& w, int64_t p, std::byte* out) {
+  const int64_t element = row_bytes(w.dtype(), 1);
+  for (int64_t i = 0; i < kPanelRows && p * kPanelRows + i < w.rows(); ++i) {
+    const std::byte* row = w.row(p * kPanelRows + i);
+    for (int64_t c = 0; c < w.cols(); ++c)
+      std::memcpy(out + (c * kPanelRows + i) * element, row + c * element, element);
+  }
 }
 
-Tensor with_matmul_panels(const Tensor& w, ThreadPool* pool) {
-  if (w.n_dims() != 2 || w.rows() == 0 || !matmul_reads_panels(w.dtype())) return w;
-  const int64_t element = row_bytes(w.dtype(), 1), cols = w.cols(), rows = w.rows();
-  const int64_t n_panels = (rows + kPanelRows - 1) / kPanelRows, stride = panel_bytes(w.dtype(), cols);
-  auto panels = std::make_shared<std::vector<std::byte>>(n_panels * stride);
+// Panel `p` of a q8_0 / q4_0 weight: per block, the rows' 4-byte quant groups, then their scales.
+template <class Block>
+void pack_quantized_panel(const Tensor& w, int64_t p, std::byte* out) {
+  constexpr int64_t kGroups = sizeof(Block::qs) / 4;
+  const int64_t n_blocks = w.cols() / kQBlock;
+  for (int64_t i = 0; i < kPanelRows && p * kPanelRows + i < w.rows(); ++i) {
+    const auto* blocks = reinterpret_cast<const Block*>(w.row(p * kPanelRows + i));
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      std::byte* panel_block = out + b * kPanelRows * static_cast<int64_t>(sizeof(Block));
+      for (int64_t j = 0; j < kGroups; ++j) std::memcpy(panel_block + 64 * j + 4 * i, blocks[b].qs + 4 * j, 4);
+      std::memcpy(panel_block + 64 * kGroups + 2 * i, &blocks[b].d, 2);
+    }
+  }
+}
+
+}  // namespace
+
+int64_t panel_bytes(DType dtype, int64_t cols) { return kPanelRows * row_bytes(dtype, cols); }
+
+std::shared_ptr<const std::vector<std::byte>> pack_panels(const Tensor& w, ThreadPool* pool) {
+  MOE_ASSERT(w.n_dims() == 2 && uses_panel_kernels(w.dtype()));
+  const int64_t n_panels = (w.rows() + kPanelRows - 1) / kPanelRows, stride = panel_bytes(w.dtype(), w.cols());
+  auto panels = std::make_shared<std::vector<std::byte>>(n_panels * stride);  // zeros past the last row
   auto pack = [&](int64_t p) {
     std::byte* out = panels->data() + p * stride;
-    for (int64_t i = 0; i < kPanelRows; ++i) {
-      const int64_t r = p * kPanelRows + i;
-      if (r >= rows) break;  // the rest of the panel stays 0
-      const std::byte* row = w.row(r);
-      for (int64_t c = 0; c < cols; ++c)
-        std::memcpy(out + (c * kPanelRows + i) * element, row + c * element, element);
-    }
+    if (w.dtype() == DType::kQ8_0)
+      pack_quantized_panel<BlockQ8_0>(w, p, out);
+    else if (w.dtype() == DType::kQ4_0)
+      pack_quantized_panel<BlockQ4_0>(w, p, out);
+    else
+      pack_float_panel(w, p, out);
   };
   if (pool == nullptr) {
     for (int64_t p = 0; p < n_panels; ++p) pack(p);
   } else {
     pool->parallel_for(n_panels, pack);
   }
+  return panels;
+}
+
+bool matmul_reads_panels(DType dtype) {
+  if (uses_quantized_activations(dtype)) return isa_level() != IsaLevel::kRef;
+  return uses_sequential_order(dtype) && isa_level() == IsaLevel::kAvx512;
+}
+
+Tensor with_matmul_panels(const Tensor& w, ThreadPool* pool) {
+  if (w.n_dims() != 2 || w.rows() == 0 || !matmul_reads_panels(w.dtype())) return w;
+  std::shared_ptr<const std::vector<std::byte>> panels = pack_panels(w, pool);
   w.release_pages();
   return w.with_panels(std::move(panels));
 }

@@ -1,5 +1,5 @@
 // Reference matmul: q8_0 and q4_0 weights times quantized activations in the canonical order of
-// matmul_kernels.h (integer block dot products, one fma per 4-column quad); f32, f16 and bf16 in
+// matmul_kernels.h (an integer dot product and one fma per 32-column block); f32, f16 and bf16 in
 // its column-sequential order (one fma chain); the other dtypes dequantize each weight row with
 // the portable codec and sum in double.
 #include <cmath>
@@ -41,17 +41,14 @@ void matmul_quantized_ref(const MatmulBlock& block) {
     for (int64_t t = 0; t < block.n_tokens; ++t) {
       const int8_t* xq = block.xq + t * block.cols;
       const float* xd = block.xq_d + t * n_blocks;
-      float acc[kQuadsPerBlock] = {};
+      float acc = 0.0f;
       for (int64_t b = 0; b < n_blocks; ++b) {
         const float scale = wd[b] * xd[b];  // exact: 11 by 11 significant bits
-        for (int k = 0; k < kQuadsPerBlock; ++k) {
-          int32_t p = 0;
-          for (int64_t c = b * kQBlock + 4 * k; c < b * kQBlock + 4 * k + 4; ++c) p += wq[c] * xq[c];
-          acc[k] = std::fma(scale, static_cast<float>(p), acc[k]);
-        }
+        int32_t p = 0;
+        for (int64_t c = b * kQBlock; c < (b + 1) * kQBlock; ++c) p += wq[c] * xq[c];
+        acc = std::fma(scale, static_cast<float>(p), acc);
       }
-      block.y[t * block.ldy + r] =
-          ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+      block.y[t * block.ldy + r] = acc;
     }
   }
 }

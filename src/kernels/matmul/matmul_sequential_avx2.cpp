@@ -123,7 +123,7 @@ void run_tokens(const float* panel, int64_t n, const float* x, int64_t ldx, __m2
 
 template <class Fmt>
 void run_block(const MatmulBlock& b) {
-  __m256 sums[kMatmulMaxSequentialTokens][4];
+  __m256 sums[kMatmulMaxPanelTokens][4];
   for (int64_t t = 0; t < b.n_tokens; ++t)
     for (int k = 0; k < 4; ++k) sums[t][k] = _mm256_setzero_ps();
   alignas(32) float panel[kChunkCols * kBlockRows];

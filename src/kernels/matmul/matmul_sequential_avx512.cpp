@@ -62,29 +62,29 @@ struct BF16 {
 // v[i] lane j <- v[j] lane i.
 MOE_INLINE void transpose16(__m512 v[16]) {
   __m512 t[16];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
     t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int i = 0; i < 16; i += 4) {
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int k = 0; k < 2; ++k) {
       const __m512d a = _mm512_castps_pd(t[i + k]), b = _mm512_castps_pd(t[i + k + 2]);
       v[i + 2 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
       v[i + 2 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int i = 0; i < 16; i += 8) {
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int k = 0; k < 4; ++k) {
       t[i + k] = _mm512_shuffle_f32x4(v[i + k], v[i + k + 4], 0x88);
       t[i + k + 4] = _mm512_shuffle_f32x4(v[i + k], v[i + k + 4], 0xdd);
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int k = 0; k < 8; ++k) {
     v[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
     v[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xdd);
@@ -231,7 +231,7 @@ void run_tokens(const float* panel, int64_t n, const float* x, int64_t ldx, __m5
 
 template <class Fmt>
 void run_block(const MatmulBlock& b) {
-  __m512 sums[kMatmulMaxSequentialTokens][2];
+  __m512 sums[kMatmulMaxPanelTokens][2];
   for (int64_t t = 0; t < b.n_tokens; ++t) sums[t][0] = sums[t][1] = _mm512_setzero_ps();
   if (b.n_tokens <= kDirectTokens) {
     static_assert(kDirectTokens == 2);

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# moe bench: llama-bench's table and JSON rows on a small init'ed model (f32 and q8_0), with the
+# bound each row is measured against (read bandwidth, fp32 FMA peak, or the int8 dot peak for
+# q8_0 prefill on CPUs with AVX-512 VNNI); bad options give one line and exit 1. Speed itself is
+# never asserted.
+source "$(dirname "$0")/lib.bash"
+
+"$MOE" init --preset mixtral-tiny --out "$WORK/f32" --seed 5 2>/dev/null || fail "init"
+"$MOE" quantize --model "$WORK/f32" --to q8_0 --out "$WORK/q8.gguf" 2>/dev/null || fail "quantize q8_0"
+limits=(--limit-gbps 10 --limit-gflops 100 --limit-int8-gops 400)
+
+table=$("$MOE" bench --model "$WORK/f32" -p 16 -n 4 -t 1 -r 2 "${limits[@]}" 2>/dev/null) || fail "bench table"
+echo "$table" | grep -qE '^\| model +\|.*\| +t/s \| of bound' || fail "no table header: $table"
+echo "$table" | grep -qE '^\| f32 .*\| f32 +\| +1 \| +pp16 \| +[0-9.]+ ± [0-9.]+ \| [0-9.]+ % of 100.0 GFLOP/s' ||
+  fail "no pp16 row: $table"
+echo "$table" | grep -qE '\| +tg4 \| +[0-9.]+ ± [0-9.]+ \| [0-9.]+ % of 10.0 GB/s' || fail "no tg4 row: $table"
+
+# JSON: one object per row with the fields the issue names; the prefill bound of q8_0 weights is
+# the int8 dot peak where the CPU has VNNI (moe bench --limits lists it then), else the FMA peak.
+json=$("$MOE" bench --model "$WORK/q8.gguf" -p 16 -n 4 -t 1 -r 2 --json "${limits[@]}" 2>/dev/null) || fail "bench json"
+[ "$(echo "$json" | wc -l)" -eq 2 ] || fail "bench --json: expected 2 rows: $json"
+python3 - "$json" <<'PY' || fail "bench --json fields"
+import json, sys
+rows = [json.loads(line) for line in sys.argv[1].splitlines()]
+assert [r["test"] for r in rows] == ["pp16", "tg4"], rows
+for r in rows:
+    for key in ("threads", "tokens_per_s", "stddev", "bound_fraction", "samples", "dtype"):
+        assert key in r, (key, r)
+    assert r["tokens_per_s"] > 0 and len(r["samples"]) == 2 and r["dtype"] == "q8_0", r
+pp, tg = rows
+assert tg["bound"] == "bandwidth" and tg["limit_gbps"] == 10, tg
+if pp["bound"] == "int8_dot":
+    assert pp["limit_gops"] == 400, pp
+else:
+    assert pp["bound"] == "fma" and pp["limit_gflops"] == 100, pp
+PY
+limit_rows=$("$MOE" bench --limits -t 1 --json 2>/dev/null) || fail "bench --limits"
+echo "$limit_rows" | grep -q '"limit":"read_bandwidth"' || fail "--limits: no read bandwidth: $limit_rows"
+if echo "$json" | grep -q '"bound":"int8_dot"'; then
+  echo "$limit_rows" | grep -q '"limit":"int8_dot_peak"' || fail "--limits: no int8 dot peak: $limit_rows"
+fi
+
+expect_error "bad -p" "^moe: error: -p: 'x' in 'x' is not a positive integer" "$MOE" bench --model "$WORK/f32" -p x
+expect_error "bad int8 limit" "^moe: error: --limit-int8-gops" "$MOE" bench --model "$WORK/f32" -t 1 --limit-int8-gops abc
+finish
