@@ -1,6 +1,6 @@
 // matmul speed per dtype and kernel level on one thread: BM_matmul/<dtype>/<level>/<rows>x<cols>/
-// tokens:<n> (<dtype>+panels: the f32 / f16 / bf16 weight in matmul panels, as the engine holds it
-// on AVX-512; q8_0 / q4_0 weights always are), with weight bytes/s (the decode limit) and FLOP/s
+// tokens:<n> (<dtype>+panels: the f32 / f16 / bf16 weight in matmul panels, as the engine holds it;
+// q8_0 / q4_0 weights always are), with weight bytes/s (the decode limit) and FLOP/s
 // (the prefill limit). Each case is first checked against the reference kernel on one token.
 #include <benchmark/benchmark.h>
 
@@ -86,7 +86,7 @@ void register_all() {
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kI8,
                         DType::kF8_E4M3}) {
       for (bool panels : {false, true}) {
-        if (panels && !(level == IsaLevel::kAvx512 && matmul_reads_panels(dtype))) continue;
+        if (panels && !uses_sequential_order(dtype)) continue;  // q8_0 / q4_0 always have them
         for (int64_t n_tokens : {1, 128}) {
           const std::string name = std::string("BM_matmul/") + dtype_info(dtype).name + (panels ? "+panels" : "") +
                                    "/" + isa_level_name(level) + "/" + std::to_string(kRows) + "x" +

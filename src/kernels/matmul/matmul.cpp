@@ -162,14 +162,14 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   const int64_t ldx = input_scale ? w.cols() : args.ldx;
   const int64_t n_blocks = w.cols() / kQBlock;
   const int64_t token_tile = uses_panel_kernels(w.dtype()) ? kMatmulMaxPanelTokens : kTokenTile;
-  // Panels (matmul_panels.h): q8_0 / q4_0 kernels read only them (packed here for a weight that
-  // has none); f32 / f16 / bf16 ones on AVX-512 where the weight has them; the others the rows.
+  // Panels (matmul_panels.h), on the SIMD levels: q8_0 / q4_0 kernels read only them (packed here
+  // for a weight that has none); f32 / f16 / bf16 ones where the weight has them, else the rows.
   std::shared_ptr<const std::vector<std::byte>> packed;
   const std::byte* panels = nullptr;
   if (table.level != IsaLevel::kRef && uses_quantized_activations(w.dtype())) {
     if (w.panels() == nullptr) packed = pack_panels(w, pool);
     panels = packed ? packed->data() : w.panels();
-  } else if (table.level == IsaLevel::kAvx512) {
+  } else if (table.level != IsaLevel::kRef) {
     panels = w.panels();
   }
   const int64_t panel_stride = panels ? panel_bytes(w.dtype(), w.cols()) : 0;

@@ -38,7 +38,7 @@ struct MatmulBlock {
                             // o = 8 for q4_0 (its offset), 128 for q8_0 (VNNI's unsigned w + 128)
   // Weights in panels (matmul_panels.h): the panel of the block's rows 0..15 (rows 16..31 at
   // + panel_stride bytes). Always set for q8_0 / q4_0 on the SIMD levels; for f32 / f16 / bf16
-  // on AVX-512 when the weight has them (null: read the rows).
+  // when the weight has them (null: read the rows).
   const std::byte* panels;
   int64_t panel_stride;
 };

@@ -61,10 +61,7 @@ std::shared_ptr<const std::vector<std::byte>> pack_panels(const Tensor& w, Threa
   return panels;
 }
 
-bool matmul_reads_panels(DType dtype) {
-  if (uses_quantized_activations(dtype)) return isa_level() != IsaLevel::kRef;
-  return uses_sequential_order(dtype) && isa_level() == IsaLevel::kAvx512;
-}
+bool matmul_reads_panels(DType dtype) { return uses_panel_kernels(dtype) && isa_level() != IsaLevel::kRef; }
 
 Tensor with_matmul_panels(const Tensor& w, ThreadPool* pool) {
   if (w.n_dims() != 2 || w.rows() == 0 || !matmul_reads_panels(w.dtype())) return w;

@@ -1,10 +1,11 @@
 // Panels: weights stored in blocks of 16 rows laid side by side, the layout the panel kernels read
 // (rows in the vector lanes). Panel p holds rows 16 p .. 16 p + 15 (rows past the last are 0) and
 // starts at p * panel_bytes().
-// - f32 / f16 / bf16: column by column, 16 consecutive values per column (AVX-512 kernels).
+// - f32 / f16 / bf16: column by column, 16 consecutive values per column.
 // - q8_0 / q4_0: block by block (16 x the block's bytes each): first the 16 rows' quants in
 //   4-byte groups, group j (qs[4 j .. 4 j + 3] of every row, row i at byte 4 i) 64 bytes each,
-//   8 groups for q8_0 and 4 for q4_0, then the 16 rows' fp16 scales (every SIMD level).
+//   8 groups for q8_0 and 4 for q4_0, then the 16 rows' fp16 scales.
+// Every SIMD level reads them (the reference reads the rows).
 // Decode then streams a panel with one vector load per column or group, and prefill converts it
 // without transposing; the bits are those of the row-major weights (matmul_kernels.h).
 #pragma once
