@@ -2,6 +2,7 @@
 // group, and scale), so the panels hold the weight's values exactly.
 #include "kernels/matmul/matmul_panels.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -11,14 +12,16 @@
 namespace moe::kernels {
 namespace {
 
-// Panel `p` of a float weight: column c's 16 values side by side.
+// Panel `p` of a float weight of `Element`s (the bits, whatever the float type): column c's 16
+// values side by side.
+template <class Element>
 void pack_float_panel(const Tensor& w, int64_t p, std::byte* out) {
-  const int64_t element = row_bytes(w.dtype(), 1);
-  for (int64_t i = 0; i < kPanelRows && p * kPanelRows + i < w.rows(); ++i) {
-    const std::byte* row = w.row(p * kPanelRows + i);
-    for (int64_t c = 0; c < w.cols(); ++c)
-      std::memcpy(out + (c * kPanelRows + i) * element, row + c * element, element);
-  }
+  auto* panel = reinterpret_cast<Element*>(out);
+  const Element* rows[kPanelRows];
+  const int64_t n_rows = std::min(kPanelRows, w.rows() - p * kPanelRows);
+  for (int64_t i = 0; i < n_rows; ++i) rows[i] = reinterpret_cast<const Element*>(w.row(p * kPanelRows + i));
+  for (int64_t c = 0; c < w.cols(); ++c)  // the panel written in order, the rows read side by side
+    for (int64_t i = 0; i < n_rows; ++i) panel[c * kPanelRows + i] = rows[i][c];
 }
 
 // Panel `p` of a q8_0 / q4_0 weight: per block, the rows' 4-byte quant groups, then their scales.
@@ -50,8 +53,10 @@ std::shared_ptr<const std::vector<std::byte>> pack_panels(const Tensor& w, Threa
       pack_quantized_panel<BlockQ8_0>(w, p, out);
     else if (w.dtype() == DType::kQ4_0)
       pack_quantized_panel<BlockQ4_0>(w, p, out);
+    else if (w.dtype() == DType::kF32)
+      pack_float_panel<uint32_t>(w, p, out);
     else
-      pack_float_panel(w, p, out);
+      pack_float_panel<uint16_t>(w, p, out);
   };
   if (pool == nullptr) {
     for (int64_t p = 0; p < n_panels; ++p) pack(p);
