@@ -1,7 +1,10 @@
 // Experts: the SwiGLU FFNs of the experts this process holds, run as one grouped pass over an
-// ExpertBatch (each expert multiplies only the rows routed to it).
+// ExpertBatch (each expert multiplies only the rows routed to it): one expert after another with
+// every thread on its rows, or, when at least two experts per thread have rows (prefill), experts
+// side by side, one thread each.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -33,6 +36,7 @@ class Experts {
   std::vector<ExpertWeights> experts_;
   std::vector<float> gate_buf_;
   std::vector<float> up_buf_;
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> expert_bufs_;  // gate, up per expert
 };
 
 }  // namespace moe
