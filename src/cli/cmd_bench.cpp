@@ -191,8 +191,8 @@ void run_limits(const BenchOptions& o, const std::vector<int>& threads) {
 }
 
 void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
-  const std::vector<int64_t> n_prompt = runtime::parse_positive_list(o.n_prompt, "-p");
-  const std::vector<int64_t> n_gen = runtime::parse_positive_list(o.n_gen, "-n");
+  const std::vector<int64_t> n_prompt = runtime::parse_size_list(o.n_prompt, "-p");
+  const std::vector<int64_t> n_gen = runtime::parse_size_list(o.n_gen, "-n");
   const std::vector<runtime::BenchTest> tests = runtime::bench_tests(n_prompt, n_gen);
   BenchLimits limits = given_limits(o, threads);
   MOE_CHECK(!o.model.empty(), UsageError, "--model is required (or --limits to measure the machine only)");
@@ -281,8 +281,10 @@ void add_bench_command(CLI::App& app) {
   auto moe_layer = std::make_shared<MoeLayerBenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Prefill/decode tokens/s against the machine's limits (llama-bench's method)");
   auto* model = cmd->add_option("-m,--model", o->model, "HF directory or GGUF file");
-  cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt sizes, one ppN test each (comma-separated)")->capture_default_str();
-  cmd->add_option("-n,--n-gen", o->n_gen, "Decode lengths, one tgN test each (comma-separated)")->capture_default_str();
+  cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt sizes, one ppN test each (comma-separated; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", o->n_gen, "Decode lengths, one tgN test each (comma-separated; 0: none)")
+      ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "Thread counts (comma-separated; default: all cores)");
   cmd->add_option("-r,--repetitions", o->repetitions, "Timed runs per test, after one warm-up")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the random prompt tokens")->capture_default_str();

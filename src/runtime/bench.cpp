@@ -11,6 +11,11 @@
 
 namespace moe::runtime {
 
+std::vector<int64_t> parse_size_list(const std::string& text, const std::string& option) {
+  if (text == "0") return {0};
+  return parse_positive_list(text, option);
+}
+
 std::vector<int64_t> parse_positive_list(const std::string& text, const std::string& option) {
   std::vector<int64_t> values;
   size_t begin = 0;
@@ -63,8 +68,11 @@ std::string BenchTest::name() const {
 
 std::vector<BenchTest> bench_tests(std::span<const int64_t> n_prompt, std::span<const int64_t> n_gen) {
   std::vector<BenchTest> tests;
-  for (int64_t n : n_prompt) tests.push_back({n, 0});
-  for (int64_t n : n_gen) tests.push_back({0, n});
+  for (int64_t n : n_prompt)
+    if (n > 0) tests.push_back({n, 0});
+  for (int64_t n : n_gen)
+    if (n > 0) tests.push_back({0, n});
+  MOE_CHECK(!tests.empty(), UsageError, "-p and -n: every size is 0, so there is no test to run");
   return tests;
 }
 

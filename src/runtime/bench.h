@@ -17,6 +17,9 @@ namespace moe::runtime {
 // "128,512" -> {128, 512}; throws UsageError naming `option` for an empty list, a non-number or a
 // value < 1.
 std::vector<int64_t> parse_positive_list(const std::string& text, const std::string& option);
+// -p / -n of `moe bench`: parse_positive_list, or "0" alone for no test of that kind (llama-bench's
+// `-n 0`).
+std::vector<int64_t> parse_size_list(const std::string& text, const std::string& option);
 
 struct SampleStats {
   double mean = 0;

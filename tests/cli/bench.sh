@@ -40,6 +40,11 @@ if echo "$json" | grep -q '"bound":"int8_dot"'; then
   echo "$limit_rows" | grep -q '"limit":"int8_dot_peak"' || fail "--limits: no int8 dot peak: $limit_rows"
 fi
 
+# -n 0 (llama-bench's spelling): prefill only.
+only_pp=$("$MOE" bench --model "$WORK/f32" -p 8 -n 0 -t 1 -r 1 --json "${limits[@]}" 2>/dev/null) || fail "bench -n 0"
+[ "$(echo "$only_pp" | grep -c '"test":"pp8"')" -eq 1 ] && [ "$(echo "$only_pp" | wc -l)" -eq 1 ] ||
+  fail "bench -n 0: $only_pp"
+expect_error "no test" "^moe: error: -p and -n: every size is 0" "$MOE" bench --model "$WORK/f32" -p 0 -n 0
 expect_error "bad -p" "^moe: error: -p: 'x' in 'x' is not a positive integer" "$MOE" bench --model "$WORK/f32" -p x
 expect_error "bad int8 limit" "^moe: error: --limit-int8-gops" "$MOE" bench --model "$WORK/f32" -t 1 --limit-int8-gops abc
 finish
