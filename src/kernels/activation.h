@@ -6,10 +6,9 @@
 
 namespace moe::kernels {
 
-inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
-// gate[i] = silu(gate[i]) * up[i], i < n.
+// gate[i] = gate[i] * sigmoid(gate[i]) * up[i] (silu(gate) up), i < n.
 void swiglu(float* gate, const float* up, int64_t n);
 
 }  // namespace moe::kernels
