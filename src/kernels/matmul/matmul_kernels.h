@@ -82,9 +82,10 @@ using MatmulBlockFn = void (*)(const MatmulBlock& block);
 // sum in double. It reads the rows, never the panels.
 void matmul_ref(const MatmulBlock& block);
 
-// q4_K, q6_K, i8 and f8_e4m3 weights: every (row, token) sums its products in one vector
-// accumulator, columns in order, then reduces the lanes in a fixed tree: the bits depend neither
-// on tiling nor on the batch around a token (but on the level's vector width).
+// The per-ISA kernels. f32 / f16 / bf16 and q8_0 / q4_0 follow the orders above. q4_K, q6_K, i8
+// and f8_e4m3: every (row, token) sums its products in one vector accumulator, columns in order,
+// then reduces the lanes in a fixed tree: the bits depend neither on tiling nor on the batch
+// around a token (but on the level's vector width).
 void matmul_f32_avx2(const MatmulBlock& block);
 void matmul_f16_avx2(const MatmulBlock& block);
 void matmul_bf16_avx2(const MatmulBlock& block);

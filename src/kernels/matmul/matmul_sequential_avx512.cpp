@@ -1,9 +1,11 @@
 // AVX-512 kernels of the column-sequential order (f32, f16, bf16 weights; matmul_kernels.h): each
 // output is one FMA chain over the columns in order, 16 weight rows in the 16 lanes. A block's
-// weights are transposed, a chunk of columns at a time, into a panel whose column c holds the 32
-// rows' weights side by side; a micro-kernel then broadcasts one activation per token and column
-// and keeps 32 rows x 12 tokens of sums in registers for the whole chunk, as a GEMM's outer
-// product does. No lane tree and no partial sums spilled per vector: the sums are the reference's.
+// weights are converted from the weight's panels (matmul_panels.h; transposed from its rows when it
+// has none), a chunk of columns at a time, into an f32 panel whose column c holds the 32 rows'
+// weights side by side; a micro-kernel then broadcasts one activation per token and column and
+// keeps 32 rows x 12 tokens of sums in registers for the whole chunk, as a GEMM's outer product
+// does. No lane tree and no partial sums spilled per vector: the sums are the reference's. Decode
+// streams the panels directly.
 // GCC 12 warns about the _mm512_undefined_*() inside its AVX-512 intrinsics (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -22,7 +24,7 @@ static_assert(kBlockRows == 32);
 constexpr int64_t kChunkCols = 128;
 // 2 x 12 sums + 2 weight vectors + a broadcast activation of the 32 zmm registers.
 constexpr int kTokenBlock = 12;
-// Blocks of at most this many tokens (decode) take no panel: run_direct.
+// Blocks of at most this many tokens (decode) whose weight has panels stream them: run_direct_panels.
 constexpr int64_t kDirectTokens = 2;
 
 __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1); }
@@ -91,55 +93,16 @@ MOE_INLINE void transpose16(__m512 v[16]) {
   }
 }
 
-// Decode reads weight rows straight from memory, 16 rows at a time from the first column to the
-// last. While loading a line of row r it prefetches the same line of row r + 16 (the next 16
-// rows'), so that every line is requested one pass ahead: the hardware prefetchers alone keep too
-// few lines in flight (docs/PERFORMANCE.md, "Decode: software prefetch").
-template <class Fmt>
-MOE_INLINE void prefetch_next_rows(const MatmulBlock& b, int64_t row, int64_t col) {
-  _mm_prefetch(reinterpret_cast<const char*>(b.w + (row + 16) * b.w_stride + col * Fmt::kBytes), _MM_HINT_T1);
-}
-
 // v[k] = W[r0 .. r0 + 15, c + k] for k < 16 (rows past n_rows and columns past cols are 0).
 template <class Fmt>
-MOE_INLINE void load_columns(const MatmulBlock& b, int64_t r0, int64_t c, bool prefetch, __m512 v[16]) {
+MOE_INLINE void load_columns(const MatmulBlock& b, int64_t r0, int64_t c, __m512 v[16]) {
   const __mmask16 mask = tail_mask(b.cols - c);
-  const bool fetch = prefetch && c * Fmt::kBytes % 64 == 0;
 #pragma GCC unroll 16
   for (int i = 0; i < 16; ++i) {
     const int64_t row = r0 + i;
-    if (row >= b.n_rows) {
-      v[i] = _mm512_setzero_ps();
-      continue;
-    }
-    if (fetch) prefetch_next_rows<Fmt>(b, row, c);
-    v[i] = Fmt::load(b.w + row * b.w_stride, c, mask);
+    v[i] = row < b.n_rows ? Fmt::load(b.w + row * b.w_stride, c, mask) : _mm512_setzero_ps();
   }
   transpose16(v);
-}
-
-// Decode-sized blocks (a token or two) skip the panel: each 16 x 16 tile is transposed in
-// registers and its 16 columns go straight into the chains.
-template <class Fmt>
-void run_direct(const MatmulBlock& b, __m512 (*sums)[2]) {
-  for (int h = 0; h < 2 && 16 * h < b.n_rows; ++h) {
-    for (int64_t c = 0; c < b.cols; c += 16) {
-      const int64_t n = b.cols - c < 16 ? b.cols - c : 16;
-      __m512 v[16];
-      load_columns<Fmt>(b, 16 * h, c, true, v);
-      for (int64_t t = 0; t < b.n_tokens; ++t) {
-        const float* x = b.x + t * b.ldx + c;
-        __m512 sum = sums[t][h];
-        if (n == 16) {
-#pragma GCC unroll 16
-          for (int k = 0; k < 16; ++k) sum = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x[k]), sum);
-        } else {
-          for (int k = 0; k < n; ++k) sum = _mm512_fmadd_ps(v[k], _mm512_set1_ps(x[k]), sum);
-        }
-        sums[t][h] = sum;
-      }
-    }
-  }
 }
 
 // Decode from panels: each half's panel is one contiguous stream, a vector per column; the line
@@ -189,7 +152,7 @@ void pack_panel(const MatmulBlock& b, int64_t c0, int64_t n, float* panel) {
   for (int64_t r0 = 0; r0 < kBlockRows; r0 += 16) {
     for (int64_t c = 0; c < n; c += 16) {
       __m512 v[16];
-      load_columns<Fmt>(b, r0, c0 + c, false, v);
+      load_columns<Fmt>(b, r0, c0 + c, v);
       for (int k = 0; k < 16 && c + k < n; ++k) _mm512_store_ps(panel + (c + k) * kBlockRows + r0, v[k]);
     }
   }
@@ -233,14 +196,12 @@ template <class Fmt>
 void run_block(const MatmulBlock& b) {
   __m512 sums[kMatmulMaxPanelTokens][2];
   for (int64_t t = 0; t < b.n_tokens; ++t) sums[t][0] = sums[t][1] = _mm512_setzero_ps();
-  if (b.n_tokens <= kDirectTokens) {
+  if (b.panels != nullptr && b.n_tokens <= kDirectTokens) {
     static_assert(kDirectTokens == 2);
-    if (b.panels != nullptr && b.n_tokens == 1)
+    if (b.n_tokens == 1)
       run_direct_panels<Fmt, 1>(b, sums);
-    else if (b.panels != nullptr)
-      run_direct_panels<Fmt, 2>(b, sums);
     else
-      run_direct<Fmt>(b, sums);
+      run_direct_panels<Fmt, 2>(b, sums);
   } else {
     alignas(64) float panel[kChunkCols * kBlockRows];
     for (int64_t c0 = 0; c0 < b.cols; c0 += kChunkCols) {
