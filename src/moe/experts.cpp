@@ -1,6 +1,8 @@
 // Grouped expert execution over contiguous per-expert row blocks.
 #include "moe/experts.h"
 
+#include <algorithm>
+
 #include "kernels/activation.h"
 #include "kernels/matmul/matmul.h"
 
@@ -33,6 +35,10 @@ void Experts::forward(const ExpertBatch& batch, float* out, ThreadPool* pool) {
   if (n_threads > 1 && static_cast<int64_t>(active.size()) >= 2 * n_threads) {
     // Prefill: experts side by side, one thread each (no barrier inside an expert, each thread
     // streams its own expert's weights). matmul's bits do not depend on threads: the same output.
+    // The experts with the most rows go first, so that the last ones to start are the shortest.
+    std::stable_sort(active.begin(), active.end(), [&](int64_t a, int64_t b) {
+      return batch.expert_offsets[a + 1] - batch.expert_offsets[a] > batch.expert_offsets[b + 1] - batch.expert_offsets[b];
+    });
     expert_bufs_.resize(n_experts());
     pool->parallel_for(static_cast<int64_t>(active.size()), [&](int64_t i) {
       auto& [gate_buf, up_buf] = expert_bufs_[active[i]];

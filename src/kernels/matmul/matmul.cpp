@@ -198,6 +198,8 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
         .xq_bias = xq ? xq->bias.data() + token_begin * n_blocks : nullptr,
         .panels = panels ? panels + row_begin / kPanelRows * panel_stride : nullptr,
         .panel_stride = panel_stride,
+        .next_panels = panels && row_begin + kRowTile < w.rows()
+                           ? panels + (row_begin + kRowTile) / kPanelRows * panel_stride : nullptr,
     });
     if (w.has_scales()) {  // the sums of codes times the weight's (and the input's) scale
       for (int64_t r = 0; r < n_rows; ++r) {

@@ -41,6 +41,9 @@ struct MatmulBlock {
   // when the weight has them (null: read the rows).
   const std::byte* panels;
   int64_t panel_stride;
+  // The panels of the next row block of the same weight (null when none): its first chunk is
+  // brought into cache while this block's last one is computed.
+  const std::byte* next_panels = nullptr;
 };
 
 // True for the weight dtypes whose kernels take quantized activations (MatmulBlock::xq).

@@ -5,13 +5,18 @@
 // weights side by side; a micro-kernel then broadcasts one activation per token and column and
 // keeps 32 rows x 12 tokens of sums in registers for the whole chunk, as a GEMM's outer product
 // does. No lane tree and no partial sums spilled per vector: the sums are the reference's. Decode
-// streams the panels directly.
+// streams the panels directly, and so does prefill for f32 weights of 32 rows (the two 16-row
+// panels read in place, no conversion). While a chunk is computed, the next chunk's panel lines
+// and the activations a line ahead are prefetched, so that the FMAs do not wait on memory.
 // GCC 12 warns about the _mm512_undefined_*() inside its AVX-512 intrinsics (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <immintrin.h>
+
+#include <algorithm>
+#include <type_traits>
 
 #include "kernels/matmul/matmul_kernels.h"
 
@@ -158,24 +163,59 @@ void pack_panel(const MatmulBlock& b, int64_t c0, int64_t n, float* panel) {
   }
 }
 
-// sums[t][h] += the panel's n columns times tokens t < TB's activations from column c0.
-template <int TB>
-void panel_kernel(const float* panel, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2]) {
+// Lines of the next chunk's panels to bring into cache while a micro-kernel runs: `lines` 64-byte
+// lines from each of lo and hi, spread over its columns, so that the next chunk's first pass (or
+// its copy by pack_panel) does not wait on memory. Each micro-kernel of a chunk takes its share.
+struct PanelPrefetch {
+  const char* lo = nullptr;
+  const char* hi = nullptr;
+  int64_t lines = 0;
+  int64_t per_segment = 1;  // pairs per 16 columns
+};
+// Activations are prefetched this many columns ahead (one line per token).
+constexpr int64_t kXAhead = 16;
+
+// A chunk's weights as the micro-kernel reads them: column c's rows 0..15 at lo + c * kStride,
+// rows 16..31 at hi + c * kStride. kStride 32: the chunk panel pack_panel fills (hi = lo + 16);
+// kStride 16: an f32 weight's own two panels, read in place.
+struct Chunk {
+  const float* lo;
+  const float* hi;
+};
+
+// sums[t][h] += the chunk's n columns times tokens t < TB's activations from column c0.
+template <int TB, int kStride>
+void panel_kernel(Chunk w, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2],
+                  const PanelPrefetch& pf) {
   __m512 lo[TB], hi[TB];
+#pragma GCC unroll 12
   for (int t = 0; t < TB; ++t) {
     lo[t] = sums[t][0];
     hi[t] = sums[t][1];
   }
-  for (int64_t c = 0; c < n; ++c) {
-    const __m512 w_lo = _mm512_load_ps(panel + c * kBlockRows);
-    const __m512 w_hi = _mm512_load_ps(panel + c * kBlockRows + 16);
+  // 16 columns (a line of each token's activations) at a time: first the lines kXAhead columns
+  // ahead into L1 and pf.per_segment pairs of the next chunk's panel lines into L2.
+  int64_t prefetched = 0;
+  for (int64_t c = 0; c < n; c += 16) {
 #pragma GCC unroll 12
-    for (int t = 0; t < TB; ++t) {
-      const __m512 xb = _mm512_set1_ps(x[t * ldx + c]);
-      lo[t] = _mm512_fmadd_ps(w_lo, xb, lo[t]);
-      hi[t] = _mm512_fmadd_ps(w_hi, xb, hi[t]);
+    for (int t = 0; t < TB; ++t) _mm_prefetch(reinterpret_cast<const char*>(x + t * ldx + c + kXAhead), _MM_HINT_T0);
+    for (int64_t i = 0; i < pf.per_segment && prefetched < pf.lines; ++i, ++prefetched) {
+      _mm_prefetch(pf.lo + 64 * prefetched, _MM_HINT_T0);
+      _mm_prefetch(pf.hi + 64 * prefetched, _MM_HINT_T0);
+    }
+    const int64_t end = std::min(n, c + 16);
+    for (int64_t k = c; k < end; ++k) {
+      const __m512 w_lo = _mm512_loadu_ps(w.lo + k * kStride);
+      const __m512 w_hi = _mm512_loadu_ps(w.hi + k * kStride);
+#pragma GCC unroll 12
+      for (int t = 0; t < TB; ++t) {
+        const __m512 xb = _mm512_set1_ps(x[t * ldx + k]);
+        lo[t] = _mm512_fmadd_ps(w_lo, xb, lo[t]);
+        hi[t] = _mm512_fmadd_ps(w_hi, xb, hi[t]);
+      }
     }
   }
+#pragma GCC unroll 12
   for (int t = 0; t < TB; ++t) {
     sums[t][0] = lo[t];
     sums[t][1] = hi[t];
@@ -183,13 +223,13 @@ void panel_kernel(const float* panel, int64_t n, const float* x, int64_t ldx, __
 }
 
 // panel_kernel for the first n_tokens (<= TB) tokens.
-template <int TB = kTokenBlock>
-void run_tokens(const float* panel, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2],
-                int64_t n_tokens) {
+template <int kStride, int TB = kTokenBlock>
+void run_tokens(Chunk w, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2], int64_t n_tokens,
+                const PanelPrefetch& pf) {
   if constexpr (TB > 1) {
-    if (n_tokens < TB) return run_tokens<TB - 1>(panel, n, x, ldx, sums, n_tokens);
+    if (n_tokens < TB) return run_tokens<kStride, TB - 1>(w, n, x, ldx, sums, n_tokens, pf);
   }
-  panel_kernel<TB>(panel, n, x, ldx, sums);
+  panel_kernel<TB, kStride>(w, n, x, ldx, sums, pf);
 }
 
 template <class Fmt>
@@ -204,11 +244,38 @@ void run_block(const MatmulBlock& b) {
       run_direct_panels<Fmt, 2>(b, sums);
   } else {
     alignas(64) float panel[kChunkCols * kBlockRows];
+    const int64_t n_token_blocks = (b.n_tokens + kTokenBlock - 1) / kTokenBlock;
     for (int64_t c0 = 0; c0 < b.cols; c0 += kChunkCols) {
       const int64_t n = b.cols - c0 < kChunkCols ? b.cols - c0 : kChunkCols;
-      pack_panel<Fmt>(b, c0, n, panel);
-      for (int64_t t0 = 0; t0 < b.n_tokens; t0 += kTokenBlock)
-        run_tokens(panel, n, b.x + t0 * b.ldx + c0, b.ldx, sums + t0, b.n_tokens - t0);
+      // f32 panels of 32 rows are read in place, the rest converted into the chunk panel.
+      const bool in_place = std::is_same_v<Fmt, F32> && b.panels != nullptr && b.n_rows > 16;
+      const Chunk w = in_place ? Chunk{reinterpret_cast<const float*>(b.panels) + 16 * c0,
+                                       reinterpret_cast<const float*>(b.panels + b.panel_stride) + 16 * c0}
+                               : Chunk{panel, panel + 16};
+      if (!in_place) pack_panel<Fmt>(b, c0, n, panel);
+      // The next chunk's panel lines (the next row block's first one after the last chunk),
+      // spread over this chunk's micro-kernels.
+      const bool last = c0 + n == b.cols;
+      const std::byte* next = last ? b.next_panels : b.panels;
+      const int64_t next_c0 = last ? 0 : c0 + n;
+      const int64_t next_lines = next != nullptr
+          ? ((std::min(kChunkCols, b.cols - next_c0) * 16 * Fmt::kBytes) + 63) / 64 : 0;
+      const int64_t lines_per_block = (next_lines + n_token_blocks - 1) / n_token_blocks;
+      PanelPrefetch pf;
+      if (next_lines > 0) {
+        pf.lo = reinterpret_cast<const char*>(next + 16 * Fmt::kBytes * next_c0);
+        pf.hi = last || b.n_rows > 16 ? pf.lo + b.panel_stride : pf.lo;
+        pf.per_segment = (lines_per_block + (n + 15) / 16 - 1) / ((n + 15) / 16);
+      }
+      for (int64_t t0 = 0, i = 0; t0 < b.n_tokens; t0 += kTokenBlock, ++i) {
+        pf.lines = std::clamp<int64_t>(next_lines - i * lines_per_block, 0, lines_per_block);
+        if (in_place)
+          run_tokens<16>(w, n, b.x + t0 * b.ldx + c0, b.ldx, sums + t0, b.n_tokens - t0, pf);
+        else
+          run_tokens<kBlockRows>(w, n, b.x + t0 * b.ldx + c0, b.ldx, sums + t0, b.n_tokens - t0, pf);
+        pf.lo += 64 * pf.lines;
+        pf.hi += 64 * pf.lines;
+      }
     }
   }
   const __mmask16 lo_mask = tail_mask(b.n_rows);
