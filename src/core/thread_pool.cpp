@@ -3,6 +3,8 @@
 // worker can miss one. Waiting spins for a bounded time, then sleeps on a condition variable.
 #include "core/thread_pool.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -105,6 +107,16 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t)
   }
   task_ = nullptr;
   if (error_) std::rethrow_exception(error_);
+}
+
+void parallel_ranges(ThreadPool* pool, int64_t n, int64_t per_task, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t n_tasks = (n + per_task - 1) / per_task;
+  auto task = [&](int64_t i) { fn(i * per_task, std::min(n, (i + 1) * per_task)); };
+  if (pool == nullptr) {
+    for (int64_t i = 0; i < n_tasks; ++i) task(i);
+  } else {
+    pool->parallel_for(n_tasks, task);
+  }
 }
 
 }  // namespace moe

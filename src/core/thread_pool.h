@@ -44,4 +44,8 @@ class ThreadPool {
   std::exception_ptr error_;             // guarded by mutex_
 };
 
+// fn(begin, end) over [0, n) in fixed ranges of `per_task` (the last one shorter), side by side on
+// `pool`, or in order on the calling thread when `pool` is null.
+void parallel_ranges(ThreadPool* pool, int64_t n, int64_t per_task, const std::function<void(int64_t, int64_t)>& fn);
+
 }  // namespace moe

@@ -35,6 +35,10 @@ void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
     for (int64_t i = 0; i < width; ++i) rows[r * width + i] += bias[i];
 }
 
+// The per-token steps between the GEMMs (norms, rotary embedding, residual adds) run on the pool
+// in fixed ranges of tokens, so that a prefill's second thread does not wait through them.
+constexpr int64_t kTokensPerTask = 16;
+
 void clamp(float* values, int64_t n, float limit) {
   for (int64_t i = 0; i < n; ++i) values[i] = std::clamp(values[i], -limit, limit);
 }
@@ -118,7 +122,7 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
     all_to_all_ = all_to_all.get();
     dispatcher_ = std::move(all_to_all);
   } else {
-    dispatcher_ = std::make_unique<LocalDispatcher>(placement.num_slots);
+    dispatcher_ = std::make_unique<LocalDispatcher>(placement.num_slots, &pool_);
   }
   if (groups_.online)
     balancer_ = std::make_unique<balance::OnlineBalancer>(*groups_.online, *groups_.moe_ep, placement,
@@ -181,7 +185,10 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
   const int64_t n_heads = shard_.heads.size(), n_kv_heads = shard_.kv_heads.size();
   const int64_t q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
 
-  kernels::rmsnorm(x_.data(), H, vec.attn_norm.data(), h_.data(), H, n_tokens, H, config_.rms_eps);
+  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
+    kernels::rmsnorm(x_.data() + begin * H, H, vec.attn_norm.data(), h_.data() + begin * H, H, end - begin, H,
+                     config_.rms_eps);
+  });
   kernels::matmul(l.wq, {h_.data(), H, q_.data(), q_dim, n_tokens}, &pool_);
   kernels::matmul(l.wk, {h_.data(), H, k_.data(), kv_dim, n_tokens}, &pool_);
   kernels::matmul(l.wv, {h_.data(), H, v_.data(), kv_dim, n_tokens}, &pool_);
@@ -208,10 +215,12 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
     const int64_t first = cache.length(), n = static_cast<int64_t>(piece.tokens.size());
     float* q = q_.data() + row * q_dim;
     float* k = k_.data() + row * kv_dim;
-    for (int64_t t = 0; t < n; ++t) {
-      kernels::rope_apply(q + t * q_dim, n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
-      kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
-    }
+    parallel_ranges(&pool_, n, kTokensPerTask, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        kernels::rope_apply(q + t * q_dim, n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
+        kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
+      }
+    });
     cache.store(layer, first, n, k, v_.data() + row * kv_dim);
     kernels::attention({q, cache.keys(layer), cache.values(layer), cache.dtype(), attn_.data() + row * q_dim, n, first,
                         n_heads, n_kv_heads, head_dim},
@@ -220,7 +229,9 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
   }
   kernels::matmul(l.wo, {attn_.data(), q_dim, h_.data(), H, n_tokens}, &pool_);
   all_reduce(groups_.attention, h_.data(), n_tokens * H);
-  for (int64_t i = 0; i < n_tokens * H; ++i) x_[i] += h_[i];
+  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * H; i < end * H; ++i) x_[i] += h_[i];
+  });
   // Attention time excludes the communication inside it, counted in kComm.
   times_[Phase::kAttention] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
                                (times_[Phase::kComm] - comm_before);
@@ -230,7 +241,10 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   const LayerWeights& l = weights_.layers[layer];
   const int64_t H = config_.hidden_size, n_experts = config_.router.n_experts;
   std::optional<ScopedPhase> phase(std::in_place, times_, Phase::kRouter);
-  kernels::rmsnorm(x_.data(), H, vectors_[layer].ffn_norm.data(), h_.data(), H, n_tokens, H, config_.rms_eps);
+  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
+    kernels::rmsnorm(x_.data() + begin * H, H, vectors_[layer].ffn_norm.data(), h_.data() + begin * H, H, end - begin,
+                     H, config_.rms_eps);
+  });
 
   // Under attention TP every rank of the group holds every token: each moe_ep rank dispatches its
   // share of them and the combined rows are gathered back. Under attention DP a rank owns its own.
@@ -277,7 +291,9 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
       for (int64_t i = 0; i < H; ++i) moe_out_[t * H + i] += g * shared_out_[t * H + i];
     }
   }
-  for (int64_t i = 0; i < n_tokens * H; ++i) x_[i] += moe_out_[i];
+  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * H; i < end * H; ++i) x_[i] += moe_out_[i];
+  });
 }
 
 void Transformer::forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits,

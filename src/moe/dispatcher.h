@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "moe/router.h"
 
 namespace moe {
@@ -36,7 +37,8 @@ class Dispatcher {
 
 class LocalDispatcher final : public Dispatcher {
  public:
-  explicit LocalDispatcher(int64_t n_experts) : n_experts_(n_experts) {}
+  // `pool` (may be null) copies and sums the rows of ranges of tokens side by side.
+  explicit LocalDispatcher(int64_t n_experts, ThreadPool* pool = nullptr) : n_experts_(n_experts), pool_(pool) {}
   void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing,
                 ExpertBatch& batch) override;
   void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing,
@@ -44,6 +46,7 @@ class LocalDispatcher final : public Dispatcher {
 
  private:
   int64_t n_experts_;
+  ThreadPool* pool_;
 };
 
 }  // namespace moe
