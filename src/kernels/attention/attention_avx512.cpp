@@ -1,6 +1,6 @@
-// AVX-512 attention block kernel, 16 lanes (attention_kernels.h's operations): scores of a pair
-// of rows over all 64 keys (8 FMA chains), the p·V update of a pair of rows 64 dimensions at a
-// time. Scalar steps use intrinsics (see attention_avx2.cpp).
+// AVX-512 attention block kernel, 16 lanes (attention_kernels.h's operations): scores of 4 rows
+// over all 64 keys (16 FMA chains), the p·V update of 4 rows 64 dimensions at a time, so each
+// key and value vector loaded serves 4 rows. Scalar steps use intrinsics (see attention_avx2.cpp).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 on the intrinsics' undefined vectors
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -20,12 +20,15 @@ constexpr int64_t kBlock = kAttentionBlock;
 template <int R>
 void scores(const AttentionTile& tile, AttentionRow* rows) {
   __m512 acc[R][4];
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int g = 0; g < 4; ++g) acc[r][g] = _mm512_setzero_ps();
   for (int64_t d = 0; d < tile.head_dim; ++d) {
     const float* k = tile.kt + d * kBlock;
     const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), k2 = _mm512_loadu_ps(k + 32),
                  k3 = _mm512_loadu_ps(k + 48);
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 q = _mm512_set1_ps(rows[r].q[d]);
       acc[r][0] = _mm512_fmadd_ps(q, k0, acc[r][0]);
@@ -35,7 +38,9 @@ void scores(const AttentionTile& tile, AttentionRow* rows) {
     }
   }
   const __m512 scale = _mm512_set1_ps(tile.scale);
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int g = 0; g < 4; ++g) _mm512_storeu_ps(rows[r].scores + 16 * g, _mm512_mul_ps(acc[r][g], scale));
 }
 
@@ -44,6 +49,7 @@ float softmax(AttentionRow& row) {
   __mmask16 valid[4];
   __m512 mx = _mm512_set1_ps(row.max);
   const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  #pragma GCC unroll 16
   for (int g = 0; g < 4; ++g) {
     const int64_t left = row.n_keys - 16 * g;
     valid[g] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
@@ -58,6 +64,7 @@ float softmax(AttentionRow& row) {
 
   const __m512 shift = _mm512_set1_ps(new_max);
   __m512 w16 = _mm512_setzero_ps();
+  #pragma GCC unroll 16
   for (int g = 0; g < 4; ++g) {
     const __m512 e = exp_approx_avx512(_mm512_sub_ps(_mm512_loadu_ps(row.scores + 16 * g), shift));
     const __m512 p = _mm512_maskz_mov_ps(valid[g], e);
@@ -78,7 +85,9 @@ template <int C, int R>
 void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const float* rescale, int64_t d,
                 int64_t j_begin, int64_t j_end) {
   __m512 acc[R][C];
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       acc[r][c] = _mm512_loadu_ps(rows[r]->acc + d + 16 * c);
       if (rescale != nullptr) acc[r][c] = _mm512_mul_ps(acc[r][c], _mm512_set1_ps(rescale[r]));
@@ -86,13 +95,18 @@ void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const floa
   for (int64_t j = j_begin; j < j_end; ++j) {
     const float* v = tile.v + j * tile.v_stride + d;
     __m512 vc[C];
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) vc[c] = _mm512_loadu_ps(v + 16 * c);
+    #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 p = _mm512_set1_ps(rows[r]->scores[j]);
+      #pragma GCC unroll 16
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(p, vc[c], acc[r][c]);
     }
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) _mm512_storeu_ps(rows[r]->acc + d + 16 * c, acc[r][c]);
 }
 
@@ -104,34 +118,48 @@ void accumulate_dims(const AttentionTile& tile, AttentionRow* const* rows, const
   for (; d < tile.padded_dim; d += 16) accumulate<1, R>(tile, rows, rescale, d, j_begin, j_end);
 }
 
-// The p·V update of one or two rows: both together over the keys both see, then the longer alone.
-void update(const AttentionTile& tile, AttentionRow* first, AttentionRow* second, const float* rescale) {
-  if (second == nullptr) {
-    accumulate_dims<1>(tile, &first, rescale, 0, first->n_keys);
-    return;
+// accumulate_dims for rows [0, n) of `rows`, n <= 4.
+void accumulate_rows(const AttentionTile& tile, AttentionRow* const* rows, int n, const float* rescale,
+                     int64_t j_begin, int64_t j_end) {
+  switch (n) {
+    case 4: return accumulate_dims<4>(tile, rows, rescale, j_begin, j_end);
+    case 3: return accumulate_dims<3>(tile, rows, rescale, j_begin, j_end);
+    case 2: return accumulate_dims<2>(tile, rows, rescale, j_begin, j_end);
+    default: return accumulate_dims<1>(tile, rows, rescale, j_begin, j_end);
   }
-  AttentionRow* pair[2] = {first, second};
-  const int64_t common = first->n_keys < second->n_keys ? first->n_keys : second->n_keys;
-  accumulate_dims<2>(tile, pair, rescale, 0, common);
-  AttentionRow* longer = first->n_keys > common ? first : second;
-  if (longer->n_keys > common) accumulate_dims<1>(tile, &longer, nullptr, common, longer->n_keys);
+}
+
+// Scores, weights and p·V update of R rows whose n_keys do not decrease: each key range is read
+// once for all the rows that see it (all R first, then the rows with more keys).
+template <int R>
+void block_rows(const AttentionTile& tile, AttentionRow* rows) {
+  scores<R>(tile, rows);
+  float rescale[R];
+  AttentionRow* ptrs[R];
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    rescale[r] = softmax(rows[r]);
+    ptrs[r] = rows + r;
+  }
+  int64_t done = 0;
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    if (rows[r].n_keys <= done) continue;
+    accumulate_rows(tile, ptrs + r, R - r, done == 0 ? rescale + r : nullptr, done, rows[r].n_keys);
+    done = rows[r].n_keys;
+  }
 }
 
 }  // namespace
 
 void attention_block_avx512(const AttentionTile& tile, AttentionRow* rows, int64_t n_rows) {
-  for (int64_t r = 0; r < n_rows; r += 2) {
-    float rescale[2];
-    if (r + 1 < n_rows) {
-      scores<2>(tile, rows + r);
-      rescale[0] = softmax(rows[r]);
-      rescale[1] = softmax(rows[r + 1]);
-      update(tile, rows + r, rows + r + 1, rescale);
-    } else {
-      scores<1>(tile, rows + r);
-      rescale[0] = softmax(rows[r]);
-      update(tile, rows + r, nullptr, rescale);
-    }
+  int64_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) block_rows<4>(tile, rows + r);
+  switch (n_rows - r) {
+    case 3: block_rows<3>(tile, rows + r); break;
+    case 2: block_rows<2>(tile, rows + r); break;
+    case 1: block_rows<1>(tile, rows + r); break;
+    default: break;
   }
 }
 
