@@ -111,21 +111,29 @@ MOE_INLINE void load_columns(const MatmulBlock& b, int64_t r0, int64_t c, __m512
 }
 
 // Decode from panels: each half's panel is one contiguous stream, a vector per column; the line
-// kPanelPrefetchBytes ahead is prefetched as each line starts.
+// kPanelPrefetchBytes ahead is prefetched as each line starts, running on into the next row
+// block's panels near the end so that the stream does not restart cold at every block.
 constexpr int64_t kPanelPrefetchBytes = 2048;
 
 template <class Fmt, int TB, int kHalves>
 void run_direct_panels(const MatmulBlock& b, __m512 (*sums)[2]) {
   const std::byte* panels[2] = {b.panels, b.panels + b.panel_stride};
+  const std::byte* next[2] = {b.next_panels, b.next_panels + b.panel_stride};
+  const int64_t panel_bytes = 16 * Fmt::kBytes * b.cols;
   constexpr int64_t kColsPerLine = 64 / (16 * Fmt::kBytes);
   __m512 acc[TB][kHalves];
   for (int t = 0; t < TB; ++t)
     for (int h = 0; h < kHalves; ++h) acc[t][h] = sums[t][h];
   for (int64_t c = 0; c < b.cols; ++c) {
-    if (c % kColsPerLine == 0)
-      for (int h = 0; h < kHalves; ++h)
-        _mm_prefetch(reinterpret_cast<const char*>(panels[h] + 16 * Fmt::kBytes * c + kPanelPrefetchBytes),
-                     _MM_HINT_T0);
+    if (c % kColsPerLine == 0) {
+      const int64_t ahead = 16 * Fmt::kBytes * c + kPanelPrefetchBytes;
+      for (int h = 0; h < kHalves; ++h) {
+        if (ahead < panel_bytes)
+          _mm_prefetch(reinterpret_cast<const char*>(panels[h] + ahead), _MM_HINT_T0);
+        else if (b.next_panels != nullptr)
+          _mm_prefetch(reinterpret_cast<const char*>(next[h] + ahead - panel_bytes), _MM_HINT_T0);
+      }
+    }
     for (int h = 0; h < kHalves; ++h) {
       const __m512 w = Fmt::load_panel(panels[h], c);
       for (int t = 0; t < TB; ++t) acc[t][h] = _mm512_fmadd_ps(w, _mm512_set1_ps(b.x[t * b.ldx + c]), acc[t][h]);
