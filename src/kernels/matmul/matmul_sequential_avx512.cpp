@@ -202,7 +202,7 @@ void panel_kernel(Chunk w, int64_t n, const float* x, int64_t ldx, __m512 (*sums
     hi[t] = sums[t][1];
   }
   // 16 columns (a line of each token's activations) at a time: first the lines kXAhead columns
-  // ahead into L1 and pf.per_segment pairs of the next chunk's panel lines into L2.
+  // ahead and pf.per_segment pairs of the next chunk's panel lines, into L1.
   int64_t prefetched = 0;
   for (int64_t c = 0; c < n; c += 16) {
 #pragma GCC unroll 12
