@@ -124,21 +124,28 @@ void run_direct_panels(const MatmulBlock& b, __m512 (*sums)[2]) {
   __m512 acc[TB][kHalves];
   for (int t = 0; t < TB; ++t)
     for (int h = 0; h < kHalves; ++h) acc[t][h] = sums[t][h];
-  for (int64_t c = 0; c < b.cols; ++c) {
-    if (c % kColsPerLine == 0) {
-      const int64_t ahead = 16 * Fmt::kBytes * c + kPanelPrefetchBytes;
-      for (int h = 0; h < kHalves; ++h) {
-        if (ahead < panel_bytes)
-          _mm_prefetch(reinterpret_cast<const char*>(panels[h] + ahead), _MM_HINT_T0);
-        else if (b.next_panels != nullptr)
-          _mm_prefetch(reinterpret_cast<const char*>(next[h] + ahead - panel_bytes), _MM_HINT_T0);
-      }
-    }
+  auto column = [&](int64_t c) {
+#pragma GCC unroll 2
     for (int h = 0; h < kHalves; ++h) {
       const __m512 w = Fmt::load_panel(panels[h], c);
+#pragma GCC unroll 2
       for (int t = 0; t < TB; ++t) acc[t][h] = _mm512_fmadd_ps(w, _mm512_set1_ps(b.x[t * b.ldx + c]), acc[t][h]);
     }
+  };
+  int64_t c = 0;
+  for (; c + kColsPerLine <= b.cols; c += kColsPerLine) {  // a line of each half per iteration
+    const int64_t ahead = 16 * Fmt::kBytes * c + kPanelPrefetchBytes;
+#pragma GCC unroll 2
+    for (int h = 0; h < kHalves; ++h) {
+      if (ahead < panel_bytes)
+        _mm_prefetch(reinterpret_cast<const char*>(panels[h] + ahead), _MM_HINT_T0);
+      else if (b.next_panels != nullptr)
+        _mm_prefetch(reinterpret_cast<const char*>(next[h] + ahead - panel_bytes), _MM_HINT_T0);
+    }
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < kColsPerLine; ++k) column(c + k);
   }
+  for (; c < b.cols; ++c) column(c);
   for (int t = 0; t < TB; ++t)
     for (int h = 0; h < kHalves; ++h) sums[t][h] = acc[t][h];
 }
