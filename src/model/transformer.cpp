@@ -39,6 +39,21 @@ void add_bias(float* rows, const std::vector<float>& bias, int64_t n_rows) {
 // in fixed ranges of tokens, so that a prefill's second thread does not wait through them.
 constexpr int64_t kTokensPerTask = 16;
 
+// y = rmsnorm(x) * weight for n_tokens rows of `width`.
+void rmsnorm_rows(ThreadPool& pool, const float* x, const float* weight, float* y, int64_t n_tokens, int64_t width,
+                  float eps) {
+  parallel_ranges(&pool, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
+    kernels::rmsnorm(x + begin * width, width, weight, y + begin * width, width, end - begin, width, eps);
+  });
+}
+
+// x += delta over n_tokens rows of `width` (a residual add).
+void add_rows(ThreadPool& pool, float* x, const float* delta, int64_t n_tokens, int64_t width) {
+  parallel_ranges(&pool, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * width; i < end * width; ++i) x[i] += delta[i];
+  });
+}
+
 void clamp(float* values, int64_t n, float limit) {
   for (int64_t i = 0; i < n; ++i) values[i] = std::clamp(values[i], -limit, limit);
 }
@@ -185,10 +200,7 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
   const int64_t n_heads = shard_.heads.size(), n_kv_heads = shard_.kv_heads.size();
   const int64_t q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
 
-  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
-    kernels::rmsnorm(x_.data() + begin * H, H, vec.attn_norm.data(), h_.data() + begin * H, H, end - begin, H,
-                     config_.rms_eps);
-  });
+  rmsnorm_rows(pool_, x_.data(), vec.attn_norm.data(), h_.data(), n_tokens, H, config_.rms_eps);
   kernels::matmul(l.wq, {h_.data(), H, q_.data(), q_dim, n_tokens}, &pool_);
   kernels::matmul(l.wk, {h_.data(), H, k_.data(), kv_dim, n_tokens}, &pool_);
   kernels::matmul(l.wv, {h_.data(), H, v_.data(), kv_dim, n_tokens}, &pool_);
@@ -229,9 +241,7 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
   }
   kernels::matmul(l.wo, {attn_.data(), q_dim, h_.data(), H, n_tokens}, &pool_);
   all_reduce(groups_.attention, h_.data(), n_tokens * H);
-  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin * H; i < end * H; ++i) x_[i] += h_[i];
-  });
+  add_rows(pool_, x_.data(), h_.data(), n_tokens, H);
   // Attention time excludes the communication inside it, counted in kComm.
   times_[Phase::kAttention] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
                                (times_[Phase::kComm] - comm_before);
@@ -241,10 +251,7 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   const LayerWeights& l = weights_.layers[layer];
   const int64_t H = config_.hidden_size, n_experts = config_.router.n_experts;
   std::optional<ScopedPhase> phase(std::in_place, times_, Phase::kRouter);
-  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
-    kernels::rmsnorm(x_.data() + begin * H, H, vectors_[layer].ffn_norm.data(), h_.data() + begin * H, H, end - begin,
-                     H, config_.rms_eps);
-  });
+  rmsnorm_rows(pool_, x_.data(), vectors_[layer].ffn_norm.data(), h_.data(), n_tokens, H, config_.rms_eps);
 
   // Under attention TP every rank of the group holds every token: each moe_ep rank dispatches its
   // share of them and the combined rows are gathered back. Under attention DP a rank owns its own.
@@ -291,9 +298,7 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
       for (int64_t i = 0; i < H; ++i) moe_out_[t * H + i] += g * shared_out_[t * H + i];
     }
   }
-  parallel_ranges(&pool_, n_tokens, kTokensPerTask, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin * H; i < end * H; ++i) x_[i] += moe_out_[i];
-  });
+  add_rows(pool_, x_.data(), moe_out_.data(), n_tokens, H);
 }
 
 void Transformer::forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>& logits,

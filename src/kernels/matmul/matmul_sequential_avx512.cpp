@@ -118,7 +118,7 @@ constexpr int64_t kPanelPrefetchBytes = 2048;
 template <class Fmt, int TB, int kHalves>
 void run_direct_panels(const MatmulBlock& b, __m512 (*sums)[2]) {
   const std::byte* panels[2] = {b.panels, b.panels + b.panel_stride};
-  const std::byte* next[2] = {b.next_panels, b.next_panels + b.panel_stride};
+  const std::byte* next[2] = {b.next_panels, b.next_panels ? b.next_panels + b.panel_stride : nullptr};
   const int64_t panel_bytes = 16 * Fmt::kBytes * b.cols;
   constexpr int64_t kColsPerLine = 64 / (16 * Fmt::kBytes);
   __m512 acc[TB][kHalves];
@@ -212,8 +212,10 @@ void panel_kernel(Chunk w, int64_t n, const float* x, int64_t ldx, __m512 (*sums
   // ahead and pf.per_segment pairs of the next chunk's panel lines, into L1.
   int64_t prefetched = 0;
   for (int64_t c = 0; c < n; c += 16) {
+    if (c + kXAhead < n) {
 #pragma GCC unroll 12
-    for (int t = 0; t < TB; ++t) _mm_prefetch(reinterpret_cast<const char*>(x + t * ldx + c + kXAhead), _MM_HINT_T0);
+      for (int t = 0; t < TB; ++t) _mm_prefetch(reinterpret_cast<const char*>(x + t * ldx + c + kXAhead), _MM_HINT_T0);
+    }
     for (int64_t i = 0; i < pf.per_segment && prefetched < pf.lines; ++i, ++prefetched) {
       _mm_prefetch(pf.lo + 64 * prefetched, _MM_HINT_T0);
       _mm_prefetch(pf.hi + 64 * prefetched, _MM_HINT_T0);
