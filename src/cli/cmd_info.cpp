@@ -46,18 +46,18 @@ void print_info(const model::Model& m) {
   for (const auto& [name, bytes] : dtype_bytes) dtypes += (dtypes.empty() ? "" : ", ") + name + " " + human(bytes, "B");
   std::printf("model:             %s (%s)\n", m.path.c_str(), m.format == model::FileFormat::kGguf ? "GGUF" : "HF");
   std::printf("architecture:      %s\n", model::arch_name(c.arch));
-  std::printf("layers:            %lld\n", static_cast<long long>(c.n_layers));
+  std::printf("layers:            %lld\n", static_cast<long long>(c.n_layers()));
   std::printf("hidden size:       %lld\n", static_cast<long long>(c.hidden_size));
-  std::printf("attention:         %lld heads, %lld kv heads, head dim %lld%s%s\n", static_cast<long long>(c.n_heads),
-              static_cast<long long>(c.n_kv_heads), static_cast<long long>(c.head_dim),
-              c.qk_norm == model::QkNorm::kPerHead ? ", q/k norm per head"
-              : c.qk_norm == model::QkNorm::kWhole ? ", q/k norm over the projection"
+  std::printf("attention:         %lld heads, %lld kv heads, head dim %lld%s%s\n", static_cast<long long>(c.attention().n_heads),
+              static_cast<long long>(c.attention().n_kv_heads), static_cast<long long>(c.attention().head_dim),
+              c.attention().qk_norm == model::QkNorm::kPerHead ? ", q/k norm per head"
+              : c.attention().qk_norm == model::QkNorm::kWhole ? ", q/k norm over the projection"
                                                    : "",
-              c.qkv_bias ? ", qkv bias" : "");
-  std::printf("experts:           %lld, top-%lld, expert ffn %lld%s\n", static_cast<long long>(c.router.n_experts),
-              static_cast<long long>(c.router.top_k), static_cast<long long>(c.expert_ffn),
-              c.shared_expert_ffn > 0 ? (", shared expert ffn " + std::to_string(c.shared_expert_ffn) + " (sigmoid gate)").c_str() : "");
-  std::printf("routing:           %s\n", c.router.describe().c_str());
+              c.attention().qkv_bias ? ", qkv bias" : "");
+  std::printf("experts:           %lld, top-%lld, expert ffn %lld%s\n", static_cast<long long>(c.n_experts()),
+              static_cast<long long>(c.moe().router.top_k), static_cast<long long>(c.moe().expert_ffn),
+              c.moe().shared_expert_ffn > 0 ? (", shared expert ffn " + std::to_string(c.moe().shared_expert_ffn) + " (sigmoid gate)").c_str() : "");
+  std::printf("routing:           %s\n", c.moe().router.describe().c_str());
   std::printf("vocabulary:        %lld (%s tokenizer, %zu tokens)\n", static_cast<long long>(c.vocab_size),
               m.vocab.kind == tokenizer::Vocab::Kind::kSpm ? "SentencePiece" : "byte-level BPE", m.vocab.tokens.size());
   std::printf("rope:              theta %g, %s\n", c.rope_theta,

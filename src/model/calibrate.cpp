@@ -34,9 +34,9 @@ void observe(Tensor& weight, float* amax) {
 std::vector<LayerInputRanges> calibrate_input_ranges(const Model& model, const std::vector<int32_t>& tokens,
                                                      int64_t window, ThreadPool& pool) {
   MOE_CHECK(window > 0, UsageError, "calibration window must be positive, got ", window);
-  std::vector<LayerInputRanges> ranges(model.config.n_layers);
+  std::vector<LayerInputRanges> ranges(model.config.n_layers());
   Model observed = model;
-  for (int64_t layer = 0; layer < model.config.n_layers; ++layer) {
+  for (int64_t layer = 0; layer < model.config.n_layers(); ++layer) {
     LayerWeights& l = observed.weights.layers[layer];
     LayerInputRanges& r = ranges[layer];
     observe(l.wq, &r.attention);  // k and v multiply the same input

@@ -136,8 +136,8 @@ ModelSizes model_sizes(const Model& model) {
       expert_params = e.gate.numel() + e.up.numel() + e.down.numel();
       expert_bytes = e.gate.nbytes() + e.up.nbytes() + e.down.nbytes();
     }
-    sizes.active_params += c.router.top_k * expert_params;
-    active_bytes += c.router.top_k * expert_bytes;
+    sizes.active_params += c.moe().router.top_k * expert_params;
+    active_bytes += c.moe().router.top_k * expert_bytes;
   }
   sizes.decode_bytes_per_token = active_bytes;
   return sizes;

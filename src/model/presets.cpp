@@ -2,11 +2,14 @@
 // tensor name), so tensors can be generated in any order or in parallel with identical results.
 #include "model/presets.h"
 
+#include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "core/error.h"
 #include "core/quantize.h"
 #include "core/random.h"
+#include "model/arch/arch_table.h"
 #include "tokenizer/make_vocab.h"
 
 namespace moe::model {
@@ -63,6 +66,29 @@ Tensor random_tensor(const std::string& name, std::vector<int64_t> shape, Init i
   return Tensor::from_bytes(target, std::move(shape), std::move(bytes));
 }
 
+// The role of a tensor, from its HF name and shape.
+Init init_of(const HfTensorSlot& slot) {
+  if (slot.name == "model.embed_tokens.weight") return Init::kEmbedding;
+  if (slot.name == "lm_head.weight") return Init::kOutput;
+  if (slot.shape.size() > 1) return Init::kMatrix;
+  return slot.name.find("norm") != std::string::npos ? Init::kNorm : Init::kBias;
+}
+
+// Weights are drawn by the name spelled as Qwen-MoE and OLMoE spell it ("mlp.experts.E.gate_proj"),
+// whatever the architecture's own names, so that a preset's bytes stay those of earlier releases.
+std::string seed_name(const ArchTable& arch, std::string name) {
+  constexpr const char* kRoles[] = {"gate_proj", "up_proj", "down_proj"};
+  const size_t block = name.find(arch.hf_moe_block);
+  if (block == std::string::npos || name.compare(0, 13, "model.layers.") != 0) return name;
+  name.replace(block, std::strlen(arch.hf_moe_block), "mlp.");
+  for (int role = 0; role < 3; ++role) {
+    const std::string suffix = std::string(".") + arch.hf_expert_roles[role] + ".weight";
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return name.substr(0, name.size() - suffix.size()) + "." + kRoles[role] + ".weight";
+  }
+  return name;
+}
+
 }  // namespace
 
 std::vector<std::string> preset_names() {
@@ -73,39 +99,24 @@ std::vector<std::string> preset_names() {
 
 ModelConfig preset_config(const std::string& name) {
   const Preset& p = find_preset(name);
+  const ArchTable& arch = arch_table(p.arch);
   ModelConfig c;
   c.arch = p.arch;
   c.vocab_size = p.vocab;
   c.hidden_size = p.hidden;
-  c.n_layers = p.layers;
-  c.n_heads = p.heads;
-  c.n_kv_heads = p.kv_heads;
-  c.head_dim = p.hidden / p.heads;
   c.max_positions = 4096;
-  c.expert_ffn = p.expert_ffn;
-  c.shared_expert_ffn = p.shared_ffn;
-  c.router.n_experts = p.experts;
-  c.router.top_k = p.top_k;
   c.rms_eps = 1e-5f;
-  switch (p.arch) {
-    case Arch::kMixtral:
-      c.rope_theta = 1e6;
-      c.router.renormalize = true;
-      break;
-    case Arch::kQwen2Moe:
-      c.rope_theta = 1e6;
-      c.qkv_bias = true;
-      break;
-    case Arch::kQwen3Moe:
-      c.rope_theta = 1e6;
-      c.qk_norm = QkNorm::kPerHead;
-      c.router.renormalize = true;
-      break;
-    case Arch::kOlmoe:
-      c.rope_theta = 1e4;
-      c.qk_norm = QkNorm::kWhole;
-      break;
-  }
+  LayerSpec layer;
+  layer.attention.n_heads = p.heads;
+  layer.attention.n_kv_heads = p.kv_heads;
+  layer.attention.head_dim = layer.attention.head_dim_v = p.hidden / p.heads;
+  layer.attention.scale = 1.0f / std::sqrt(static_cast<float>(layer.attention.head_dim));
+  layer.ffn.expert_ffn = p.expert_ffn;
+  layer.ffn.shared_expert_ffn = p.shared_ffn;
+  layer.ffn.router.n_experts = p.experts;
+  layer.ffn.router.top_k = p.top_k;
+  c.layers = uniform_layers(p.layers, layer);
+  arch.preset(c);
   c.validate();
   return c;
 }
@@ -114,64 +125,17 @@ Model make_preset_model(const std::string& name, uint64_t seed, DType dtype) {
   Model model;
   model.name = name;
   model.config = preset_config(name);
-  const ModelConfig& c = model.config;
-  model.vocab = c.arch == Arch::kMixtral ? tokenizer::make_vocab(tokenizer::Vocab::Kind::kSpm, c.vocab_size)
-                                         : tokenizer::make_vocab(tokenizer::Vocab::Kind::kBpe, c.vocab_size);
-  if (c.arch == Arch::kOlmoe) model.vocab.pre = "gpt2";
+  const ArchTable& arch = arch_table(model.config.arch);
+  model.vocab = tokenizer::make_vocab(arch.preset_spm ? tokenizer::Vocab::Kind::kSpm : tokenizer::Vocab::Kind::kBpe,
+                                      model.config.vocab_size);
+  if (*arch.preset_pre_tokenizer != '\0') model.vocab.pre = arch.preset_pre_tokenizer;
 
-  // Bind empty tensors by name through the HF naming table, then fill each one.
-  ModelWeights& w = model.weights;
-  w.layers.resize(c.n_layers);
-  struct Job {
-    Tensor* tensor;
-    std::string name;
-    std::vector<int64_t> shape;
-    Init init;
-  };
-  std::vector<Job> jobs;
-  const int64_t H = c.hidden_size;
-  jobs.push_back({&w.token_embd, "model.embed_tokens.weight", {c.vocab_size, H}, Init::kEmbedding});
-  jobs.push_back({&w.output_norm, "model.norm.weight", {H}, Init::kNorm});
-  jobs.push_back({&w.output, "lm_head.weight", {c.vocab_size, H}, Init::kOutput});
-  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
-    LayerWeights& l = w.layers[layer];
-    const std::string p = "model.layers." + std::to_string(layer) + ".";
-    jobs.push_back({&l.attn_norm, p + "input_layernorm.weight", {H}, Init::kNorm});
-    jobs.push_back({&l.wq, p + "self_attn.q_proj.weight", {c.q_dim(), H}, Init::kMatrix});
-    jobs.push_back({&l.wk, p + "self_attn.k_proj.weight", {c.kv_dim(), H}, Init::kMatrix});
-    jobs.push_back({&l.wv, p + "self_attn.v_proj.weight", {c.kv_dim(), H}, Init::kMatrix});
-    jobs.push_back({&l.wo, p + "self_attn.o_proj.weight", {H, c.q_dim()}, Init::kMatrix});
-    if (c.qkv_bias) {
-      jobs.push_back({&l.bq, p + "self_attn.q_proj.bias", {c.q_dim()}, Init::kBias});
-      jobs.push_back({&l.bk, p + "self_attn.k_proj.bias", {c.kv_dim()}, Init::kBias});
-      jobs.push_back({&l.bv, p + "self_attn.v_proj.bias", {c.kv_dim()}, Init::kBias});
-    }
-    if (c.qk_norm != QkNorm::kNone) {
-      const bool per_head = c.qk_norm == QkNorm::kPerHead;
-      jobs.push_back({&l.q_norm, p + "self_attn.q_norm.weight", {per_head ? c.head_dim : c.q_dim()}, Init::kNorm});
-      jobs.push_back({&l.k_norm, p + "self_attn.k_norm.weight", {per_head ? c.head_dim : c.kv_dim()}, Init::kNorm});
-    }
-    jobs.push_back({&l.ffn_norm, p + "post_attention_layernorm.weight", {H}, Init::kNorm});
-    jobs.push_back({&l.router, p + "mlp.gate.weight", {c.router.n_experts, H}, Init::kMatrix});
-    l.experts.resize(c.router.n_experts);
-    for (int64_t e = 0; e < c.router.n_experts; ++e) {
-      const std::string ep = p + "mlp.experts." + std::to_string(e) + ".";
-      jobs.push_back({&l.experts[e].gate, ep + "gate_proj.weight", {c.expert_ffn, H}, Init::kMatrix});
-      jobs.push_back({&l.experts[e].up, ep + "up_proj.weight", {c.expert_ffn, H}, Init::kMatrix});
-      jobs.push_back({&l.experts[e].down, ep + "down_proj.weight", {H, c.expert_ffn}, Init::kMatrix});
-    }
-    if (c.shared_expert_ffn > 0) {
-      const int64_t F = c.shared_expert_ffn;
-      jobs.push_back({&l.shared_expert.gate, p + "mlp.shared_expert.gate_proj.weight", {F, H}, Init::kMatrix});
-      jobs.push_back({&l.shared_expert.up, p + "mlp.shared_expert.up_proj.weight", {F, H}, Init::kMatrix});
-      jobs.push_back({&l.shared_expert.down, p + "mlp.shared_expert.down_proj.weight", {H, F}, Init::kMatrix});
-      jobs.push_back({&l.shared_expert_gate, p + "mlp.shared_expert_gate.weight", {1, H}, Init::kMatrix});
-    }
-  }
+  // Every tensor through the HF naming table, each filled by its role.
+  std::vector<HfTensorSlot> jobs = hf_tensor_slots(model.config, model.weights);
   // Two threads fill disjoint halves of the job list; values depend only on (seed, name).
   auto run = [&](size_t begin, size_t step) {
     for (size_t i = begin; i < jobs.size(); i += step)
-      *jobs[i].tensor = random_tensor(jobs[i].name, jobs[i].shape, jobs[i].init, seed, dtype);
+      *jobs[i].tensor = random_tensor(seed_name(arch, jobs[i].name), jobs[i].shape, init_of(jobs[i]), seed, dtype);
   };
   std::thread helper(run, 1, 2);
   run(0, 2);

@@ -100,7 +100,7 @@ Model quantize_scaled(const Model& model, const ScaledQuantizeOptions& options, 
   auto matrix = [&](Tensor& t, std::optional<float> input) {
     if (!t.empty()) t = quantize_matrix(t, options.dtype, options.per_channel, input, pool);
   };
-  for (int64_t layer = 0; layer < model.config.n_layers; ++layer) {
+  for (int64_t layer = 0; layer < model.config.n_layers(); ++layer) {
     LayerWeights& l = w.layers[layer];
     for (Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.router,
                       &l.shared_expert_gate})

@@ -60,34 +60,36 @@ int64_t column_block(const ModelWeights& weights) {
 
 Shard make_shard(const ModelConfig& c, const ShardLayout& layout) {
   const int64_t block = layout.column_block;
-  const int64_t group = c.n_heads / c.n_kv_heads;  // query heads per kv head
+  const AttentionSpec& a = c.attention();
+  const FfnSpec& moe = c.moe();
+  const int64_t group = a.n_heads / a.n_kv_heads;  // query heads per kv head
   if (layout.attention_tp > 1) {
-    check_divides(c.n_heads, layout.attention_tp, "num_attention_heads", "tensor_parallel_size");
-    const int64_t local_heads = c.n_heads / layout.attention_tp;
+    check_divides(a.n_heads, layout.attention_tp, "num_attention_heads", "tensor_parallel_size");
+    const int64_t local_heads = a.n_heads / layout.attention_tp;
     MOE_CHECK(local_heads % group == 0 || group % local_heads == 0, ConfigError, "tensor_parallel_size = ",
               layout.attention_tp, " splits the query heads of a kv head (", group, " per kv head) unevenly");
-    MOE_CHECK(c.qk_norm != QkNorm::kWhole || c.n_kv_heads % layout.attention_tp == 0, ConfigError,
-              "tensor_parallel_size = ", layout.attention_tp, " exceeds num_key_value_heads = ", c.n_kv_heads,
+    MOE_CHECK(a.qk_norm != QkNorm::kWhole || a.n_kv_heads % layout.attention_tp == 0, ConfigError,
+              "tensor_parallel_size = ", layout.attention_tp, " exceeds num_key_value_heads = ", a.n_kv_heads,
               ", which a q/k norm over the whole projection cannot replicate");
-    check_divides(c.n_heads * c.head_dim, layout.attention_tp, "the attention width", "tensor_parallel_size", block);
-    if (c.shared_expert_ffn > 0)
-      check_divides(c.shared_expert_ffn, layout.attention_tp, "shared_expert_intermediate_size", "tensor_parallel_size",
+    check_divides(a.out_dim(), layout.attention_tp, "the attention width", "tensor_parallel_size", block);
+    if (moe.shared_expert_ffn > 0)
+      check_divides(moe.shared_expert_ffn, layout.attention_tp, "shared_expert_intermediate_size", "tensor_parallel_size",
                     block);
   }
-  if (layout.moe_ep > 1) check_divides(c.router.n_experts, layout.moe_ep, "num_experts", "moe_expert_parallel_size");
+  if (layout.moe_ep > 1) check_divides(moe.router.n_experts, layout.moe_ep, "num_experts", "moe_expert_parallel_size");
   if (layout.moe_tp > 1)
-    check_divides(c.expert_ffn, layout.moe_tp, "the expert FFN size", "moe_tensor_parallel_size", block);
-  MOE_CHECK(layout.pp <= c.n_layers, ConfigError, "pipeline_parallel_size = ", layout.pp,
-            " exceeds num_hidden_layers = ", c.n_layers);
+    check_divides(moe.expert_ffn, layout.moe_tp, "the expert FFN size", "moe_tensor_parallel_size", block);
+  MOE_CHECK(layout.pp <= c.n_layers(), ConfigError, "pipeline_parallel_size = ", layout.pp,
+            " exceeds num_hidden_layers = ", c.n_layers());
 
   Shard shard;
-  shard.heads = split(c.n_heads, layout.attention_tp, layout.attention_tp_rank);
+  shard.heads = split(a.n_heads, layout.attention_tp, layout.attention_tp_rank);
   shard.kv_heads = {shard.heads.begin / group, (shard.heads.end - 1) / group + 1};
-  shard.experts = split(c.router.n_experts, layout.moe_ep, layout.moe_ep_rank);
-  shard.expert_ffn = split(c.expert_ffn, layout.moe_tp, layout.moe_tp_rank);
-  shard.shared_ffn = split(c.shared_expert_ffn, layout.attention_tp, layout.attention_tp_rank);
+  shard.experts = split(moe.router.n_experts, layout.moe_ep, layout.moe_ep_rank);
+  shard.expert_ffn = split(moe.expert_ffn, layout.moe_tp, layout.moe_tp_rank);
+  shard.shared_ffn = split(moe.shared_expert_ffn, layout.attention_tp, layout.attention_tp_rank);
   // The first n_layers % pp stages take one layer more (TensorRT-LLM's pp_layers).
-  const int64_t base = c.n_layers / layout.pp, extra = c.n_layers % layout.pp;
+  const int64_t base = c.n_layers() / layout.pp, extra = c.n_layers() % layout.pp;
   shard.layers.begin = layout.pp_rank * base + std::min<int64_t>(layout.pp_rank, extra);
   shard.layers.end = shard.layers.begin + base + (layout.pp_rank < extra ? 1 : 0);
   shard.first_stage = layout.pp_rank == 0;
@@ -102,12 +104,13 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     w.output_norm = full.output_norm;
     w.output = full.output;
   }
-  const int64_t d = c.head_dim;
-  const Range q_rows{shard.heads.begin * d, shard.heads.end * d};
-  const Range kv_rows{shard.kv_heads.begin * d, shard.kv_heads.end * d};
-  const bool whole_norm = c.qk_norm == QkNorm::kWhole;
-  w.layers.resize(c.n_layers);
+  w.layers.resize(c.n_layers());
   for (int64_t layer = shard.layers.begin; layer < shard.layers.end; ++layer) {
+    const AttentionSpec& a = c.layers[layer].attention;
+    const Range q_rows{shard.heads.begin * a.head_dim, shard.heads.end * a.head_dim};
+    const Range kv_rows{shard.kv_heads.begin * a.head_dim, shard.kv_heads.end * a.head_dim};
+    const Range v_rows{shard.kv_heads.begin * a.head_dim_v, shard.kv_heads.end * a.head_dim_v};
+    const bool whole_norm = a.qk_norm == QkNorm::kWhole;
     const LayerWeights& f = full.layers[layer];
     LayerWeights& l = w.layers[layer];
     l.attn_norm = f.attn_norm;
@@ -115,22 +118,22 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     l.router = f.router;
     l.wq = slice_rows(f.wq, q_rows);
     l.wk = slice_rows(f.wk, kv_rows);
-    l.wv = slice_rows(f.wv, kv_rows);
+    l.wv = slice_rows(f.wv, v_rows);
     l.bq = slice_rows(f.bq, q_rows);
     l.bk = slice_rows(f.bk, kv_rows);
-    l.bv = slice_rows(f.bv, kv_rows);
+    l.bv = slice_rows(f.bv, v_rows);
     // OLMoE's norms span the whole projection: each rank scales its slice (the sum of squares is
     // reduced over the group at run time); per-head norms are shared by all heads.
     l.q_norm = whole_norm ? slice_rows(f.q_norm, q_rows) : f.q_norm;
     l.k_norm = whole_norm ? slice_rows(f.k_norm, kv_rows) : f.k_norm;
-    l.wo = slice_columns(f.wo, q_rows);
+    l.wo = slice_columns(f.wo, {shard.heads.begin * a.head_dim_v, shard.heads.end * a.head_dim_v});
     if (shard.slot_experts.empty()) {
       for (int64_t e = shard.experts.begin; e < shard.experts.end; ++e)
         l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
     } else {
       for (int64_t e : shard.slot_experts[layer]) l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
     }
-    if (c.shared_expert_ffn > 0) {
+    if (c.layers[layer].ffn.shared_expert_ffn > 0) {
       l.shared_expert = slice_expert(f.shared_expert, shard.shared_ffn);
       l.shared_expert_gate = f.shared_expert_gate;
     }

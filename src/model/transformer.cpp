@@ -66,7 +66,7 @@ Shard whole_model(const ModelConfig& c) {
 balance::Placement slot_placement(const ModelConfig& c, const ParallelGroups& groups) {
   if (groups.placement) return *groups.placement;
   const int64_t ep = groups.moe_ep != nullptr ? groups.moe_ep->size() : 1;
-  return balance::identity_placement(c.n_layers, c.router.n_experts, c.router.n_experts, ep);
+  return balance::identity_placement(c.n_layers(), c.n_experts(), c.n_experts(), ep);
 }
 
 // With configured slots, the shard binds the experts of its rank's slots.
@@ -111,7 +111,7 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
       shard_(with_slots(shard, groups)),
       weights_(shard_weights(model.config, model.weights, shard_)),
       groups_(groups),
-      stats_(model.config.n_layers, model.config.router.n_experts, kDefaultStatsWindow) {
+      stats_(model.config.n_layers(), model.config.n_experts(), kDefaultStatsWindow) {
   for (parallel::Communicator** group : {&groups_.attention, &groups_.moe_ep, &groups_.moe_tp, &groups_.pipeline})
     if (*group == nullptr) {
       owned_groups_.push_back(std::make_unique<parallel::Communicator>(parallel::Communicator::single()));
@@ -119,9 +119,14 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
     }
   with_matmul_panels(weights_, pool_);
   output_norm_ = to_vector(weights_.output_norm);
-  vectors_.resize(config_.n_layers);
-  experts_.resize(config_.n_layers);
+  vectors_.resize(config_.n_layers());
+  experts_.resize(config_.n_layers());
   for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
+    const AttentionSpec& a = config_.layers[layer].attention;
+    MOE_CHECK(a.head_dim_v == a.head_dim, ConfigError, "layer ", layer, ": v_head_dim ", a.head_dim_v,
+              " differs from head_dim ", a.head_dim, ", which GQA attention does not support");
+    MOE_CHECK(config_.layers[layer].ffn.is_moe(), ConfigError, "layer ", layer,
+              ": dense FFN layers are not supported by the inference engine yet");
     const LayerWeights& l = weights_.layers[layer];
     vectors_[layer] = {to_vector(l.attn_norm), to_vector(l.ffn_norm), to_vector(l.q_norm), to_vector(l.k_norm),
                        to_vector(l.bq), to_vector(l.bk), to_vector(l.bv)};
@@ -165,8 +170,8 @@ PhaseTimes Transformer::phase_times() const {
 }
 
 KvCache Transformer::make_cache(int64_t capacity) const {
-  return KvCache(shard_.layers.begin, shard_.layers.size(), capacity, shard_.kv_heads.size(), config_.head_dim,
-                 kv_dtype_);
+  return KvCache(shard_.layers.begin, shard_.layers.size(), capacity, shard_.kv_heads.size(),
+                 config_.attention().head_dim, kv_dtype_);
 }
 
 // RMSNorm over a projection split across the attention group (OLMoE's q/k norm): the sum of
@@ -196,7 +201,8 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
   const auto start = std::chrono::steady_clock::now();
   const LayerWeights& l = weights_.layers[layer];
   const LayerVectors& vec = vectors_[layer];
-  const int64_t H = config_.hidden_size, head_dim = config_.head_dim;
+  const AttentionSpec& spec = config_.layers[layer].attention;
+  const int64_t H = config_.hidden_size, head_dim = spec.head_dim;
   const int64_t n_heads = shard_.heads.size(), n_kv_heads = shard_.kv_heads.size();
   const int64_t q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
 
@@ -207,19 +213,19 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
   add_bias(q_.data(), vec.bq, n_tokens);
   add_bias(k_.data(), vec.bk, n_tokens);
   add_bias(v_.data(), vec.bv, n_tokens);
-  if (config_.qk_norm == QkNorm::kWhole) {
+  if (spec.qk_norm == QkNorm::kWhole) {
     norm_whole_projection(q_.data(), n_tokens, q_dim, vec.q_norm);
     norm_whole_projection(k_.data(), n_tokens, kv_dim, vec.k_norm);
-  } else if (config_.qk_norm == QkNorm::kPerHead) {
+  } else if (spec.qk_norm == QkNorm::kPerHead) {
     kernels::rmsnorm(q_.data(), head_dim, vec.q_norm.data(), q_.data(), head_dim, n_tokens * n_heads, head_dim,
                      config_.rms_eps);
     kernels::rmsnorm(k_.data(), head_dim, vec.k_norm.data(), k_.data(), head_dim, n_tokens * n_kv_heads, head_dim,
                      config_.rms_eps);
   }
-  if (config_.clip_qkv) {
-    clamp(q_.data(), n_tokens * q_dim, *config_.clip_qkv);
-    clamp(k_.data(), n_tokens * kv_dim, *config_.clip_qkv);
-    clamp(v_.data(), n_tokens * kv_dim, *config_.clip_qkv);
+  if (spec.clip_qkv) {
+    clamp(q_.data(), n_tokens * q_dim, *spec.clip_qkv);
+    clamp(k_.data(), n_tokens * kv_dim, *spec.clip_qkv);
+    clamp(v_.data(), n_tokens * kv_dim, *spec.clip_qkv);
   }
   int64_t row = 0;
   for (const Piece& piece : pieces) {
@@ -227,15 +233,17 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
     const int64_t first = cache.length(), n = static_cast<int64_t>(piece.tokens.size());
     float* q = q_.data() + row * q_dim;
     float* k = k_.data() + row * kv_dim;
-    parallel_ranges(&pool_, n, kTokensPerTask, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) {
-        kernels::rope_apply(q + t * q_dim, n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
-        kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
-      }
-    });
+    if (spec.rope)
+      parallel_ranges(&pool_, n, kTokensPerTask, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+          kernels::rope_apply(q + t * q_dim, n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
+          kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta,
+                              config_.rope_style);
+        }
+      });
     cache.store(layer, first, n, k, v_.data() + row * kv_dim);
     kernels::attention({q, cache.keys(layer), cache.values(layer), cache.dtype(), attn_.data() + row * q_dim, n, first,
-                        n_heads, n_kv_heads, head_dim},
+                        n_heads, n_kv_heads, head_dim, spec.scale},
                        &pool_);
     row += n;
   }
@@ -249,7 +257,8 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
 
 void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   const LayerWeights& l = weights_.layers[layer];
-  const int64_t H = config_.hidden_size, n_experts = config_.router.n_experts;
+  const FfnSpec& spec = config_.layers[layer].ffn;
+  const int64_t H = config_.hidden_size, n_experts = spec.router.n_experts;
   std::optional<ScopedPhase> phase(std::in_place, times_, Phase::kRouter);
   rmsnorm_rows(pool_, x_.data(), vectors_[layer].ffn_norm.data(), h_.data(), n_tokens, H, config_.rms_eps);
 
@@ -263,7 +272,7 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   const float* own_hidden = h_.data() + own_begin * H;
 
   kernels::matmul(l.router, {own_hidden, H, router_logits_.data(), n_experts, n_own}, &pool_);
-  const Routing routing = route(router_logits_.data(), n_own, config_.router);
+  const Routing routing = route(router_logits_.data(), n_own, spec.router);
   stats_.record(layer, routing);
   slot_tables_[layer].to_slots(routing, ep.rank(), slot_routing_);
   dispatcher_->set_location("layer " + std::to_string(layer) + ", micro-batch " + std::to_string(micro_batch_));
@@ -286,15 +295,18 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
     std::memcpy(moe_out_.data(), gathered.data(), n_tokens * H * sizeof(float));
   }
 
-  if (config_.shared_expert_ffn > 0) {
+  if (spec.shared_expert_ffn > 0) {
     phase.emplace(times_, Phase::kSharedExpert);
     swiglu_ffn(l.shared_expert, h_.data(), n_tokens, shared_out_.data(), gate_buf_, up_buf_, &pool_);
     phase.reset();
     all_reduce(groups_.attention, shared_out_.data(), n_tokens * H);
-    std::vector<float> gate(n_tokens);
-    kernels::matmul(l.shared_expert_gate, {h_.data(), H, gate.data(), 1, n_tokens}, &pool_);
+    std::vector<float> gate(n_tokens, 1.0f);
+    if (spec.shared_gate == SharedExpertGate::kSigmoid) {
+      kernels::matmul(l.shared_expert_gate, {h_.data(), H, gate.data(), 1, n_tokens}, &pool_);
+      for (float& g : gate) g = kernels::sigmoid(g);
+    }
     for (int64_t t = 0; t < n_tokens; ++t) {
-      const float g = kernels::sigmoid(gate[t]);
+      const float g = gate[t];
       for (int64_t i = 0; i < H; ++i) moe_out_[t * H + i] += g * shared_out_[t * H + i];
     }
   }
@@ -387,13 +399,14 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
     n_tokens += n;
     n_logit_rows += slice.all_logits ? n : 1;
   }
-  const int64_t q_dim = shard_.heads.size() * config_.head_dim, kv_dim = shard_.kv_heads.size() * config_.head_dim;
+  const int64_t head_dim = config_.attention().head_dim;
+  const int64_t q_dim = shard_.heads.size() * head_dim, kv_dim = shard_.kv_heads.size() * head_dim;
   for (std::vector<float>* buffer : {&x_, &h_, &moe_out_, &shared_out_}) grow(*buffer, n_tokens * H);
   grow(q_, n_tokens * q_dim);
   grow(attn_, n_tokens * q_dim);
   grow(k_, n_tokens * kv_dim);
   grow(v_, n_tokens * kv_dim);
-  grow(router_logits_, n_tokens * config_.router.n_experts);
+  grow(router_logits_, n_tokens * config_.n_experts());
   logits.resize(n_logit_rows * vocab);
 
   int64_t logit_row = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "model/arch/arch_table.h"
 
 namespace moe::model {
 
@@ -20,18 +21,17 @@ struct Slot {
   bool gguf_1d = false;     // llama.cpp stores this [1, H] matrix as a 1-D [H] tensor
 };
 
-// One routed-expert role (gate, up or down) of one layer.
+// One routed-expert role (gate, up or down) of one layer; its HF name is the architecture's.
 struct ExpertRole {
   Tensor ExpertWeights::*member;
-  const char* hf_mixtral;  // Mixtral: block_sparse_moe.experts.E.w1
-  const char* hf_other;    // others: mlp.experts.E.gate_proj
-  const char* gguf;        // blk.N.ffn_gate_exps
+  int hf_role;       // index into ArchTable::hf_expert_roles
+  const char* gguf;  // blk.N.ffn_gate_exps
 };
 
 constexpr ExpertRole kExpertRoles[] = {
-    {&ExpertWeights::gate, "w1", "gate_proj", "ffn_gate_exps"},
-    {&ExpertWeights::up, "w3", "up_proj", "ffn_up_exps"},
-    {&ExpertWeights::down, "w2", "down_proj", "ffn_down_exps"},
+    {&ExpertWeights::gate, 0, "ffn_gate_exps"},
+    {&ExpertWeights::up, 1, "ffn_up_exps"},
+    {&ExpertWeights::down, 2, "ffn_down_exps"},
 };
 
 std::vector<int64_t> expert_role_shape(const ModelConfig& c, Tensor ExpertWeights::*member, int64_t ffn) {
@@ -43,9 +43,9 @@ std::string hf_layer(int64_t layer) { return "model.layers." + std::to_string(la
 std::string gguf_layer(int64_t layer) { return "blk." + std::to_string(layer) + "."; }
 
 std::string hf_expert_name(const ModelConfig& c, int64_t layer, int64_t expert, const ExpertRole& role) {
-  const bool mixtral = c.arch == Arch::kMixtral;
-  return hf_layer(layer) + (mixtral ? "block_sparse_moe.experts." : "mlp.experts.") + std::to_string(expert) +
-         "." + (mixtral ? role.hf_mixtral : role.hf_other) + ".weight";
+  const ArchTable& arch = arch_table(c.arch);
+  return hf_layer(layer) + arch.hf_moe_block + "experts." + std::to_string(expert) + "." +
+         arch.hf_expert_roles[role.hf_role] + ".weight";
 }
 
 std::vector<Slot> plain_slots(const ModelConfig& c, ModelWeights& w) {
@@ -55,38 +55,41 @@ std::vector<Slot> plain_slots(const ModelConfig& c, ModelWeights& w) {
       {&w.output_norm, "model.norm.weight", "output_norm.weight", {H}},
   };
   if (!c.tie_embeddings) slots.push_back({&w.output, "lm_head.weight", "output.weight", {c.vocab_size, H}});
-  w.layers.resize(c.n_layers);
-  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+  w.layers.resize(c.n_layers());
+  for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
     LayerWeights& l = w.layers[layer];
+    const AttentionSpec& a = c.layers[layer].attention;
+    const FfnSpec& f = c.layers[layer].ffn;
     const std::string hf = hf_layer(layer), gg = gguf_layer(layer);
-    const std::string moe = c.arch == Arch::kMixtral ? "block_sparse_moe." : "mlp.";
     slots.push_back({&l.attn_norm, hf + "input_layernorm.weight", gg + "attn_norm.weight", {H}});
-    slots.push_back({&l.wq, hf + "self_attn.q_proj.weight", gg + "attn_q.weight", {c.q_dim(), H}, c.n_heads});
-    slots.push_back({&l.wk, hf + "self_attn.k_proj.weight", gg + "attn_k.weight", {c.kv_dim(), H}, c.n_kv_heads});
-    slots.push_back({&l.wv, hf + "self_attn.v_proj.weight", gg + "attn_v.weight", {c.kv_dim(), H}});
-    slots.push_back({&l.wo, hf + "self_attn.o_proj.weight", gg + "attn_output.weight", {H, c.q_dim()}});
-    if (c.qkv_bias) {
-      slots.push_back({&l.bq, hf + "self_attn.q_proj.bias", gg + "attn_q.bias", {c.q_dim()}});
-      slots.push_back({&l.bk, hf + "self_attn.k_proj.bias", gg + "attn_k.bias", {c.kv_dim()}});
-      slots.push_back({&l.bv, hf + "self_attn.v_proj.bias", gg + "attn_v.bias", {c.kv_dim()}});
+    slots.push_back({&l.wq, hf + "self_attn.q_proj.weight", gg + "attn_q.weight", {a.q_dim(), H}, a.n_heads});
+    slots.push_back({&l.wk, hf + "self_attn.k_proj.weight", gg + "attn_k.weight", {a.kv_dim(), H}, a.n_kv_heads});
+    slots.push_back({&l.wv, hf + "self_attn.v_proj.weight", gg + "attn_v.weight", {a.v_dim(), H}});
+    slots.push_back({&l.wo, hf + "self_attn.o_proj.weight", gg + "attn_output.weight", {H, a.out_dim()}});
+    if (a.qkv_bias) {
+      slots.push_back({&l.bq, hf + "self_attn.q_proj.bias", gg + "attn_q.bias", {a.q_dim()}});
+      slots.push_back({&l.bk, hf + "self_attn.k_proj.bias", gg + "attn_k.bias", {a.kv_dim()}});
+      slots.push_back({&l.bv, hf + "self_attn.v_proj.bias", gg + "attn_v.bias", {a.v_dim()}});
     }
-    if (c.qk_norm != QkNorm::kNone) {
-      const bool per_head = c.qk_norm == QkNorm::kPerHead;
+    if (a.qk_norm != QkNorm::kNone) {
+      const bool per_head = a.qk_norm == QkNorm::kPerHead;
       slots.push_back({&l.q_norm, hf + "self_attn.q_norm.weight", gg + "attn_q_norm.weight",
-                       {per_head ? c.head_dim : c.q_dim()}});
+                       {per_head ? a.head_dim : a.q_dim()}});
       slots.push_back({&l.k_norm, hf + "self_attn.k_norm.weight", gg + "attn_k_norm.weight",
-                       {per_head ? c.head_dim : c.kv_dim()}});
+                       {per_head ? a.head_dim : a.kv_dim()}});
     }
     slots.push_back({&l.ffn_norm, hf + "post_attention_layernorm.weight", gg + "ffn_norm.weight", {H}});
-    slots.push_back({&l.router, hf + moe + "gate.weight", gg + "ffn_gate_inp.weight", {c.router.n_experts, H}});
-    if (c.shared_expert_ffn > 0) {
-      const int64_t F = c.shared_expert_ffn;
+    slots.push_back({&l.router, hf + arch_table(c.arch).hf_moe_block + "gate.weight", gg + "ffn_gate_inp.weight",
+                     {f.router.n_experts, H}});
+    if (f.shared_expert_ffn > 0) {
+      const int64_t F = f.shared_expert_ffn;
       ExpertWeights& s = l.shared_expert;
       slots.push_back({&s.gate, hf + "mlp.shared_expert.gate_proj.weight", gg + "ffn_gate_shexp.weight", {F, H}});
       slots.push_back({&s.up, hf + "mlp.shared_expert.up_proj.weight", gg + "ffn_up_shexp.weight", {F, H}});
       slots.push_back({&s.down, hf + "mlp.shared_expert.down_proj.weight", gg + "ffn_down_shexp.weight", {H, F}});
-      slots.push_back({&l.shared_expert_gate, hf + "mlp.shared_expert_gate.weight",
-                       gg + "ffn_gate_inp_shexp.weight", {1, H}, 0, true});
+      if (f.shared_gate == SharedExpertGate::kSigmoid)
+        slots.push_back({&l.shared_expert_gate, hf + "mlp.shared_expert_gate.weight",
+                         gg + "ffn_gate_inp_shexp.weight", {1, H}, 0, true});
     }
   }
   return slots;
@@ -157,17 +160,33 @@ void bind_plain(const ModelConfig& c, ModelWeights& w, const std::map<std::strin
 
 }  // namespace
 
+std::vector<HfTensorSlot> hf_tensor_slots(const ModelConfig& c, ModelWeights& w) {
+  std::vector<HfTensorSlot> out;
+  for (Slot& slot : plain_slots(c, w)) out.push_back({slot.tensor, slot.hf_name, slot.shape});
+  for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
+    const FfnSpec& f = c.layers[layer].ffn;
+    auto& experts = w.layers[layer].experts;
+    experts.resize(f.router.n_experts);
+    for (int64_t e = 0; e < f.router.n_experts; ++e)
+      for (const ExpertRole& role : kExpertRoles)
+        out.push_back({&(experts[e].*role.member), hf_expert_name(c, layer, e, role),
+                       expert_role_shape(c, role.member, f.expert_ffn)});
+  }
+  return out;
+}
+
 ModelWeights weights_from_hf(const ModelConfig& c, const std::map<std::string, Tensor>& tensors,
                              const std::string& source) {
   ModelWeights w;
   bind_plain(c, w, tensors, source, false);
-  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+  for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
+    const FfnSpec& f = c.layers[layer].ffn;
     auto& experts = w.layers[layer].experts;
-    experts.resize(c.router.n_experts);
-    for (int64_t e = 0; e < c.router.n_experts; ++e)
+    experts.resize(f.router.n_experts);
+    for (int64_t e = 0; e < f.router.n_experts; ++e)
       for (const ExpertRole& role : kExpertRoles)
         experts[e].*role.member = find_tensor(tensors, hf_expert_name(c, layer, e, role),
-                                              expert_role_shape(c, role.member, c.expert_ffn), source);
+                                              expert_role_shape(c, role.member, f.expert_ffn), source);
   }
   return w;
 }
@@ -176,14 +195,15 @@ ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string,
                                const std::string& source) {
   ModelWeights w;
   bind_plain(c, w, tensors, source, true);
-  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+  for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
+    const FfnSpec& f = c.layers[layer].ffn;
     auto& experts = w.layers[layer].experts;
-    experts.resize(c.router.n_experts);
+    experts.resize(f.router.n_experts);
     for (const ExpertRole& role : kExpertRoles) {
-      std::vector<int64_t> shape = expert_role_shape(c, role.member, c.expert_ffn);
-      shape.insert(shape.begin(), c.router.n_experts);
+      std::vector<int64_t> shape = expert_role_shape(c, role.member, f.expert_ffn);
+      shape.insert(shape.begin(), f.router.n_experts);
       const Tensor& merged = find_tensor(tensors, gguf_layer(layer) + role.gguf + ".weight", shape, source);
-      for (int64_t e = 0; e < c.router.n_experts; ++e) experts[e].*role.member = merged.select(e);
+      for (int64_t e = 0; e < f.router.n_experts; ++e) experts[e].*role.member = merged.select(e);
     }
   }
   return w;
@@ -196,8 +216,8 @@ NamedTensors weights_to_hf(const ModelConfig& c, const ModelWeights& weights) {
   for (const Slot& slot : plain_slots(c, copy))
     out.emplace_back(slot.hf_name, unpermute && slot.rope_heads > 0 ? permute_heads(*slot.tensor, slot.rope_heads, false)
                                                                     : *slot.tensor);
-  for (int64_t layer = 0; layer < c.n_layers; ++layer)
-    for (int64_t e = 0; e < c.router.n_experts; ++e)
+  for (int64_t layer = 0; layer < c.n_layers(); ++layer)
+    for (int64_t e = 0; e < c.layers[layer].ffn.router.n_experts; ++e)
       for (const ExpertRole& role : kExpertRoles)
         out.emplace_back(hf_expert_name(c, layer, e, role), copy.layers[layer].experts[e].*role.member);
   return out;
@@ -207,13 +227,13 @@ NamedTensors weights_to_gguf(const ModelConfig& c, const ModelWeights& weights) 
   ModelWeights copy = weights;
   NamedTensors out;
   // The llama arch always stores interleaved q/k rows; an HF-sourced model must be permuted.
-  const bool permute = c.arch == Arch::kMixtral && c.rope_style == kernels::RopeStyle::kNeox;
+  const bool permute = arch_table(c.arch).gguf_interleaved_rope && c.rope_style == kernels::RopeStyle::kNeox;
   for (const Slot& slot : plain_slots(c, copy)) {
     Tensor t = permute && slot.rope_heads > 0 ? permute_heads(*slot.tensor, slot.rope_heads, true) : *slot.tensor;
     if (slot.gguf_1d) t = Tensor(t.dtype(), {t.numel()}, t.data(), t.owner());
     out.emplace_back(slot.gguf_name, t);
   }
-  for (int64_t layer = 0; layer < c.n_layers; ++layer)
+  for (int64_t layer = 0; layer < c.n_layers(); ++layer)
     for (const ExpertRole& role : kExpertRoles)
       out.emplace_back(gguf_layer(layer) + role.gguf + ".weight", merge_experts(copy.layers[layer].experts, role.member));
   return out;

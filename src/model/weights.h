@@ -35,6 +35,15 @@ struct ModelWeights {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+// Every tensor of a model (experts included) under its HF name with its shape, bound to its
+// place in `weights` (resized to the config's layers and experts): what presets fill.
+struct HfTensorSlot {
+  Tensor* tensor;
+  std::string name;
+  std::vector<int64_t> shape;
+};
+std::vector<HfTensorSlot> hf_tensor_slots(const ModelConfig& config, ModelWeights& weights);
+
 // Binds tensors by their HF names; a missing or mis-shaped tensor throws FormatError naming it.
 ModelWeights weights_from_hf(const ModelConfig& config, const std::map<std::string, Tensor>& tensors,
                              const std::string& source);

@@ -28,6 +28,7 @@ struct RouterConfig {
 
   void validate() const;          // throws ConfigError naming the offending key
   std::string describe() const;   // "softmax, top-2 of 8, renormalised"
+  bool operator==(const RouterConfig&) const = default;
 };
 
 // Per token, k experts in descending order of selection score (ties: lowest expert id) and their

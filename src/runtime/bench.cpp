@@ -54,7 +54,7 @@ double prefill_flops(const model::ModelSizes& sizes, const model::ModelConfig& c
   const auto n = static_cast<double>(n_prompt);
   const double matmuls = 2.0 * n * static_cast<double>(sizes.active_params - sizes.output_params) +
                          2.0 * static_cast<double>(sizes.output_params);
-  const double attention = 4.0 * static_cast<double>(config.head_dim * config.n_heads * config.n_layers) * n * (n + 1) / 2;
+  const double attention = 4.0 * static_cast<double>(config.attention().head_dim * config.attention().n_heads * config.n_layers()) * n * (n + 1) / 2;
   return matmuls + attention;
 }
 

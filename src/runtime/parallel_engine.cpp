@@ -41,17 +41,17 @@ void check_layout(const parallel::Mapping& m, const model::ModelConfig& c, const
             "enable_attention_dp with moe_tensor_parallel_size = ", m.moe_tp,
             " is not supported yet: use moe_expert_parallel_size = tensor_parallel_size");
   parallel::ModelShape shape;
-  shape.n_layers = c.n_layers;
-  shape.n_heads = c.n_heads;
-  shape.n_kv_heads = c.n_kv_heads;
-  shape.n_experts = c.router.n_experts;
-  shape.expert_ffn = c.expert_ffn;
-  shape.shared_expert_ffn = c.shared_expert_ffn;
+  shape.n_layers = c.n_layers();
+  shape.n_heads = c.attention().n_heads;
+  shape.n_kv_heads = c.attention().n_kv_heads;
+  shape.n_experts = c.n_experts();
+  shape.expert_ffn = c.moe().expert_ffn;
+  shape.shared_expert_ffn = c.moe().shared_expert_ffn;
   shape.hidden = c.hidden_size;
   shape.quant_block = model::column_block(weights);
   parallel::check_model_fits(m, shape);
   model::make_shard(c, shard_layout(m, weights));  // the shard's own checks (kv-head groups, q/k norm)
-  if (load_balancer) balance::slot_placement(*load_balancer, c.n_layers, c.router.n_experts, m.moe_ep);
+  if (load_balancer) balance::slot_placement(*load_balancer, c.n_layers(), c.n_experts(), m.moe_ep);
 }
 
 ParallelEngine::ParallelEngine(const model::Model& model, const parallel::Mapping& mapping,
@@ -75,7 +75,7 @@ ParallelEngine::ParallelEngine(const model::Model& model, const parallel::Mappin
   if (load_balancer) {
     const model::ModelConfig& c = model.config;
     groups.replicas_local_first = load_balancer->replica_routing == "local_first";
-    groups.placement = balance::slot_placement(*load_balancer, c.n_layers, c.router.n_experts, mapping.moe_ep);
+    groups.placement = balance::slot_placement(*load_balancer, c.n_layers(), c.n_experts(), mapping.moe_ep);
     if (load_balancer->update_interval) {
       balance::OnlineBalancerConfig online;
       online.update_interval = *load_balancer->update_interval;

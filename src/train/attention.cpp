@@ -1,6 +1,6 @@
 // Attention forward keeps q, k, v, the context and each query's log-sum-exp; backward recomputes
 // the probabilities from them (no [S][S] matrix is stored). Per query head h, query i, key j <= i:
-//   P_ij = exp(q_i.k_j * c - lse_i), c = 1/sqrt(d);  ctx_i = sum_j P_ij v_j
+//   P_ij = exp(q_i.k_j * c - lse_i), c = the scale (1/sqrt(d));  ctx_i = sum_j P_ij v_j
 //   dv_j += P_ij dctx_i;  ds_ij = P_ij (dctx_i.v_j - dctx_i.ctx_i)
 //   dq_i += c sum_j ds_ij k_j;  dk_j += c sum_i ds_ij q_i
 // then RoPE's transpose (a rotation by -position) on dq and dk, the clip's (the gradient passes
@@ -22,6 +22,7 @@ void check(const AttentionConfig& c, const AttentionParams& p) {
   MOE_CHECK(c.n_kv_heads > 0 && c.n_heads % c.n_kv_heads == 0, ConfigError, "attention: ", c.n_heads,
             " heads are not a multiple of ", c.n_kv_heads, " kv heads");
   MOE_CHECK(c.head_dim % 2 == 0, ConfigError, "attention: head_dim ", c.head_dim, " is odd (RoPE rotates pairs)");
+  MOE_CHECK(c.scale > 0, ConfigError, "attention: scale must be > 0, got ", c.scale);
   const bool none = c.qk_norm == model::QkNorm::kNone;
   MOE_CHECK(none ? p.q_norm == nullptr && p.k_norm == nullptr : p.q_norm != nullptr && p.k_norm != nullptr,
             ConfigError, "attention: the q/k norm weights do not match the config (",
@@ -92,7 +93,7 @@ void attention_forward(float* out, const float* x, const AttentionParams& params
   rope_rows(saved.q.data(), c.n_heads, c, 1);
   rope_rows(saved.k.data(), c.n_kv_heads, c, 1);
 
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const float scale = c.scale;
   for_chunks(pool, c.batch * c.n_heads, 1, [&](int64_t task, int64_t) {
     const int64_t b = task / c.n_heads, h = task % c.n_heads, kv = h / group;
     std::vector<float> scores(c.seq);
@@ -132,7 +133,7 @@ void attention_backward(float* dx, const AttentionGrads& grads, const float* dou
 
   // One task per (sequence, kv head): it owns dk and dv of that head, so no two tasks write the
   // same value.
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const float scale = c.scale;
   for_chunks(pool, c.batch * c.n_kv_heads, 1, [&](int64_t task, int64_t) {
     const int64_t b = task / c.n_kv_heads, kv = task % c.n_kv_heads;
     std::vector<float> probs(c.seq), d_scores(c.seq);

@@ -24,6 +24,7 @@ struct AttentionConfig {
   int64_t n_heads = 0;
   int64_t n_kv_heads = 0;  // divides n_heads; query head h reads kv head h / (n_heads / n_kv_heads)
   int64_t head_dim = 0;
+  float scale = 0.0f;      // multiplies q.k (usually 1 / sqrt(head_dim))
   double rope_theta = 10000.0;
   kernels::RopeStyle rope_style = kernels::RopeStyle::kNeox;
   model::QkNorm qk_norm = model::QkNorm::kNone;  // RMSNorm of q and k after the projections

@@ -2,6 +2,7 @@
 #include "train/model_spec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
@@ -54,24 +55,32 @@ TrainingStart resolve_training_start(TrainConfig& config) {
 
   model::ModelConfig& c = start.config;
   const bool fixed = start.weights.has_value();
-  apply_size(spec.num_layers, c.n_layers, "num_layers", fixed, start.source);
+  // Megatron's size keys describe a uniform model: they apply to every layer.
+  model::LayerSpec layer = c.layers.front();
+  model::AttentionSpec& a = layer.attention;
+  model::FfnSpec& f = layer.ffn;
+  int64_t n_layers = c.n_layers();
+  apply_size(spec.num_layers, n_layers, "num_layers", fixed, start.source);
   apply_size(spec.hidden_size, c.hidden_size, "hidden_size", fixed, start.source);
-  apply_size(spec.num_attention_heads, c.n_heads, "num_attention_heads", fixed, start.source);
-  apply_size(spec.num_query_groups, c.n_kv_heads, "num_query_groups", fixed, start.source);
+  apply_size(spec.num_attention_heads, a.n_heads, "num_attention_heads", fixed, start.source);
+  apply_size(spec.num_query_groups, a.n_kv_heads, "num_query_groups", fixed, start.source);
   if (!spec.kv_channels && (spec.hidden_size || spec.num_attention_heads) && !fixed)
-    c.head_dim = c.hidden_size / c.n_heads;  // Megatron's default kv_channels
-  apply_size(spec.kv_channels, c.head_dim, "kv_channels", fixed, start.source);
-  apply_size(spec.moe_ffn_hidden_size ? spec.moe_ffn_hidden_size : spec.ffn_hidden_size, c.expert_ffn,
+    a.head_dim = c.hidden_size / a.n_heads;  // Megatron's default kv_channels
+  apply_size(spec.kv_channels, a.head_dim, "kv_channels", fixed, start.source);
+  a.head_dim_v = a.head_dim;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+  apply_size(spec.moe_ffn_hidden_size ? spec.moe_ffn_hidden_size : spec.ffn_hidden_size, f.expert_ffn,
              spec.moe_ffn_hidden_size ? "moe_ffn_hidden_size" : "ffn_hidden_size", fixed, start.source);
-  apply_size(spec.moe_shared_expert_intermediate_size, c.shared_expert_ffn,
+  apply_size(spec.moe_shared_expert_intermediate_size, f.shared_expert_ffn,
              "moe_shared_expert_intermediate_size", fixed, start.source);
-  apply_size(spec.num_experts, c.router.n_experts, "num_experts", fixed, start.source);
+  apply_size(spec.num_experts, f.router.n_experts, "num_experts", fixed, start.source);
   apply_size(spec.max_position_embeddings, c.max_positions, "max_position_embeddings", fixed, start.source);
   if (spec.rotary_base) c.rope_theta = *spec.rotary_base;
   if (spec.norm_epsilon) c.rms_eps = static_cast<float>(*spec.norm_epsilon);
-  if (!config.given.contains("moe_router_topk")) config.router.topk = c.router.top_k;
-  c.router.top_k = config.router.topk;
-  config.router.num_experts = c.router.n_experts;
+  if (!config.given.contains("moe_router_topk")) config.router.topk = f.router.top_k;
+  f.router.top_k = config.router.topk;
+  config.router.num_experts = f.router.n_experts;
+  c.layers = model::uniform_layers(n_layers, layer);
   MOE_CHECK(spec.seq_length <= c.max_positions, ConfigError, "seq_length (", spec.seq_length,
             ") exceeds the model's max_position_embeddings (", c.max_positions, ")");
   MOE_CHECK(c.vocab_size == static_cast<int64_t>(start.vocab.tokens.size()), ConfigError,
@@ -80,16 +89,17 @@ TrainingStart resolve_training_start(TrainConfig& config) {
   // The saved model must route as it was trained: Megatron's default (top-k of the logits, then
   // softmax over the k) is Mixtral's and Qwen3-MoE's renormalised routing; pre-softmax without
   // renormalisation is Qwen2-MoE's and OLMoE's.
-  if (!config.given.contains("moe_router_pre_softmax")) config.router.pre_softmax = !c.router.renormalize;
+  const RouterConfig& model_router = c.moe().router;
+  if (!config.given.contains("moe_router_pre_softmax")) config.router.pre_softmax = !model_router.renormalize;
   const RouterTrainConfig& r = config.router;
   MOE_CHECK(r.score_function == ScoreFunction::kSoftmax && r.num_groups == 0 && !r.topk_scaling_factor,
             ConfigError, "moe_router_score_function / moe_router_num_groups / moe_router_topk_scaling_factor: ",
             model::arch_name(c.arch), " routes by softmax without groups or scaling; these options need an "
             "architecture that has them");
-  MOE_CHECK(r.pre_softmax != c.router.renormalize || r.topk == 1, ConfigError,
+  MOE_CHECK(r.pre_softmax != model_router.renormalize || r.topk == 1, ConfigError,
             "moe_router_pre_softmax: ", r.pre_softmax ? "true" : "false", " does not match ",
-            model::arch_name(c.arch), "'s routing (", c.router.describe(), "); set it to ",
-            c.router.renormalize ? "false" : "true");
+            model::arch_name(c.arch), "'s routing (", model_router.describe(), "); set it to ",
+            model_router.renormalize ? "false" : "true");
   c.validate();
   r.validate();
   return start;

@@ -34,33 +34,33 @@ ParamStore::ParamStore(const model::ModelConfig& config, const ParamShard& shard
   const int tp = shard.tp_size;
   MOE_CHECK(tp >= 1 && shard.tp_rank >= 0 && shard.tp_rank < tp, ConfigError, "tensor parallel rank ",
             shard.tp_rank, " of ", tp);
-  MOE_CHECK(config.n_heads % tp == 0 && config.n_kv_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ",
-            tp, " does not divide the attention heads (", config.n_heads, ") and kv heads (", config.n_kv_heads, ")");
-  MOE_CHECK(config.shared_expert_ffn % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
-            " does not divide the shared expert's width ", config.shared_expert_ffn);
-  MOE_CHECK(tp == 1 || config.qk_norm != model::QkNorm::kWhole, ConfigError, "tensor_model_parallel_size = ", tp,
+  MOE_CHECK(config.attention().n_heads % tp == 0 && config.attention().n_kv_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ",
+            tp, " does not divide the attention heads (", config.attention().n_heads, ") and kv heads (", config.attention().n_kv_heads, ")");
+  MOE_CHECK(config.moe().shared_expert_ffn % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
+            " does not divide the shared expert's width ", config.moe().shared_expert_ffn);
+  MOE_CHECK(tp == 1 || config.attention().qk_norm != model::QkNorm::kWhole, ConfigError, "tensor_model_parallel_size = ", tp,
             ": this model normalises q and k over the whole projection (OLMoE), which tensor parallelism splits");
-  const int64_t H = config.hidden_size, E = config.router.n_experts;
+  const int64_t H = config.hidden_size, E = config.n_experts();
   const int64_t first_expert = shard.first_expert, n_experts = shard.n_experts;
   views_.token_embd = add({config.vocab_size, H});
   views_.output_norm = add({H});
   views_.output = config.tie_embeddings ? views_.token_embd : add({config.vocab_size, H});
-  views_.layers.resize(config.n_layers);
+  views_.layers.resize(config.n_layers());
   for (model::LayerWeights& l : views_.layers) {
     l.attn_norm = add({H});
-    l.wq = add({config.q_dim(), H}, Kind::kRows);
-    l.wk = add({config.kv_dim(), H}, Kind::kRows);
-    l.wv = add({config.kv_dim(), H}, Kind::kRows);
-    l.wo = add({H, config.q_dim()}, Kind::kCols);
-    if (config.qkv_bias) {
-      l.bq = add({config.q_dim()}, Kind::kRows);
-      l.bk = add({config.kv_dim()}, Kind::kRows);
-      l.bv = add({config.kv_dim()}, Kind::kRows);
+    l.wq = add({config.attention().q_dim(), H}, Kind::kRows);
+    l.wk = add({config.attention().kv_dim(), H}, Kind::kRows);
+    l.wv = add({config.attention().kv_dim(), H}, Kind::kRows);
+    l.wo = add({H, config.attention().q_dim()}, Kind::kCols);
+    if (config.attention().qkv_bias) {
+      l.bq = add({config.attention().q_dim()}, Kind::kRows);
+      l.bk = add({config.attention().kv_dim()}, Kind::kRows);
+      l.bv = add({config.attention().kv_dim()}, Kind::kRows);
     }
-    if (config.qk_norm != model::QkNorm::kNone) {
-      const bool per_head = config.qk_norm == model::QkNorm::kPerHead;
-      l.q_norm = add({per_head ? config.head_dim : config.q_dim()});
-      l.k_norm = add({per_head ? config.head_dim : config.kv_dim()});
+    if (config.attention().qk_norm != model::QkNorm::kNone) {
+      const bool per_head = config.attention().qk_norm == model::QkNorm::kPerHead;
+      l.q_norm = add({per_head ? config.attention().head_dim : config.attention().q_dim()});
+      l.k_norm = add({per_head ? config.attention().head_dim : config.attention().kv_dim()});
     }
     l.ffn_norm = add({H});
     l.router = add({E, H});
@@ -68,14 +68,14 @@ ParamStore::ParamStore(const model::ModelConfig& config, const ParamShard& shard
     const int64_t last = n_experts < 0 ? E : first_expert + n_experts;
     for (int64_t i = first_expert; i < last; ++i) {
       ExpertWeights& e = l.experts[i];
-      e.gate = add({config.expert_ffn, H}, Kind::kExpert);
-      e.up = add({config.expert_ffn, H}, Kind::kExpert);
-      e.down = add({H, config.expert_ffn}, Kind::kExpert);
+      e.gate = add({config.moe().expert_ffn, H}, Kind::kExpert);
+      e.up = add({config.moe().expert_ffn, H}, Kind::kExpert);
+      e.down = add({H, config.moe().expert_ffn}, Kind::kExpert);
     }
-    if (config.shared_expert_ffn > 0) {
-      l.shared_expert.gate = add({config.shared_expert_ffn, H}, Kind::kRows);
-      l.shared_expert.up = add({config.shared_expert_ffn, H}, Kind::kRows);
-      l.shared_expert.down = add({H, config.shared_expert_ffn}, Kind::kCols);
+    if (config.moe().shared_expert_ffn > 0) {
+      l.shared_expert.gate = add({config.moe().shared_expert_ffn, H}, Kind::kRows);
+      l.shared_expert.up = add({config.moe().shared_expert_ffn, H}, Kind::kRows);
+      l.shared_expert.down = add({H, config.moe().shared_expert_ffn}, Kind::kCols);
       l.shared_expert_gate = add({1, H});
     }
   }

@@ -19,20 +19,24 @@ model::ModelConfig training_config(model::ModelConfig config) {
   return config;
 }
 
-void check_supported(const model::ModelConfig& c, const RouterTrainConfig& router) {
-  c.validate();
+void check_supported(const model::ModelConfig& config, const RouterTrainConfig& router) {
+  config.validate();
   router.validate();
-  MOE_CHECK(router.num_experts == c.router.n_experts, ConfigError, "num_experts: ", router.num_experts,
-            " but the model has ", c.router.n_experts, " experts");
-  MOE_CHECK(router.topk == c.router.top_k, ConfigError, "moe_router_topk: ", router.topk,
-            " but the model routes to ", c.router.top_k, " experts");
-  MOE_CHECK(router.score_function == c.router.score_function, ConfigError,
+  for (int64_t layer = 0; layer < config.n_layers(); ++layer)
+    MOE_CHECK(config.layers[layer].ffn.is_moe() && config.layers[layer] == config.layers.front(), ConfigError,
+              "layer ", layer, ": training needs every layer alike and MoE (dense or differing layers: not yet)");
+  const RouterConfig& c = config.moe().router;
+  MOE_CHECK(router.num_experts == c.n_experts, ConfigError, "num_experts: ", router.num_experts,
+            " but the model has ", c.n_experts, " experts");
+  MOE_CHECK(router.topk == c.top_k, ConfigError, "moe_router_topk: ", router.topk,
+            " but the model routes to ", c.top_k, " experts");
+  MOE_CHECK(router.score_function == c.score_function, ConfigError,
             "moe_router_score_function: differs from the model's score function");
   // Softmax routing: Megatron's pre_softmax (softmax, then top-k) keeps the probabilities as they
   // are; without it the k chosen are renormalised, which the model config calls renormalize.
-  MOE_CHECK(router.score_function != ScoreFunction::kSoftmax || router.pre_softmax != c.router.renormalize,
+  MOE_CHECK(router.score_function != ScoreFunction::kSoftmax || router.pre_softmax != c.renormalize,
             ConfigError, "moe_router_pre_softmax: ", router.pre_softmax ? "true" : "false",
-            " routes differently from the model (", c.router.describe(), ")");
+            " routes differently from the model (", c.describe(), ")");
 }
 
 }  // namespace
@@ -46,7 +50,7 @@ TrainModel::TrainModel(const model::ModelConfig& config, const TrainModelOptions
                          .n_experts = options.exchange != nullptr ? options.exchange->local_experts() : -1,
                          .tp_rank = options.tp != nullptr ? options.tp->rank() : 0,
                          .tp_size = options.tp != nullptr ? options.tp->size() : 1}),
-      expert_bias_(config.n_layers,
+      expert_bias_(config.n_layers(),
                    std::vector<float>(options.router.enable_expert_bias ? options.router.num_experts : 0, 0.0f)) {
   MOE_CHECK(options.input_jitter_eps >= 0 && options.input_jitter_eps < 1, ConfigError,
             "moe_input_jitter_eps: must be in [0, 1), got ", options.input_jitter_eps);
@@ -58,13 +62,20 @@ TrainModel::TrainModel(const model::ModelConfig& config, const TrainModelOptions
 void TrainModel::load_weights(const model::Model& model) {
   const std::string source = model.path.empty() ? model.name : model.path;
   const model::ModelConfig& c = model.config;
-  MOE_CHECK(c.arch == config_.arch && c.vocab_size == config_.vocab_size && c.hidden_size == config_.hidden_size &&
-                c.n_layers == config_.n_layers && c.n_heads == config_.n_heads &&
-                c.n_kv_heads == config_.n_kv_heads && c.head_dim == config_.head_dim &&
-                c.expert_ffn == config_.expert_ffn && c.shared_expert_ffn == config_.shared_expert_ffn &&
-                c.router.n_experts == config_.router.n_experts && c.qkv_bias == config_.qkv_bias &&
-                c.tie_embeddings == config_.tie_embeddings,
-            ConfigError, source, ": the model's shapes differ from the training model's");
+  // Shapes must agree (routing options may differ: training's own are in options_.router).
+  auto shapes = [](model::ModelConfig config) {
+    config.rope_style = kernels::RopeStyle::kNeox;
+    config.max_positions = 0;
+    config.rms_eps = 0;
+    config.rope_theta = 0;
+    for (model::LayerSpec& layer : config.layers) {
+      RouterConfig shape_only;
+      shape_only.n_experts = layer.ffn.router.n_experts;
+      layer.ffn.router = shape_only;
+    }
+    return config;
+  };
+  MOE_CHECK(shapes(c) == shapes(config_), ConfigError, source, ": the model's shapes differ from the training model's");
   params_.load(model::weights_to_hf(c, model.weights), source);
 }
 
@@ -100,17 +111,17 @@ model::Model TrainModel::to_model(tokenizer::Vocab vocab, model::NamedTensors na
 
 // This rank's heads (all of them without TP) over whole sequences.
 AttentionConfig TrainModel::attention_config(int64_t batch, int64_t seq) const {
-  return {batch,           seq,           config_.hidden_size, config_.n_heads / tp_size(),
-          config_.n_kv_heads / tp_size(), config_.head_dim, config_.rope_theta, config_.rope_style,
-          config_.qk_norm,  config_.rms_eps,  config_.clip_qkv};
+  const model::AttentionSpec& a = config_.attention();
+  return {batch, seq, config_.hidden_size, a.n_heads / tp_size(), a.n_kv_heads / tp_size(), a.head_dim, a.scale,
+          config_.rope_theta, config_.rope_style, a.qk_norm, config_.rms_eps, a.clip_qkv};
 }
 
 // Under TP the shared expert runs outside the MoE layer, on whole sequences (run_forward).
 MoeLayerConfig TrainModel::moe_config() const {
   const bool tp = options_.tp != nullptr;
   return {config_.hidden_size,
-          config_.expert_ffn,
-          tp ? 0 : config_.shared_expert_ffn,
+          config_.moe().expert_ffn,
+          tp ? 0 : config_.moe().shared_expert_ffn,
           options_.router,
           seq_ / tp_size(),
           options_.exchange,
@@ -123,7 +134,7 @@ MoeParams TrainModel::moe_params(int64_t layer) const {
   p.router = l.router.f32();
   for (const ExpertWeights& e : l.experts)
     if (!e.gate.empty()) p.experts.push_back({e.gate.f32(), e.up.f32(), e.down.f32(), options_.bf16});
-  if (config_.shared_expert_ffn > 0) {
+  if (config_.moe().shared_expert_ffn > 0) {
     p.shared = {l.shared_expert.gate.f32(), l.shared_expert.up.f32(), l.shared_expert.down.f32()};
     p.shared_gate = l.shared_expert_gate.f32();
   }
@@ -137,7 +148,7 @@ MoeGrads TrainModel::moe_grads(int64_t layer) {
   g.router = params_.grad(l.router);
   for (const ExpertWeights& e : l.experts)
     if (!e.gate.empty()) g.experts.push_back({params_.grad(e.gate), params_.grad(e.up), params_.grad(e.down)});
-  if (config_.shared_expert_ffn > 0) {
+  if (config_.moe().shared_expert_ffn > 0) {
     g.shared = {params_.grad(l.shared_expert.gate), params_.grad(l.shared_expert.up),
                 params_.grad(l.shared_expert.down)};
     g.shared_gate = params_.grad(l.shared_expert_gate);
@@ -167,13 +178,13 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
   seq_ = seq;
   tokens_ = tp != nullptr ? tp->shard(tokens, batch, seq, 1) : std::vector<int32_t>(tokens.begin(), tokens.end());
   targets_ = tp != nullptr ? tp->shard(targets, batch, seq, 1) : std::vector<int32_t>(targets.begin(), targets.end());
-  layers_.resize(config_.n_layers);
+  layers_.resize(config_.n_layers());
   LossParts parts;
   std::vector<float> x(T * H), branch(T * H);
   embedding_forward(x.data(), tokens_, w.token_embd.f32(), V, H);
   const AttentionConfig attention = attention_config(batch, seq);
   const MoeLayerConfig moe = moe_config();
-  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
+  for (int64_t layer = 0; layer < config_.n_layers(); ++layer) {
     const model::LayerWeights& l = w.layers[layer];
     LayerState& s = layers_[layer];
     s.input = x;
@@ -202,11 +213,11 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
     }
     const MoeParams moe_p = moe_params(layer);
     moe_forward(branch.data(), s.moe_in.data(), T, moe_p, moe, std::move(noise), s.moe, pool_);
-    if (tp != nullptr && config_.shared_expert_ffn > 0) {  // this rank's columns over whole sequences
+    if (tp != nullptr && config_.moe().shared_expert_ffn > 0) {  // this rank's columns over whole sequences
       s.moe_in_full = tp->gather(s.moe_in.data(), batch, seq, H);
       tp->add_summed(branch.data(), batch, seq, H, [&](float* partial) {
         shared_expert_forward(partial, s.moe_in_full.data(), batch * seq, moe_p.shared, moe_p.shared_gate, H,
-                              config_.shared_expert_ffn / tp_size(), s.shared, pool_);
+                              config_.moe().shared_expert_ffn / tp_size(), s.shared, pool_);
       });
     }
     for (int64_t i = 0; i < T * H; ++i) x[i] += branch[i];
@@ -246,19 +257,19 @@ void TrainModel::run_backward(float loss_scale) {
   const AttentionConfig attention = attention_config(batch_, seq_);
   const MoeLayerConfig moe = moe_config();
   auto grad = [&](const Tensor& t) { return t.empty() ? nullptr : params_.grad(t); };
-  for (int64_t layer = config_.n_layers - 1; layer >= 0; --layer) {
+  for (int64_t layer = config_.n_layers() - 1; layer >= 0; --layer) {
     const model::LayerWeights& l = w.layers[layer];
     const LayerState& s = layers_[layer];
     std::fill(d_branch.begin(), d_branch.end(), 0.0f);
     const MoeParams moe_p = moe_params(layer);
     const MoeGrads moe_g = moe_grads(layer);
     moe_backward(d_branch.data(), moe_g, dx.data(), s.moe_in.data(), T, moe_p, moe, s.moe, loss_scale, pool_);
-    if (tp != nullptr && config_.shared_expert_ffn > 0) {
+    if (tp != nullptr && config_.moe().shared_expert_ffn > 0) {
       const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
       tp->add_summed(d_branch.data(), batch_, seq_, H, [&](float* partial) {
         shared_expert_backward(partial, moe_g.shared, moe_g.shared_gate, dout.data(), s.moe_in_full.data(),
                                batch_ * seq_, moe_p.shared, moe_p.shared_gate, H,
-                               config_.shared_expert_ffn / tp_size(), s.shared, pool_);
+                               config_.moe().shared_expert_ffn / tp_size(), s.shared, pool_);
       });
     }
     rmsnorm_backward(dx.data(), params_.grad(l.ffn_norm), d_branch.data(), s.mid.data(), l.ffn_norm.f32(),

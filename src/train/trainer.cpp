@@ -153,14 +153,15 @@ std::string start_line(TrainModel& net, const TrainLayout& l, const TrainConfig&
 // Refuses a checkpoint whose model differs from the configured one.
 void check_same_model(const model::ModelConfig& want, const model::ModelConfig& got, const std::string& path) {
   const auto shape = [](const model::ModelConfig& c) {
-    return std::vector<int64_t>{c.vocab_size, c.hidden_size, c.n_layers, c.n_heads, c.n_kv_heads,
-                                c.head_dim, c.expert_ffn, c.shared_expert_ffn, c.router.n_experts};
+    return std::vector<int64_t>{c.vocab_size,       c.hidden_size,          c.n_layers(),
+                                c.attention().n_heads, c.attention().n_kv_heads, c.attention().head_dim,
+                                c.moe().expert_ffn, c.moe().shared_expert_ffn, c.n_experts()};
   };
   MOE_CHECK(want.arch == got.arch && shape(want) == shape(got), ConfigError, path,
             ": checkpoint of another model (", model::arch_name(got.arch), ", hidden ", got.hidden_size,
-            ", ", got.n_layers, " layers, ", got.router.n_experts, " experts; the config asks for ",
-            model::arch_name(want.arch), ", hidden ", want.hidden_size, ", ", want.n_layers, " layers, ",
-            want.router.n_experts, " experts)");
+            ", ", got.n_layers(), " layers, ", got.n_experts(), " experts; the config asks for ",
+            model::arch_name(want.arch), ", hidden ", want.hidden_size, ", ", want.n_layers(), " layers, ",
+            want.n_experts(), " experts)");
 }
 
 }  // namespace
@@ -182,7 +183,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   const TrainLayout layout = make_train_layout(config, world.size(), world.rank(), start.config);
   TrainGroups groups(world, layout);
   std::optional<ExpertExchange> exchange;
-  if (layout.ep > 1) exchange.emplace(groups.ep, start.config.router.n_experts);
+  if (layout.ep > 1) exchange.emplace(groups.ep, start.config.n_experts());
   std::optional<TensorParallel> tensor_parallel;
   if (layout.tp > 1) tensor_parallel.emplace(groups.tp);
   const int64_t seq = config.model.seq_length;
@@ -266,7 +267,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     StepRecord record;
     record.step = step;
     record.train_iters = config.train_iters;
-    record.expert_tokens.assign(start.config.n_layers, std::vector<int64_t>(start.config.router.n_experts, 0));
+    record.expert_tokens.assign(start.config.n_layers(), std::vector<int64_t>(start.config.n_experts(), 0));
     for (int64_t m = layout.dp_rank; m < micro_batches; m += layout.dp) {
       Rng jitter(derive_seed(config.seed, "jitter " + std::to_string(step) + " " + std::to_string(m)));
       const Batch batch = draw_batch(train_stream, state.consumed_samples + m * micro, micro);

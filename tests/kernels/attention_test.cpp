@@ -70,7 +70,8 @@ struct Problem {
     const int64_t width = shape.n_heads * shape.head_dim;
     attention_with_level(level,
                          {q.data() + begin * width, k_cache.data(), v_cache.data(), dtype, out + begin * width,
-                          end - begin, shape.first_position + begin, shape.n_heads, shape.n_kv_heads, shape.head_dim},
+                          end - begin, shape.first_position + begin, shape.n_heads, shape.n_kv_heads, shape.head_dim,
+                          1.0f / std::sqrt(static_cast<float>(shape.head_dim))},
                          pool);
   }
 

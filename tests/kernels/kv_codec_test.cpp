@@ -96,7 +96,8 @@ TEST(KvCodec, AttentionOverCompressedCachesStaysClose) {
       kv_encode(dtype, v.data() + i * head_dim, vc.data() + i * head_bytes, head_dim);
     }
     std::vector<float> out(n_tokens * n_heads * head_dim);
-    attention({q.data(), kc.data(), vc.data(), dtype, out.data(), n_tokens, n_pos - n_tokens, n_heads, n_kv, head_dim},
+    attention({q.data(), kc.data(), vc.data(), dtype, out.data(), n_tokens, n_pos - n_tokens, n_heads, n_kv, head_dim,
+               1.0f / std::sqrt(static_cast<float>(head_dim))},
               nullptr);
     return out;
   };

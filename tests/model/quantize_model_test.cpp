@@ -114,12 +114,12 @@ TEST_P(QuantizeTo, GgufHasEachRoleDtypeAndComputesItsDequantizedWeights) {
     for (const ExpertWeights& e : l.experts)
       for (const Tensor* t : {&e.gate, &e.up, &e.down}) EXPECT_EQ(t->dtype(), target);
     for (const Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.router}) EXPECT_EQ(t->dtype(), DType::kF32);
-    if (m.config.shared_expert_ffn > 0) {
+    if (m.config.moe().shared_expert_ffn > 0) {
       for (const Tensor* t : {&l.shared_expert.gate, &l.shared_expert.up, &l.shared_expert.down})
         EXPECT_EQ(t->dtype(), target);
       EXPECT_EQ(l.shared_expert_gate.dtype(), DType::kF32);
     }
-    if (m.config.qkv_bias) {
+    if (m.config.attention().qkv_bias) {
       for (const Tensor* t : {&l.bq, &l.bk, &l.bv}) EXPECT_EQ(t->dtype(), DType::kF32);
     }
   }
@@ -196,7 +196,7 @@ TEST(QuantizeModel, RouterAndSharedGateBecomeF32) {
 TEST(QuantizeModel, OddRowLengthFallsBackToQ8_0) {
   Model in = make_preset_model("mixtral-tiny", 7, DType::kF32);
   const int64_t ffn = 160, hidden = in.config.hidden_size;
-  in.config.expert_ffn = ffn;
+  for (model::LayerSpec& layer : in.config.layers) layer.ffn.expert_ffn = ffn;
   in.config.validate();
   for (LayerWeights& l : in.weights.layers)
     for (ExpertWeights& e : l.experts) {
@@ -221,12 +221,12 @@ TEST(QuantizeModel, OddRowLengthFallsBackToQ8_0) {
     EXPECT_EQ(t.wanted, DType::kQ4_K);
     EXPECT_EQ(t.to, DType::kQ8_0);
   }
-  EXPECT_EQ(fallbacks, in.config.n_layers);
+  EXPECT_EQ(fallbacks, in.config.n_layers());
 
   const std::string path = tmp_path("mixtral-ffn160-q4_K.gguf");
   save_model(result.model, path, FileFormat::kGguf);
   const Model m = load_model(path);
-  EXPECT_EQ(m.config.expert_ffn, ffn);
+  EXPECT_EQ(m.config.moe().expert_ffn, ffn);
   EXPECT_EQ(m.weights.layers[3].experts[2].gate.dtype(), DType::kQ4_K);
   EXPECT_EQ(m.weights.layers[3].experts[2].down.dtype(), DType::kQ8_0);
   EXPECT_EQ(io::GgufFile::open(path).metadata().get_int("general.file_type"), 15);

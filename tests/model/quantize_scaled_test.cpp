@@ -124,7 +124,7 @@ double rms_relative(const std::vector<float>& a, const std::vector<float>& b) {
 TEST(QuantizeScaled, LogitsStayCloseToF32) {
   ThreadPool pool(2);
   Model original = make_preset_model("mixtral-tiny", 3, DType::kF32);
-  original.config.router.top_k = original.config.router.n_experts;
+  for (model::LayerSpec& layer : original.config.layers) layer.ffn.router.top_k = layer.ffn.router.n_experts;
   const std::vector<float> reference = prompt_logits(original);
   ScaledQuantizeOptions w8a8 = options_for(DType::kF8_E4M3, false);
   w8a8.input_ranges = calibrate_input_ranges(original, calibration_tokens(200), 64, pool);
@@ -187,7 +187,7 @@ TEST(Calibrate, LayerWithoutInputIsAConfigError) {
   ThreadPool pool(2);
   const Model model = make_preset_model("mixtral-tiny", 3, DType::kF32);
   ScaledQuantizeOptions options = options_for(DType::kF8_E4M3, false);
-  options.input_ranges = std::vector<LayerInputRanges>(model.config.n_layers);
+  options.input_ranges = std::vector<LayerInputRanges>(model.config.n_layers());
   options.input_ranges->at(0).attention = 1.0f;
   try {
     quantize_scaled(model, options, pool);
@@ -256,7 +256,7 @@ TEST(QuantizeScaled, ShardSlicesKeepTheirScales) {
   const ExpertWeights& full = q.weights.layers[0].experts[2];
   const ExpertWeights& part = shard.layers[0].experts[2];
   const std::vector<float> gate = full.gate.scales().weight;
-  const int64_t half = q.config.expert_ffn / 2;
+  const int64_t half = q.config.moe().expert_ffn / 2;
   EXPECT_EQ(part.gate.scales().weight, std::vector<float>(gate.begin() + half, gate.end()));
   EXPECT_EQ(part.down.scales().weight, full.down.scales().weight);
   EXPECT_EQ(part.down.cols(), half);

@@ -42,9 +42,10 @@ TEST(Bench, PrefillFlopsCountTheLmHeadOnceAndCausalAttention) {
   sizes.active_params = 1000;
   sizes.output_params = 100;
   model::ModelConfig config;
-  config.head_dim = 4;
-  config.n_heads = 2;
-  config.n_layers = 3;
+  model::LayerSpec layer;
+  layer.attention.head_dim = 4;
+  layer.attention.n_heads = 2;
+  config.layers = model::uniform_layers(3, layer);
   // 2 * 10 tokens * 900 + 2 * 100 + 4 * (4 * 2 * 3) * (10 * 11 / 2) = 18000 + 200 + 5280.
   EXPECT_DOUBLE_EQ(prefill_flops(sizes, config, 10), 23480.0);
 }

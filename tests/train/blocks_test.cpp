@@ -94,6 +94,7 @@ void check_attention(const std::string& name, std::vector<std::string> names) {
   config.n_heads = g["n_heads"];
   config.n_kv_heads = g["n_kv_heads"];
   config.head_dim = g["head_dim"];
+  config.scale = 1.0f / std::sqrt(static_cast<float>(config.head_dim));
   config.rope_theta = g["theta"];
   config.rope_style = g["style"] == "neox" ? kernels::RopeStyle::kNeox : kernels::RopeStyle::kInterleaved;
   config.qk_norm = g["qk_norm"] == "per_head" ? model::QkNorm::kPerHead

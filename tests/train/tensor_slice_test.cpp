@@ -88,15 +88,17 @@ TEST(ParamStoreTensorParallel, HoldsTheBlocksOfTheWholeStore) {
       EXPECT_EQ(slice.split, row_parallel ? TensorSlice::Split::kCols : TensorSlice::Split::kRows) << name;
     }
     // Per layer: q, k, v and their biases, o; the shared expert's gate, up and down.
-    EXPECT_EQ(split, config.n_layers * 10);
+    EXPECT_EQ(split, config.n_layers() * 10);
   }
 }
 
 TEST(ParamStoreTensorParallel, RefusesSplitsThatDoNotDivide) {
   model::ModelConfig config = qwen_config();
   EXPECT_THROW(ParamStore(config, {.tp_rank = 0, .tp_size = 3}), ConfigError);
-  config.qk_norm = model::QkNorm::kWhole;
-  config.qkv_bias = false;
+  for (model::LayerSpec& layer : config.layers) {
+    layer.attention.qk_norm = model::QkNorm::kWhole;
+    layer.attention.qkv_bias = false;
+  }
   EXPECT_THROW(ParamStore(config, {.tp_rank = 0, .tp_size = 2}), ConfigError);
 }
 

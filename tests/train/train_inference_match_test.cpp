@@ -28,9 +28,9 @@ std::vector<float> inference_logits(const model::Model& m) {
 // Training options that route as the model does, dropless and without losses.
 TrainModelOptions matching_options(const model::ModelConfig& c) {
   TrainModelOptions o;
-  o.router.num_experts = c.router.n_experts;
-  o.router.topk = c.router.top_k;
-  o.router.pre_softmax = !c.router.renormalize;
+  o.router.num_experts = c.n_experts();
+  o.router.topk = c.moe().router.top_k;
+  o.router.pre_softmax = !c.moe().router.renormalize;
   return o;
 }
 

@@ -2,6 +2,7 @@
 // (tests/golden/train_model.json, from tests/reference/block_grads_reference.py): loss parts,
 // routing counts and the gradient of every parameter; then properties the trainer relies on (loss
 // scale, evaluation forward, export and re-import) and a finite-difference check of the loss.
+#include <cmath>
 #include "train/train_model.h"
 
 #include <gtest/gtest.h>
@@ -32,23 +33,26 @@ model::ModelConfig model_config(const nlohmann::json& g) {
                                        : model::Arch::kQwen2Moe;
   config.vocab_size = c["vocab_size"];
   config.hidden_size = c["hidden_size"];
-  config.n_layers = c["n_layers"];
-  config.n_heads = c["n_heads"];
-  config.n_kv_heads = c["n_kv_heads"];
-  config.head_dim = c["head_dim"];
   config.max_positions = 64;
-  config.expert_ffn = c["expert_ffn"];
-  config.shared_expert_ffn = c["shared_expert_ffn"];
-  config.router.n_experts = c["num_experts"];
-  config.router.top_k = c["topk"];
-  config.router.renormalize = !g["router_config"]["pre_softmax"].get<bool>();
   config.rms_eps = c["rms_eps"];
   config.rope_theta = c["rope_theta"];
-  config.qkv_bias = c["qkv_bias"];
-  config.qk_norm = c["qk_norm"] == "whole" ? model::QkNorm::kWhole
-                   : c["qk_norm"] == "per_head" ? model::QkNorm::kPerHead
-                                                : model::QkNorm::kNone;
-  if (!c["clip_qkv"].is_null()) config.clip_qkv = c["clip_qkv"].get<float>();
+  model::LayerSpec layer;
+  model::AttentionSpec& a = layer.attention;
+  a.n_heads = c["n_heads"];
+  a.n_kv_heads = c["n_kv_heads"];
+  a.head_dim = a.head_dim_v = c["head_dim"];
+  a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+  a.qkv_bias = c["qkv_bias"];
+  a.qk_norm = c["qk_norm"] == "whole"      ? model::QkNorm::kWhole
+              : c["qk_norm"] == "per_head" ? model::QkNorm::kPerHead
+                                           : model::QkNorm::kNone;
+  if (!c["clip_qkv"].is_null()) a.clip_qkv = c["clip_qkv"].get<float>();
+  layer.ffn.expert_ffn = c["expert_ffn"];
+  layer.ffn.shared_expert_ffn = c["shared_expert_ffn"];
+  layer.ffn.router.n_experts = c["num_experts"];
+  layer.ffn.router.top_k = c["topk"];
+  layer.ffn.router.renormalize = !g["router_config"]["pre_softmax"].get<bool>();
+  config.layers = model::uniform_layers(c["n_layers"], layer);
   return config;
 }
 

@@ -68,8 +68,7 @@ void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head
                scores.data() + r * kAttentionBlock, -std::numeric_limits<float>::infinity(), 0.0f, 0};
   }
 
-  const AttentionTile tile{kt.data(), value_rows.data(), padded_dim, a.head_dim, padded_dim,
-                           1.0f / std::sqrt(static_cast<float>(a.head_dim))};
+  const AttentionTile tile{kt.data(), value_rows.data(), padded_dim, a.head_dim, padded_dim, a.scale};
   const int64_t last_position = a.first_position + token_end - 1;
   for (int64_t block = 0; block <= last_position; block += kAttentionBlock) {
     const int64_t n_keys = std::min(kAttentionBlock, last_position + 1 - block);

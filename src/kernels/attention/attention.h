@@ -25,6 +25,7 @@ struct AttentionArgs {
   int64_t n_heads;
   int64_t n_kv_heads;
   int64_t head_dim;
+  float scale;  // multiplies q.k (usually 1 / sqrt(head_dim))
 };
 
 void attention(const AttentionArgs& args, ThreadPool* pool);

@@ -1,0 +1,49 @@
+// One table per architecture (model/arch/<name>.cpp): its names in each format, how its own config
+// keys fill the layer-by-layer description (the keys every architecture shares are read in
+// model_config.cpp), its tensor names beyond the common ones, and its preset defaults. Adding an
+// architecture is one such file, its row in arch_registry.cpp and its value in Arch.
+#pragma once
+
+#include <array>
+#include <span>
+#include <string>
+
+#include "model/arch/config_keys.h"
+#include "model/model_config.h"
+
+namespace moe::model {
+
+struct ArchTable {
+  Arch arch;
+  const char* name;             // "mixtral": presets, messages
+  const char* hf_model_type;    // config.json "model_type"
+  const char* hf_architecture;  // config.json "architectures"[0]
+  const char* gguf_arch;        // general.architecture
+  // HF tensor names of the MoE block of layer N: "model.layers.N." + moe_block + "gate.weight", and
+  // its routed experts' gate, up and down projections: ... + "experts.E." + role + ".weight".
+  const char* hf_moe_block;
+  std::array<const char*, 3> hf_expert_roles;
+  // The GGUF stores q/k rows interleaved for llama.cpp's RoPE (its `llama` arch).
+  bool gguf_interleaved_rope;
+  // Tokenizer of presets: SentencePiece (else byte-level BPE) and the BPE pre-tokenizer.
+  bool preset_spm;
+  const char* preset_pre_tokenizer;
+
+  // The architecture's own keys, read into config (its layers already hold the common keys).
+  void (*read_hf)(const HfKeys& keys, ModelConfig& config);
+  void (*write_hf)(const ModelConfig& config, nlohmann::json& json);
+  void (*read_gguf)(const GgufKeys& keys, ModelConfig& config);
+  // Preset defaults over the preset table's sizes (RoPE theta, norms, biases, normalisation).
+  void (*preset)(ModelConfig& config);
+};
+
+std::span<const ArchTable* const> arch_tables();
+const ArchTable& arch_table(Arch arch);
+
+// Applies `change` to every layer's spec (the keys of a uniform model).
+template <typename Change>
+void for_each_layer(ModelConfig& config, Change change) {
+  for (LayerSpec& layer : config.layers) change(layer);
+}
+
+}  // namespace moe::model
