@@ -1,5 +1,6 @@
 // Routing math: scores, group limiting, top-k with lowest-id tie-breaking, weight normalisation.
 // Everything per token is computed in a fixed order, so routing is reproducible across layouts.
+// The formulas follow Megatron-Core's topk_routing_with_score_function (DESIGN.md section 3).
 #include "moe/router.h"
 
 #include <algorithm>
@@ -38,8 +39,41 @@ std::string RouterConfig::describe() const {
 
 namespace {
 
-// Indices of the k largest values, descending, ties to the lowest index.
-void top_k_indices(const float* values, int64_t n, int64_t k, std::vector<int32_t>& order) {
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// Megatron adds this to the sigmoid sums it divides by.
+constexpr double kSigmoidNormEps = 1e-20;
+
+// Masks (to -inf) the values outside the best topk_groups groups.
+void limit_to_groups(std::vector<double>& values, const RouterConfig& config, std::vector<int32_t>& order) {
+  const int64_t group_size = config.n_experts / config.n_groups;
+  const int64_t per_group = std::min(
+      group_size, config.group_score_top.value_or(config.score_function == ScoreFunction::kSigmoid ? 2 : 1));
+  std::vector<double> group_scores(config.n_groups, 0.0);
+  for (int64_t g = 0; g < config.n_groups; ++g) {
+    top_k_indices(values.data() + g * group_size, group_size, per_group, order);
+    for (int32_t index : order) group_scores[g] += values[g * group_size + index];
+  }
+  top_k_indices(group_scores.data(), config.n_groups, config.topk_groups, order);
+  std::vector<bool> keep(config.n_groups, false);
+  for (int32_t g : order) keep[g] = true;
+  for (int64_t g = 0; g < config.n_groups; ++g)
+    if (!keep[g])
+      std::fill(values.begin() + g * group_size, values.begin() + (g + 1) * group_size,
+                -std::numeric_limits<double>::infinity());
+}
+
+}  // namespace
+
+double softmax(const float* logits, int64_t n, double* out) {
+  const double max = *std::max_element(logits, logits + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += out[i] = std::exp(logits[i] - max);
+  for (int64_t i = 0; i < n; ++i) out[i] /= sum;
+  return max + std::log(sum);
+}
+
+void top_k_indices(const double* values, int64_t n, int64_t k, std::vector<int32_t>& order) {
   order.resize(n);
   std::iota(order.begin(), order.end(), 0);
   std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
@@ -48,72 +82,51 @@ void top_k_indices(const float* values, int64_t n, int64_t k, std::vector<int32_
   order.resize(k);
 }
 
-void softmax(const float* logits, float* out, int64_t n) {
-  const float max = *std::max_element(logits, logits + n);
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    out[i] = std::exp(logits[i] - max);
-    sum += out[i];
-  }
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(out[i] / sum);
-}
+void route_token(const float* logits, const RouterConfig& config, std::span<const float> bias, int32_t* experts,
+                 float* weights, RouteScratch& work) {
+  const int64_t n = config.n_experts, k = config.top_k;
+  work.scores.resize(n);
+  work.selection.resize(n);
+  work.chosen_scores.resize(k);
+  // Softmax renormalised over the k selects on the logits (the same order as the probabilities,
+  // and Megatron's group scores), then weighs by a softmax over the k chosen logits.
+  const bool softmax_of_chosen = config.score_function == ScoreFunction::kSoftmax && config.renormalize;
+  if (config.score_function == ScoreFunction::kSigmoid)
+    for (int64_t e = 0; e < n; ++e) work.scores[e] = sigmoid(logits[e]);
+  else if (!softmax_of_chosen)
+    softmax(logits, n, work.scores.data());
+  for (int64_t e = 0; e < n; ++e)
+    work.selection[e] = (softmax_of_chosen ? logits[e] : work.scores[e]) + (bias.empty() ? 0.0 : bias[e]);
+  if (config.n_groups > 1) limit_to_groups(work.selection, config, work.order);
+  top_k_indices(work.selection.data(), n, k, work.chosen);
 
-// Masks (to -inf) the experts outside the best topk_groups groups of `selection`.
-void limit_to_groups(std::vector<float>& selection, const RouterConfig& config) {
-  const int64_t group_size = config.n_experts / config.n_groups;
-  std::vector<float> group_scores(config.n_groups);
-  std::vector<int32_t> order;
-  for (int64_t g = 0; g < config.n_groups; ++g) {
-    const float* scores = selection.data() + g * group_size;
-    if (config.score_function == ScoreFunction::kSigmoid) {
-      top_k_indices(scores, group_size, std::min<int64_t>(2, group_size), order);
-      float sum = 0.0f;
-      for (int32_t index : order) sum += scores[index];
-      group_scores[g] = sum;
-    } else {
-      group_scores[g] = *std::max_element(scores, scores + group_size);
-    }
+  if (softmax_of_chosen) {
+    work.chosen_logits.resize(k);
+    for (int64_t j = 0; j < k; ++j) work.chosen_logits[j] = logits[work.chosen[j]];
+    softmax(work.chosen_logits.data(), k, work.chosen_scores.data());
+  } else {
+    double sum = 0;
+    for (int64_t j = 0; j < k; ++j) sum += work.chosen_scores[j] = work.scores[work.chosen[j]];
+    if (config.renormalize)
+      for (double& w : work.chosen_scores) w /= sum + kSigmoidNormEps;
   }
-  top_k_indices(group_scores.data(), config.n_groups, config.topk_groups, order);
-  std::vector<bool> keep(config.n_groups, false);
-  for (int32_t g : order) keep[g] = true;
-  for (int64_t g = 0; g < config.n_groups; ++g)
-    if (!keep[g])
-      std::fill(selection.begin() + g * group_size, selection.begin() + (g + 1) * group_size,
-                -std::numeric_limits<float>::infinity());
+  for (int64_t j = 0; j < k; ++j) {
+    experts[j] = work.chosen[j];
+    weights[j] = static_cast<float>(work.chosen_scores[j] * config.routed_scaling_factor);
+  }
 }
-
-}  // namespace
 
 Routing route(const float* logits, int64_t n_tokens, const RouterConfig& config) {
-  const int64_t n_experts = config.n_experts, k = config.top_k;
+  const int64_t k = config.top_k;
   Routing routing;
   routing.n_tokens = n_tokens;
   routing.top_k = k;
   routing.expert_ids.resize(n_tokens * k);
   routing.weights.resize(n_tokens * k);
-  std::vector<float> scores(n_experts), selection(n_experts);
-  std::vector<int32_t> chosen;
-  for (int64_t token = 0; token < n_tokens; ++token) {
-    const float* row = logits + token * n_experts;
-    if (config.score_function == ScoreFunction::kSoftmax)
-      softmax(row, scores.data(), n_experts);
-    else
-      for (int64_t e = 0; e < n_experts; ++e) scores[e] = 1.0f / (1.0f + std::exp(-row[e]));
-    for (int64_t e = 0; e < n_experts; ++e)
-      selection[e] = scores[e] + (config.expert_bias.empty() ? 0.0f : config.expert_bias[e]);
-    if (config.n_groups > 1) limit_to_groups(selection, config);
-    top_k_indices(selection.data(), n_experts, k, chosen);
-
-    float sum = 0.0f;
-    for (int64_t j = 0; j < k; ++j) sum += scores[chosen[j]];
-    for (int64_t j = 0; j < k; ++j) {
-      float weight = scores[chosen[j]];
-      if (config.renormalize) weight /= sum;
-      routing.expert_ids[token * k + j] = chosen[j];
-      routing.weights[token * k + j] = weight * config.routed_scaling_factor;
-    }
-  }
+  RouteScratch scratch;
+  for (int64_t token = 0; token < n_tokens; ++token)
+    route_token(logits + token * config.n_experts, config, config.expert_bias, routing.expert_ids.data() + token * k,
+                routing.weights.data() + token * k, scratch);
   return routing;
 }
 

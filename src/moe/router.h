@@ -1,9 +1,14 @@
-// Router: turns fp32 router logits into each token's top-k experts and combine weights.
-// Modes (DESIGN.md section 3): softmax then top-k (weights renormalised or not), sigmoid scores
-// with a selection-only expert bias, group-limited top-k, and a routed scaling factor.
+// Router: turns fp32 router logits into each token's top-k experts and combine weights: the routing
+// math of inference and training, in one place (training adds jitter, losses, capacity, sinkhorn
+// and the backward on top: train/router_train.h). Modes (DESIGN.md section 3): softmax scores with
+// the top-k weights renormalised (Megatron's default: top-k of the logits, softmax over the k) or
+// not (pre-softmax), sigmoid scores with a selection-only expert bias, group-limited top-k, and a
+// routed scaling factor. Arithmetic is in double inside, fp32 in and out.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,9 +23,11 @@ struct RouterConfig {
   // Normalise the k chosen weights to sum 1 (Mixtral's RENORM, norm_topk_prob, DeepSeek-V3).
   bool renormalize = false;
   // Group-limited top-k: experts split into n_groups equal groups, only the topk_groups best groups
-  // are eligible. Group score: max score (softmax) or sum of the top-2 biased scores (sigmoid).
+  // are eligible. A group scores the sum of its group_score_top best selection scores; unset: 1
+  // (the max) with softmax, 2 with sigmoid (DeepSeek-V3); Megatron uses top_k / topk_groups.
   int64_t n_groups = 1;
   int64_t topk_groups = 1;
+  std::optional<int64_t> group_score_top;
   // Multiplies the final weights (DeepSeek-V3's routed_scaling_factor).
   float routed_scaling_factor = 1.0f;
   // Added to the scores for selection only (aux-loss-free balancing); empty = none.
@@ -40,7 +47,25 @@ struct Routing {
   std::vector<float> weights;
 };
 
-// logits: [n_tokens, n_experts] fp32.
+// Buffers of route_token, reused across tokens.
+struct RouteScratch {
+  std::vector<double> scores, selection, chosen_scores;
+  std::vector<float> chosen_logits;
+  std::vector<int32_t> chosen, order;
+};
+
+// One token: logits [n_experts] -> experts[top_k] in descending order of selection score (ties to
+// the lowest id) and their weights[top_k]. bias: [n_experts] added for selection only, or empty.
+void route_token(const float* logits, const RouterConfig& config, std::span<const float> bias, int32_t* experts,
+                 float* weights, RouteScratch& scratch);
+
+// logits: [n_tokens, n_experts] fp32; config.expert_bias as the bias.
 Routing route(const float* logits, int64_t n_tokens, const RouterConfig& config);
+
+// The pieces the training router reuses. Softmax of n logits in double into out; returns the
+// log-sum-exp.
+double softmax(const float* logits, int64_t n, double* out);
+// Indices of the k largest values, descending, ties to the lowest index.
+void top_k_indices(const double* values, int64_t n, int64_t k, std::vector<int32_t>& order);
 
 }  // namespace moe

@@ -21,45 +21,6 @@ constexpr double kSigmoidNormEps = 1e-20;
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-// Softmax of n logits in double; returns the log-sum-exp.
-double softmax(const float* logits, int64_t n, double* out) {
-  const double max = *std::max_element(logits, logits + n);
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += out[i] = std::exp(logits[i] - max);
-  for (int64_t i = 0; i < n; ++i) out[i] /= sum;
-  return max + std::log(sum);
-}
-
-// Indices of the k largest values, descending, ties to the lowest index.
-void top_k(const double* values, int64_t n, int64_t k, std::vector<int32_t>& order) {
-  order.resize(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
-    return values[a] > values[b] || (values[a] == values[b] && a < b);
-  });
-  order.resize(k);
-}
-
-// Megatron's group_limited_topk: the E values in num_groups equal groups, a group scores the sum of
-// its top (k / group_topk) values, values outside the best group_topk groups become -inf.
-void limit_to_groups(std::vector<double>& values, const RouterTrainConfig& config,
-                     std::vector<int32_t>& scratch) {
-  const int64_t group_size = config.num_experts / config.num_groups;
-  const int64_t per_group = config.topk / config.group_topk;
-  std::vector<double> group_scores(config.num_groups);
-  for (int64_t g = 0; g < config.num_groups; ++g) {
-    top_k(values.data() + g * group_size, group_size, per_group, scratch);
-    for (int32_t index : scratch) group_scores[g] += values[g * group_size + index];
-  }
-  top_k(group_scores.data(), config.num_groups, config.group_topk, scratch);
-  std::vector<bool> keep(config.num_groups, false);
-  for (int32_t g : scratch) keep[g] = true;
-  for (int64_t g = 0; g < config.num_groups; ++g)
-    if (!keep[g])
-      std::fill(values.begin() + g * group_size, values.begin() + (g + 1) * group_size,
-                -std::numeric_limits<double>::infinity());
-}
-
 // The aux losses' probabilities of one token: softmax over all E, or sigmoid normalised over all E
 // (compute_routing_scores_for_aux_loss). For sigmoid, `sigmoids` receives the unnormalised scores.
 void aux_scores(const float* logits, const RouterTrainConfig& config, double* probs,
@@ -74,60 +35,23 @@ void aux_scores(const float* logits, const RouterTrainConfig& config, double* pr
   for (int64_t e = 0; e < n; ++e) probs[e] = sigmoids[e] / (sum + kSigmoidNormEps);
 }
 
-// Per-token buffers of choose_experts, reused across tokens.
-struct ChooseScratch {
-  std::vector<double> scores, selection, raw;
-  std::vector<float> picked;
-  std::vector<int32_t> chosen, order;
-};
-
-// One token's k experts (before capacity) and combine weights, as topk_routing_with_score_function
-// (or sinkhorn_load_balancing, from the balanced row) computes them.
+// One token's k experts (before capacity) and combine weights: the shared routing math
+// (moe/router.h), or for sinkhorn the top-k of the balanced row weighted as
+// sinkhorn_load_balancing does (sigmoid of the logit for k = 1, else the softmax probabilities).
 void choose_experts(const float* logits, const double* balanced, const RouterTrainConfig& config,
-                    std::span<const float> bias, int32_t* experts, float* weights,
-                    ChooseScratch& work) {
+                    const RouterConfig& routing, std::span<const float> bias, int32_t* experts, float* weights,
+                    RouteScratch& work) {
+  if (config.load_balancing != LoadBalancing::kSinkhorn) {
+    route_token(logits, routing, bias, experts, weights, work);
+    return;
+  }
   const int64_t n = config.num_experts, k = config.topk;
   work.scores.resize(n);
-  work.selection.resize(n);
-  work.raw.resize(k);
-  std::vector<double>& scores = work.scores;
-  std::vector<double>& selection = work.selection;
-  std::vector<double>& raw = work.raw;
-  std::vector<int32_t>& chosen = work.chosen;
-  if (config.load_balancing == LoadBalancing::kSinkhorn) {
-    top_k(balanced, n, k, chosen);
-    softmax(logits, n, scores.data());
-    for (int64_t j = 0; j < k; ++j)
-      raw[j] = k == 1 ? sigmoid(logits[chosen[j]]) : scores[chosen[j]];
-  } else if (config.score_function == ScoreFunction::kSoftmax) {
-    if (config.pre_softmax) softmax(logits, n, scores.data());
-    for (int64_t e = 0; e < n; ++e) selection[e] = config.pre_softmax ? scores[e] : logits[e];
-    if (config.group_topk > 0) limit_to_groups(selection, config, work.order);
-    top_k(selection.data(), n, k, chosen);
-    if (config.pre_softmax) {
-      for (int64_t j = 0; j < k; ++j) raw[j] = scores[chosen[j]];
-    } else {  // softmax over the k chosen logits
-      std::vector<float>& picked = work.picked;
-      picked.resize(k);
-      for (int64_t j = 0; j < k; ++j) picked[j] = logits[chosen[j]];
-      softmax(picked.data(), k, raw.data());
-    }
-  } else {
-    for (int64_t e = 0; e < n; ++e) {
-      scores[e] = sigmoid(logits[e]);
-      selection[e] = scores[e] + (bias.empty() ? 0.0 : bias[e]);
-    }
-    if (config.group_topk > 0) limit_to_groups(selection, config, work.order);
-    top_k(selection.data(), n, k, chosen);
-    double sum = 0;
-    for (int64_t j = 0; j < k; ++j) sum += raw[j] = scores[chosen[j]];
-    if (k > 1)
-      for (double& w : raw) w /= sum + kSigmoidNormEps;
-  }
-  const double scale = config.topk_scaling_factor.value_or(1.0);
+  top_k_indices(balanced, n, k, work.chosen);
+  softmax(logits, n, work.scores.data());
   for (int64_t j = 0; j < k; ++j) {
-    experts[j] = chosen[j];
-    weights[j] = static_cast<float>(raw[j] * scale);
+    experts[j] = work.chosen[j];
+    weights[j] = static_cast<float>(k == 1 ? sigmoid(logits[work.chosen[j]]) : work.scores[work.chosen[j]]);
   }
 }
 
@@ -175,7 +99,7 @@ double aux_loss_forward(std::span<const float> logits, int64_t n_tokens,
   for (int64_t t = 0; t < n_tokens; ++t) {
     double* p = probs.data() + t * n;
     aux_scores(logits.data() + t * n, config, p, sigmoids.data());
-    top_k(p, n, k, chosen);  // a plain top-k: no bias, no groups, no capacity
+    top_k_indices(p, n, k, chosen);  // a plain top-k: no bias, no groups, no capacity
     for (int32_t e : chosen) counts[(t / block_tokens) * n + e] += 1;
   }
   counts.back() = static_cast<double>(block_tokens);
@@ -240,11 +164,11 @@ RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens,
   out.weights.resize(n_tokens * k);
   std::vector<double> balanced;
   if (config.load_balancing == LoadBalancing::kSinkhorn) balanced = sinkhorn(logits, n_tokens, n);
-  ChooseScratch scratch;
+  const RouterConfig routing = config.routing();
+  RouteScratch scratch;
   for (int64_t t = 0; t < n_tokens; ++t)
-    choose_experts(logits.data() + t * n, balanced.empty() ? nullptr : balanced.data() + t * n,
-                   config, expert_bias, out.experts.data() + t * k, out.weights.data() + t * k,
-                   scratch);
+    choose_experts(logits.data() + t * n, balanced.empty() ? nullptr : balanced.data() + t * n, config, routing,
+                   expert_bias, out.experts.data() + t * k, out.weights.data() + t * k, scratch);
   std::vector<int32_t> topk_ids = out.experts;
 
   if (config.capacity_factor) {

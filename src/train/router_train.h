@@ -42,6 +42,9 @@ struct RouterTrainConfig {
   double bias_update_rate = 1e-3;             // moe_router_bias_update_rate
 
   void validate() const;  // throws ConfigError naming the offending YAML key
+  // The selection and weights these options describe, as the model's router (moe/router.h): the
+  // routing math inference runs. Sinkhorn selection is training's own (route_forward).
+  RouterConfig routing() const;
 };
 
 // Names as Megatron spells them ("aux_loss", "probs", ...), for messages and printing.

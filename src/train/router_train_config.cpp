@@ -81,4 +81,20 @@ void RouterTrainConfig::validate() const {
   }
 }
 
+RouterConfig RouterTrainConfig::routing() const {
+  RouterConfig r;
+  r.n_experts = num_experts;
+  r.top_k = topk;
+  r.score_function = score_function;
+  // Megatron renormalises softmax scores unless pre_softmax, and sigmoid scores whenever k > 1.
+  r.renormalize = score_function == ScoreFunction::kSoftmax ? !pre_softmax : topk > 1;
+  if (num_groups > 0) {
+    r.n_groups = num_groups;
+    r.topk_groups = group_topk;
+    r.group_score_top = topk / group_topk;
+  }
+  r.routed_scaling_factor = static_cast<float>(topk_scaling_factor.value_or(1.0));
+  return r;
+}
+
 }  // namespace moe::train

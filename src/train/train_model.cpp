@@ -30,13 +30,11 @@ void check_supported(const model::ModelConfig& config, const RouterTrainConfig& 
             " but the model has ", c.n_experts, " experts");
   MOE_CHECK(router.topk == c.top_k, ConfigError, "moe_router_topk: ", router.topk,
             " but the model routes to ", c.top_k, " experts");
-  MOE_CHECK(router.score_function == c.score_function, ConfigError,
-            "moe_router_score_function: differs from the model's score function");
-  // Softmax routing: Megatron's pre_softmax (softmax, then top-k) keeps the probabilities as they
-  // are; without it the k chosen are renormalised, which the model config calls renormalize.
-  MOE_CHECK(router.score_function != ScoreFunction::kSoftmax || router.pre_softmax != c.renormalize,
-            ConfigError, "moe_router_pre_softmax: ", router.pre_softmax ? "true" : "false",
-            " routes differently from the model (", c.describe(), ")");
+  // The saved model must route as it was trained: the options' routing is the model's.
+  RouterConfig trained = router.routing();
+  trained.expert_bias = c.expert_bias;
+  MOE_CHECK(trained == c, ConfigError, "moe_router_score_function / moe_router_pre_softmax: route as ",
+            trained.describe(), ", the model as ", c.describe());
 }
 
 }  // namespace
