@@ -11,8 +11,9 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "io/png_writer.h"
-#include "runtime/line_chart.h"
+#include "plot/canvas.h"
+#include "plot/line_chart.h"
+#include "plot/ticks.h"
 #include "runtime/train_log_reader.h"
 
 namespace moe::cli {
@@ -28,8 +29,8 @@ struct PlotOptions {
 };
 
 // Tableau's 10 categorical colours: distinct on white and for the common colour-vision deficiencies.
-constexpr io::Rgb kPalette[] = {{31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
-                                {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
+constexpr plot::Rgb kPalette[] = {{31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
+                                  {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
 constexpr int64_t kPaletteSize = std::size(kPalette);
 
 std::optional<int64_t> parse_layer(const std::string& text, int64_t n_layers) {
@@ -46,20 +47,20 @@ std::optional<int64_t> parse_layer(const std::string& text, int64_t n_layers) {
   return layer;
 }
 
-runtime::Series series(std::string label, io::Rgb color, runtime::Series::Style style = runtime::Series::Style::kLine) {
+plot::Series series(std::string label, plot::Rgb color, plot::Series::Style style = plot::Series::Style::kLine) {
   return {std::move(label), color, style, {}, {}};
 }
 
-void add_point(runtime::Series& s, int64_t step, double y) {
+void add_point(plot::Series& s, int64_t step, double y) {
   s.x.push_back(static_cast<double>(step));
   s.y.push_back(y);
 }
 
-runtime::Chart loss_chart(const runtime::TrainLog& log) {
-  runtime::Chart chart;
+plot::Chart loss_chart(const runtime::TrainLog& log) {
+  plot::Chart chart;
   chart.title = "training loss";
-  runtime::Series loss = series("loss", kPalette[0]), lm = series("lm_loss", kPalette[1]),
-                  eval = series("eval_loss", kPalette[3], runtime::Series::Style::kMarkers);
+  plot::Series loss = series("loss", kPalette[0]), lm = series("lm_loss", kPalette[1]),
+               eval = series("eval_loss", kPalette[3], plot::Series::Style::kMarkers);
   for (const runtime::TrainLogStep& s : log.steps) {
     add_point(loss, s.step, s.loss);
     add_point(lm, s.step, s.lm_loss);
@@ -79,11 +80,11 @@ double finite_max(const std::vector<double>& values) {
 
 // A panel of its own: the router losses are orders of magnitude below the LM loss. The z-loss is
 // often 100x below the aux loss too; it is then scaled by a power of ten to share the axis.
-runtime::Chart router_loss_chart(const runtime::TrainLog& log) {
-  runtime::Chart chart;
+plot::Chart router_loss_chart(const runtime::TrainLog& log) {
+  plot::Chart chart;
   chart.title = "router losses (own scale)";
   chart.y_floor = 0.0;
-  runtime::Series aux = series("aux_loss", kPalette[2]), z = series("z_loss", kPalette[4]);
+  plot::Series aux = series("aux_loss", kPalette[2]), z = series("z_loss", kPalette[4]);
   for (const runtime::TrainLogStep& s : log.steps) {
     add_point(aux, s.step, s.aux_loss);
     add_point(z, s.step, s.z_loss);
@@ -93,16 +94,16 @@ runtime::Chart router_loss_chart(const runtime::TrainLog& log) {
   if (aux_max > 0 && z_max > 0 && aux_max >= 10 * z_max) {
     const double scale = std::pow(10.0, std::floor(std::log10(aux_max / z_max)));
     for (double& v : z.y) v *= scale;
-    z.label = "z_loss x" + runtime::format_tick(scale, 0);
-    chart.note = "z_loss drawn " + runtime::format_tick(scale, 0) + " times larger";
+    z.label = "z_loss x" + plot::format_tick(scale, 0);
+    chart.note = "z_loss drawn " + plot::format_tick(scale, 0) + " times larger";
   }
   chart.series = {std::move(aux), std::move(z)};
   return chart;
 }
 
-runtime::Chart expert_chart(const runtime::TrainLog& log, std::optional<int64_t> layer) {
+plot::Chart expert_chart(const runtime::TrainLog& log, std::optional<int64_t> layer) {
   const int64_t n_experts = log.n_experts;
-  runtime::Chart chart;
+  plot::Chart chart;
   chart.title = layer ? "expert load, layer " + std::to_string(*layer)
                       : "expert load, mean over " + std::to_string(log.n_layers) + " layers";
   char note[128];
@@ -114,7 +115,7 @@ runtime::Chart expert_chart(const runtime::TrainLog& log, std::optional<int64_t>
   // The ideal first, so that an expert exactly on it stays visible.
   const double first = static_cast<double>(log.steps.front().step), last = static_cast<double>(log.steps.back().step);
   chart.series.push_back(
-      {"ideal 1/E", {0, 0, 0}, runtime::Series::Style::kDashed, {first, last}, {1.0 / n_experts, 1.0 / n_experts}});
+      {"ideal 1/E", {0, 0, 0}, plot::Series::Style::kDashed, {first, last}, {1.0 / n_experts, 1.0 / n_experts}});
   for (int64_t expert = 0; expert < n_experts; ++expert)
     chart.series.push_back(
         series(expert < kPaletteSize ? "expert " + std::to_string(expert) : "", kPalette[expert % kPaletteSize]));
@@ -167,13 +168,13 @@ void add_plot_command(CLI::App& app) {
     const runtime::TrainLog log = runtime::read_train_log(o->log);
     const std::optional<int64_t> layer = parse_layer(o->layer, log.n_layers);
     // Panels top to bottom: 45% loss, 20% router losses, the rest expert load.
-    io::RgbImage image(o->width, o->height);
+    const plot::Canvas canvas(o->width, o->height);
     const int64_t loss_height = o->height * 45 / 100, router_height = o->height * 20 / 100;
-    runtime::draw_chart(image, {0, 0, o->width, loss_height}, loss_chart(log));
-    runtime::draw_chart(image, {0, loss_height, o->width, router_height}, router_loss_chart(log));
-    runtime::draw_chart(image, {0, loss_height + router_height, o->width, o->height - loss_height - router_height},
-                        expert_chart(log, layer));
-    io::write_png(o->out, image);
+    plot::draw_chart(canvas, {0, 0, o->width, loss_height}, loss_chart(log));
+    plot::draw_chart(canvas, {0, loss_height, o->width, router_height}, router_loss_chart(log));
+    plot::draw_chart(canvas, {0, loss_height + router_height, o->width, o->height - loss_height - router_height},
+                     expert_chart(log, layer));
+    canvas.write_png(o->out);
     print_summary(log, o->log);
     std::printf("wrote %s (%lldx%lld)\n", o->out.c_str(), static_cast<long long>(o->width),
                 static_cast<long long>(o->height));

@@ -10,8 +10,8 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "io/json_file.h"
-#include "io/png_writer.h"
 #include "moe/balance/load_stats.h"
+#include "plot/heatmap.h"
 #include "runtime/stats_file.h"
 
 namespace moe::cli {
@@ -25,24 +25,10 @@ struct StatsOptions {
   bool json = false;
 };
 
-// White (no load) to dark red (the largest load).
-void heat_color(double fraction, uint8_t& r, uint8_t& g, uint8_t& b) {
-  r = static_cast<uint8_t>(255 - 100 * fraction);
-  g = b = static_cast<uint8_t>(255 * (1 - fraction));
-}
-
 void write_heatmap_png(const std::string& path, const balance::LoadMatrix& loads, double max_load) {
-  constexpr int64_t kCell = 16;
-  const int64_t n_layers = loads.n_layers, n_experts = loads.n_experts;
-  io::RgbImage image(n_experts * kCell, n_layers * kCell);
-  for (int64_t layer = 0; layer < n_layers; ++layer)
-    for (int64_t expert = 0; expert < n_experts; ++expert) {
-      uint8_t r, g, b;
-      heat_color(max_load > 0 ? loads.layer(layer)[expert] / max_load : 0.0, r, g, b);
-      for (int64_t y = 1; y < kCell; ++y)  // a one-pixel white grid between cells
-        for (int64_t x = 1; x < kCell; ++x) image.set(expert * kCell + x, layer * kCell + y, r, g, b);
-    }
-  io::write_png(path, image);
+  char title[128];
+  std::snprintf(title, sizeof title, "routed tokens per layer and expert, max %.4g", max_load);
+  plot::draw_heatmap({loads.n_layers, loads.n_experts, loads.values, title}).write_png(path);
 }
 
 }  // namespace

@@ -8,10 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "runtime/train_log_fields.h"
 
 namespace moe::runtime {
 
 namespace {
+
+namespace key = train_log_fields;
 
 // A number, or null: nlohmann writes a NaN or infinite loss as null.
 double number_field(const nlohmann::json& line, const char* key, const std::string& where) {
@@ -30,38 +33,39 @@ int64_t integer_field(const nlohmann::json& line, const char* key, const std::st
 }
 
 std::vector<std::vector<int64_t>> expert_tokens_field(const nlohmann::json& line, const std::string& where) {
-  const auto it = line.find("expert_tokens");
-  MOE_CHECK(it != line.end(), FormatError, where, ": step line has no 'expert_tokens'");
-  MOE_CHECK(it->is_array() && !it->empty(), FormatError, where, ": 'expert_tokens' is not a [layer][expert] array");
+  const auto it = line.find(key::kExpertTokens);
+  MOE_CHECK(it != line.end(), FormatError, where, ": step line has no '", key::kExpertTokens, "'");
+  const std::string field = where + ": '" + key::kExpertTokens + "'";  // the start of each message below
+  MOE_CHECK(it->is_array() && !it->empty(), FormatError, field, " is not a [layer][expert] array");
   std::vector<std::vector<int64_t>> tokens;
   for (const nlohmann::json& layer : *it) {
-    MOE_CHECK(layer.is_array() && !layer.empty(), FormatError, where, ": 'expert_tokens' layer ", tokens.size(),
+    MOE_CHECK(layer.is_array() && !layer.empty(), FormatError, field, " layer ", tokens.size(),
               " is not a non-empty array");
     std::vector<int64_t>& counts = tokens.emplace_back();
     for (const nlohmann::json& count : layer) {
-      MOE_CHECK(count.is_number_integer() && count.get<int64_t>() >= 0, FormatError, where, ": 'expert_tokens' layer ",
+      MOE_CHECK(count.is_number_integer() && count.get<int64_t>() >= 0, FormatError, field, " layer ",
                 tokens.size() - 1, " holds ", count.dump(), ", not a token count");
       counts.push_back(count.get<int64_t>());
     }
-    MOE_CHECK(counts.size() == tokens[0].size(), FormatError, where, ": 'expert_tokens' layer ", tokens.size() - 1,
-              " has ", counts.size(), " experts, layer 0 ", tokens[0].size());
+    MOE_CHECK(counts.size() == tokens[0].size(), FormatError, field, " layer ", tokens.size() - 1, " has ",
+              counts.size(), " experts, layer 0 ", tokens[0].size());
   }
   return tokens;
 }
 
 TrainLogStep parse_step(const nlohmann::json& line, const std::string& where) {
   TrainLogStep s;
-  s.step = integer_field(line, "step", where);
-  s.loss = number_field(line, "loss", where);
-  s.lm_loss = number_field(line, "lm_loss", where);
-  s.aux_loss = number_field(line, "aux_loss", where);
-  s.z_loss = number_field(line, "z_loss", where);
-  s.grad_norm = number_field(line, "grad_norm", where);
-  s.lr = number_field(line, "lr", where);
-  s.tokens_per_s = number_field(line, "tokens_per_s", where);
+  s.step = integer_field(line, key::kStep, where);
+  s.loss = number_field(line, key::kLoss, where);
+  s.lm_loss = number_field(line, key::kLmLoss, where);
+  s.aux_loss = number_field(line, key::kAuxLoss, where);
+  s.z_loss = number_field(line, key::kZLoss, where);
+  s.grad_norm = number_field(line, key::kGradNorm, where);
+  s.lr = number_field(line, key::kLr, where);
+  s.tokens_per_s = number_field(line, key::kTokensPerS, where);
   s.expert_tokens = expert_tokens_field(line, where);
-  s.dropped_tokens = integer_field(line, "dropped_tokens", where);
-  if (line.contains("eval_loss")) s.eval_loss = number_field(line, "eval_loss", where);
+  s.dropped_tokens = integer_field(line, key::kDroppedTokens, where);
+  if (line.contains(key::kEvalLoss)) s.eval_loss = number_field(line, key::kEvalLoss, where);
   return s;
 }
 
@@ -80,7 +84,7 @@ TrainLog parse_train_log(std::istream& in, const std::string& name) {
       throw FormatError(detail::concat(where, ": not valid JSON (at byte ", error.byte, ")"));
     }
     MOE_CHECK(line.is_object(), FormatError, where, ": expected a JSON object, got ", line.type_name());
-    if (line.contains("event")) continue;
+    if (line.contains(key::kEvent)) continue;
     TrainLogStep step = parse_step(line, where);
     if (log.steps.empty()) {
       log.n_layers = static_cast<int64_t>(step.expert_tokens.size());
@@ -88,7 +92,8 @@ TrainLog parse_train_log(std::istream& in, const std::string& name) {
     }
     MOE_CHECK(static_cast<int64_t>(step.expert_tokens.size()) == log.n_layers &&
                   static_cast<int64_t>(step.expert_tokens[0].size()) == log.n_experts,
-              FormatError, where, ": 'expert_tokens' is ", step.expert_tokens.size(), "x", step.expert_tokens[0].size(),
+              FormatError, where, ": '", key::kExpertTokens, "' is ", step.expert_tokens.size(), "x",
+              step.expert_tokens[0].size(),
               " but earlier steps are ", log.n_layers, "x", log.n_experts);
     while (!log.steps.empty() && log.steps.back().step >= step.step) log.steps.pop_back();  // resumed
     log.steps.push_back(std::move(step));

@@ -1,8 +1,7 @@
-// The training log `moe train` writes: JSON lines, one object per logged step ("step", the losses,
-// "grad_norm", "lr", "tokens_per_s", "expert_tokens" [layer][expert], "dropped_tokens", and
-// sometimes "eval_loss"). Lines with an "event" key (resume, checkpoint, ...) are not steps and are
-// skipped; so are blank lines. A run resumed from a checkpoint logs steps again from there: a step
-// that is not after the previous one replaces the logged steps from it on.
+// The training log `moe train` writes: JSON lines, one object per logged step (the keys of
+// train_log_fields.h, "eval_loss" only sometimes). Lines with an "event" key (resume, ...) are not
+// steps and are skipped; so are blank lines. A run resumed from a checkpoint logs steps again from
+// there: a step that is not after the previous one replaces the logged steps from it on.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "runtime/train_log_fields.h"
 
 namespace moe::train {
 namespace {
@@ -39,18 +40,24 @@ std::string progress_line(const StepRecord& r) {
 }
 
 nlohmann::json step_json(const StepRecord& r) {
-  nlohmann::json line = {{"step", r.step},
-                         {"loss", r.loss},
-                         {"lm_loss", r.lm_loss},
-                         {"aux_loss", r.aux_loss},
-                         {"z_loss", r.z_loss},
-                         {"grad_norm", r.grad_norm},
-                         {"lr", r.lr},
-                         {"tokens_per_s", r.tokens_per_s},
-                         {"expert_tokens", r.expert_tokens},
-                         {"dropped_tokens", r.dropped_tokens}};
-  if (r.eval_loss) line["eval_loss"] = *r.eval_loss;
+  namespace key = runtime::train_log_fields;
+  nlohmann::json line = {{key::kStep, r.step},
+                         {key::kLoss, r.loss},
+                         {key::kLmLoss, r.lm_loss},
+                         {key::kAuxLoss, r.aux_loss},
+                         {key::kZLoss, r.z_loss},
+                         {key::kGradNorm, r.grad_norm},
+                         {key::kLr, r.lr},
+                         {key::kTokensPerS, r.tokens_per_s},
+                         {key::kExpertTokens, r.expert_tokens},
+                         {key::kDroppedTokens, r.dropped_tokens}};
+  if (r.eval_loss) line[key::kEvalLoss] = *r.eval_loss;
   return line;
+}
+
+nlohmann::json resume_json(int64_t step, const std::string& checkpoint) {
+  namespace key = runtime::train_log_fields;
+  return {{key::kEvent, key::kResumeEvent}, {key::kStep, step}, {key::kResumeFrom, checkpoint}};
 }
 
 TrainLogFile::TrainLogFile(const std::string& path, bool append) : path_(path) {

@@ -1,6 +1,5 @@
 // What a training step reports: the progress line on the terminal and the JSON-lines log
-// (`log_file`), with the field names users plot ("step", "loss", "lm_loss", "aux_loss", "z_loss",
-// "grad_norm", "lr", "tokens_per_s", "expert_tokens" [layer][expert], "dropped_tokens").
+// (`log_file`), with the field names of runtime/train_log_fields.h that `moe plot` reads back.
 #pragma once
 
 #include <cstdint>
@@ -31,9 +30,11 @@ struct StepRecord {
 //  12345 tok/s | ETA 1m02s"
 std::string progress_line(const StepRecord& record);
 nlohmann::json step_json(const StepRecord& record);
+// The line a resumed run appends before its first step.
+nlohmann::json resume_json(int64_t step, const std::string& checkpoint);
 
 // Appends JSON lines to a file, flushed after each line (a crash loses no logged step). A resumed
-// run appends to the same log with a {"event": "resume", "step": N} line.
+// run appends to the same log, starting with resume_json's line.
 class TrainLogFile {
  public:
   TrainLogFile() = default;

@@ -240,7 +240,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   TrainLogFile log;
   if (lead && !config.log_file.empty()) {
     log = TrainLogFile(config.log_file, /*append=*/!resume_from.empty());
-    if (!resume_from.empty()) log.write({{"event", "resume"}, {"step", state.iteration}, {"from", resume_from}});
+    if (!resume_from.empty()) log.write(resume_json(state.iteration, resume_from));
   }
 
   TrainResult result;

@@ -26,22 +26,12 @@ echo "$out" | grep -q "120 steps (1..120), 2 layers x 4 experts" || fail "summar
 echo "$out" | grep -q "first 9.7577, last 2.1665, min 2.1665 at step 120" || fail "summary min loss: $out"
 echo "$out" | grep -q "eval_loss: .* at step 120" || fail "summary eval loss: $out"
 echo "$out" | grep -q "layer 0 1.750, layer 1 1.000" || fail "summary expert load: $out"  # 112 of 256 tokens
-python3 - "$WORK/loss.png" 1000 800 <<'PY' || fail "PNG does not decode to 1000x800 with the curves' colours"
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n"
-w, h = struct.unpack(">II", data[16:24])
-assert (w, h) == (int(sys.argv[2]), int(sys.argv[3])), (w, h)
-raw = zlib.decompress(data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8])
-assert len(raw) == h * (1 + 3 * w)
-pixels = {bytes(raw[y * (1 + 3 * w) + 1 + 3 * x:y * (1 + 3 * w) + 4 + 3 * x]) for y in range(h) for x in range(w)}
-for colour in [(31, 119, 180), (255, 127, 14), (214, 39, 40), (44, 160, 44), (148, 103, 189)]:
-    assert bytes(colour) in pixels, colour
-PY
+# The curves' colours: loss, lm_loss, eval_loss markers, aux_loss, z_loss.
+python3 "$(dirname "$0")/png_check.py" "$WORK/loss.png" --size 1000x800 --has 31,119,180 --has 255,127,14 \
+  --has 214,39,40 --has 44,160,44 --has 148,103,189 || fail "PNG does not decode to 1000x800 with the curves' colours"
 "$MOE" plot --log "$WORK/train.jsonl" --out "$WORK/layer1.png" --layer 1 --width 640 --height 480 >/dev/null ||
   fail "plot --layer 1"
-python3 -c 'import struct, sys; d = open(sys.argv[1], "rb").read(); assert struct.unpack(">II", d[16:24]) == (640, 480)' \
-  "$WORK/layer1.png" || fail "--width/--height"
+python3 "$(dirname "$0")/png_check.py" "$WORK/layer1.png" --size 640x480 || fail "--width/--height"
 "$MOE" plot --help | grep -q -- "--layer" || fail "plot --help"
 
 expect_error "missing log" "missing.jsonl: cannot open" "$MOE" plot --log "$WORK/missing.jsonl" --out "$WORK/x.png"
