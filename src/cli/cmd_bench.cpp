@@ -22,6 +22,7 @@
 #include "kernels/machine_limits.h"
 #include "model/model.h"
 #include "runtime/bench.h"
+#include "runtime/session.h"
 
 namespace moe::cli {
 
@@ -196,7 +197,8 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
   const std::vector<runtime::BenchTest> tests = runtime::bench_tests(n_prompt, n_gen);
   BenchLimits limits = given_limits(o, threads);
   MOE_CHECK(!o.model.empty(), UsageError, "--model is required (or --limits to measure the machine only)");
-  const model::Model m = model::load_model(o.model);
+  const auto loaded = std::make_shared<const model::Model>(model::load_model(o.model));
+  const model::Model& m = *loaded;
   const DType expert_dtype = m.weights.layers.at(0).experts.at(0).gate.dtype();
   const bool int8 = int8_bound(expert_dtype);
   // Measured before the first forward pass touches the weights; the read buffer is freed after.
@@ -215,15 +217,17 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
     std::fflush(stdout);
   }
   for (int n_threads : threads) {
-    ThreadPool pool(n_threads);
-    model::Transformer transformer(m, pool);
+    runtime::SessionOptions options;
+    options.threads = n_threads;
+    runtime::Session session(parallel::Communicator::single(), loaded, options);
     for (const runtime::BenchTest& test : tests) {
       progress(test.name() + ", " + std::to_string(n_threads) + " threads: warm-up + " +
                std::to_string(o.repetitions) + " runs");
       const std::vector<double> samples =
-          runtime::run_bench_test(transformer, test, o.repetitions, o.seed, [&](int repetition, double tokens_per_s) {
-            progress(format("  run %.0f: %.2f tokens/s", repetition + 1, tokens_per_s));
-          });
+          runtime::run_bench_test(session.transformer(), test, o.repetitions, o.seed,
+                                  [&](int repetition, double tokens_per_s) {
+                                    progress(format("  run %.0f: %.2f tokens/s", repetition + 1, tokens_per_s));
+                                  });
       const runtime::SampleStats stats = runtime::mean_stddev(samples);
       std::optional<double> limit, fraction;
       if (test.is_prompt()) {
@@ -280,7 +284,7 @@ void add_bench_command(CLI::App& app) {
   auto ep = std::make_shared<EpBenchOptions>();
   auto moe_layer = std::make_shared<MoeLayerBenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Prefill/decode tokens/s against the machine's limits (llama-bench's method)");
-  auto* model = cmd->add_option("-m,--model", o->model, "HF directory or GGUF file");
+  auto* model = cmd->add_option("-m,--model", o->model, kModelPathHelp);
   cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt sizes, one ppN test each (comma-separated; 0: none)")
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", o->n_gen, "Decode lengths, one tgN test each (comma-separated; 0: none)")

@@ -79,7 +79,7 @@ void print_info(const model::Model& m) {
 void add_info_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("info", "Describe a model: architecture, sizes, routing, dtypes");
-  cmd->add_option("-m,--model", *path, "HF directory or GGUF file")->required();
+  cmd->add_option("-m,--model", *path, kModelPathHelp)->required();
   cmd->callback([path] { print_info(model::load_model(*path)); });
 }
 

@@ -3,6 +3,7 @@
 // by the parallel layout and rank 0 prints every request's result in order. --json prints one
 // object per prompt.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -13,9 +14,8 @@
 #include "cli/commands.h"
 #include "cli/parallel_options.h"
 #include "core/error.h"
-#include "runtime/generator.h"
-#include "runtime/parallel_engine.h"
 #include "runtime/profile_report.h"
+#include "runtime/session.h"
 #include "runtime/stats_file.h"
 
 namespace moe::cli {
@@ -43,12 +43,14 @@ std::vector<std::string> read_prompts(const std::string& path) {
   return prompts;
 }
 
-std::string result_json(uint64_t index, const runtime::GenerationResult& result) {
-  const nlohmann::ordered_json out = {{"request", index},
-                                      {"prompt_tokens", result.prompt_tokens},
-                                      {"tokens", result.tokens},
-                                      {"text", result.text}};
+std::string result_json(const runtime::Completion& result, const std::string& text) {
+  const nlohmann::ordered_json out = {
+      {"request", result.id}, {"prompt_tokens", result.prompt}, {"tokens", result.tokens}, {"text", text}};
   return out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 }  // namespace
 
@@ -58,7 +60,7 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<RunOptions>();
   auto layout = std::make_shared<ParallelOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt or a file of prompts");
-  cmd->add_option("-m,--model", o->model, "HF directory or GGUF file")->required();
+  cmd->add_option("-m,--model", o->model, kModelPathHelp)->required();
   auto* prompt = cmd->add_option("-p,--prompt", o->prompt, "Prompt text");
   auto* prompts = cmd->add_option("--prompts", o->prompts_file, "File of prompts, one per line, batched");
   prompt->excludes(prompts);
@@ -76,83 +78,77 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   const parallel::MpiRuntime& mpi = context.mpi;
   cmd->callback([o, layout, &mpi] {
     MOE_CHECK(!o->prompt.empty() || !o->prompts_file.empty(), UsageError, "--prompt or --prompts is required");
+    MOE_CHECK(o->n_predict >= 0, UsageError, "-n: must be >= 0, got ", o->n_predict);
     o->sampler.validate();
-    kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype");  // fail before loading anything
-    const parallel::ParallelConfig config = layout->resolve();
-    parallel::Communicator world = parallel::Communicator::world(mpi, config.comm_timeout_s);
-    const parallel::Mapping mapping = parallel::make_mapping(config, world.size(), world.rank());
+    const runtime::SessionOptions options{o->model, layout->resolve(), o->threads,
+                                          kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype")};
     const std::vector<std::string> texts = o->prompts_file.empty() ? std::vector<std::string>{o->prompt}
                                                                    : read_prompts(o->prompts_file);
-    const model::Model m = model::load_model(o->model);
-    runtime::check_layout(mapping, m.config, m.weights, config.moe_load_balancer);
-    const tokenizer::Tokenizer tok(m.vocab);
-    const int threads = o->threads > 0 ? o->threads : std::max(1, default_threads() / world.size());
-    ThreadPool pool(threads);
-    runtime::ParallelEngine engine(m, mapping, world, pool, config.check_dispatch, config.moe_load_balancer);
-    engine.transformer().set_kv_dtype(kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype"));
-
-    std::vector<runtime::GenerationRequest> requests;
-    for (size_t i = 0; i < texts.size(); ++i)
-      if (engine.serves(i)) requests.push_back({i, tok.encode(texts[i], m.vocab.add_bos)});
-    runtime::GenerationOptions options;
-    options.n_predict = o->n_predict;
-    options.sampler = o->sampler;
+    const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options);
+    const tokenizer::Tokenizer& tok = session->tokenizer();
+    parallel::Communicator& world = session->world();
+    for (size_t i = 0; i < texts.size(); ++i) {
+      if (!session->serves(i)) continue;
+      runtime::Request request;
+      request.id = i;
+      request.prompt = tok.encode(texts[i], tok.vocab().add_bos);
+      request.n_predict = o->n_predict;
+      request.sampler = o->sampler;
+      request.sampler.seed += i;
+      session->add_request(std::move(request));
+    }
 
     const bool prints = world.rank() == 0;
     const bool stream = !o->json && texts.size() == 1 && prints;
     if (stream) std::fputs(texts[0].c_str(), stdout);
-    runtime::GenerationTimings timings;
-    const auto results = runtime::generate(
-        engine.transformer(), tok, requests, options, timings,
-        [stream](size_t, const std::string& piece) {
-          if (!stream) return;
-          std::fwrite(piece.data(), 1, piece.size(), stdout);
+    // The first step prefills every prompt; the rest decode.
+    std::vector<runtime::Completion> done;
+    std::vector<runtime::Event> events;
+    double seconds[2] = {0, 0};
+    for (int phase = 0;; phase = 1) {
+      const auto start = std::chrono::steady_clock::now();
+      if (!session->step(events)) break;
+      for (runtime::Event& event : events) {
+        if (stream && event.token) {
+          std::fwrite(event.piece.data(), 1, event.piece.size(), stdout);
           std::fflush(stdout);
-        },
-        [&engine](bool local) { return engine.any_active(local); });
-
-    // Every request's line travels to rank 0, which prints them in request order.
-    std::string mine;
-    if (engine.reports())
-      for (size_t i = 0; i < results.size(); ++i) {
-        const std::string line = o->json ? result_json(requests[i].id, results[i])
-                                         : "[" + std::to_string(requests[i].id + 1) + "] " + texts[requests[i].id] +
-                                               results[i].text;
-        mine += std::to_string(requests[i].id) + "\t" + line + "\n";
+        }
+        if (event.completion) done.push_back(std::move(*event.completion));
       }
-    const std::vector<std::string> parts = world.size() > 1 ? runtime::all_gather_strings(world, mine)
-                                                            : std::vector<std::string>{mine};
+      seconds[phase] += seconds_since(start);
+    }
+    const std::vector<runtime::Completion> results =
+        runtime::gather_completions(world, session->reports() ? done : std::vector<runtime::Completion>{});
     if (!o->stats_file.empty())
-      runtime::write_stats_file(world, mapping, engine.transformer().expert_stats(), m.config.hidden_size, o->model,
-                                o->stats_file);
-    std::string report = runtime::run_report(world, engine.transformer().phase_times(), config.profile);
-    if (config.profile) report += runtime::balancer_report(world, engine.transformer().online_balancer());
+      runtime::write_stats_file(world, session->mapping(), session->transformer().expert_stats(),
+                                session->model().config.hidden_size, o->model, o->stats_file);
+    std::string report = runtime::run_report(world, session->transformer().phase_times(), options.parallel.profile);
+    if (options.parallel.profile) report += runtime::balancer_report(world, session->transformer().online_balancer());
     if (!prints) return;
     if (stream) {
       std::puts("");
-      std::fflush(stdout);
     } else {
-      std::vector<std::pair<uint64_t, std::string>> lines;
-      for (const std::string& part : parts)
-        for (size_t begin = 0, end; begin < part.size(); begin = end + 1) {
-          end = part.find('\n', begin);
-          const size_t tab = part.find('\t', begin);
-          lines.emplace_back(std::stoull(part.substr(begin, tab - begin)), part.substr(tab + 1, end - tab - 1));
-        }
-      std::sort(lines.begin(), lines.end());
-      for (const auto& line : lines) std::puts(line.second.c_str());
-      std::fflush(stdout);
+      for (const runtime::Completion& result : results) {
+        const std::string text = tok.decode(result.tokens);
+        const std::string line = o->json ? result_json(result, text)
+                                         : "[" + std::to_string(result.id + 1) + "] " + texts[result.id] + text;
+        std::puts(line.c_str());
+      }
     }
+    std::fflush(stdout);
     std::fputs(report.c_str(), stderr);
-    const double n_decode = static_cast<double>(timings.generated_tokens - static_cast<int64_t>(results.size()));
+    int64_t n_prompt = 0, n_generated = 0;
+    for (const runtime::Completion& result : done) {
+      n_prompt += static_cast<int64_t>(result.prompt.size());
+      n_generated += static_cast<int64_t>(result.tokens.size());
+    }
+    const double n_decode = static_cast<double>(n_generated - static_cast<int64_t>(done.size()));
     std::fprintf(stderr,
                  "prompt: %lld tokens, %.1f tokens/s | generated: %lld tokens, %.1f tokens/s (rank 0: %zu requests, "
                  "%d threads, %d ranks)\n",
-                 static_cast<long long>(timings.prompt_tokens),
-                 static_cast<double>(timings.prompt_tokens) / std::max(1e-9, timings.prefill_seconds),
-                 static_cast<long long>(timings.generated_tokens),
-                 n_decode > 0 ? n_decode / std::max(1e-9, timings.decode_seconds) : 0.0, results.size(), threads,
-                 world.size());
+                 static_cast<long long>(n_prompt), static_cast<double>(n_prompt) / std::max(1e-9, seconds[0]),
+                 static_cast<long long>(n_generated), n_decode > 0 ? n_decode / std::max(1e-9, seconds[1]) : 0.0,
+                 done.size(), session->threads(), world.size());
   });
 }
 

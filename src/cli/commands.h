@@ -28,6 +28,10 @@ void add_train_command(CLI::App& app, const CliContext& context);
 void add_route_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 
+// The help of --model: the paths model::load_model accepts.
+inline constexpr const char* kModelPathHelp =
+    "HF directory, GGUF file or training save directory (its latest checkpoint)";
+
 // Default thread count: the machine's cores shared by the ranks on it.
 int default_threads();
 

@@ -2,6 +2,7 @@
 #include "model/model.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include "core/error.h"
 #include "io/gguf.h"
@@ -14,7 +15,28 @@ namespace moe::model {
 
 namespace fs = std::filesystem;
 
-Model load_model(const std::string& path) {
+std::string latest_checkpoint(const std::string& dir) {
+  const fs::path pointer = fs::path(dir) / "latest";
+  if (!fs::exists(pointer)) return "";
+  std::ifstream in(pointer);
+  std::string name;
+  std::getline(in, name);
+  const fs::path checkpoint = fs::path(dir) / name;
+  MOE_CHECK(!name.empty() && fs::is_directory(checkpoint) && fs::exists(checkpoint / "train_state.json"),
+            FormatError, pointer.string(), ": names '", name, "', which is not a checkpoint");
+  return checkpoint.string();
+}
+
+std::string model_path(const std::string& path) {
+  if (!fs::is_directory(path) || fs::exists(fs::path(path) / "config.json")) return path;
+  const std::string checkpoint = latest_checkpoint(path);
+  MOE_CHECK(!checkpoint.empty(), IoError, path,
+            ": holds no model (no config.json) and no checkpoint ('latest' missing)");
+  return checkpoint;
+}
+
+Model load_model(const std::string& requested) {
+  const std::string path = model_path(requested);
   Model model;
   model.path = path;
   if (fs::is_directory(path)) {

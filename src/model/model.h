@@ -21,8 +21,16 @@ struct Model {
   tokenizer::Vocab vocab;
 };
 
-// A directory is an HF checkpoint; a file must be GGUF. Errors name the file and the problem.
+// A directory is an HF checkpoint, or a training `save` directory standing for its latest
+// checkpoint (model_path); a file must be GGUF. Errors name the file and the problem.
 Model load_model(const std::string& path);
+// The model a path names: itself, or for a directory without config.json that holds a `latest`
+// file (a training `save` directory, train/checkpoint.h) the checkpoint `latest` names, as
+// Megatron's --load reads it. IoError when such a directory has no `latest`.
+std::string model_path(const std::string& path);
+// The checkpoint directory `dir`/latest names ("iter_0000100" -> dir/iter_0000100), "" when `dir`
+// has no `latest` file; FormatError when it names no checkpoint (no train_state.json there).
+std::string latest_checkpoint(const std::string& dir);
 // Writes `model` as an HF directory (config.json, safetensors, tokenizer files) or one GGUF file.
 // Nothing is left behind on failure: files are written to temporaries and renamed.
 void save_model(const Model& model, const std::string& out, FileFormat format);

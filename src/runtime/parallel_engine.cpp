@@ -107,14 +107,21 @@ bool ParallelEngine::any_active(bool local_active) {
   return replica_.allreduce_max(local_active ? 1 : 0) > 0;
 }
 
-std::vector<std::string> all_gather_strings(parallel::Communicator& group, const std::string& mine) {
-  std::vector<std::string> all(group.size());
+std::vector<std::vector<std::byte>> all_gather_bytes(parallel::Communicator& group, std::span<const std::byte> mine) {
+  std::vector<std::vector<std::byte>> all(group.size());
   for (int root = 0; root < group.size(); ++root) {
     int64_t size = root == group.rank() ? static_cast<int64_t>(mine.size()) : 0;
     group.broadcast(&size, sizeof size, root);
-    all[root] = root == group.rank() ? mine : std::string(size, '\0');
+    all[root] = root == group.rank() ? std::vector<std::byte>(mine.begin(), mine.end()) : std::vector<std::byte>(size);
     if (size > 0) group.broadcast(all[root].data(), size, root);
   }
+  return all;
+}
+
+std::vector<std::string> all_gather_strings(parallel::Communicator& group, const std::string& mine) {
+  std::vector<std::string> all;
+  for (const std::vector<std::byte>& part : all_gather_bytes(group, std::as_bytes(std::span(mine))))
+    all.emplace_back(reinterpret_cast<const char*>(part.data()), part.size());
   return all;
 }
 

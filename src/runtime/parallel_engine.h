@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,8 @@ void check_layout(const parallel::Mapping& mapping, const model::ModelConfig& co
                   const model::ModelWeights& weights,
                   const std::optional<parallel::MoeLoadBalancerConfig>& load_balancer = std::nullopt);
 
+// Every rank's bytes, in rank order, on every rank.
+std::vector<std::vector<std::byte>> all_gather_bytes(parallel::Communicator& group, std::span<const std::byte> mine);
 // Every rank's string, in rank order, on every rank.
 std::vector<std::string> all_gather_strings(parallel::Communicator& group, const std::string& mine);
 

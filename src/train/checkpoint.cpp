@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <map>
 #include <filesystem>
-#include <fstream>
 
 #include "core/error.h"
 #include "core/output_file.h"
@@ -90,19 +89,6 @@ void save_checkpoint(const std::string& dir, const model::Model* model, const Tr
     latest.commit();
   }
   world.barrier();  // every rank sees the new checkpoint once this returns
-}
-
-std::string latest_checkpoint(const std::string& dir) {
-  const fs::path pointer = fs::path(dir) / "latest";
-  if (!fs::exists(pointer)) return "";
-  std::ifstream in(pointer);
-  std::string name;
-  std::getline(in, name);
-  const fs::path checkpoint = fs::path(dir) / name;
-  MOE_CHECK(!name.empty() && fs::is_directory(checkpoint) &&
-                fs::exists(checkpoint / "train_state.json"),
-            FormatError, pointer.string(), ": names '", name, "', which is not a checkpoint");
-  return checkpoint.string();
 }
 
 TrainState load_train_state(const std::string& checkpoint) {

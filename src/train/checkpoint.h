@@ -47,10 +47,6 @@ struct TrainState {
 void save_checkpoint(const std::string& dir, const model::Model* model, const TrainState& state,
                      const OptimizerMoments& moments, parallel::Communicator& world);
 
-// The directory `latest` points to, or "" when `dir` holds no checkpoint. A `latest` naming a
-// missing directory is a FormatError.
-std::string latest_checkpoint(const std::string& dir);
-
 TrainState load_train_state(const std::string& checkpoint);
 // The moments of every rank file of the checkpoint (whatever layout wrote it).
 OptimizerMoments load_optimizer_moments(const std::string& checkpoint);

@@ -205,7 +205,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   if (!config.load.empty()) {
     MOE_CHECK(std::filesystem::is_directory(config.load), ConfigError, "load: '", config.load,
               "' is not a directory");
-    resume_from = latest_checkpoint(config.load);
+    resume_from = model::latest_checkpoint(config.load);
     MOE_CHECK(!resume_from.empty(), ConfigError, "load: '", config.load, "' holds no checkpoint (no 'latest' file)");
     model::Model saved = model::load_model(resume_from);
     check_same_model(start.config, saved.config, resume_from);
@@ -257,7 +257,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     model::Model out = gather_model(net, groups, start.vocab);
     out.name = std::filesystem::path(config.save).filename().string();
     save_checkpoint(config.save, lead ? &out : nullptr, state, {optimizer.steps(), optimizer.moments()}, world);
-    result.checkpoint = latest_checkpoint(config.save);
+    result.checkpoint = model::latest_checkpoint(config.save);
     print("saved " + result.checkpoint);
   };
 

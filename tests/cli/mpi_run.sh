@@ -34,6 +34,12 @@ assert abs(a["perplexity"] - b["perplexity"]) <= 1e-5 * a["perplexity"]
 PY
 done
 
+# Plain text with a newline inside a generated text: the results reach rank 0 as typed structs.
+text_single=$("$MOE" run -m "$WORK/m" --prompts "$WORK/prompts.txt" -n 6 --temp 0 2>/dev/null) || fail "single text run"
+[ "$(echo "$text_single" | wc -l)" -gt 4 ] || fail "no generated newline to test: $text_single"
+text_dp=$($MPIRUN -np 2 "$MOE" run -m "$WORK/m" --prompts "$WORK/prompts.txt" -n 6 --temp 0 --dp 2 2>/dev/null)
+[ "$text_dp" = "$text_single" ] || fail "--dp 2 prints differently: $text_dp"
+
 
 expect_job_error "layout that does not fill the world" "does not divide the world size 4" \
   $MPIRUN -np 4 "$MOE" run -m "$WORK/m" -p hi --tp 3

@@ -1,10 +1,12 @@
 // Whole models through the file formats: sharded HF checkpoints, f16/bf16 weights, GGUF round trips
-// (bit-identical logits), and the same seed giving the same weights.
+// (bit-identical logits), the same seed giving the same weights, and a training save directory
+// standing for its latest checkpoint.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "io/hf_checkpoint.h"
 #include "model/presets.h"
@@ -101,6 +103,34 @@ TEST(ModelIo, QuantizedGgufComputesItsDequantizedWeights) {
     EXPECT_LT(relative_error(logits, reference), tolerance) << dtype_info(dtype).name;
     EXPECT_GT(relative_error(other, reference), 0.5) << "the bound would not catch wrong weights";
   }
+}
+
+// The message of the exception `load` throws, or "" when it throws none.
+template <typename E, typename F>
+std::string error_of(F load) {
+  try {
+    load();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ModelIo, SaveDirectoryLoadsItsLatestCheckpoint) {
+  const std::string save = tmp_path("save");
+  std::filesystem::remove_all(save);
+  std::filesystem::create_directories(save);
+  EXPECT_EQ(error_of<IoError>([&] { load_model(save); }),
+            save + ": holds no model (no config.json) and no checkpoint ('latest' missing)");
+  std::ofstream(save + "/latest") << "iter_0000002\n";
+  EXPECT_EQ(error_of<FormatError>([&] { load_model(save); }),
+            save + "/latest: names 'iter_0000002', which is not a checkpoint");
+  save_model(make_preset_model("mixtral-tiny", 3, DType::kF32), save + "/iter_0000002", FileFormat::kHf);
+  std::ofstream(save + "/iter_0000002/train_state.json") << "{}";
+  EXPECT_EQ(model_path(save), save + "/iter_0000002");
+  const Model loaded = load_model(save);
+  EXPECT_EQ(loaded.path, save + "/iter_0000002");
+  EXPECT_EQ(prompt_logits(loaded), prompt_logits(load_model(save + "/iter_0000002")));
 }
 
 }  // namespace
