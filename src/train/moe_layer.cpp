@@ -51,7 +51,7 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
                    config.expert_ffn, saved.experts, pool);
   } else {
     ExpertExchange& ep = *config.exchange;
-    saved.exchange = ep.plan(saved.perm.offsets);
+    ep.plan(saved.perm.offsets, saved.exchange);
     ep.dispatch(saved.exchange, saved.rows.data(), H, saved.local_rows);
     saved.local_out.resize(saved.local_rows.size());
     swiglu_forward(saved.local_out.data(), saved.local_rows.data(), saved.exchange.offsets, params.experts, H,

@@ -5,7 +5,7 @@
 // Shapes: T tokens, H hidden, E experts, k = topk, F expert ffn, Fs shared ffn.
 // With expert parallelism (config.exchange set) this rank holds only its EP rank's experts: the
 // permuted rows travel to the experts' ranks and back (ExpertExchange), forward and backward.
-// The permutation is inference's (src/moe/token_permutation.h).
+// The permutation and the exchange are inference's (src/moe/token_permutation.h, expert_exchange.h).
 #pragma once
 
 #include <cstdint>
@@ -14,8 +14,8 @@
 
 #include "core/random.h"
 #include "core/thread_pool.h"
+#include "moe/expert_exchange.h"
 #include "moe/token_permutation.h"
-#include "train/expert_exchange.h"
 #include "train/router_train.h"
 #include "train/shared_expert.h"
 #include "train/swiglu.h"
