@@ -97,7 +97,6 @@ void with_matmul_panels(ModelWeights& weights, ThreadPool& pool) {
   }
 }
 
-constexpr int kPipelineTag = 17;
 constexpr int64_t kDefaultStatsWindow = 16;  // forward steps per statistics window
 
 }  // namespace
@@ -374,7 +373,7 @@ void Transformer::run_micro_batch(std::span<const Piece> pieces, float* logits) 
       }
   } else {
     ScopedPhase timer(times_, Phase::kComm);
-    pipeline.recv(x_.data(), n_tokens * H, pipeline.rank() - 1, kPipelineTag);
+    pipeline.recv(x_.data(), n_tokens * H, pipeline.rank() - 1, parallel::MessageTag::kPipelineActivations);
   }
   for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
     attention_block(layer, pieces, n_tokens);
@@ -382,7 +381,7 @@ void Transformer::run_micro_batch(std::span<const Piece> pieces, float* logits) 
   }
   if (!shard_.last_stage) {
     ScopedPhase timer(times_, Phase::kComm);
-    pipeline.send(x_.data(), n_tokens * H, pipeline.rank() + 1, kPipelineTag);
+    pipeline.send(x_.data(), n_tokens * H, pipeline.rank() + 1, parallel::MessageTag::kPipelineActivations);
   } else {
     compute_logits(pieces, logits);
   }

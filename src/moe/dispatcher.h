@@ -1,7 +1,8 @@
 // Dispatcher: moves each token's hidden state to the experts it was routed to, grouped by expert
 // (rows of one expert contiguous, in token order), and combines the experts' outputs back:
 // out[t] = sum_j weight[t, j] * expert_out[row of (t, j)], summed in j order (deterministic).
-// LocalDispatcher serves one process; parallel dispatchers (all-to-all) share this interface.
+// LocalDispatcher serves one process (token_permutation.h); parallel dispatchers (all-to-all)
+// share this interface.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "core/thread_pool.h"
 #include "moe/router.h"
+#include "moe/token_permutation.h"
 
 namespace moe {
 
@@ -17,8 +19,7 @@ namespace moe {
 struct ExpertBatch {
   int64_t hidden_size = 0;
   std::vector<int64_t> expert_offsets;
-  std::vector<float> rows;             // [n_rows, hidden_size]
-  std::vector<int64_t> assignment_row; // [t * top_k + j] -> row index (local dispatch)
+  std::vector<float> rows;  // [n_rows, hidden_size]
   int64_t n_rows() const { return expert_offsets.empty() ? 0 : expert_offsets.back(); }
 };
 
@@ -41,12 +42,14 @@ class LocalDispatcher final : public Dispatcher {
   explicit LocalDispatcher(int64_t n_experts, ThreadPool* pool = nullptr) : n_experts_(n_experts), pool_(pool) {}
   void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing,
                 ExpertBatch& batch) override;
+  // Combines with the permutation of the last dispatch.
   void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing,
                float* output) override;
 
  private:
   int64_t n_experts_;
   ThreadPool* pool_;
+  Permutation perm_;  // of the last dispatch, its buffers reused
 };
 
 }  // namespace moe

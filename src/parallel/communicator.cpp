@@ -31,8 +31,8 @@ namespace {
 using State = Communicator::State;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kCountTag = Communicator::kFirstReservedTag;
-constexpr int kDataTag = Communicator::kFirstReservedTag + 1;
+constexpr int kCountTag = static_cast<int>(MessageTag::kAllToAllCounts);
+constexpr int kDataTag = static_cast<int>(MessageTag::kAllToAllData);
 
 void print_line(const std::string& line) {
   const std::string text = line + "\n";
@@ -478,8 +478,14 @@ void Communicator::alltoallv(const int64_t* send, const std::vector<int64_t>& se
 }
 
 struct Communicator::Pending::Requests {
+  struct Transfer {
+    std::string what;  // "send of N elements to rank P (...)", for the timeout
+    int64_t n = 0, done = 0;
+  };
+  std::vector<Transfer> transfers;
   std::vector<MPI_Request> requests;
-  std::vector<std::string> what;  // "send of N elements to rank P" per request, for the timeout
+  std::vector<size_t> transfer_of;   // per request: its transfer
+  std::vector<int64_t> elements_of;  // per request: the elements it moves
 };
 
 Communicator::Pending::Pending() : requests_(std::make_unique<Requests>()) {}
@@ -490,95 +496,64 @@ Communicator::Pending::~Pending() {
 }
 bool Communicator::Pending::empty() const { return requests_ == nullptr || requests_->requests.empty(); }
 
-void Communicator::post(bool sending, float* data, int64_t n, int peer, int tag, Pending& pending) {
+void Communicator::post(bool sending, void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag,
+                        Pending& pending) {
   const State& s = *state_;
-  const char* op = sending ? "isend" : "irecv";
+  const char* op = sending ? "send" : "recv";
   MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, op, ": peer ", peer,
             " is not another rank of ", s.size);
-  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, op, ": tag ", tag, " outside [0, ", kFirstReservedTag,
-            ")");
+  MOE_CHECK(!is_collective_tag(tag), CommError, op, ": tag '", tag_name(tag), "' is reserved for all-to-all");
+  MOE_CHECK(n >= 0, CommError, op, ": negative count ", n);
   pending.owner_ = this;
-  const std::string what = detail::concat(sending ? "send of " : "recv of ", n, " elements ", sending ? "to" : "from",
-                                          " rank ", peer, " (world rank ", s.world_ranks[peer], ", tag ", tag, ")");
-  for (int64_t start = 0; start < n; start += s.max_message) {
-    const int count = static_cast<int>(std::min(s.max_message, n - start));
+  Pending::Requests& r = *pending.requests_;
+  r.transfers.push_back({detail::concat(op, " of ", n, " elements ", sending ? "to" : "from", " rank ", peer,
+                                        " (world rank ", s.world_ranks[peer], ", tag '", tag_name(tag), "')"),
+                         n});
+  // Messages of at most max_message elements, and at most INT_MAX bytes: MPI counts are ints.
+  const int64_t piece = std::max<int64_t>(1, std::min<int64_t>(s.max_message, INT_MAX / elem_bytes));
+  auto* bytes = static_cast<char*>(data);
+  for (int64_t start = 0; start < n; start += piece) {
+    const int64_t count = std::min(piece, n - start);
+    const int count_bytes = static_cast<int>(count * elem_bytes);
     MPI_Request request;
-    if (sending) check(MPI_Isend(data + start, count, MPI_FLOAT, peer, tag, s.comm, &request), "MPI_Isend");
-    else check(MPI_Irecv(data + start, count, MPI_FLOAT, peer, tag, s.comm, &request), "MPI_Irecv");
-    pending.requests_->requests.push_back(request);
-    pending.requests_->what.push_back(what);
+    if (sending) {
+      check(MPI_Isend(bytes + start * elem_bytes, count_bytes, MPI_BYTE, peer, static_cast<int>(tag), s.comm, &request),
+            "MPI_Isend");
+    } else {
+      check(MPI_Irecv(bytes + start * elem_bytes, count_bytes, MPI_BYTE, peer, static_cast<int>(tag), s.comm, &request),
+            "MPI_Irecv");
+    }
+    r.requests.push_back(request);
+    r.transfer_of.push_back(r.transfers.size() - 1);
+    r.elements_of.push_back(count);
   }
-}
-
-void Communicator::isend(const float* data, int64_t n, int peer, int tag, Pending& pending) {
-  post(true, const_cast<float*>(data), n, peer, tag, pending);  // MPI_Isend only reads it
-}
-
-void Communicator::irecv(float* data, int64_t n, int peer, int tag, Pending& pending) {
-  post(false, data, n, peer, tag, pending);
 }
 
 void Communicator::wait_all(Pending& pending) {
-  if (pending.empty()) return;
+  if (pending.requests_ == nullptr) return;
   const State& s = *state_;
   Pending::Requests& r = *pending.requests_;
-  std::vector<bool> done(r.requests.size(), false);
-  if (!poll(r.requests, deadline_of(s), [&](int index) { done[index] = true; })) {
+  const bool done = poll(r.requests, deadline_of(s),
+                         [&](int index) { r.transfers[r.transfer_of[index]].done += r.elements_of[index]; });
+  if (!done) {
     std::string open;
-    for (size_t i = 0; i < done.size(); ++i)
-      if (!done[i]) open += (open.empty() ? "" : ", ") + r.what[i];
+    for (const Pending::Requests::Transfer& t : r.transfers)
+      if (t.done < t.n) open += detail::concat(open.empty() ? "" : ", ", t.what, " with ", t.done, " done");
     abort_with(s, detail::concat(open, " timed out after ", s.timeout_s, "s"));
   }
-  r.requests.clear();
-  r.what.clear();
+  r = {};
 }
 
-void Communicator::send(const float* data, int64_t n, int peer, int tag) {
-  const State& s = *state_;
-  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, "send: peer ", peer,
-            " is not another rank of ", s.size);
-  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, "send: tag ", tag, " outside [0, ",
-            kFirstReservedTag, ")");
-  MOE_CHECK(n >= 0, CommError, "send: negative count ", n);
-  std::vector<MPI_Request> requests;
-  for (int64_t start = 0; start < n; start += s.max_message) {
-    MPI_Request request;
-    check(MPI_Isend(data + start, static_cast<int>(std::min(s.max_message, n - start)), MPI_FLOAT,
-                    peer, tag, s.comm, &request),
-          "MPI_Isend");
-    requests.push_back(request);
-  }
-  if (!poll(requests, deadline_of(s))) {
-    abort_with(s, detail::concat("send of ", n, " elements to rank ", peer, " (world rank ",
-                                 s.world_ranks[peer], ", tag ", tag, ") timed out after ",
-                                 s.timeout_s, "s"));
-  }
+void Communicator::send_bytes(const void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag) {
+  Pending pending;
+  post(true, const_cast<void*>(data), n, elem_bytes, peer, tag, pending);  // MPI_Isend only reads it
+  wait_all(pending);
 }
 
-void Communicator::recv(float* data, int64_t n, int peer, int tag) {
-  const State& s = *state_;
-  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, "recv: peer ", peer,
-            " is not another rank of ", s.size);
-  MOE_CHECK(tag >= 0 && tag < kFirstReservedTag, CommError, "recv: tag ", tag, " outside [0, ",
-            kFirstReservedTag, ")");
-  MOE_CHECK(n >= 0, CommError, "recv: negative count ", n);
-  std::vector<MPI_Request> requests;
-  for (int64_t start = 0; start < n; start += s.max_message) {
-    MPI_Request request;
-    check(MPI_Irecv(data + start, static_cast<int>(std::min(s.max_message, n - start)), MPI_FLOAT,
-                    peer, tag, s.comm, &request),
-          "MPI_Irecv");
-    requests.push_back(request);
-  }
-  int64_t received = 0;
-  const bool done = poll(requests, deadline_of(s), [&](int idx) {
-    received += std::min(s.max_message, n - idx * s.max_message);
-  });
-  if (!done) {
-    abort_with(s, detail::concat("recv of ", n, " elements from rank ", peer, " (world rank ",
-                                 s.world_ranks[peer], ", tag ", tag, ") timed out after ",
-                                 s.timeout_s, "s with ", received, " received"));
-  }
+void Communicator::recv_bytes(void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag) {
+  Pending pending;
+  post(false, data, n, elem_bytes, peer, tag, pending);
+  wait_all(pending);
 }
 
 void Communicator::broadcast(void* data, int64_t bytes, int root) {

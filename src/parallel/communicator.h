@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/error.h"
+#include "parallel/message_tags.h"
 #include "parallel/mpi_runtime.h"
 
 namespace moe::parallel {
@@ -19,11 +21,12 @@ class CommError : public Error {
   using Error::Error;
 };
 
+// What point to point moves: elements copied as bytes (every rank runs on the same machine type).
+template <typename T>
+concept Transferable = std::is_trivially_copyable_v<T>;
+
 class Communicator {
  public:
-  // Tags [kFirstReservedTag, ...) carry all-to-all traffic; send/recv take tags below it.
-  static constexpr int kFirstReservedTag = 32000;
-
   // Every rank of the job (a duplicate of MPI_COMM_WORLD; collective), or this process alone
   // when runtime does not use MPI. comm_timeout_s bounds every wait (ParallelConfig's key).
   // This process alone, without MPI (the groups of a single-process run).
@@ -75,9 +78,17 @@ class Communicator {
                  std::vector<int64_t>& recv, std::vector<int64_t>& recv_counts,
                  const std::string& where, int64_t row_elems = 1);
 
-  // Point to point within this communicator; tag < kFirstReservedTag; the same timeout.
-  void send(const float* data, int64_t n, int peer, int tag);
-  void recv(float* data, int64_t n, int peer, int tag);
+  // Point to point within this communicator: n elements of T, in messages of at most
+  // max_message_elements elements (and INT_MAX bytes); the same timeout. The collectives' tags
+  // (is_collective_tag) are refused.
+  template <Transferable T>
+  void send(const T* data, int64_t n, int peer, MessageTag tag) {
+    send_bytes(data, n, sizeof(T), peer, tag);
+  }
+  template <Transferable T>
+  void recv(T* data, int64_t n, int peer, MessageTag tag) {
+    recv_bytes(data, n, sizeof(T), peer, tag);
+  }
 
   // Point-to-point transfers left in flight: posted by isend / irecv, they progress while this
   // process makes other MPI calls (the next step's all-to-alls), and wait_all() completes them
@@ -97,8 +108,14 @@ class Communicator {
     std::unique_ptr<Requests> requests_;
     Communicator* owner_ = nullptr;
   };
-  void isend(const float* data, int64_t n, int peer, int tag, Pending& pending);
-  void irecv(float* data, int64_t n, int peer, int tag, Pending& pending);
+  template <Transferable T>
+  void isend(const T* data, int64_t n, int peer, MessageTag tag, Pending& pending) {
+    post(true, const_cast<T*>(data), n, sizeof(T), peer, tag, pending);  // MPI_Isend only reads it
+  }
+  template <Transferable T>
+  void irecv(T* data, int64_t n, int peer, MessageTag tag, Pending& pending) {
+    post(false, data, n, sizeof(T), peer, tag, pending);
+  }
   void wait_all(Pending& pending);
 
   void broadcast(void* data, int64_t bytes, int root);
@@ -116,8 +133,12 @@ class Communicator {
 
  private:
   explicit Communicator(std::unique_ptr<State> state);
-  // isend (sending) or irecv: n floats in messages of at most max_message elements.
-  void post(bool sending, float* data, int64_t n, int peer, int tag, Pending& pending);
+  // isend (sending) or irecv: n elements of elem_bytes bytes each, in messages of at most
+  // max_message elements.
+  void post(bool sending, void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag,
+            Pending& pending);
+  void send_bytes(const void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag);
+  void recv_bytes(void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag);
   std::unique_ptr<State> state_;
 };
 

@@ -41,24 +41,24 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
   saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length,
                                 config.aux_group, &saved.router);
 
-  saved.perm = plan_permutation(saved.routing.experts, T, k, E);
+  plan_permutation(saved.routing.experts, T, k, E, saved.perm);
   const int64_t R = saved.perm.n_rows();
   saved.rows.resize(R * H);
   saved.expert_out.resize(R * H);
-  permute_forward(saved.rows.data(), x, saved.perm, H);
+  permute_forward(saved.rows.data(), x, saved.perm, H, pool);
   if (config.exchange == nullptr) {
     swiglu_forward(saved.expert_out.data(), saved.rows.data(), saved.perm.offsets, params.experts, H,
                    config.expert_ffn, saved.experts, pool);
   } else {
     ExpertExchange& ep = *config.exchange;
-    saved.exchange = ep.plan(saved.perm.offsets);
+    ep.plan(saved.perm.offsets, saved.exchange);
     ep.dispatch(saved.exchange, saved.rows.data(), H, saved.local_rows);
     saved.local_out.resize(saved.local_rows.size());
     swiglu_forward(saved.local_out.data(), saved.local_rows.data(), saved.exchange.offsets, params.experts, H,
                    config.expert_ffn, saved.experts, pool);
     ep.combine(saved.exchange, saved.local_out.data(), H, saved.expert_out);
   }
-  combine_forward(out, saved.expert_out.data(), saved.routing.weights, saved.perm, H);
+  combine_forward(out, saved.expert_out.data(), saved.routing.weights, saved.perm, H, pool);
 
   if (config.shared_ffn > 0)
     shared_expert_forward(out, x, T, params.shared, params.shared_gate, H, config.shared_ffn, saved.shared, pool);

@@ -5,6 +5,7 @@
 // Shapes: T tokens, H hidden, E experts, k = topk, F expert ffn, Fs shared ffn.
 // With expert parallelism (config.exchange set) this rank holds only its EP rank's experts: the
 // permuted rows travel to the experts' ranks and back (ExpertExchange), forward and backward.
+// The permutation and the exchange are inference's (src/moe/token_permutation.h, expert_exchange.h).
 #pragma once
 
 #include <cstdint>
@@ -13,11 +14,11 @@
 
 #include "core/random.h"
 #include "core/thread_pool.h"
-#include "train/expert_exchange.h"
+#include "moe/expert_exchange.h"
+#include "moe/token_permutation.h"
 #include "train/router_train.h"
 #include "train/shared_expert.h"
 #include "train/swiglu.h"
-#include "train/token_permute.h"
 
 namespace moe::train {
 

@@ -1,6 +1,6 @@
 // The MoE layer (router with jitter, aux and z losses, capacity drops, permute, grouped experts,
-// combine, shared expert) against PyTorch autograd in float64 (tests/golden/train_blocks.json),
-// plus the permutation's round trip.
+// combine, shared expert) against PyTorch autograd in float64 (tests/golden/train_blocks.json).
+// The permutation's own tests are in tests/moe/token_permutation_test.cpp.
 #include "train/moe_layer.h"
 
 #include <gtest/gtest.h>
@@ -99,20 +99,6 @@ void check_moe(const std::string& name) {
 TEST(TrainMoeLayer, RenormRouterWithJitterAuxAndZLossMatchesTorch) { check_moe("moe_renorm_jitter"); }
 
 TEST(TrainMoeLayer, CapacityDropsAndSharedExpertMatchTorch) { check_moe("moe_capacity_shared"); }
-
-TEST(TrainMoeLayer, PermuteThenCombineWithUnitWeightsReturnsTheInput) {
-  // Token 0 -> experts 2, 0; token 1 -> expert 1, its second pair dropped; token 2 -> 0, 2.
-  const std::vector<int32_t> experts = {2, 0, 1, -1, 0, 2};
-  const std::vector<float> weights = {0.5f, 0.5f, 1.0f, 0.0f, 0.25f, 0.75f};
-  const Permutation perm = plan_permutation(experts, 3, 2, 3);
-  EXPECT_EQ(perm.offsets, (std::vector<int64_t>{0, 2, 3, 5}));
-  EXPECT_EQ(perm.token_of_row, (std::vector<int64_t>{0, 2, 1, 0, 2}));
-  const std::vector<float> x = {1, 2, 3, 4, 5, 6};
-  std::vector<float> rows(perm.n_rows() * 2), out(6);
-  permute_forward(rows.data(), x.data(), perm, 2);
-  combine_forward(out.data(), rows.data(), weights, perm, 2);
-  EXPECT_EQ(out, x);
-}
 
 TEST(TrainMoeLayer, JitterStaysInsideItsRangeAndFollowsTheSeed) {
   Rng a(5), b(5);

@@ -16,15 +16,14 @@ namespace moe::balance {
 
 namespace {
 
-constexpr int kMoveTag = 18;
 constexpr double kMinGain = 0.05;  // smallest drop of the busiest rank's load that justifies a move
 
 int64_t weight_bytes(const ExpertWeights& w) { return w.gate.nbytes() + w.up.nbytes() + w.down.nbytes(); }
 
-// An expert's three matrices, back to back, in a float buffer: MPI moves floats bit for bit.
-std::vector<float> pack(const ExpertWeights& w) {
-  std::vector<float> buffer((weight_bytes(w) + 3) / 4);
-  auto* out = reinterpret_cast<std::byte*>(buffer.data());
+// An expert's three matrices, back to back.
+std::vector<std::byte> pack(const ExpertWeights& w) {
+  std::vector<std::byte> buffer(weight_bytes(w));
+  std::byte* out = buffer.data();
   for (const Tensor* t : {&w.gate, &w.up, &w.down}) {
     std::memcpy(out, t->data(), t->nbytes());
     out += t->nbytes();
@@ -34,8 +33,8 @@ std::vector<float> pack(const ExpertWeights& w) {
 
 // Owned copies with the dtypes and shapes of `like` (every expert of a layer has the same), in
 // matmul panels where the kernels read them, as the loaded weights are.
-ExpertWeights unpack(const std::vector<float>& buffer, const ExpertWeights& like) {
-  const auto* in = reinterpret_cast<const std::byte*>(buffer.data());
+ExpertWeights unpack(const std::vector<std::byte>& buffer, const ExpertWeights& like) {
+  const std::byte* in = buffer.data();
   auto take = [&in](const Tensor& t) {
     std::vector<std::byte> bytes(in, in + t.nbytes());
     in += t.nbytes();
@@ -245,18 +244,19 @@ void OnlineBalancer::start_move(int64_t layer, const std::vector<std::unique_ptr
   LayerMove& move = flight.move;
   move.layer = layer;
   move.slots_changed = changed_slots(before, after);
-  const int64_t floats = (weight_bytes(old.expert(0)) + 3) / 4;
+  const int64_t bytes = weight_bytes(old.expert(0));
   for (const Transfer& t : transfers) {
     if (t.from == me) {
       const ExpertWeights& weights = old.expert(local_slot(before, per_rank, me, t.expert));
-      const std::vector<float>& buffer = flight.sending.emplace_back(pack(weights));
-      ep_.isend(buffer.data(), static_cast<int64_t>(buffer.size()), t.to, kMoveTag, flight.transfers);
+      const std::vector<std::byte>& buffer = flight.sending.emplace_back(pack(weights));
+      ep_.isend(buffer.data(), static_cast<int64_t>(buffer.size()), t.to, parallel::MessageTag::kExpertWeights,
+                flight.transfers);
       move.bytes_sent += weight_bytes(weights);
     } else if (t.to == me) {
-      std::vector<float>& buffer = flight.arriving[t.expert];
-      buffer.resize(floats);
-      ep_.irecv(buffer.data(), floats, t.from, kMoveTag, flight.transfers);
-      move.bytes_received += weight_bytes(old.expert(0));
+      std::vector<std::byte>& buffer = flight.arriving[t.expert];
+      buffer.resize(bytes);
+      ep_.irecv(buffer.data(), bytes, t.from, parallel::MessageTag::kExpertWeights, flight.transfers);
+      move.bytes_received += bytes;
     }
   }
   flight.posted = Clock::now();

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -84,8 +85,8 @@ class OnlineBalancer {
     LayerPlacement after;
     LayerMove move;
     std::chrono::steady_clock::time_point posted;
-    std::vector<std::vector<float>> sending;         // packed copies of the experts sent
-    std::map<int64_t, std::vector<float>> arriving;  // expert -> its weights (the spare buffer)
+    std::vector<std::vector<std::byte>> sending;         // packed copies of the experts sent
+    std::map<int64_t, std::vector<std::byte>> arriving;  // expert -> its weights (the spare buffer)
     parallel::Communicator::Pending transfers;
   };
   void plan();

@@ -219,11 +219,11 @@ TEST(MpiPointToPoint, RingSendRecv) {
     std::iota(out.begin(), out.end(), 100.0f * comm.rank());
     // Even ranks send first, odd ranks receive first: no reliance on buffering.
     if (comm.rank() % 2 == 0) {
-      comm.send(out.data(), 17, next, 5);
-      comm.recv(in.data(), 17, prev, 5);
+      comm.send(out.data(), 17, next, MessageTag::kPipelineActivations);
+      comm.recv(in.data(), 17, prev, MessageTag::kPipelineActivations);
     } else {
-      comm.recv(in.data(), 17, prev, 5);
-      comm.send(out.data(), 17, next, 5);
+      comm.recv(in.data(), 17, prev, MessageTag::kPipelineActivations);
+      comm.send(out.data(), 17, next, MessageTag::kPipelineActivations);
     }
     for (int i = 0; i < 17; ++i) EXPECT_EQ(in[i], 100.0f * prev + i) << "limit " << limit;
   }
@@ -243,8 +243,8 @@ TEST(MpiPointToPoint, TransfersInFlightAcrossACollective) {
     std::iota(out.begin(), out.end(), 1000.0f * comm.rank());
     Communicator::Pending pending;
     EXPECT_TRUE(pending.empty());
-    comm.irecv(in.data(), 1000, prev, 6, pending);
-    comm.isend(out.data(), 1000, next, 6, pending);
+    comm.irecv(in.data(), 1000, prev, MessageTag::kExpertWeights, pending);
+    comm.isend(out.data(), 1000, next, MessageTag::kExpertWeights, pending);
     EXPECT_FALSE(pending.empty());
     float sum = 1.0f;
     comm.allreduce_sum(&sum, 1);
@@ -256,17 +256,54 @@ TEST(MpiPointToPoint, TransfersInFlightAcrossACollective) {
   comm.set_max_message_elements(INT_MAX);
 }
 
+// Not a float: 13 bytes of members in 16, padding included (it travels too, unread).
+struct Marked {
+  int64_t id;
+  float value;
+  char tag;
+  bool operator==(const Marked&) const = default;
+};
+
+TEST(MpiPointToPoint, TypedRingOfInt64AndStructsSplitOrWhole) {
+  // Elements of 8 and 16 bytes around the ring, blocking and in flight, with a message limit of 3
+  // elements too: the splits fall on element boundaries whatever the element's size.
+  Communicator& comm = world();
+  const int next = (comm.rank() + 1) % comm.size(),
+            prev = (comm.rank() + comm.size() - 1) % comm.size();
+  for (int64_t limit : {int64_t{INT_MAX}, int64_t{3}}) {
+    comm.set_max_message_elements(limit);
+    std::vector<int64_t> out(11), in(11, -1);
+    for (int i = 0; i < 11; ++i) out[i] = (int64_t{comm.rank()} << 40) + i;  // beyond float's 24 bits
+    if (comm.rank() % 2 == 0) {
+      comm.send(out.data(), 11, next, MessageTag::kPipelineActivations);
+      comm.recv(in.data(), 11, prev, MessageTag::kPipelineActivations);
+    } else {
+      comm.recv(in.data(), 11, prev, MessageTag::kPipelineActivations);
+      comm.send(out.data(), 11, next, MessageTag::kPipelineActivations);
+    }
+    for (int i = 0; i < 11; ++i) EXPECT_EQ(in[i], (int64_t{prev} << 40) + i) << "limit " << limit;
+
+    std::vector<Marked> sent(7), got(7, Marked{-1, -1.0f, '?'});
+    for (int i = 0; i < 7; ++i) sent[i] = {comm.rank() * 100 + i, 0.5f * i, static_cast<char>('a' + i)};
+    Communicator::Pending pending;
+    comm.irecv(got.data(), 7, prev, MessageTag::kExpertWeights, pending);
+    comm.isend(sent.data(), 7, next, MessageTag::kExpertWeights, pending);
+    comm.wait_all(pending);
+    for (int i = 0; i < 7; ++i)
+      EXPECT_EQ(got[i], (Marked{prev * 100 + i, 0.5f * i, static_cast<char>('a' + i)})) << "limit " << limit;
+  }
+  comm.set_max_message_elements(INT_MAX);
+}
+
 TEST(MpiPointToPoint, RejectsReservedTagsAndBadPeers) {
   Communicator& comm = world();
   float x = 0;
-  EXPECT_THROW(comm.send(&x, 1, (comm.rank() + 1) % comm.size(), Communicator::kFirstReservedTag),
-               CommError);
-  EXPECT_THROW(comm.recv(&x, 1, comm.size(), 0), CommError);
-  EXPECT_THROW(comm.send(&x, 1, comm.rank(), 0), CommError);
+  EXPECT_THROW(comm.send(&x, 1, (comm.rank() + 1) % comm.size(), MessageTag::kAllToAllCounts), CommError);
+  EXPECT_THROW(comm.recv(&x, 1, comm.size(), MessageTag::kPipelineActivations), CommError);
+  EXPECT_THROW(comm.send(&x, 1, comm.rank(), MessageTag::kPipelineActivations), CommError);
   Communicator::Pending pending;
-  EXPECT_THROW(comm.isend(&x, 1, comm.rank(), 0, pending), CommError);
-  EXPECT_THROW(comm.irecv(&x, 1, (comm.rank() + 1) % comm.size(), Communicator::kFirstReservedTag, pending),
-               CommError);
+  EXPECT_THROW(comm.isend(&x, 1, comm.rank(), MessageTag::kPipelineActivations, pending), CommError);
+  EXPECT_THROW(comm.irecv(&x, 1, (comm.rank() + 1) % comm.size(), MessageTag::kAllToAllData, pending), CommError);
   EXPECT_TRUE(pending.empty());
 }
 

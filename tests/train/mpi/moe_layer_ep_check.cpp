@@ -80,7 +80,7 @@ void check_case(const std::string& name, RouterTrainConfig router, moe::parallel
   Experts grads_ref, grads_ep;
   run(config, 0, E, out_ref, dx_ref, router_ref, grads_ref);
 
-  ExpertExchange exchange(world, E);
+  moe::ExpertExchange exchange(world, E);
   config.exchange = &exchange;
   run(config, exchange.first_expert(), exchange.local_experts(), out_ep, dx_ep, router_ep, grads_ep);
 
