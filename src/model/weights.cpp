@@ -148,21 +148,12 @@ Tensor merge_experts(const std::vector<ExpertWeights>& experts, Tensor ExpertWei
   return Tensor::from_bytes(first.dtype(), shape, std::move(bytes));
 }
 
-void bind_plain(const ModelConfig& c, ModelWeights& w, const std::map<std::string, Tensor>& tensors,
-                const std::string& source, bool gguf) {
-  for (Slot& slot : plain_slots(c, w)) {
-    const Tensor& found = find_tensor(tensors, gguf ? slot.gguf_name : slot.hf_name, slot.shape, source, slot.gguf_1d && gguf);
-    // The view itself (with any i8 / f8_e4m3 scales) unless a 1-D GGUF tensor needs its 2-D shape.
-    *slot.tensor = found.shape() == slot.shape ? found : Tensor(found.dtype(), slot.shape, found.data(), found.owner());
-  }
-  if (c.tie_embeddings) w.output = w.token_embd;
-}
 
 }  // namespace
 
 std::vector<HfTensorSlot> hf_tensor_slots(const ModelConfig& c, ModelWeights& w) {
   std::vector<HfTensorSlot> out;
-  for (Slot& slot : plain_slots(c, w)) out.push_back({slot.tensor, slot.hf_name, slot.shape});
+  for (Slot& slot : plain_slots(c, w)) out.push_back({slot.tensor, slot.hf_name, slot.shape, slot.rope_heads});
   for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
     const FfnSpec& f = c.layers[layer].ffn;
     auto& experts = w.layers[layer].experts;
@@ -178,23 +169,20 @@ std::vector<HfTensorSlot> hf_tensor_slots(const ModelConfig& c, ModelWeights& w)
 ModelWeights weights_from_hf(const ModelConfig& c, const std::map<std::string, Tensor>& tensors,
                              const std::string& source) {
   ModelWeights w;
-  bind_plain(c, w, tensors, source, false);
-  for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
-    const FfnSpec& f = c.layers[layer].ffn;
-    auto& experts = w.layers[layer].experts;
-    experts.resize(f.router.n_experts);
-    for (int64_t e = 0; e < f.router.n_experts; ++e)
-      for (const ExpertRole& role : kExpertRoles)
-        experts[e].*role.member = find_tensor(tensors, hf_expert_name(c, layer, e, role),
-                                              expert_role_shape(c, role.member, f.expert_ffn), source);
-  }
+  for (HfTensorSlot& slot : hf_tensor_slots(c, w)) *slot.tensor = find_tensor(tensors, slot.name, slot.shape, source);
+  if (c.tie_embeddings) w.output = w.token_embd;
   return w;
 }
 
 ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string, Tensor>& tensors,
                                const std::string& source) {
   ModelWeights w;
-  bind_plain(c, w, tensors, source, true);
+  for (Slot& slot : plain_slots(c, w)) {
+    const Tensor& found = find_tensor(tensors, slot.gguf_name, slot.shape, source, slot.gguf_1d);
+    // The view itself (with any i8 / f8_e4m3 scales) unless a 1-D GGUF tensor needs its 2-D shape.
+    *slot.tensor = found.shape() == slot.shape ? found : Tensor(found.dtype(), slot.shape, found.data(), found.owner());
+  }
+  if (c.tie_embeddings) w.output = w.token_embd;
   for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
     const FfnSpec& f = c.layers[layer].ffn;
     auto& experts = w.layers[layer].experts;
@@ -213,13 +201,9 @@ NamedTensors weights_to_hf(const ModelConfig& c, const ModelWeights& weights) {
   ModelWeights copy = weights;
   NamedTensors out;
   const bool unpermute = c.rope_style == kernels::RopeStyle::kInterleaved;
-  for (const Slot& slot : plain_slots(c, copy))
-    out.emplace_back(slot.hf_name, unpermute && slot.rope_heads > 0 ? permute_heads(*slot.tensor, slot.rope_heads, false)
-                                                                    : *slot.tensor);
-  for (int64_t layer = 0; layer < c.n_layers(); ++layer)
-    for (int64_t e = 0; e < c.layers[layer].ffn.router.n_experts; ++e)
-      for (const ExpertRole& role : kExpertRoles)
-        out.emplace_back(hf_expert_name(c, layer, e, role), copy.layers[layer].experts[e].*role.member);
+  for (const HfTensorSlot& slot : hf_tensor_slots(c, copy))
+    out.emplace_back(slot.name, unpermute && slot.rope_heads > 0 ? permute_heads(*slot.tensor, slot.rope_heads, false)
+                                                                 : *slot.tensor);
   return out;
 }
 

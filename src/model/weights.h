@@ -41,6 +41,7 @@ struct HfTensorSlot {
   Tensor* tensor;
   std::string name;
   std::vector<int64_t> shape;
+  int64_t rope_heads = 0;  // q/k: heads whose rows a llama-arch GGUF stores interleaved
 };
 std::vector<HfTensorSlot> hf_tensor_slots(const ModelConfig& config, ModelWeights& weights);
 

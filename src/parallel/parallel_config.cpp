@@ -5,12 +5,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <variant>
 
+#include "core/config_text.h"
 #include "core/error.h"
 #include "core/suggest.h"
 #include "io/yaml_file.h"
@@ -52,60 +52,31 @@ std::string unknown_key_message(const std::string& key) {
   return "unknown key '" + key + "'" + suggest_known(key, parallel_config_keys());
 }
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::optional<int> parse_int(const std::string& text) {
-  int value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
-  return value;
-}
-
-std::optional<double> parse_double(const std::string& text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
-  return value;
-}
-
-std::optional<bool> parse_bool(const std::string& text) {
-  const std::string value = lower(text);
-  if (value == "true" || value == "yes" || value == "on" || value == "1") return true;
-  if (value == "false" || value == "no" || value == "off" || value == "0") return false;
-  return std::nullopt;
+// An int of at least `minimum`.
+int bounded_int(const std::string& text, const std::string& where, int minimum) {
+  const int64_t value = parse_config_int(text, where);
+  MOE_CHECK(value >= minimum, ConfigError, where, " must be >= ", minimum, ", got ", value);
+  MOE_CHECK(value <= std::numeric_limits<int>::max(), ConfigError, where, " is too large: ", value);
+  return static_cast<int>(value);
 }
 
 // Sets one field from its text; `where` prefixes errors ("parallel.yaml: key 'x'" or "--x").
 void set_field(ParallelConfig& config, const Field& field, const std::string& text,
                const std::string& where) {
   if (const auto* member = std::get_if<OptionalInt>(&field.member)) {
-    const std::optional<int> value = parse_int(text);
-    MOE_CHECK(value.has_value(), ConfigError, where, " must be an integer, got '", text, "'");
-    MOE_CHECK(*value >= 1, ConfigError, where, " must be >= 1, got ", *value);
-    config.*(*member) = *value;
+    config.*(*member) = bounded_int(text, where, 1);
   } else if (const auto* member = std::get_if<Bool>(&field.member)) {
-    const std::optional<bool> value = parse_bool(text);
-    MOE_CHECK(value.has_value(), ConfigError, where, " must be true or false, got '", text, "'");
-    config.*(*member) = *value;
+    config.*(*member) = parse_config_bool(text, where);
   } else {
-    const std::optional<double> value = parse_double(text);
-    MOE_CHECK(value.has_value(), ConfigError, where, " must be a number, got '", text, "'");
-    MOE_CHECK(*value > 0, ConfigError, where, " must be > 0, got ", text);
-    config.*std::get<Double>(field.member) = *value;
+    const double value = parse_config_number(text, where);
+    MOE_CHECK(value > 0, ConfigError, where, " must be > 0, got ", text);
+    config.*std::get<Double>(field.member) = value;
   }
 }
 
 int positive_int(const YAML::Node& value, const std::string& where, int minimum = 1) {
   MOE_CHECK(value.IsScalar(), ConfigError, where, " must be an integer");
-  const std::optional<int> number = parse_int(value.Scalar());
-  MOE_CHECK(number.has_value(), ConfigError, where, " must be an integer, got '", value.Scalar(), "'");
-  MOE_CHECK(*number >= minimum, ConfigError, where, " must be >= ", minimum, ", got ", *number);
-  return *number;
+  return bounded_int(value.Scalar(), where, minimum);
 }
 
 std::vector<int64_t> expert_list(const YAML::Node& value, const std::string& where) {

@@ -2,10 +2,10 @@
 #include "train/router_train_yaml.h"
 
 #include <algorithm>
-#include <charconv>
 #include <fstream>
 #include <set>
 
+#include "core/config_text.h"
 #include "core/error.h"
 #include "io/yaml_file.h"
 #include "core/suggest.h"
@@ -68,35 +68,6 @@ bool is_other_known_key(const std::string& key) {
   return std::find(parallel.begin(), parallel.end(), key) != parallel.end();
 }
 
-bool is_null(const std::string& text) { return text == "null" || text == "~" || text == "None"; }
-
-int64_t parse_int(const std::string& text, const std::string& where) {
-  int64_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  MOE_CHECK(ec == std::errc() && ptr == end && !text.empty(), ConfigError, where,
-            " must be an integer, got '", text, "'");
-  return value;
-}
-
-double parse_double(const std::string& text, const std::string& where) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  MOE_CHECK(ec == std::errc() && ptr == end && !text.empty(), ConfigError, where,
-            " must be a number, got '", text, "'");
-  return value;
-}
-
-bool parse_bool(const std::string& text, const std::string& where) {
-  std::string value = text;
-  std::transform(value.begin(), value.end(), value.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (value == "true" || value == "yes" || value == "on" || value == "1") return true;
-  if (value == "false" || value == "no" || value == "off" || value == "0") return false;
-  throw ConfigError(detail::concat(where, " must be true or false, got '", text, "'"));
-}
-
 }  // namespace
 
 const std::vector<std::string>& router_train_keys() {
@@ -113,31 +84,31 @@ void set_router_train_key(RouterTrainConfig& config, const std::string& key,
                           const std::string& value, const std::string& where) {
   MOE_CHECK(is_router_key(key), ConfigError, where, ": ", unknown_key_message(key));
   // Keys Megatron leaves unset (None) by default may be null; the rest need a value.
-  const bool null = is_null(value);
+  const bool null = is_config_null(value);
   if (key == "moe_expert_capacity_factor") {
-    config.capacity_factor = null ? std::nullopt : std::optional(parse_double(value, where));
+    config.capacity_factor = null ? std::nullopt : std::optional(parse_config_number(value, where));
   } else if (key == "moe_router_topk_scaling_factor") {
-    config.topk_scaling_factor = null ? std::nullopt : std::optional(parse_double(value, where));
+    config.topk_scaling_factor = null ? std::nullopt : std::optional(parse_config_number(value, where));
   } else if (key == "moe_z_loss_coeff") {
-    config.z_loss_coeff = null ? 0.0 : parse_double(value, where);
+    config.z_loss_coeff = null ? 0.0 : parse_config_number(value, where);
   } else if (key == "moe_router_num_groups") {
-    config.num_groups = null ? 0 : parse_int(value, where);
+    config.num_groups = null ? 0 : parse_config_int(value, where);
   } else if (key == "moe_router_group_topk") {
-    config.group_topk = null ? 0 : parse_int(value, where);
+    config.group_topk = null ? 0 : parse_config_int(value, where);
   } else if (key == "num_experts") {
-    config.num_experts = parse_int(value, where);
+    config.num_experts = parse_config_int(value, where);
   } else if (key == "moe_router_topk") {
-    config.topk = parse_int(value, where);
+    config.topk = parse_config_int(value, where);
   } else if (key == "moe_aux_loss_coeff") {
-    config.aux_loss_coeff = parse_double(value, where);
+    config.aux_loss_coeff = parse_config_number(value, where);
   } else if (key == "moe_router_bias_update_rate") {
-    config.bias_update_rate = parse_double(value, where);
+    config.bias_update_rate = parse_config_number(value, where);
   } else if (key == "moe_pad_expert_input_to_capacity") {
-    config.pad_to_capacity = parse_bool(value, where);
+    config.pad_to_capacity = parse_config_bool(value, where);
   } else if (key == "moe_router_pre_softmax") {
-    config.pre_softmax = parse_bool(value, where);
+    config.pre_softmax = parse_config_bool(value, where);
   } else if (key == "moe_router_enable_expert_bias") {
-    config.enable_expert_bias = parse_bool(value, where);
+    config.enable_expert_bias = parse_config_bool(value, where);
   } else if (key == "moe_router_load_balancing_type") {
     if (value == "aux_loss")
       config.load_balancing = LoadBalancing::kAuxLoss;

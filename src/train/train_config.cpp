@@ -4,12 +4,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
+#include "core/config_text.h"
 #include "core/error.h"
 #include "io/yaml_file.h"
 #include "core/suggest.h"
@@ -27,34 +26,20 @@ struct Entry {
   Getter get;
 };
 
-bool is_null(const std::string& text) { return text == "null" || text == "none" || text == "~"; }
-
 int64_t to_int(const std::string& text, const std::string& where, int64_t min) {
-  int64_t value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  MOE_CHECK(ec == std::errc() && ptr == end && !text.empty(), ConfigError, where,
-            " must be an integer, got '", text, "'");
+  const int64_t value = parse_config_int(text, where);
   MOE_CHECK(value >= min, ConfigError, where, " must be >= ", min, ", got ", value);
   return value;
 }
 
 double to_double(const std::string& text, const std::string& where, double min) {
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  MOE_CHECK(!text.empty() && end == text.c_str() + text.size(), ConfigError, where,
-            " must be a number, got '", text, "'");
+  const double value = parse_config_number(text, where);
   MOE_CHECK(value >= min, ConfigError, where, " must be >= ", min, ", got ", text);
   return value;
 }
 
-bool to_bool(const std::string& text, const std::string& where) {
-  std::string v = text;
-  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (v.empty() || v == "true" || v == "yes" || v == "on" || v == "1") return true;
-  if (v == "false" || v == "no" || v == "off" || v == "0") return false;
-  throw ConfigError(where + " must be true or false, got '" + text + "'");
-}
+// A flag given without a value means true.
+bool to_bool(const std::string& text, const std::string& where) { return text.empty() || parse_config_bool(text, where); }
 
 std::string show(double value) {
   std::ostringstream out;
@@ -81,7 +66,7 @@ template <typename Field>
 Entry optional_int_key(const char* key, const char* section, const char* help, Field field, int64_t min) {
   return {{key, section, help, false},
           [=](TrainConfig& c, const std::string& v, const std::string& w) {
-            if (is_null(v)) field(c).reset();
+            if (is_config_null(v)) field(c).reset();
             else field(c) = to_int(v, w, min);
           },
           [=](const TrainConfig& c) { return show_optional(field(const_cast<TrainConfig&>(c))); }};
@@ -96,7 +81,7 @@ template <typename Field>
 Entry optional_double_key(const char* key, const char* section, const char* help, Field field, double min) {
   return {{key, section, help, false},
           [=](TrainConfig& c, const std::string& v, const std::string& w) {
-            if (is_null(v)) field(c).reset();
+            if (is_config_null(v)) field(c).reset();
             else field(c) = to_double(v, w, min);
           },
           [=](const TrainConfig& c) { return show_optional(field(const_cast<TrainConfig&>(c))); }};
@@ -110,7 +95,7 @@ Entry bool_key(const char* key, const char* section, const char* help, Field fie
 template <typename Field>
 Entry string_key(const char* key, const char* section, const char* help, Field field) {
   return {{key, section, help, false},
-          [=](TrainConfig& c, const std::string& v, const std::string&) { field(c) = is_null(v) ? "" : v; },
+          [=](TrainConfig& c, const std::string& v, const std::string&) { field(c) = is_config_null(v) ? "" : v; },
           [=](const TrainConfig& c) { return field(const_cast<TrainConfig&>(c)); }};
 }
 // An enum-like key: `names[i]` <-> `values[i]`.
