@@ -26,8 +26,8 @@ const ArchTable& find_arch(const std::string& value, const char* ArchTable::*nam
 }
 
 // The layers' spec from the shared keys: GQA attention with a head_dim-derived scale, a softmax
-// router over top_k experts. The architecture's table adds its own keys.
-LayerSpec common_layer(int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t top_k) {
+// router over top_k experts, then the architecture's traits. Its table adds its own keys.
+LayerSpec common_layer(const ArchTable& arch, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int64_t top_k) {
   LayerSpec layer;
   layer.attention.n_heads = n_heads;
   layer.attention.n_kv_heads = n_kv_heads;
@@ -35,6 +35,7 @@ LayerSpec common_layer(int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, in
   layer.attention.head_dim_v = head_dim;
   layer.attention.scale = head_dim > 0 ? 1.0f / std::sqrt(static_cast<float>(head_dim)) : 0.0f;
   layer.ffn.router.top_k = top_k;
+  arch.traits(layer);
   return layer;
 }
 
@@ -107,13 +108,13 @@ ModelConfig config_from_hf(const nlohmann::json& json, const std::string& source
   MOE_CHECK(n_heads > 0, ConfigError, source, ": num_attention_heads must be > 0");
   const auto n_kv_heads = keys.get<int64_t>("num_key_value_heads", n_heads);
   const auto head_dim = keys.get<int64_t>("head_dim", config.hidden_size / n_heads);
-  config.layers = uniform_layers(keys.get<int64_t>("num_hidden_layers"),
-                                 common_layer(n_heads, n_kv_heads, head_dim, keys.get<int64_t>("num_experts_per_tok")));
+  LayerSpec layer = common_layer(arch, n_heads, n_kv_heads, head_dim, keys.get<int64_t>("num_experts_per_tok"));
   config.max_positions = keys.get<int64_t>("max_position_embeddings", 4096);
   config.rms_eps = keys.get<float>("rms_norm_eps", 1e-6f);
   config.rope_theta = keys.get<double>("rope_theta", 10000.0);
   config.tie_embeddings = keys.get<bool>("tie_word_embeddings", false);
-  arch.read_hf(keys, config);
+  arch.read_hf(keys, config, layer);
+  config.layers = uniform_layers(keys.get<int64_t>("num_hidden_layers"), layer);
   validate_with_source(config, source);
   return config;
 }
@@ -156,18 +157,17 @@ ModelConfig config_from_gguf(const io::GgufMetadata& meta, const std::string& so
   const auto n_experts = keys.get_int("expert_count");
   MOE_CHECK(n_experts.has_value() && *n_experts > 0, ConfigError, source, ": a model without experts (",
             keys.prefix(), "expert_count) is not an MoE model");
-  LayerSpec layer = common_layer(n_heads, n_kv_heads, head_dim, keys.require_int("expert_used_count"));
+  LayerSpec layer = common_layer(arch, n_heads, n_kv_heads, head_dim, keys.require_int("expert_used_count"));
   layer.attention.head_dim_v = keys.get_int("attention.value_length").value_or(head_dim);
   layer.ffn.router.n_experts = *n_experts;
   layer.ffn.expert_ffn = keys.get_int("expert_feed_forward_length").value_or(0);
   if (layer.ffn.expert_ffn == 0) layer.ffn.expert_ffn = keys.require_int("feed_forward_length");
-  config.layers = uniform_layers(keys.require_int("block_count"), layer);
   config.max_positions = keys.get_int("context_length").value_or(4096);
   config.rms_eps = static_cast<float>(keys.get_float("attention.layer_norm_rms_epsilon").value_or(1e-5));
   config.rope_theta = keys.get_float("rope.freq_base").value_or(10000.0);
-  arch.read_gguf(keys, config);
-  if (const auto norm = keys.get_bool("expert_weights_norm"))
-    for_each_layer(config, [&](LayerSpec& l) { l.ffn.router.renormalize = *norm; });
+  if (arch.read_gguf != nullptr) arch.read_gguf(keys, config, layer);
+  if (const auto norm = keys.get_bool("expert_weights_norm")) layer.ffn.router.renormalize = *norm;
+  config.layers = uniform_layers(keys.require_int("block_count"), layer);
   const auto tokens = meta.get_string_array("tokenizer.ggml.tokens");
   config.vocab_size = keys.get_int("vocab_size").value_or(tokens ? static_cast<int64_t>(tokens->size()) : 0);
   validate_with_source(config, source);

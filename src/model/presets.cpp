@@ -115,8 +115,9 @@ ModelConfig preset_config(const std::string& name) {
   layer.ffn.shared_expert_ffn = p.shared_ffn;
   layer.ffn.router.n_experts = p.experts;
   layer.ffn.router.top_k = p.top_k;
+  arch.traits(layer);
   c.layers = uniform_layers(p.layers, layer);
-  arch.preset(c);
+  c.rope_theta = arch.preset_rope_theta;
   c.validate();
   return c;
 }

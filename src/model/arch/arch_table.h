@@ -29,21 +29,17 @@ struct ArchTable {
   bool preset_spm;
   const char* preset_pre_tokenizer;
 
-  // The architecture's own keys, read into config (its layers already hold the common keys).
-  void (*read_hf)(const HfKeys& keys, ModelConfig& config);
+  // The architecture's defaults for every layer (q/k norms, biases, routing), before its keys.
+  void (*traits)(LayerSpec& layer);
+  // The architecture's own keys. `layer` is the spec every layer starts from (the common keys and
+  // the traits already in it); config-wide values go to `config`.
+  void (*read_hf)(const HfKeys& keys, ModelConfig& config, LayerSpec& layer);
   void (*write_hf)(const ModelConfig& config, nlohmann::json& json);
-  void (*read_gguf)(const GgufKeys& keys, ModelConfig& config);
-  // Preset defaults over the preset table's sizes (RoPE theta, norms, biases, normalisation).
-  void (*preset)(ModelConfig& config);
+  void (*read_gguf)(const GgufKeys& keys, ModelConfig& config, LayerSpec& layer);  // may be null
+  double preset_rope_theta;
 };
 
 std::span<const ArchTable* const> arch_tables();
 const ArchTable& arch_table(Arch arch);
-
-// Applies `change` to every layer's spec (the keys of a uniform model).
-template <typename Change>
-void for_each_layer(ModelConfig& config, Change change) {
-  for (LayerSpec& layer : config.layers) change(layer);
-}
 
 }  // namespace moe::model

@@ -5,14 +5,11 @@
 namespace moe::model {
 namespace {
 
-void read_hf(const HfKeys& keys, ModelConfig& config) {
-  const auto expert_ffn = keys.get<int64_t>("intermediate_size");
-  const auto n_experts = keys.get<int64_t>("num_local_experts");
-  for_each_layer(config, [&](LayerSpec& layer) {
-    layer.ffn.expert_ffn = expert_ffn;
-    layer.ffn.router.n_experts = n_experts;
-    layer.ffn.router.renormalize = true;
-  });
+void traits(LayerSpec& layer) { layer.ffn.router.renormalize = true; }
+
+void read_hf(const HfKeys& keys, ModelConfig&, LayerSpec& layer) {
+  layer.ffn.expert_ffn = keys.get<int64_t>("intermediate_size");
+  layer.ffn.router.n_experts = keys.get<int64_t>("num_local_experts");
 }
 
 void write_hf(const ModelConfig& config, nlohmann::json& json) {
@@ -20,22 +17,27 @@ void write_hf(const ModelConfig& config, nlohmann::json& json) {
   json["num_local_experts"] = config.n_experts();
 }
 
-void read_gguf(const GgufKeys&, ModelConfig& config) {
+void read_gguf(const GgufKeys&, ModelConfig& config, LayerSpec&) {
   config.rope_style = kernels::RopeStyle::kInterleaved;  // q/k rows permuted by the converter
-  for_each_layer(config, [](LayerSpec& layer) { layer.ffn.router.renormalize = true; });
-}
-
-void preset(ModelConfig& config) {
-  config.rope_theta = 1e6;
-  for_each_layer(config, [](LayerSpec& layer) { layer.ffn.router.renormalize = true; });
 }
 
 }  // namespace
 
 extern const ArchTable kMixtralArch = {
-    Arch::kMixtral, "mixtral", "mixtral", "MixtralForCausalLM", "llama",
-    "block_sparse_moe.", {"w1", "w3", "w2"}, true, true, "",
-    read_hf, write_hf, read_gguf, preset,
-};
+    .arch = Arch::kMixtral,
+    .name = "mixtral",
+    .hf_model_type = "mixtral",
+    .hf_architecture = "MixtralForCausalLM",
+    .gguf_arch = "llama",
+    .hf_moe_block = "block_sparse_moe.",
+    .hf_expert_roles = {"w1", "w3", "w2"},
+    .gguf_interleaved_rope = true,
+    .preset_spm = true,
+    .preset_pre_tokenizer = "",
+    .traits = traits,
+    .read_hf = read_hf,
+    .write_hf = write_hf,
+    .read_gguf = read_gguf,
+    .preset_rope_theta = 1e6};
 
 }  // namespace moe::model

@@ -5,19 +5,13 @@
 namespace moe::model {
 namespace {
 
-void read_hf(const HfKeys& keys, ModelConfig& config) {
-  const auto expert_ffn = keys.get<int64_t>("intermediate_size");
-  const auto n_experts = keys.get<int64_t>("num_experts");
-  const auto renormalize = keys.get<bool>("norm_topk_prob", false);
-  const std::optional<float> clip =
-      keys.has("clip_qkv") ? std::optional<float>(keys.get<float>("clip_qkv")) : std::nullopt;
-  for_each_layer(config, [&](LayerSpec& layer) {
-    layer.ffn.expert_ffn = expert_ffn;
-    layer.ffn.router.n_experts = n_experts;
-    layer.ffn.router.renormalize = renormalize;
-    layer.attention.qk_norm = QkNorm::kWhole;
-    layer.attention.clip_qkv = clip;
-  });
+void traits(LayerSpec& layer) { layer.attention.qk_norm = QkNorm::kWhole; }
+
+void read_hf(const HfKeys& keys, ModelConfig&, LayerSpec& layer) {
+  layer.ffn.expert_ffn = keys.get<int64_t>("intermediate_size");
+  layer.ffn.router.n_experts = keys.get<int64_t>("num_experts");
+  layer.ffn.router.renormalize = keys.get<bool>("norm_topk_prob", false);
+  if (keys.has("clip_qkv")) layer.attention.clip_qkv = keys.get<float>("clip_qkv");
 }
 
 void write_hf(const ModelConfig& config, nlohmann::json& json) {
@@ -28,27 +22,27 @@ void write_hf(const ModelConfig& config, nlohmann::json& json) {
   json["clip_qkv"] = clip ? nlohmann::json(*clip) : nlohmann::json();
 }
 
-void read_gguf(const GgufKeys& keys, ModelConfig& config) {
-  std::optional<float> clip;
-  if (const auto value = keys.get_float("attention.clamp_kqv")) clip = static_cast<float>(*value);
-  for_each_layer(config, [&](LayerSpec& layer) {
-    layer.ffn.router.renormalize = false;
-    layer.attention.qk_norm = QkNorm::kWhole;
-    layer.attention.clip_qkv = clip;
-  });
-}
-
-void preset(ModelConfig& config) {
-  config.rope_theta = 1e4;
-  for_each_layer(config, [](LayerSpec& layer) { layer.attention.qk_norm = QkNorm::kWhole; });
+void read_gguf(const GgufKeys& keys, ModelConfig&, LayerSpec& layer) {
+  if (const auto clip = keys.get_float("attention.clamp_kqv")) layer.attention.clip_qkv = static_cast<float>(*clip);
 }
 
 }  // namespace
 
 extern const ArchTable kOlmoeArch = {
-    Arch::kOlmoe, "olmoe", "olmoe", "OlmoeForCausalLM", "olmoe",
-    "mlp.", {"gate_proj", "up_proj", "down_proj"}, false, false, "gpt2",
-    read_hf, write_hf, read_gguf, preset,
-};
+    .arch = Arch::kOlmoe,
+    .name = "olmoe",
+    .hf_model_type = "olmoe",
+    .hf_architecture = "OlmoeForCausalLM",
+    .gguf_arch = "olmoe",
+    .hf_moe_block = "mlp.",
+    .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
+    .gguf_interleaved_rope = false,
+    .preset_spm = false,
+    .preset_pre_tokenizer = "gpt2",
+    .traits = traits,
+    .read_hf = read_hf,
+    .write_hf = write_hf,
+    .read_gguf = read_gguf,
+    .preset_rope_theta = 1e4};
 
 }  // namespace moe::model
