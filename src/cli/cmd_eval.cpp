@@ -11,23 +11,18 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/parallel_options.h"
+#include "cli/session_options.h"
 #include "core/error.h"
 #include "runtime/perplexity.h"
-#include "runtime/profile_report.h"
-#include "runtime/stats_file.h"
 
 namespace moe::cli {
 
 namespace {
 struct EvalOptions {
-  std::string model;
+  SessionCliOptions session;
   std::string text_file;
   int64_t n_ctx = 512;
-  int threads = 0;
   bool json = false;
-  std::string kv_dtype = "f32";
-  std::string stats_file;
 };
 
 std::string read_text(const std::string& path) {
@@ -44,21 +39,14 @@ std::string read_text(const std::string& path) {
 
 void add_eval_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<EvalOptions>();
-  auto layout = std::make_shared<ParallelOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "Score a text file: perplexity");
-  cmd->add_option("-m,--model", o->model, kModelPathHelp)->required();
+  add_session_options(cmd, o->session);
   cmd->add_option("--perplexity", o->text_file, "UTF-8 text file to score")->required();
   cmd->add_option("-c,--ctx", o->n_ctx, "Window size in tokens (non-overlapping windows)")->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
   cmd->add_flag("--json", o->json, "Print {\"perplexity\", \"tokens_scored\"}");
-  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16, int8 or fp8 (e4m3; per-head absmax scale)")
-      ->capture_default_str();
-  cmd->add_option("--record-stats", o->stats_file, "Write per-layer expert statistics (JSON) for moe stats / moe eplb");
-  add_parallel_options(cmd, layout);
   const parallel::MpiRuntime& mpi = context.mpi;
-  cmd->callback([o, layout, &mpi] {
-    const runtime::SessionOptions options{o->model, layout->resolve(), o->threads,
-                                          kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype")};
+  cmd->callback([o, &mpi] {
+    const runtime::SessionOptions options = o->session.resolve();
     const std::string text = read_text(o->text_file);
     const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options);
     parallel::Communicator& world = session->world();
@@ -83,11 +71,7 @@ void add_eval_command(CLI::App& app, const CliContext& context) {
     if (world.size() > 1) world.allreduce_sum(sums, 2);
     const double perplexity = std::exp(sums[0] / sums[1]);
     const auto scored = static_cast<int64_t>(sums[1]);
-    if (!o->stats_file.empty())
-      runtime::write_stats_file(world, session->mapping(), session->transformer().expert_stats(),
-                                session->model().config.hidden_size, o->model, o->stats_file);
-    const std::string report =
-        runtime::run_report(world, session->transformer().phase_times(), options.parallel.profile);
+    const std::string report = finish_session(*session, o->session, options);
     if (!prints) return;
     std::fputs(report.c_str(), stderr);
     if (o->json)

@@ -12,24 +12,18 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/parallel_options.h"
+#include "cli/session_options.h"
 #include "core/error.h"
-#include "runtime/profile_report.h"
-#include "runtime/session.h"
-#include "runtime/stats_file.h"
 
 namespace moe::cli {
 
 namespace {
 struct RunOptions {
-  std::string model;
+  SessionCliOptions session;
   std::string prompt;
   std::string prompts_file;
   int64_t n_predict = 64;
-  int threads = 0;
   bool json = false;
-  std::string kv_dtype = "f32";
-  std::string stats_file;
   runtime::SamplerOptions sampler;
 };
 
@@ -58,9 +52,8 @@ int default_threads() { return std::max(1u, std::thread::hardware_concurrency())
 
 void add_run_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<RunOptions>();
-  auto layout = std::make_shared<ParallelOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt or a file of prompts");
-  cmd->add_option("-m,--model", o->model, kModelPathHelp)->required();
+  add_session_options(cmd, o->session);
   auto* prompt = cmd->add_option("-p,--prompt", o->prompt, "Prompt text");
   auto* prompts = cmd->add_option("--prompts", o->prompts_file, "File of prompts, one per line, batched");
   prompt->excludes(prompts);
@@ -69,19 +62,13 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--top-k", o->sampler.top_k, "Sample from the k most likely tokens; 0 = all")->capture_default_str();
   cmd->add_option("--top-p", o->sampler.top_p, "Nucleus sampling threshold")->capture_default_str();
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed (request i uses seed + i)")->capture_default_str();
-  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache storage: f32, f16, int8 or fp8 (e4m3; per-head absmax scale)")
-      ->capture_default_str();
-  cmd->add_option("--record-stats", o->stats_file, "Write per-layer expert statistics (JSON) for moe stats / moe eplb");
-  cmd->add_option("-t,--threads", o->threads, "Threads per rank (default: cores / ranks)");
   cmd->add_flag("--json", o->json, "Print {\"request\", \"prompt_tokens\", \"tokens\", \"text\"} per prompt, one per line");
-  add_parallel_options(cmd, layout);
   const parallel::MpiRuntime& mpi = context.mpi;
-  cmd->callback([o, layout, &mpi] {
+  cmd->callback([o, &mpi] {
     MOE_CHECK(!o->prompt.empty() || !o->prompts_file.empty(), UsageError, "--prompt or --prompts is required");
     MOE_CHECK(o->n_predict >= 0, UsageError, "-n: must be >= 0, got ", o->n_predict);
     o->sampler.validate();
-    const runtime::SessionOptions options{o->model, layout->resolve(), o->threads,
-                                          kernels::kv_dtype_from_name(o->kv_dtype, "--kv-dtype")};
+    const runtime::SessionOptions options = o->session.resolve();
     const std::vector<std::string> texts = o->prompts_file.empty() ? std::vector<std::string>{o->prompt}
                                                                    : read_prompts(o->prompts_file);
     const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options);
@@ -119,11 +106,7 @@ void add_run_command(CLI::App& app, const CliContext& context) {
     }
     const std::vector<runtime::Completion> results =
         runtime::gather_completions(world, session->reports() ? done : std::vector<runtime::Completion>{});
-    if (!o->stats_file.empty())
-      runtime::write_stats_file(world, session->mapping(), session->transformer().expert_stats(),
-                                session->model().config.hidden_size, o->model, o->stats_file);
-    std::string report = runtime::run_report(world, session->transformer().phase_times(), options.parallel.profile);
-    if (options.parallel.profile) report += runtime::balancer_report(world, session->transformer().online_balancer());
+    const std::string report = finish_session(*session, o->session, options);
     if (!prints) return;
     if (stream) {
       std::puts("");

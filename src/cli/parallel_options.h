@@ -1,4 +1,4 @@
-// Parallel-layout options shared by `moe run` and `moe eval`: --config parallel.yaml plus one flag
+// Parallel-layout options of the commands that open a session (cli/session_options.h): --config parallel.yaml plus one flag
 // per key (TensorRT-LLM's names with dashes), flags overriding the file.
 #pragma once
 
