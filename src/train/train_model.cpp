@@ -25,7 +25,13 @@ void check_supported(const model::ModelConfig& config, const RouterTrainConfig& 
   for (int64_t layer = 0; layer < config.n_layers(); ++layer)
     MOE_CHECK(config.layers[layer].ffn.is_moe() && config.layers[layer] == config.layers.front(), ConfigError,
               "layer ", layer, ": training needs every layer alike and MoE (dense or differing layers: not yet)");
-  const RouterConfig& c = config.moe().router;
+  const model::AttentionSpec& attention = config.attention();
+  MOE_CHECK(attention.rope && attention.head_dim_v == attention.head_dim, ConfigError,
+            "no-RoPE layers and a v head dim other than head_dim are not trained yet");
+  const model::FfnSpec& ffn = config.moe();
+  MOE_CHECK(ffn.shared_expert_ffn == 0 || ffn.shared_gate == model::SharedExpertGate::kSigmoid, ConfigError,
+            "shared experts without a sigmoid gate are not trained yet");
+  const RouterConfig& c = ffn.router;
   MOE_CHECK(router.num_experts == c.n_experts, ConfigError, "num_experts: ", router.num_experts,
             " but the model has ", c.n_experts, " experts");
   MOE_CHECK(router.topk == c.top_k, ConfigError, "moe_router_topk: ", router.topk,

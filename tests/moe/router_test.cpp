@@ -77,6 +77,18 @@ TEST(Router, GroupLimitKeepsOnlyTheBestGroups) {
   EXPECT_EQ(r.expert_ids, (std::vector<int32_t>{0, 1}));
 }
 
+TEST(Router, GroupScoreSumsTheGroupsBestScores) {
+  // Group 0 holds {5, 0, 0}, group 1 {4, 3, 0}: by its best score group 0 wins (DeepSeek-V2, the
+  // default), by the sum of its best two group 1 does (DeepSeek-V3, Megatron with k / groups = 2).
+  RouterConfig config = softmax_config(6, 2, true);
+  config.n_groups = 2;
+  config.topk_groups = 1;
+  const float logits[] = {5.0f, 0.0f, 0.0f, 4.0f, 3.0f, 0.0f};
+  EXPECT_EQ(route(logits, 1, config).expert_ids, (std::vector<int32_t>{0, 1}));
+  config.group_score_top = 2;
+  EXPECT_EQ(route(logits, 1, config).expert_ids, (std::vector<int32_t>{3, 4}));
+}
+
 TEST(Router, InvalidConfigNamesTheKey) {
   RouterConfig config = softmax_config(8, 9, true);
   try {

@@ -163,3 +163,36 @@ TEST(RouterConfig, FlagsAreTheStoreTrueKeys) {
 
 }  // namespace
 }  // namespace moe::train
+
+namespace moe::train {
+namespace {
+
+TEST(RouterConfig, MegatronKeysMapOntoTheModelsRouter) {
+  RouterTrainConfig config = valid();  // softmax, top-2, not pre_softmax: renormalised over the k
+  RouterConfig routing = config.routing();
+  EXPECT_EQ(routing.n_experts, 8);
+  EXPECT_EQ(routing.top_k, 2);
+  EXPECT_TRUE(routing.renormalize);
+  EXPECT_EQ(routing.n_groups, 1);
+  EXPECT_FALSE(routing.group_score_top.has_value());
+  config.pre_softmax = true;
+  EXPECT_FALSE(config.routing().renormalize);
+  // Sigmoid scores are normalised whenever k > 1; groups score their top k / group_topk.
+  config.score_function = ScoreFunction::kSigmoid;
+  config.topk = 4;
+  config.num_groups = 4;
+  config.group_topk = 2;
+  config.topk_scaling_factor = 2.5;
+  routing = config.routing();
+  EXPECT_TRUE(routing.renormalize);
+  EXPECT_EQ(routing.n_groups, 4);
+  EXPECT_EQ(routing.topk_groups, 2);
+  EXPECT_EQ(routing.group_score_top, 2);
+  EXPECT_FLOAT_EQ(routing.routed_scaling_factor, 2.5f);
+  config.topk = 1;
+  config.num_groups = config.group_topk = 0;
+  EXPECT_FALSE(config.routing().renormalize);
+}
+
+}  // namespace
+}  // namespace moe::train

@@ -267,5 +267,25 @@ TEST(TrainModel, RejectsRouterOptionsThatRouteDifferentlyAndMisshapedBatches) {
   EXPECT_THROW(net.forward_backward(tokens, tokens, 2, 3, 1.0f, jitter), UsageError);  // seq_length is 5
 }
 
+TEST(TrainModel, DescriptionsItDoesNotTrainYetAreConfigErrors) {
+  const nlohmann::json& g = golden_model("mixtral");
+  auto expect_error = [&](model::ModelConfig config, const std::string& text) {
+    try {
+      TrainModel net(config, options(g));
+      ADD_FAILURE() << "no error; expected '" << text << "'";
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  model::ModelConfig config = model_config(g);
+  config.layers[1].attention.rope = false;
+  expect_error(config, "layer 1: training needs every layer alike");
+  for (model::LayerSpec& layer : config.layers) layer.attention.rope = false;
+  expect_error(config, "no-RoPE layers");
+  config = model_config(g);
+  for (model::LayerSpec& layer : config.layers) layer.ffn.router.score_function = ScoreFunction::kSigmoid;
+  expect_error(config, "the model as sigmoid");
+}
+
 }  // namespace
 }  // namespace moe::train
