@@ -8,12 +8,14 @@
 #                    tokens_per_s of updates 3.., the first two being warm-up)
 # Usage: bench/compare_builds.sh A_MOE B_MOE [--gguf F]... [--moe-layer] [--train DATA]
 #        [--rounds 3] [--threads 1,2] [--pp 512] [--tg 64] [--reps 3]
+#        [--limit-gbps G --limit-gflops F --limit-int8-gops I] (moe bench's: the machine's limits
+#        from one `moe bench --limits` instead of measuring them in every run)
 # Run it on a quiet machine: nothing else of ours running (docs/PERFORMANCE.md).
 set -euo pipefail
 a=${1:?usage: $0 A_MOE B_MOE [options]}
 b=${2:?usage: $0 A_MOE B_MOE [options]}
 shift 2
-ggufs=() moe_layer=0 train_data="" rounds=3 threads=1,2 pp=512 tg=64 reps=3
+ggufs=() moe_layer=0 train_data="" rounds=3 threads=1,2 pp=512 tg=64 reps=3 limits=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --gguf) ggufs+=("$2"); shift 2 ;;
@@ -24,6 +26,7 @@ while [[ $# -gt 0 ]]; do
     --pp) pp=$2; shift 2 ;;
     --tg) tg=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
+    --limit-gbps|--limit-gflops|--limit-int8-gops) limits+=("$1" "$2"); shift 2 ;;
     *) echo "$0: unknown option '$1'" >&2; exit 1 ;;
   esac
 done
@@ -35,12 +38,13 @@ trap 'rm -rf "$out"' EXIT
 run() {
   local side=$1 moe=$2
   for f in "${ggufs[@]}"; do
-    "$moe" bench -m "$f" -p "$pp" -n "$tg" -t "$threads" -r "$reps" --json | python3 -c '
+    "$moe" bench -m "$f" -p "$pp" -n "$tg" -t "$threads" -r "$reps" --json "${limits[@]}" | python3 -c '
 import json, sys
 for line in sys.stdin:
     r = json.loads(line)
+    name = "%s %s t%d tokens/s" % (sys.argv[1], r["test"], r["threads"])
     for s in r["samples"]:
-        print(json.dumps({"test": f"{sys.argv[1]} {r[\"test\"]} t{r[\"threads\"]} tokens/s", "value": s}))
+        print(json.dumps({"test": name, "value": s}))
 ' "$(basename "$f")" >>"$out/$side.jsonl"
   done
   if [[ $moe_layer == 1 ]]; then
@@ -49,7 +53,7 @@ import json, sys
 for line in sys.stdin:
     r = json.loads(line)
     for key in ("fwd_ms", "fwdbwd_ms"):
-        print(json.dumps({"test": f"moe-layer T{r[\"tokens\"]} {key}", "value": r[key]}))
+        print(json.dumps({"test": "moe-layer T%d %s" % (r["tokens"], key), "value": r[key]}))
 ' >>"$out/$side.jsonl"
   fi
   if [[ -n $train_data ]]; then

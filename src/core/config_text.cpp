@@ -9,22 +9,27 @@
 
 namespace moe {
 
-int64_t parse_config_int(const std::string& text, const std::string& where) {
-  int64_t value = 0;
+namespace {
+
+// The whole text as one T (no sign or space around it but the number's own), or ConfigError.
+template <typename T>
+T parse_whole(const std::string& text, const std::string& where, const char* what) {
+  T value{};
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  MOE_CHECK(ec == std::errc() && ptr == end && !text.empty(), ConfigError, where, " must be an integer, got '", text,
+  MOE_CHECK(ec == std::errc() && ptr == end && !text.empty(), ConfigError, where, " must be ", what, ", got '", text,
             "'");
   return value;
 }
 
+}  // namespace
+
+int64_t parse_config_int(const std::string& text, const std::string& where) {
+  return parse_whole<int64_t>(text, where, "an integer");
+}
+
 double parse_config_number(const std::string& text, const std::string& where) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  MOE_CHECK(ec == std::errc() && ptr == end && !text.empty(), ConfigError, where, " must be a number, got '", text,
-            "'");
-  return value;
+  return parse_whole<double>(text, where, "a number");
 }
 
 bool parse_config_bool(const std::string& text, const std::string& where) {
