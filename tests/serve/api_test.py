@@ -4,9 +4,11 @@ concurrent clients, every bad request's status and error object, the API key, 50
 a disconnected client's place freed (/metrics), /v1/models, /tokenize and /detokenize, and SIGTERM finishing
 the request under way before the server exits 0.
 Usage: api_test.py MOE_BINARY SCRATCH_DIR"""
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -200,6 +202,16 @@ metrics = keyed.wait_for_metrics(lambda m: m["moe:request_cancelled_total"] == 2
 check(metrics is not None, "both requests whose clients left are dropped (/metrics)")
 status, got = keyed.call("POST", "/v1/completions", {"prompt": "d", "max_tokens": 4}, headers=key)
 check(status == 200 and got["choices"][0]["finish_reason"] in ("length", "stop"), f"after the clients left: {got}")
+# A client that leaves while waiting for a whole (non-streamed) completion frees its place too.
+body = json.dumps({"prompt": "e", "max_tokens": 4000, "ignore_eos": True}).encode()
+raw = socket.create_connection(("127.0.0.1", keyed.port))
+raw.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+check(keyed.wait_for_metrics(lambda m: m["moe:num_requests_running"] == 1, headers=key) is not None,
+      "the whole request runs")
+raw.close()
+check(keyed.wait_for_metrics(lambda m: m["moe:request_cancelled_total"] == 3 and m["moe:num_requests_running"] == 0,
+                             headers=key) is not None, "a whole request whose client left is dropped")
 check(keyed.stop() == 0, "the keyed server exits 0")
 
 # SIGTERM: the request under way finishes, new ones get 503, then the server exits 0.
