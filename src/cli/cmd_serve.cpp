@@ -10,7 +10,8 @@ namespace moe::cli {
 void add_serve_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<serve::ServeOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "OpenAI-compatible HTTP server (/v1/completions, /v1/models, /health, /metrics, /tokenize, /detokenize)");
+      "serve",
+      "OpenAI-compatible HTTP server (/v1/completions, /v1/models, /health, /metrics, /tokenize, /detokenize)");
   cmd->add_option("-m,--model", o->model, kModelPathHelp)->required();
   cmd->add_option("--host", o->http.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->http.port, "Port to listen on; 0: any free port (printed)")->capture_default_str();
@@ -20,7 +21,8 @@ void add_serve_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--max-num-tokens", o->scheduler.max_num_tokens,
                   "Tokens in one step (decoding tokens plus prompt chunks)")
       ->capture_default_str();
-  cmd->add_option("--max-queued", o->scheduler.max_queued, "Requests waiting for a place; more get 503 at once")
+  cmd->add_option("--max-queued", o->scheduler.max_queued,
+                  "Requests waiting beyond the batch's free places; more get 503 at once")
       ->capture_default_str();
   cmd->add_option("--api-key", o->http.api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
   cmd->add_option("--served-model-name", o->served_model_name,

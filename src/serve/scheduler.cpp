@@ -15,8 +15,11 @@ std::shared_ptr<Generation> Scheduler::submit(GenerationParams params) {
   {
     const std::lock_guard lock(mutex_);
     MOE_CHECK(!draining_, Overloaded, "the server is shutting down");
-    MOE_CHECK(static_cast<int64_t>(waiting_.size()) < options_.max_queued, Overloaded, "the queue is full (",
-              waiting_.size(), " requests waiting, --max-queued ", options_.max_queued, "); retry later");
+    // A request that will have a place at the next step does not count as queued.
+    const int64_t free_places = std::max<int64_t>(0, options_.max_num_seqs - metrics_.running);
+    const auto n_waiting = static_cast<int64_t>(waiting_.size());
+    MOE_CHECK(n_waiting < options_.max_queued + free_places, Overloaded, "the queue is full (", n_waiting - free_places,
+              " requests waiting, --max-queued ", options_.max_queued, "); retry later");
     waiting_.push_back(generation);
   }
   wake_.notify_one();
@@ -97,6 +100,7 @@ void Scheduler::admit() {
     budget -= running.step_tokens();
     running_.emplace(request.id, std::move(running));
   }
+  metrics_.running = static_cast<int64_t>(running_.size());
 }
 
 void Scheduler::drop_cancelled() {

@@ -24,7 +24,7 @@ namespace moe::serve {
 struct SchedulerOptions {
   int64_t max_num_seqs = 16;     // requests in one step
   int64_t max_num_tokens = 512;  // tokens in one step: decoding tokens plus prompt chunks
-  int64_t max_queued = 64;       // requests waiting to be admitted; more are refused
+  int64_t max_queued = 64;       // requests waiting beyond the batch's free places; more are refused
 };
 
 // submit() refused the request: the queue is full or the server is shutting down (HTTP 503).
@@ -63,7 +63,7 @@ class Scheduler {
   };
 
   void loop();
-  void admit();  // with mutex_ held
+  void admit();  // with mutex_ held; sets the running gauge
   void drop_cancelled();
   void step();
   void fail_running(const std::string& message);
