@@ -7,7 +7,8 @@ source "$(dirname "$0")/../cli/lib.bash"
 
 command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: node or npm is not installed"; exit 77; }
 echo '{"private": true}' >"$WORK/package.json"
-if ! (cd "$WORK" && timeout 300 npm install --no-audit --no-fund --no-save openai@6.30.1 >"$WORK/npm.log" 2>&1); then
+if ! (cd "$WORK" && timeout 300 npm install --no-audit --no-fund --no-save --fetch-retries 1 \
+      --fetch-timeout 30000 openai@6.30.1 >"$WORK/npm.log" 2>&1); then
   echo "SKIP: cannot install openai@6.30.1 from the npm registry: $(tail -n 3 "$WORK/npm.log" | tr '\n' ' ')"
   exit 77
 fi
