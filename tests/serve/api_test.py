@@ -153,6 +153,8 @@ bad = [
     ("tokenize without content", "/tokenize", {"text": "a"}, None, 400, "content"),
     ("detokenize of a wrong type", "/detokenize", {"tokens": "abc"}, None, 400, "tokens"),
     ("unknown route", "/v1/nothing", {}, None, 404, None),
+    ("chat, not served yet", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}, None, 501,
+     None),
 ]
 for what, path, body, raw, want_status, param in bad:
     status, got = server.call("POST", path, body, raw=raw)
@@ -194,12 +196,13 @@ queued = keyed.stream({"prompt": "b", "max_tokens": 4, "stream": True}, headers=
 check(queued[1].status == 200, "the second request waits in the queue")
 status, got = keyed.call("POST", "/v1/completions", {"prompt": "c", "max_tokens": 4}, headers=key)
 check(status == 503 and is_error_object(got, 503), f"queue full: {status} {got}")
-for conn, resp in (running, queued):  # the response holds the socket open too
-    resp.close()
+# The queued client leaves first (else it could take the running one's place and finish).
+for (conn, resp), want in ((queued, {"moe:request_cancelled_total": 1, "moe:num_requests_waiting": 0}),
+                           (running, {"moe:request_cancelled_total": 2, "moe:num_requests_running": 0})):
+    resp.close()  # the response holds the socket open too
     conn.close()
-metrics = keyed.wait_for_metrics(lambda m: m["moe:request_cancelled_total"] == 2 and m["moe:num_requests_running"] == 0
-                                 and m["moe:num_requests_waiting"] == 0, headers=key)
-check(metrics is not None, "both requests whose clients left are dropped (/metrics)")
+    metrics = keyed.wait_for_metrics(lambda m: all(m[k] == v for k, v in want.items()), headers=key)
+    check(metrics is not None, f"a request whose client left is dropped: /metrics reach {want}")
 status, got = keyed.call("POST", "/v1/completions", {"prompt": "d", "max_tokens": 4}, headers=key)
 check(status == 200 and got["choices"][0]["finish_reason"] in ("length", "stop"), f"after the clients left: {got}")
 # A client that leaves while waiting for a whole (non-streamed) completion frees its place too.
