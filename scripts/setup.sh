@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages moe.cpp builds and tests with (DESIGN.md section 8; cairo and the
-# DejaVu fonts draw `moe plot` and `moe stats --png`; python3 only for the CLI tests' JSON and PNG
-# checks and bible-kjv for the training test's English text, never for the build; libdnnl2 is
-# oneDNN, whose f32 GEMM training loads at run time when present), then configures and builds in
-# Release into ./build. Safe to run again.
+# DejaVu fonts draw `moe plot` and `moe stats --png`; cpp-httplib is `moe serve`'s HTTP; python3
+# only for the CLI and server tests' JSON, HTTP and PNG checks and bible-kjv for the training
+# test's English text, never for the build; libdnnl2 is oneDNN, whose f32 GEMM training loads at
+# run time when present), then configures and builds in Release into ./build. Safe to run again.
+# The server's OpenAI-client test also runs node and npm: Debian's `npm` unless an npm is there
+# already (NodeSource's nodejs bundles one); without the npm registry that test is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +13,9 @@ packages=(build-essential cmake pkg-config git python3
           openmpi-bin libopenmpi-dev
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
-          libsentencepiece-dev libcairo2-dev fonts-dejavu-core bible-kjv libdnnl2)
+          libsentencepiece-dev libcairo2-dev fonts-dejavu-core bible-kjv libdnnl2
+          libcpp-httplib-dev)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,6 +27,7 @@ void add_data_command(CLI::App& app);
 void add_train_command(CLI::App& app, const CliContext& context);
 void add_route_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_serve_command(CLI::App& app, const CliContext& context);
 
 // The help of --model: the paths model::load_model accepts.
 inline constexpr const char* kModelPathHelp =

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   moe::cli::add_train_command(app, context);
   moe::cli::add_route_command(app);
   moe::cli::add_plot_command(app);
+  moe::cli::add_serve_command(app, context);
   const bool prints = mpi.world_rank() == 0;
   return moe::parallel::run_ranked(mpi, [&] {
     try {

@@ -85,6 +85,13 @@ void Session::add_request(Request request) {
   active_.push_back({std::move(request), std::move(cache), sampler, 0, {}});
 }
 
+bool Session::cancel(uint64_t id) {
+  const auto it = std::find_if(active_.begin(), active_.end(), [id](const Active& a) { return a.request.id == id; });
+  if (it == active_.end()) return false;
+  active_.erase(it);
+  return true;
+}
+
 bool Session::step(std::vector<Event>& events) {
   events.clear();
   if (!engine_.any_active(!active_.empty())) return false;

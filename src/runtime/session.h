@@ -82,6 +82,9 @@ class Session {
 
   // Throws UsageError for an empty prompt, a bad sampler or a reused id.
   void add_request(Request request);
+  // Removes request `id` before the next step (a client that left), freeing its KV cache; false
+  // when it is not active here. Between steps, on the ranks that serve it.
+  bool cancel(uint64_t id);
   size_t n_active() const { return active_.size(); }
   // Collective over the ranks of this replica: false (and nothing run) once none of them has an
   // active request, else one forward pass (empty on a rank without requests) and its events.

@@ -1,7 +1,8 @@
 // Session: requests join and leave between steps without changing a token (greedy decoding and the
 // kernels are batch invariant, so a request decodes the same bits alone, beside others, or joining
 // while others decode), the tokens are the Transformer's own greedy tokens, chunked scoring equals
-// one pass, finished requests leave, completions gather by id, and bad requests get one-line errors.
+// one pass, finished and cancelled requests leave, completions gather by id, and bad requests get
+// one-line errors.
 #include "runtime/session.h"
 
 #include <algorithm>
@@ -124,6 +125,25 @@ TEST(Session, FinishedRequestsLeave) {
   EXPECT_EQ(events[0].completion->tokens, alone(model, kPromptB, 4));
   EXPECT_EQ(session.n_active(), 0u);
   EXPECT_FALSE(session.step(events));
+}
+
+TEST(Session, CancelledRequestLeavesAndOthersDecodeAsAlone) {
+  const std::shared_ptr<const model::Model> model = tiny();
+  Session session = open(model);
+  session.add_request(greedy(0, kPromptA, 8));
+  session.add_request(greedy(1, kPromptB, 6));
+  std::vector<Event> events;
+  ASSERT_TRUE(session.step(events));
+  ASSERT_TRUE(session.step(events));
+  EXPECT_TRUE(session.cancel(0));
+  EXPECT_FALSE(session.cancel(0));   // already gone
+  EXPECT_FALSE(session.cancel(42));  // never added
+  EXPECT_EQ(session.n_active(), 1u);
+  std::map<uint64_t, Completion> done = run_to_end(session);
+  EXPECT_EQ(done.count(0), 0u);
+  EXPECT_EQ(done.at(1).tokens, alone(model, kPromptB, 6));
+  session.add_request(greedy(0, kPromptA, 3));  // the id is free again
+  EXPECT_EQ(run_to_end(session).at(0).tokens, alone(model, kPromptA, 3));
 }
 
 TEST(Session, EndOfSequenceEndsARequest) {

@@ -1,0 +1,34 @@
+// `moe serve`: an OpenAI-compatible HTTP server on one process (src/serve/): parses the options
+// and runs the server until SIGTERM or SIGINT.
+#include <memory>
+
+#include "cli/commands.h"
+#include "serve/serve.h"
+
+namespace moe::cli {
+
+void add_serve_command(CLI::App& app, const CliContext& context) {
+  auto o = std::make_shared<serve::ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve",
+      "OpenAI-compatible HTTP server (/v1/completions, /v1/models, /health, /metrics, /tokenize, /detokenize)");
+  cmd->add_option("-m,--model", o->model, kModelPathHelp)->required();
+  cmd->add_option("--host", o->http.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", o->http.port, "Port to listen on; 0: any free port (printed)")->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "Compute threads (default: the machine's cores)");
+  cmd->add_option("--max-num-seqs", o->scheduler.max_num_seqs, "Requests decoded together in one step")
+      ->capture_default_str();
+  cmd->add_option("--max-num-tokens", o->scheduler.max_num_tokens,
+                  "Tokens in one step (decoding tokens plus prompt chunks)")
+      ->capture_default_str();
+  cmd->add_option("--max-queued", o->scheduler.max_queued,
+                  "Requests waiting beyond the batch's free places; more get 503 at once")
+      ->capture_default_str();
+  cmd->add_option("--api-key", o->http.api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
+  cmd->add_option("--served-model-name", o->served_model_name,
+                  "The model's name in requests and /v1/models (default: --model as given)");
+  const parallel::MpiRuntime& mpi = context.mpi;
+  cmd->callback([o, &mpi] { serve::run_server(mpi, *o); });
+}
+
+}  // namespace moe::cli

@@ -1,0 +1,58 @@
+// The completion bodies: ids, timestamps, choices and usage as OpenAI writes them.
+#include "serve/completion_response.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+namespace moe::serve {
+
+CompletionIdentity new_completion_identity(const std::string& model) {
+  std::random_device device;
+  char id[40];
+  std::snprintf(id, sizeof id, "cmpl-%08x%08x%08x%08x", device(), device(), device(), device());
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return {id, std::chrono::duration_cast<std::chrono::seconds>(now).count(), model};
+}
+
+Json usage_json(int64_t prompt_tokens, int64_t completion_tokens) {
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens}};
+}
+
+namespace {
+Json head(const CompletionIdentity& identity) {
+  return {{"id", identity.id}, {"object", "text_completion"}, {"created", identity.created}, {"model", identity.model}};
+}
+}  // namespace
+
+Json completion_json(const CompletionIdentity& identity, const std::string& text, const std::string& finish_reason,
+                     const Json& usage) {
+  Json out = head(identity);
+  out["choices"] =
+      Json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", finish_reason}}});
+  out["usage"] = usage;
+  return out;
+}
+
+Json completion_chunk_json(const CompletionIdentity& identity, const std::string& text,
+                           const std::optional<std::string>& finish_reason, bool include_usage) {
+  Json out = head(identity);
+  Json choice = {{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+  if (finish_reason) choice["finish_reason"] = *finish_reason;
+  out["choices"] = Json::array({choice});
+  if (include_usage) out["usage"] = nullptr;
+  return out;
+}
+
+Json usage_chunk_json(const CompletionIdentity& identity, const Json& usage) {
+  Json out = head(identity);
+  out["choices"] = Json::array();
+  out["usage"] = usage;
+  return out;
+}
+
+std::string sse_event(const Json& data) { return "data: " + dump_json(data) + "\n\n"; }
+
+}  // namespace moe::serve

@@ -1,0 +1,57 @@
+// What the endpoint files share: the served model and scheduler they call, the routes each file
+// adds, and how a handler answers (a JSON body, or OpenAI's error object for whatever it threw).
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+
+#include <httplib.h>
+
+#include "serve/completion_request.h"
+#include "serve/json.h"
+#include "serve/scheduler.h"
+
+namespace moe::serve {
+
+// Streamed responses still being written. httplib cuts a stream short once the server stops, so
+// the server waits for none to be left first.
+class OpenStreams {
+ public:
+  void add() {
+    const std::lock_guard lock(mutex_);
+    ++n_;
+  }
+  void remove() {
+    {
+      const std::lock_guard lock(mutex_);
+      --n_;
+    }
+    none_.notify_all();
+  }
+  void wait_until_none() {
+    std::unique_lock lock(mutex_);
+    none_.wait(lock, [&] { return n_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable none_;
+  int n_ = 0;
+};
+
+struct ServeContext {
+  ServedModel model;
+  Scheduler* scheduler = nullptr;
+  OpenStreams* streams = nullptr;
+};
+
+void add_completions_endpoint(httplib::Server& server, const ServeContext& context);  // POST /v1/completions
+void add_tokenize_endpoints(httplib::Server& server, const ServeContext& context);    // POST /tokenize, /detokenize
+
+void send_json(httplib::Response& response, int status, const Json& body);
+// Runs `handler`; what it throws becomes the response: ApiError its status, Overloaded 503,
+// anything else 500.
+void respond(httplib::Response& response, const std::function<void()>& handler);
+
+}  // namespace moe::serve

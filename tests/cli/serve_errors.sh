@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `moe serve` refuses bad options, a missing model, an address it cannot listen on and a parallel
+# layout with one error line and exit code 1 (tests/serve/ drives a running server).
+source "$(dirname "$0")/lib.bash"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+
+"$MOE" init --preset mixtral-tiny --out "$WORK/tiny" --seed 1 2>/dev/null || fail "init"
+expect_error "no model" "--model" "$MOE" serve
+expect_error "missing model" "nowhere.*no such" "$MOE" serve --model "$WORK/nowhere" --port 0
+expect_error "max-num-seqs" "--max-num-seqs.*\[1, 1024\].*0" "$MOE" serve --model "$WORK/tiny" --max-num-seqs 0
+expect_error "max-num-tokens" "--max-num-tokens.*>= 1" "$MOE" serve --model "$WORK/tiny" --max-num-tokens 0
+expect_error "max-queued" "--max-queued.*-1" "$MOE" serve --model "$WORK/tiny" --max-queued -1
+expect_error "port" "--port.*70000" "$MOE" serve --model "$WORK/tiny" --port 70000
+expect_error "threads" "-t: must be >= 0" "$MOE" serve --model "$WORK/tiny" -t -2
+expect_error "bad host" "--host 256.1.1.1 --port 0: cannot listen" "$MOE" serve --model "$WORK/tiny" --host 256.1.1.1 --port 0
+expect_job_error "parallel layout" "moe serve: parallel layouts are not supported yet" \
+  mpirun -np 2 "$MOE" serve --model "$WORK/tiny" --port 0
+finish
