@@ -180,17 +180,24 @@ TEST(Attention, HeadsNotAMultipleOfKvHeadsIsAnError) {
   std::vector<float> q(3 * 8), out(3 * 8);
   const std::vector<std::byte> cache(2 * 8 * 4);
   try {
-    attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, 0, 3, 2, 8}, nullptr);
+    attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, 0, 3, 2, 8, 0.35f}, nullptr);
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(), "attention: n_heads = 3 is not a positive multiple of n_kv_heads = 2");
   }
 }
 
+TEST(Attention, ScaleNotPositiveIsAnError) {
+  std::vector<float> q(8), out(8);
+  const std::vector<std::byte> cache(8 * 4);
+  EXPECT_THROW(attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, 0, 1, 1, 8, 0.0f}, nullptr),
+               ConfigError);
+}
+
 TEST(Attention, NegativePositionIsAnError) {
   std::vector<float> q(8), out(8);
   const std::vector<std::byte> cache(8 * 4);
-  EXPECT_THROW(attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, -1, 1, 1, 8}, nullptr),
+  EXPECT_THROW(attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, -1, 1, 1, 8, 0.35f}, nullptr),
                ConfigError);
 }
 

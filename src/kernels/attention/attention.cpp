@@ -105,6 +105,7 @@ void run(IsaLevel level, const AttentionArgs& a, ThreadPool* pool) {
   MOE_CHECK(a.head_dim > 0 && a.first_position >= 0 && a.n_tokens >= 0, ConfigError,
             "attention: head_dim = ", a.head_dim, ", first_position = ", a.first_position, ", n_tokens = ", a.n_tokens,
             " (need > 0, >= 0, >= 0)");
+  MOE_CHECK(a.scale > 0, ConfigError, "attention: scale = ", a.scale, " (need > 0)");
   const Kernels kernels = kernels_for(level);
   const int64_t n_tiles = (a.n_tokens + kQueryTile - 1) / kQueryTile;
   // The last tiles see the most keys: they go first so that the threads finish together.
