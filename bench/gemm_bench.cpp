@@ -24,9 +24,18 @@ Operands random_operands(GemmLayout layout, int64_t m, int64_t n, int64_t k, boo
   Operands o{std::vector<float>(m * k), std::vector<float>(n * k), std::vector<float>(m * n), {}};
   for (float& v : o.a) v = dist(rng);
   for (float& v : o.b) v = dist(rng);
-  o.args = {.layout = layout, .m = m, .n = n, .k = k, .a = o.a.data(), .lda = layout == GemmLayout::kTN ? m : k,
-            .b = o.b.data(), .ldb = layout == GemmLayout::kNT ? k : n, .c = o.c.data(), .ldc = n,
-            .accumulate = layout != GemmLayout::kNT, .bf16 = bf16};
+  o.args = {.layout = layout,
+            .m = m,
+            .n = n,
+            .k = k,
+            .a = o.a.data(),
+            .lda = layout == GemmLayout::kTN ? m : k,
+            .b = o.b.data(),
+            .ldb = layout == GemmLayout::kNT ? k : n,
+            .c = o.c.data(),
+            .ldc = n,
+            .accumulate = layout != GemmLayout::kNT,
+            .bf16 = bf16};
   return o;
 }
 
@@ -37,8 +46,7 @@ bool matches_ref(IsaLevel level, GemmLayout layout, bool bf16) {
   return fast.c == ref.c;
 }
 
-void bm_gemm(benchmark::State& state, GemmLayout layout, IsaLevel level, bool bf16, int64_t m, int64_t n,
-             int64_t k) {
+void bm_gemm(benchmark::State& state, GemmLayout layout, IsaLevel level, bool bf16, int64_t m, int64_t n, int64_t k) {
   if (!matches_ref(level, layout, bf16)) {
     state.SkipWithError("differs from ref");
     return;

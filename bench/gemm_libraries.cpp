@@ -1,7 +1,7 @@
-// Our own training GEMM (kernels::gemm_f32_with_level at this CPU's level) against the f32 GEMMs of the libraries Debian packages,
-// on the MoE layer's expert shapes (issue 6: H 1024, F 2816, ~128 and ~512 rows per expert), in
-// the three layouts training uses, side by side: for each shape the engines run in turn
-// (A B C A B C ...) and each gets the median of its rounds, in GFLOP/s of wall time.
+// Our own training GEMM (kernels::gemm_f32_with_level at this CPU's level) against the f32 GEMMs of the libraries
+// Debian packages, on the MoE layer's expert shapes (issue 6: H 1024, F 2816, ~128 and ~512 rows per expert), in the
+// three layouts training uses, side by side: for each shape the engines run in turn (A B C A B C ...) and each gets the
+// median of its rounds, in GFLOP/s of wall time.
 //
 // The libraries are loaded at run time (dlopen), so nothing here is a build dependency and two
 // CBLAS implementations do not clash: OpenBLAS (libopenblas.so.0: cblas_sgemm), BLIS
@@ -62,7 +62,8 @@ void* open_library(const char* file) {
 
 std::vector<Engine> engines(moe::ThreadPool* pool) {
   std::vector<Engine> list;
-  list.push_back({"moe", [pool](const GemmArgs& g) { moe::kernels::gemm_f32_with_level(moe::kernels::isa_level(), g, pool); }});
+  list.push_back(
+      {"moe", [pool](const GemmArgs& g) { moe::kernels::gemm_f32_with_level(moe::kernels::isa_level(), g, pool); }});
   auto add_cblas = [&](const char* name, const char* file) {
     void* handle = open_library(file);
     if (handle == nullptr) return;
@@ -102,8 +103,10 @@ int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "-t") threads = std::atoi(argv[i + 1]);
-    else if (flag == "-r") rounds = std::atoi(argv[i + 1]);
+    if (flag == "-t")
+      threads = std::atoi(argv[i + 1]);
+    else if (flag == "-r")
+      rounds = std::atoi(argv[i + 1]);
   }
   if (threads < 1 || rounds < 1 || argc % 2 == 0) {
     std::fprintf(stderr, "usage: %s [-t THREADS] [-r ROUNDS]\n", argv[0]);
@@ -130,9 +133,16 @@ int main(int argc, char** argv) {
     std::vector<float> a(s.m * s.k), b(s.n * s.k);
     for (float& v : a) v = dist(rng);
     for (float& v : b) v = dist(rng);
-    const GemmArgs base{.layout = s.layout, .m = s.m, .n = s.n, .k = s.k, .a = a.data(),
-                        .lda = s.layout == GemmLayout::kTN ? s.m : s.k, .b = b.data(),
-                        .ldb = s.layout == GemmLayout::kNT ? s.k : s.n, .ldc = s.n, .accumulate = false};
+    const GemmArgs base{.layout = s.layout,
+                        .m = s.m,
+                        .n = s.n,
+                        .k = s.k,
+                        .a = a.data(),
+                        .lda = s.layout == GemmLayout::kTN ? s.m : s.k,
+                        .b = b.data(),
+                        .ldb = s.layout == GemmLayout::kNT ? s.k : s.n,
+                        .ldc = s.n,
+                        .accumulate = false};
     std::vector<std::vector<float>> c(list.size(), std::vector<float>(s.m * s.n));
     std::vector<std::vector<double>> times(list.size());
     for (int round = 0; round <= rounds; ++round)  // round 0 warms up

@@ -41,10 +41,8 @@ Tensor random_weight(DType dtype) {
 // Largest |y - y_ref| over one token, relative to the largest |y_ref|.
 double error_vs_ref(IsaLevel level, const Tensor& w, const std::vector<float>& x) {
   std::vector<float> y(kRows), y_ref(kRows);
-  matmul_with_level(
-      level, w, {.x = x.data(), .ldx = kCols, .y = y.data(), .ldy = kRows, .n_tokens = 1}, nullptr);
-  matmul_with_level(IsaLevel::kRef, w,
-                    {.x = x.data(), .ldx = kCols, .y = y_ref.data(), .ldy = kRows, .n_tokens = 1},
+  matmul_with_level(level, w, {.x = x.data(), .ldx = kCols, .y = y.data(), .ldy = kRows, .n_tokens = 1}, nullptr);
+  matmul_with_level(IsaLevel::kRef, w, {.x = x.data(), .ldx = kCols, .y = y_ref.data(), .ldy = kRows, .n_tokens = 1},
                     nullptr);
   double max_err = 0.0, max_ref = 0.0;
   for (int64_t r = 0; r < kRows; ++r) {
@@ -66,16 +64,14 @@ void bm_matmul(benchmark::State& state, DType dtype, IsaLevel level, int64_t n_t
     state.SkipWithError(("differs from ref by " + std::to_string(err)).c_str());
     return;
   }
-  const MatmulArgs args{
-      .x = x.data(), .ldx = kCols, .y = y.data(), .ldy = kRows, .n_tokens = n_tokens};
+  const MatmulArgs args{.x = x.data(), .ldx = kCols, .y = y.data(), .ldy = kRows, .n_tokens = n_tokens};
   for (auto _ : state) {
     matmul_with_level(level, w, args, nullptr);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
   const double iterations = static_cast<double>(state.iterations());
-  state.counters["weight_bytes/s"] =
-      benchmark::Counter(iterations * w.nbytes(), benchmark::Counter::kIsRate);
+  state.counters["weight_bytes/s"] = benchmark::Counter(iterations * w.nbytes(), benchmark::Counter::kIsRate);
   state.counters["FLOP/s"] =
       benchmark::Counter(iterations * 2.0 * kRows * kCols * n_tokens, benchmark::Counter::kIsRate);
 }
@@ -83,8 +79,8 @@ void bm_matmul(benchmark::State& state, DType dtype, IsaLevel level, int64_t n_t
 void register_all() {
   for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512}) {
     if (missing_feature(level, cpu_features()) != nullptr) continue;
-    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kI8,
-                        DType::kF8_E4M3}) {
+    for (DType dtype :
+         {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kI8, DType::kF8_E4M3}) {
       for (bool panels : {false, true}) {
         if (panels && !uses_sequential_order(dtype)) continue;  // q8_0 / q4_0 always have them
         for (int64_t n_tokens : {1, 128}) {

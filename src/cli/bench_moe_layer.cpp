@@ -94,8 +94,8 @@ LayerTimes time_layer(LayerSetup& layer, int64_t T, bool backward, int repetitio
     const double forward_s = seconds_since(start);
     if (backward) {
       std::fill(dx.begin(), dx.end(), 0.0f);
-      train::moe_backward(dx.data(), layer.grad_ptrs, dout.data(), x.data(), T, layer.params, layer.config, saved,
-                          1.0f, &pool);
+      train::moe_backward(dx.data(), layer.grad_ptrs, dout.data(), x.data(), T, layer.params, layer.config, saved, 1.0f,
+                          &pool);
     }
     const double total_s = seconds_since(start);
     if (run == 0) continue;
@@ -127,16 +127,16 @@ void run_moe_layer_bench(const MoeLayerBenchOptions& o, const std::vector<int>& 
   MOE_CHECK(!o.bf16 || kernels::gemm_bf16_native(), UsageError,
             "--bf16: needs AVX-512 BF16 kernels (this CPU or MOE_KERNELS lacks them; the reference is far too slow)");
   reuse_freed_memory();
-  MOE_CHECK(o.hidden >= 1 && o.ffn >= 1 && o.experts >= 1, UsageError, "--moe-layer: --hidden ", o.hidden,
-            ", --ffn ", o.ffn, ", --experts ", o.experts, " must be >= 1");
-  MOE_CHECK(o.topk >= 1 && o.topk <= o.experts, UsageError, "--topk ", o.topk, " must be in [1, --experts ",
-            o.experts, "]");
+  MOE_CHECK(o.hidden >= 1 && o.ffn >= 1 && o.experts >= 1, UsageError, "--moe-layer: --hidden ", o.hidden, ", --ffn ",
+            o.ffn, ", --experts ", o.experts, " must be >= 1");
+  MOE_CHECK(o.topk >= 1 && o.topk <= o.experts, UsageError, "--topk ", o.topk, " must be in [1, --experts ", o.experts,
+            "]");
   const std::vector<int64_t> tokens = runtime::parse_positive_list(o.tokens, "--tokens");
   Rng rng(o.seed);
   LayerSetup layer(o, rng);
   if (!json) {
-    std::printf("| %6s | %7s | %7s | %10s | %10s | %10s | %10s |\n", "tokens", "threads", "bwd", "fwd_ms",
-                "fwdbwd_ms", "fwd GF/s", "GFLOP/s");
+    std::printf("| %6s | %7s | %7s | %10s | %10s | %10s | %10s |\n", "tokens", "threads", "bwd", "fwd_ms", "fwdbwd_ms",
+                "fwd GF/s", "GFLOP/s");
     std::printf("| -----: | ------: | ------: | ---------: | ---------: | ---------: | ---------: |\n");
   }
   for (int n_threads : threads) {
@@ -145,14 +145,13 @@ void run_moe_layer_bench(const MoeLayerBenchOptions& o, const std::vector<int>& 
       std::fprintf(stderr, "bench: moe layer T %lld, %d threads: warm-up + %d runs\n", static_cast<long long>(T),
                    n_threads, repetitions);
       const LayerTimes times = time_layer(layer, T, o.backward, repetitions, pool, rng);
-      const double forward_flops =
-          2.0 * T * o.topk * o.hidden * o.ffn * 3 + 2.0 * T * o.hidden * o.experts;
+      const double forward_flops = 2.0 * T * o.topk * o.hidden * o.ffn * 3 + 2.0 * T * o.hidden * o.experts;
       const double fwd_gflops = forward_flops / (times.fwd_ms * 1e6);
       const double gflops = o.backward ? 3 * forward_flops / (times.fwdbwd_ms * 1e6) : fwd_gflops;
       if (json) {
         nlohmann::ordered_json row = {{"bench", "moe_layer"}, {"hidden", o.hidden}, {"ffn", o.ffn},
-                                      {"experts", o.experts}, {"topk", o.topk},    {"tokens", T},
-                                      {"threads", n_threads}, {"bf16", o.bf16},    {"fwd_ms", times.fwd_ms}};
+                                      {"experts", o.experts}, {"topk", o.topk},     {"tokens", T},
+                                      {"threads", n_threads}, {"bf16", o.bf16},     {"fwd_ms", times.fwd_ms}};
         row["fwdbwd_ms"] = o.backward ? nlohmann::ordered_json(times.fwdbwd_ms) : nullptr;
         row["fwd_gflops"] = fwd_gflops;
         row["gflops"] = gflops;
@@ -160,8 +159,8 @@ void run_moe_layer_bench(const MoeLayerBenchOptions& o, const std::vector<int>& 
       } else {
         char fwdbwd[32] = "-";
         if (o.backward) std::snprintf(fwdbwd, sizeof fwdbwd, "%.2f", times.fwdbwd_ms);
-        std::printf("| %6lld | %7d | %7s | %10.2f | %10s | %10.1f | %10.1f |\n", static_cast<long long>(T),
-                    n_threads, o.backward ? "yes" : "no", times.fwd_ms, fwdbwd, fwd_gflops, gflops);
+        std::printf("| %6lld | %7d | %7s | %10.2f | %10s | %10.1f | %10.1f |\n", static_cast<long long>(T), n_threads,
+                    o.backward ? "yes" : "no", times.fwd_ms, fwdbwd, fwd_gflops, gflops);
       }
       std::fflush(stdout);
     }

@@ -11,14 +11,14 @@
 namespace moe::cli {
 
 struct MoeLayerBenchOptions {
-  bool enabled = false;          // --moe-layer
-  int64_t hidden = 1024;         // --hidden
-  int64_t ffn = 2816;            // --ffn
-  int64_t experts = 8;           // --experts
-  int64_t topk = 2;              // --topk
+  bool enabled = false;             // --moe-layer
+  int64_t hidden = 1024;            // --hidden
+  int64_t ffn = 2816;               // --ffn
+  int64_t experts = 8;              // --experts
+  int64_t topk = 2;                 // --topk
   std::string tokens = "512,2048";  // --tokens
-  bool backward = false;         // --backward
-  bool bf16 = false;             // --bf16: expert GEMMs in bf16 mode
+  bool backward = false;            // --backward
+  bool bf16 = false;                // --bf16: expert GEMMs in bf16 mode
   uint64_t seed = 1;
 };
 

@@ -87,8 +87,9 @@ std::string format(const char* pattern, double a, double b = 0) {
 
 std::string count_text(int64_t n) {
   const double value = static_cast<double>(n);
-  return value >= 1e9 ? format("%.2f B", value / 1e9) : value >= 1e6 ? format("%.2f M", value / 1e6)
-                                                                     : format("%.2f K", value / 1e3);
+  return value >= 1e9   ? format("%.2f B", value / 1e9)
+         : value >= 1e6 ? format("%.2f M", value / 1e6)
+                        : format("%.2f K", value / 1e3);
 }
 
 std::string model_file_name(const std::string& path) {
@@ -104,8 +105,8 @@ void progress(const std::string& line) {
 // Limits for the model benchmark: given on the command line or measured for each thread count.
 struct BenchLimits {
   std::map<int, double> gbps;
-  std::map<int, double> gflops;      // of the ISA the kernels use
-  std::map<int, double> int8_gops;   // AVX-512 VNNI's int8 dot peak: the bound of q8_0 / q4_0 prefill
+  std::map<int, double> gflops;     // of the ISA the kernels use
+  std::map<int, double> int8_gops;  // AVX-512 VNNI's int8 dot peak: the bound of q8_0 / q4_0 prefill
 };
 
 // q8_0 / q4_0 weights run on int8 dot products (matmul_kernels.h): their prefill's bound is the
@@ -120,8 +121,7 @@ BenchLimits given_limits(const BenchOptions& o, const std::vector<int>& threads)
   BenchLimits limits;
   if (!o.limit_gbps.empty()) limits.gbps = parse_limit_list(o.limit_gbps, "--limit-gbps", threads);
   if (!o.limit_gflops.empty()) limits.gflops = parse_limit_list(o.limit_gflops, "--limit-gflops", threads);
-  if (!o.limit_int8_gops.empty())
-    limits.int8_gops = parse_limit_list(o.limit_int8_gops, "--limit-int8-gops", threads);
+  if (!o.limit_int8_gops.empty()) limits.int8_gops = parse_limit_list(o.limit_int8_gops, "--limit-int8-gops", threads);
   return limits;
 }
 
@@ -159,7 +159,9 @@ void run_limits(const BenchOptions& o, const std::vector<int>& threads) {
     progress("measuring read bandwidth, " + std::to_string(n) + " threads");
     const kernels::BandwidthLimit read = kernels::measure_read_bandwidth(n);
     if (o.json)
-      std::puts(json_line({{"limit", "read_bandwidth"}, {"isa", kernels::isa_level_name(read.level)}, {"threads", n},
+      std::puts(json_line({{"limit", "read_bandwidth"},
+                           {"isa", kernels::isa_level_name(read.level)},
+                           {"threads", n},
                            {"gbps", read.gbps}})
                     .c_str());
     else
@@ -167,10 +169,13 @@ void run_limits(const BenchOptions& o, const std::vector<int>& threads) {
                   format("%.1f GB/s", read.gbps).c_str());
     std::fflush(stdout);
     for (kernels::IsaLevel level : kernels::fma_levels()) {
-      progress("measuring " + std::string(kernels::isa_level_name(level)) + " FMA peak, " + std::to_string(n) + " threads");
+      progress("measuring " + std::string(kernels::isa_level_name(level)) + " FMA peak, " + std::to_string(n) +
+               " threads");
       const kernels::FmaLimit fma = kernels::measure_fma_peak(level, n);
       if (o.json)
-        std::puts(json_line({{"limit", "fma_peak"}, {"isa", kernels::isa_level_name(level)}, {"threads", n},
+        std::puts(json_line({{"limit", "fma_peak"},
+                             {"isa", kernels::isa_level_name(level)},
+                             {"threads", n},
                              {"gflops", fma.gflops}})
                       .c_str());
       else
@@ -185,7 +190,8 @@ void run_limits(const BenchOptions& o, const std::vector<int>& threads) {
         std::puts(json_line({{"limit", "int8_dot_peak"}, {"isa", "avx512_vnni"}, {"threads", n}, {"gops", dot.gops}})
                       .c_str());
       else
-        std::printf("| %-14s | %-6s | %7d | %14s |\n", "int8 dot peak", "vnni", n, format("%.1f GOP/s", dot.gops).c_str());
+        std::printf("| %-14s | %-6s | %7d | %14s |\n", "int8 dot peak", "vnni", n,
+                    format("%.1f GOP/s", dot.gops).c_str());
       std::fflush(stdout);
     }
   }
@@ -211,9 +217,10 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
   if (!o.json) {
     std::printf("| %-*s | %10s | %10s | %10s | %-5s | %7s | %6s | %18s | %-24s |\n", name_width, "model", "size",
                 "params", "active", "dtype", "threads", "test", "t/s", "of bound");
-    std::printf("| %s | ---------: | ---------: | ---------: | ----- | ------: | -----: | -----------------: | "
-                "------------------------ |\n",
-                std::string(name_width, '-').c_str());
+    std::printf(
+        "| %s | ---------: | ---------: | ---------: | ----- | ------: | -----: | -----------------: | "
+        "------------------------ |\n",
+        std::string(name_width, '-').c_str());
     std::fflush(stdout);
   }
   for (int n_threads : threads) {
@@ -221,13 +228,12 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
     options.threads = n_threads;
     runtime::Session session(parallel::Communicator::single(), loaded, options);
     for (const runtime::BenchTest& test : tests) {
-      progress(test.name() + ", " + std::to_string(n_threads) + " threads: warm-up + " +
-               std::to_string(o.repetitions) + " runs");
-      const std::vector<double> samples =
-          runtime::run_bench_test(session.transformer(), test, o.repetitions, o.seed,
-                                  [&](int repetition, double tokens_per_s) {
-                                    progress(format("  run %.0f: %.2f tokens/s", repetition + 1, tokens_per_s));
-                                  });
+      progress(test.name() + ", " + std::to_string(n_threads) + " threads: warm-up + " + std::to_string(o.repetitions) +
+               " runs");
+      const std::vector<double> samples = runtime::run_bench_test(
+          session.transformer(), test, o.repetitions, o.seed, [&](int repetition, double tokens_per_s) {
+            progress(format("  run %.0f: %.2f tokens/s", repetition + 1, tokens_per_s));
+          });
       const runtime::SampleStats stats = runtime::mean_stddev(samples);
       std::optional<double> limit, fraction;
       if (test.is_prompt()) {
@@ -256,16 +262,17 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
                                       {"stddev", stats.stddev},
                                       {"samples", samples}};
         row["bound"] = !test.is_prompt() ? "bandwidth" : int8 ? "int8_dot" : "fma";
-        row[!test.is_prompt() ? "limit_gbps" : int8 ? "limit_gops" : "limit_gflops"] =
-            limit ? nlohmann::ordered_json(*limit) : nullptr;
+        row[!test.is_prompt() ? "limit_gbps"
+            : int8            ? "limit_gops"
+                              : "limit_gflops"] = limit ? nlohmann::ordered_json(*limit) : nullptr;
         row["bound_fraction"] = fraction ? nlohmann::ordered_json(*fraction) : nullptr;
         std::puts(json_line(row).c_str());
       } else {
-        const std::string bound = !fraction ? std::string("- (no FMA kernels: ref)")
-                                  : test.is_prompt()
-                                      ? format(int8 ? "%.1f %% of %.1f GOP/s" : "%.1f %% of %.1f GFLOP/s",
-                                               100 * *fraction, *limit)
-                                      : format("%.1f %% of %.1f GB/s", 100 * *fraction, *limit);
+        const std::string bound =
+            !fraction ? std::string("- (no FMA kernels: ref)")
+            : test.is_prompt()
+                ? format(int8 ? "%.1f %% of %.1f GOP/s" : "%.1f %% of %.1f GFLOP/s", 100 * *fraction, *limit)
+                : format("%.1f %% of %.1f GB/s", 100 * *fraction, *limit);
         std::printf("| %-*s | %10s | %10s | %10s | %-5s | %7d | %6s | %18s | %-24s |\n", name_width, name.c_str(),
                     format("%.2f GiB", static_cast<double>(sizes.total_bytes) / (1 << 30)).c_str(),
                     count_text(sizes.total_params).c_str(), count_text(sizes.active_params).c_str(), dtype.c_str(),
@@ -283,7 +290,8 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   auto ep = std::make_shared<EpBenchOptions>();
   auto moe_layer = std::make_shared<MoeLayerBenchOptions>();
-  CLI::App* cmd = app.add_subcommand("bench", "Prefill/decode tokens/s against the machine's limits (llama-bench's method)");
+  CLI::App* cmd =
+      app.add_subcommand("bench", "Prefill/decode tokens/s against the machine's limits (llama-bench's method)");
   auto* model = cmd->add_option("-m,--model", o->model, kModelPathHelp);
   cmd->add_option("-p,--n-prompt", o->n_prompt, "Prompt sizes, one ppN test each (comma-separated; 0: none)")
       ->capture_default_str();
@@ -295,7 +303,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "One JSON object per row (JSON lines)");
   auto* limits = cmd->add_flag("--limits", o->limits_only,
                                "Only measure read bandwidth, FMA peak and (with VNNI) int8 dot peak per thread count");
-  cmd->add_option("--limit-gbps", o->limit_gbps, "Read bandwidth to use instead of measuring it (GB/s; one, or one per -t)");
+  cmd->add_option("--limit-gbps", o->limit_gbps,
+                  "Read bandwidth to use instead of measuring it (GB/s; one, or one per -t)");
   cmd->add_option("--limit-gflops", o->limit_gflops,
                   "FMA peak of the kernels' ISA to use instead of measuring it (GFLOP/s; one, or one per -t)");
   cmd->add_option("--limit-int8-gops", o->limit_int8_gops,

@@ -59,48 +59,43 @@ void add_eplb_command(CLI::App& app) {
   cmd->add_option("--groups", o->groups, "Expert groups (DeepSeek n_group); must divide the experts (default 1)");
   cmd->add_option("--policy", o->policy, "global, hierarchical or budgeted (default: EPLB's choice)");
   cmd->add_option("--current", o->current, "Placement in service: the 'before' figures, budgeted's start");
-  cmd->add_option("--max-move-bytes", o->max_move_bytes, "budgeted: expert bytes copied per layer at most (default: no limit)");
-  cmd->add_option("--expert-bytes", o->expert_bytes, "Bytes of one expert's weights: 3 * hidden * expert_ffn * bytes/weight");
+  cmd->add_option("--max-move-bytes", o->max_move_bytes,
+                  "budgeted: expert bytes copied per layer at most (default: no limit)");
+  cmd->add_option("--expert-bytes", o->expert_bytes,
+                  "Bytes of one expert's weights: 3 * hidden * expert_ffn * bytes/weight");
   cmd->add_option("--out", o->out, "Placement file to write (JSON)")->required();
   cmd->add_flag("--json", o->json, "Print the per-layer figures as JSON");
   cmd->callback([o] {
-    MOE_CHECK(o->policy.empty() || o->policy == "global" || o->policy == "hierarchical" ||
-                  o->policy == "budgeted",
-              UsageError, "--policy: unknown policy '", o->policy,
-              "' (expected global, hierarchical or budgeted)");
-    MOE_CHECK(!o->expert_bytes || *o->expert_bytes > 0, UsageError,
-              "--expert-bytes: must be > 0, got ", o->expert_bytes.value_or(0));
-    MOE_CHECK(!o->max_move_bytes || *o->max_move_bytes >= 0, UsageError,
-              "--max-move-bytes: must be >= 0, got ", o->max_move_bytes.value_or(0));
+    MOE_CHECK(o->policy.empty() || o->policy == "global" || o->policy == "hierarchical" || o->policy == "budgeted",
+              UsageError, "--policy: unknown policy '", o->policy, "' (expected global, hierarchical or budgeted)");
+    MOE_CHECK(!o->expert_bytes || *o->expert_bytes > 0, UsageError, "--expert-bytes: must be > 0, got ",
+              o->expert_bytes.value_or(0));
+    MOE_CHECK(!o->max_move_bytes || *o->max_move_bytes >= 0, UsageError, "--max-move-bytes: must be >= 0, got ",
+              o->max_move_bytes.value_or(0));
     const bool budgeted = o->policy == "budgeted";
     MOE_CHECK(!budgeted || !o->current.empty(), UsageError,
               "--policy budgeted: needs --current (the placement to start from)");
     MOE_CHECK(!budgeted || o->expert_bytes, UsageError,
               "--policy budgeted: needs --expert-bytes (the cost of copying one expert)");
-    MOE_CHECK(budgeted || !o->max_move_bytes, UsageError,
-              "--max-move-bytes: only the budgeted policy takes a budget");
+    MOE_CHECK(budgeted || !o->max_move_bytes, UsageError, "--max-move-bytes: only the budgeted policy takes a budget");
 
     const balance::LoadMatrix load = balance::read_load_matrix(o->stats);
-    balance::EplbConfig config{.num_slots = o->slots, .num_groups = o->groups,
-                               .num_nodes = o->nodes, .ranks = o->ranks};
-    const balance::EplbPolicy policy =
-        o->policy == "global"         ? balance::EplbPolicy::kGlobal
-        : o->policy == "hierarchical" ? balance::EplbPolicy::kHierarchical
-                                      : balance::default_policy(config);
+    balance::EplbConfig config{
+        .num_slots = o->slots, .num_groups = o->groups, .num_nodes = o->nodes, .ranks = o->ranks};
+    const balance::EplbPolicy policy = o->policy == "global"         ? balance::EplbPolicy::kGlobal
+                                       : o->policy == "hierarchical" ? balance::EplbPolicy::kHierarchical
+                                                                     : balance::default_policy(config);
     config.validate(load.n_experts, budgeted ? balance::EplbPolicy::kGlobal : policy);
 
-    balance::Placement before =
-        balance::identity_placement(load.n_layers, load.n_experts, o->slots, o->ranks);
+    balance::Placement before = balance::identity_placement(load.n_layers, load.n_experts, o->slots, o->ranks);
     if (!o->current.empty()) {
       before = balance::read_placement_file(o->current);
-      MOE_CHECK(before.num_experts == load.n_experts, ConfigError, o->current, ": ",
-                before.num_experts, " experts, but ", o->stats, " has ", load.n_experts);
-      MOE_CHECK(static_cast<int64_t>(before.layers.size()) == load.n_layers, ConfigError,
-                o->current, ": ", before.layers.size(), " layers, but ", o->stats, " has ",
-                load.n_layers);
-      MOE_CHECK(before.num_slots == o->slots && before.ranks == o->ranks, ConfigError, o->current,
-                ": ", before.num_slots, " slots on ", before.ranks, " ranks, but --slots ", o->slots,
-                " --ranks ", o->ranks);
+      MOE_CHECK(before.num_experts == load.n_experts, ConfigError, o->current, ": ", before.num_experts,
+                " experts, but ", o->stats, " has ", load.n_experts);
+      MOE_CHECK(static_cast<int64_t>(before.layers.size()) == load.n_layers, ConfigError, o->current, ": ",
+                before.layers.size(), " layers, but ", o->stats, " has ", load.n_layers);
+      MOE_CHECK(before.num_slots == o->slots && before.ranks == o->ranks, ConfigError, o->current, ": ",
+                before.num_slots, " slots on ", before.ranks, " ranks, but --slots ", o->slots, " --ranks ", o->ranks);
     }
 
     balance::Placement after;
@@ -116,16 +111,16 @@ void add_eplb_command(CLI::App& app) {
 
     nlohmann::json report = nlohmann::json::array();
     for (int64_t layer = 0; layer < load.n_layers; ++layer) {
-      const double ratio_before =
-          balance::max_mean_ratio(balance::rank_loads(before, layer, load.layer(layer)));
-      const double ratio_after =
-          balance::max_mean_ratio(balance::rank_loads(after, layer, load.layer(layer)));
+      const double ratio_before = balance::max_mean_ratio(balance::rank_loads(before, layer, load.layer(layer)));
+      const double ratio_after = balance::max_mean_ratio(balance::rank_loads(after, layer, load.layer(layer)));
       const int64_t changed = balance::changed_slots(before.layers[layer], after.layers[layer]);
       nlohmann::json moved = nullptr;
       if (o->expert_bytes) moved = changed * *o->expert_bytes;
       if (o->json) {
-        report.push_back({{"layer", layer}, {"max_mean_before", ratio_before},
-                          {"max_mean_after", ratio_after}, {"bytes_moved", moved}});
+        report.push_back({{"layer", layer},
+                          {"max_mean_before", ratio_before},
+                          {"max_mean_after", ratio_after},
+                          {"bytes_moved", moved}});
       } else {
         std::printf("layer %lld: max/mean %.4f -> %.4f, %lld slots changed", static_cast<long long>(layer),
                     ratio_before, ratio_after, static_cast<long long>(changed));
@@ -134,12 +129,12 @@ void add_eplb_command(CLI::App& app) {
       }
     }
     if (o->json) std::printf("%s\n", report.dump().c_str());
-    const char* policy_name = budgeted ? "budgeted"
+    const char* policy_name = budgeted                                 ? "budgeted"
                               : policy == balance::EplbPolicy::kGlobal ? "global"
                                                                        : "hierarchical";
-    std::fprintf(stderr, "moe eplb: wrote %s (%s, %lld layers, %lld slots on %lld ranks)\n",
-                 o->out.c_str(), policy_name, static_cast<long long>(load.n_layers),
-                 static_cast<long long>(o->slots), static_cast<long long>(o->ranks));
+    std::fprintf(stderr, "moe eplb: wrote %s (%s, %lld layers, %lld slots on %lld ranks)\n", o->out.c_str(),
+                 policy_name, static_cast<long long>(load.n_layers), static_cast<long long>(o->slots),
+                 static_cast<long long>(o->ranks));
   });
 }
 

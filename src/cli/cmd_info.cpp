@@ -48,23 +48,28 @@ void print_info(const model::Model& m) {
   std::printf("architecture:      %s\n", model::arch_name(c.arch));
   std::printf("layers:            %lld\n", static_cast<long long>(c.n_layers()));
   std::printf("hidden size:       %lld\n", static_cast<long long>(c.hidden_size));
-  std::printf("attention:         %lld heads, %lld kv heads, head dim %lld%s%s\n", static_cast<long long>(c.attention().n_heads),
-              static_cast<long long>(c.attention().n_kv_heads), static_cast<long long>(c.attention().head_dim),
+  std::printf("attention:         %lld heads, %lld kv heads, head dim %lld%s%s\n",
+              static_cast<long long>(c.attention().n_heads), static_cast<long long>(c.attention().n_kv_heads),
+              static_cast<long long>(c.attention().head_dim),
               c.attention().qk_norm == model::QkNorm::kPerHead ? ", q/k norm per head"
               : c.attention().qk_norm == model::QkNorm::kWhole ? ", q/k norm over the projection"
-                                                   : "",
+                                                               : "",
               c.attention().qkv_bias ? ", qkv bias" : "");
   std::printf("experts:           %lld, top-%lld, expert ffn %lld%s\n", static_cast<long long>(c.n_experts()),
               static_cast<long long>(c.moe().router.top_k), static_cast<long long>(c.moe().expert_ffn),
-              c.moe().shared_expert_ffn > 0 ? (", shared expert ffn " + std::to_string(c.moe().shared_expert_ffn) + " (sigmoid gate)").c_str() : "");
+              c.moe().shared_expert_ffn > 0
+                  ? (", shared expert ffn " + std::to_string(c.moe().shared_expert_ffn) + " (sigmoid gate)").c_str()
+                  : "");
   std::printf("routing:           %s\n", c.moe().router.describe().c_str());
   std::printf("vocabulary:        %lld (%s tokenizer, %zu tokens)\n", static_cast<long long>(c.vocab_size),
               m.vocab.kind == tokenizer::Vocab::Kind::kSpm ? "SentencePiece" : "byte-level BPE", m.vocab.tokens.size());
   std::printf("rope:              theta %g, %s\n", c.rope_theta,
               c.rope_style == kernels::RopeStyle::kNeox ? "rotate-half" : "interleaved");
-  std::printf("parameters:        %s total, %s active per token\n", human(static_cast<double>(sizes.total_params), "").c_str(),
+  std::printf("parameters:        %s total, %s active per token\n",
+              human(static_cast<double>(sizes.total_params), "").c_str(),
               human(static_cast<double>(sizes.active_params), "").c_str());
-  std::printf("weights:           %s (%s)\n", human(static_cast<double>(sizes.total_bytes), "B").c_str(), dtypes.c_str());
+  std::printf("weights:           %s (%s)\n", human(static_cast<double>(sizes.total_bytes), "B").c_str(),
+              dtypes.c_str());
   std::printf("decode reads:      %s of weights per token\n",
               human(static_cast<double>(sizes.decode_bytes_per_token), "B").c_str());
   if (const std::string q = model::describe_quantization(m.weights.layers[0].experts[0].gate); !q.empty())

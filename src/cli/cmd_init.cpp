@@ -39,9 +39,9 @@ void add_init_command(CLI::App& app) {
     else
       MOE_CHECK(options->format.empty(), UsageError, "--format: expected hf or gguf, got '", options->format, "'");
     const DType dtype = dtype_from_name(options->dtype, "--dtype");
-    MOE_CHECK(format == model::FileFormat::kGguf || dtype == DType::kF32 || dtype == DType::kF16 ||
-                  dtype == DType::kBF16,
-              UsageError, "--dtype: ", options->dtype, " needs --format gguf (safetensors holds f32, f16, bf16)");
+    MOE_CHECK(
+        format == model::FileFormat::kGguf || dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kBF16,
+        UsageError, "--dtype: ", options->dtype, " needs --format gguf (safetensors holds f32, f16, bf16)");
     model::preset_config(options->preset);  // validates the name before any work
     MOE_CHECK(!std::filesystem::exists(options->out) || format == model::FileFormat::kHf ||
                   std::filesystem::is_regular_file(options->out),

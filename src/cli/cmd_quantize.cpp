@@ -91,8 +91,8 @@ void quantize_to_hf(const QuantizeOptions& o, DType dtype) {
             "--output-type/--embedding-type: only for the GGUF types (", o.to, " keeps lm_head and embeddings)");
   MOE_CHECK(dtype == DType::kF8_E4M3 || o.calib.empty(), UsageError,
             "--calib: only --to fp8 takes calibration (int8 is weight-only)");
-  MOE_CHECK(o.fp8_scales == "tensor" || o.fp8_scales == "channel", UsageError, "--fp8-scales: unknown '",
-            o.fp8_scales, "' (expected tensor or channel)");
+  MOE_CHECK(o.fp8_scales == "tensor" || o.fp8_scales == "channel", UsageError, "--fp8-scales: unknown '", o.fp8_scales,
+            "' (expected tensor or channel)");
   MOE_CHECK(o.calib_ctx > 0, UsageError, "--calib-ctx: must be positive, got ", o.calib_ctx);
   const std::string text = o.calib.empty() ? "" : read_file(o.calib);  // fail before loading the model
   const model::Model in = model::load_model(o.model);

@@ -30,8 +30,7 @@ struct RouteOptions {
 const std::map<std::string, std::string> kKeyHelp = {
     {"num_experts", "Experts (default: the logits' columns)"},
     {"moe_router_topk", "Experts per token (default 2)"},
-    {"moe_router_load_balancing_type",
-     "aux_loss, seq_aux_loss, sinkhorn or none (default aux_loss)"},
+    {"moe_router_load_balancing_type", "aux_loss, seq_aux_loss, sinkhorn or none (default aux_loss)"},
     {"moe_aux_loss_coeff", "Aux loss coefficient (default 0: no aux loss)"},
     {"moe_z_loss_coeff", "Z-loss coefficient (default 0: off)"},
     {"moe_expert_capacity_factor", "Capacity factor (default: dropless)"},
@@ -65,9 +64,8 @@ std::vector<float> read_logits(const std::string& path, int64_t& n_tokens, int64
   std::vector<float> logits;
   if (io::is_npy_file(path)) {
     const io::NpyArray array = io::read_npy(path);
-    MOE_CHECK(array.shape.size() == 2 && array.shape[0] >= 1 && array.shape[1] >= 1, FormatError,
-              path, ": expected a 2-D array [tokens][experts], got ", array.shape.size(),
-              " dimensions");
+    MOE_CHECK(array.shape.size() == 2 && array.shape[0] >= 1 && array.shape[1] >= 1, FormatError, path,
+              ": expected a 2-D array [tokens][experts], got ", array.shape.size(), " dimensions");
     n_tokens = array.shape[0];
     n_experts = array.shape[1];
     logits.assign(array.values.begin(), array.values.end());
@@ -80,12 +78,10 @@ std::vector<float> read_logits(const std::string& path, int64_t& n_tokens, int64
   n_experts = rows[0].is_array() ? static_cast<int64_t>(rows[0].size()) : 0;
   MOE_CHECK(n_experts >= 1, FormatError, path, ": row 0 is not a non-empty array of numbers");
   for (size_t t = 0; t < rows.size(); ++t) {
-    MOE_CHECK(rows[t].is_array() && static_cast<int64_t>(rows[t].size()) == n_experts, FormatError,
-              path, ": row ", t, " has ", rows[t].is_array() ? rows[t].size() : 0,
-              " values, row 0 has ", n_experts);
+    MOE_CHECK(rows[t].is_array() && static_cast<int64_t>(rows[t].size()) == n_experts, FormatError, path, ": row ", t,
+              " has ", rows[t].is_array() ? rows[t].size() : 0, " values, row 0 has ", n_experts);
     for (const auto& value : rows[t]) {
-      MOE_CHECK(value.is_number(), FormatError, path, ": row ", t, " holds a non-number ",
-                value.dump());
+      MOE_CHECK(value.is_number(), FormatError, path, ": row ", t, " holds a non-number ", value.dump());
       logits.push_back(value.get<float>());
     }
   }
@@ -95,8 +91,7 @@ std::vector<float> read_logits(const std::string& path, int64_t& n_tokens, int64
 std::vector<float> read_bias(const std::string& path) {
   if (io::is_npy_file(path)) {
     const io::NpyArray array = io::read_npy(path);
-    MOE_CHECK(array.shape.size() == 1, FormatError, path,
-              ": expected a 1-D array of expert biases");
+    MOE_CHECK(array.shape.size() == 1, FormatError, path, ": expected a 1-D array of expert biases");
     return {array.values.begin(), array.values.end()};
   }
   const nlohmann::json values = io::read_json_value(path);
@@ -109,13 +104,11 @@ std::vector<float> read_bias(const std::string& path) {
   return bias;
 }
 
-void print_table(const train::RouterTrainConfig& config, const train::RouterTrainOutput& out,
-                 int64_t n_tokens) {
+void print_table(const train::RouterTrainConfig& config, const train::RouterTrainOutput& out, int64_t n_tokens) {
   const int64_t k = config.topk;
   std::printf("%lld tokens, %s top-%lld of %lld experts, %s", static_cast<long long>(n_tokens),
-              config.score_function == ScoreFunction::kSoftmax ? "softmax" : "sigmoid",
-              static_cast<long long>(k), static_cast<long long>(config.num_experts),
-              train::load_balancing_name(config.load_balancing).c_str());
+              config.score_function == ScoreFunction::kSoftmax ? "softmax" : "sigmoid", static_cast<long long>(k),
+              static_cast<long long>(config.num_experts), train::load_balancing_name(config.load_balancing).c_str());
   if (config.load_balancing == train::LoadBalancing::kAuxLoss ||
       config.load_balancing == train::LoadBalancing::kSeqAuxLoss)
     std::printf(" coeff %g", config.aux_loss_coeff);
@@ -134,14 +127,13 @@ void print_table(const train::RouterTrainConfig& config, const train::RouterTrai
       std::snprintf(cell, sizeof(cell), "%s%.6f", j ? " " : "", out.weights[t * k + j]);
       weights += cell;
     }
-    std::printf("%5lld  %-*s  %s\n", static_cast<long long>(t), static_cast<int>(4 * k),
-                experts.c_str(), weights.c_str());
+    std::printf("%5lld  %-*s  %s\n", static_cast<long long>(t), static_cast<int>(4 * k), experts.c_str(),
+                weights.c_str());
   }
   std::printf("tokens per expert:");
   for (int64_t count : out.tokens_per_expert) std::printf(" %lld", static_cast<long long>(count));
   std::printf("\ndropped: %lld of %lld (token, expert) pairs\naux_loss: %.9g\nz_loss: %.9g\n",
-              static_cast<long long>(out.dropped), static_cast<long long>(n_tokens * k),
-              out.aux_loss, out.z_loss);
+              static_cast<long long>(out.dropped), static_cast<long long>(n_tokens * k), out.aux_loss, out.z_loss);
 }
 
 void run_route(const RouteOptions& o) {
@@ -160,17 +152,15 @@ void run_route(const RouteOptions& o) {
   config.validate();
   std::vector<float> bias;
   if (!o.expert_bias.empty()) {
-    MOE_CHECK(config.enable_expert_bias, UsageError,
-              "--expert-bias: needs --moe-router-enable-expert-bias");
+    MOE_CHECK(config.enable_expert_bias, UsageError, "--expert-bias: needs --moe-router-enable-expert-bias");
     bias = read_bias(o.expert_bias);
-    MOE_CHECK(static_cast<int64_t>(bias.size()) == n_experts, UsageError, o.expert_bias, ": ",
-              bias.size(), " biases for ", n_experts, " experts");
+    MOE_CHECK(static_cast<int64_t>(bias.size()) == n_experts, UsageError, o.expert_bias, ": ", bias.size(),
+              " biases for ", n_experts, " experts");
   }
-  const bool per_sequence =
-      config.load_balancing == train::LoadBalancing::kSeqAuxLoss && config.aux_loss_coeff > 0;
+  const bool per_sequence = config.load_balancing == train::LoadBalancing::kSeqAuxLoss && config.aux_loss_coeff > 0;
   MOE_CHECK(!per_sequence || (o.seq_length >= 1 && n_tokens % o.seq_length == 0), UsageError,
-            "--seq-length: seq_aux_loss needs a sequence length that divides the ", n_tokens,
-            " tokens, got ", o.seq_length);
+            "--seq-length: seq_aux_loss needs a sequence length that divides the ", n_tokens, " tokens, got ",
+            o.seq_length);
 
   const train::RouterTrainOutput out =
       train::route_forward(logits, n_tokens, config, bias, o.seq_length, nullptr, nullptr);
@@ -181,10 +171,8 @@ void run_route(const RouteOptions& o) {
   const int64_t k = config.topk;
   nlohmann::json experts = nlohmann::json::array(), weights = nlohmann::json::array();
   for (int64_t t = 0; t < n_tokens; ++t) {
-    experts.push_back(
-        std::vector<int32_t>(out.experts.begin() + t * k, out.experts.begin() + (t + 1) * k));
-    weights.push_back(
-        std::vector<float>(out.weights.begin() + t * k, out.weights.begin() + (t + 1) * k));
+    experts.push_back(std::vector<int32_t>(out.experts.begin() + t * k, out.experts.begin() + (t + 1) * k));
+    weights.push_back(std::vector<float>(out.weights.begin() + t * k, out.weights.begin() + (t + 1) * k));
   }
   const nlohmann::json report = {
       {"experts", experts},
@@ -204,11 +192,9 @@ void add_route_command(CLI::App& app) {
   auto o = std::make_shared<RouteOptions>();
   CLI::App* cmd = app.add_subcommand("route", "Run the training router alone on given logits");
   cmd->footer(kHelp);
-  cmd->add_option("--logits", o->logits, "Router logits: JSON [tokens][experts] or 2-D .npy")
-      ->required();
+  cmd->add_option("--logits", o->logits, "Router logits: JSON [tokens][experts] or 2-D .npy")->required();
   cmd->add_option("--config", o->config, "YAML file with the router keys (top level or 'moe:')");
-  cmd->add_option("--expert-bias", o->expert_bias,
-                  "Expert bias: JSON array or 1-D .npy (selection only)");
+  cmd->add_option("--expert-bias", o->expert_bias, "Expert bias: JSON array or 1-D .npy (selection only)");
   cmd->add_option("--seq-length", o->seq_length, "Tokens per sequence (seq_aux_loss)");
   cmd->add_flag("--json", o->json, "Print the result as JSON");
   for (const std::string& key : train::router_train_keys()) {

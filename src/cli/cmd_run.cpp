@@ -62,15 +62,16 @@ void add_run_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--top-k", o->sampler.top_k, "Sample from the k most likely tokens; 0 = all")->capture_default_str();
   cmd->add_option("--top-p", o->sampler.top_p, "Nucleus sampling threshold")->capture_default_str();
   cmd->add_option("--seed", o->sampler.seed, "Sampling seed (request i uses seed + i)")->capture_default_str();
-  cmd->add_flag("--json", o->json, "Print {\"request\", \"prompt_tokens\", \"tokens\", \"text\"} per prompt, one per line");
+  cmd->add_flag("--json", o->json,
+                "Print {\"request\", \"prompt_tokens\", \"tokens\", \"text\"} per prompt, one per line");
   const parallel::MpiRuntime& mpi = context.mpi;
   cmd->callback([o, &mpi] {
     MOE_CHECK(!o->prompt.empty() || !o->prompts_file.empty(), UsageError, "--prompt or --prompts is required");
     MOE_CHECK(o->n_predict >= 0, UsageError, "-n: must be >= 0, got ", o->n_predict);
     o->sampler.validate();
     const runtime::SessionOptions options = o->session.resolve();
-    const std::vector<std::string> texts = o->prompts_file.empty() ? std::vector<std::string>{o->prompt}
-                                                                   : read_prompts(o->prompts_file);
+    const std::vector<std::string> texts =
+        o->prompts_file.empty() ? std::vector<std::string>{o->prompt} : read_prompts(o->prompts_file);
     const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options);
     const tokenizer::Tokenizer& tok = session->tokenizer();
     parallel::Communicator& world = session->world();
@@ -113,8 +114,8 @@ void add_run_command(CLI::App& app, const CliContext& context) {
     } else {
       for (const runtime::Completion& result : results) {
         const std::string text = tok.decode(result.tokens);
-        const std::string line = o->json ? result_json(result, text)
-                                         : "[" + std::to_string(result.id + 1) + "] " + texts[result.id] + text;
+        const std::string line =
+            o->json ? result_json(result, text) : "[" + std::to_string(result.id + 1) + "] " + texts[result.id] + text;
         std::puts(line.c_str());
       }
     }

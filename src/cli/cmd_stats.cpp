@@ -49,26 +49,32 @@ void add_stats_command(CLI::App& app) {
     const int64_t n_experts = loads.n_experts;
     const int64_t ranks =
         o->ranks > 0 ? o->ranks : (file.is_object() ? file.value("moe_expert_parallel_size", int64_t{1}) : 1);
-    MOE_CHECK(ranks >= 1 && n_experts % ranks == 0, UsageError, "--ranks: ", ranks, " does not divide the ",
-              n_experts, " experts");
+    MOE_CHECK(ranks >= 1 && n_experts % ranks == 0, UsageError, "--ranks: ", ranks, " does not divide the ", n_experts,
+              " experts");
     const double max_load = *std::max_element(loads.values.begin(), loads.values.end());
     nlohmann::json rows = nlohmann::json::array();
     if (!o->json) std::printf("layer  max/mean rank  (max-mean)/mean     CV  entropy  experts (load: .:-=+*#%%@)\n");
     for (int64_t layer = 0; layer < loads.n_layers; ++layer) {
       const runtime::LayerImbalance m = runtime::layer_imbalance(loads.layer(layer), ranks);
       if (o->json) {
-        rows.push_back({{"layer", layer}, {"max_mean", m.max_mean_rank_load}, {"excess", m.excess}, {"cv", m.cv},
+        rows.push_back({{"layer", layer},
+                        {"max_mean", m.max_mean_rank_load},
+                        {"excess", m.excess},
+                        {"cv", m.cv},
                         {"entropy", m.entropy}});
         continue;
       }
       std::string heat;
-      for (double load : loads.layer(layer)) heat += " .:-=+*#%@"[max_load > 0 ? std::min(9, static_cast<int>(10 * load / max_load)) : 0];
-      std::printf("%5lld  %13.3f  %15.3f  %5.3f  %7.3f  |%s|\n", static_cast<long long>(layer), m.max_mean_rank_load, m.excess, m.cv, m.entropy,
-                  heat.c_str());
+      for (double load : loads.layer(layer))
+        heat += " .:-=+*#%@"[max_load > 0 ? std::min(9, static_cast<int>(10 * load / max_load)) : 0];
+      std::printf("%5lld  %13.3f  %15.3f  %5.3f  %7.3f  |%s|\n", static_cast<long long>(layer), m.max_mean_rank_load,
+                  m.excess, m.cv, m.entropy, heat.c_str());
     }
-    if (o->json) std::puts(rows.dump().c_str());
-    else std::printf("(%lld layers, %lld experts over %lld ranks)\n", static_cast<long long>(loads.n_layers), static_cast<long long>(n_experts),
-                     static_cast<long long>(ranks));
+    if (o->json)
+      std::puts(rows.dump().c_str());
+    else
+      std::printf("(%lld layers, %lld experts over %lld ranks)\n", static_cast<long long>(loads.n_layers),
+                  static_cast<long long>(n_experts), static_cast<long long>(ranks));
     if (!o->png.empty()) write_heatmap_png(o->png, loads, max_load);
   });
 }

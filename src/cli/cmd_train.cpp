@@ -32,8 +32,8 @@ struct TrainOptions {
 
 void add_train_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<TrainOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "train", "Train an MoE model (keys of train.yaml, Megatron-Core names; every key is a flag)");
+  CLI::App* cmd =
+      app.add_subcommand("train", "Train an MoE model (keys of train.yaml, Megatron-Core names; every key is a flag)");
   cmd->add_option("--config", o->config_file, "train.yaml (flat or in sections); flags override it");
   cmd->add_option("--log", o->log_file, "JSON-lines log (same as --log-file)");
   for (const train::TrainKey& key : train::train_keys()) {
@@ -58,12 +58,16 @@ void add_train_command(CLI::App& app, const CliContext& context) {
     if (!o->log_file.empty()) config.log_file = o->log_file;
     parallel::Communicator world = parallel::Communicator::world(mpi, config.comm_timeout_s);
     const train::TrainResult result = train::run_training(
-        config, [](const std::string& line) { std::printf("%s\n", line.c_str()); std::fflush(stdout); }, world);
+        config,
+        [](const std::string& line) {
+          std::printf("%s\n", line.c_str());
+          std::fflush(stdout);
+        },
+        world);
     if (world.rank() != 0) return;
     std::printf("trained iterations %lld..%lld, final loss %.4f%s%s\n",
                 static_cast<long long>(result.first_iteration + 1), static_cast<long long>(result.last_iteration),
-                result.final_loss, result.checkpoint.empty() ? "" : ", checkpoint ",
-                result.checkpoint.c_str());
+                result.final_loss, result.checkpoint.empty() ? "" : ", checkpoint ", result.checkpoint.c_str());
   });
 }
 

@@ -1,5 +1,5 @@
-// Parallel-layout options of the commands that open a session (cli/session_options.h): --config parallel.yaml plus one flag
-// per key (TensorRT-LLM's names with dashes), flags overriding the file.
+// Parallel-layout options of the commands that open a session (cli/session_options.h): --config parallel.yaml plus one
+// flag per key (TensorRT-LLM's names with dashes), flags overriding the file.
 #pragma once
 
 #include <map>

@@ -27,8 +27,8 @@ std::string finish_session(runtime::Session& session, const SessionCliOptions& o
   parallel::Communicator& world = session.world();
   model::Transformer& transformer = session.transformer();
   if (!options.stats_file.empty())
-    runtime::write_stats_file(world, session.mapping(), transformer.expert_stats(),
-                              session.model().config.hidden_size, options.model, options.stats_file);
+    runtime::write_stats_file(world, session.mapping(), transformer.expert_stats(), session.model().config.hidden_size,
+                              options.model, options.stats_file);
   std::string report = runtime::run_report(world, transformer.phase_times(), resolved.parallel.profile);
   if (resolved.parallel.profile) report += runtime::balancer_report(world, transformer.online_balancer());
   return report;

@@ -41,12 +41,12 @@ int64_t row_bytes(DType dtype, int64_t n_cols);
 // GGUF block formats: 32 weights per block, scale d in fp16.
 constexpr int64_t kQBlock = 32;
 struct BlockQ8_0 {
-  uint16_t d;       // fp16 scale
-  int8_t qs[32];    // w = d * q
+  uint16_t d;     // fp16 scale
+  int8_t qs[32];  // w = d * q
 };
 struct BlockQ4_0 {
-  uint16_t d;       // fp16 scale
-  uint8_t qs[16];   // low nibbles hold weights 0..15, high nibbles 16..31; w = d * (q - 8)
+  uint16_t d;      // fp16 scale
+  uint8_t qs[16];  // low nibbles hold weights 0..15, high nibbles 16..31; w = d * (q - 8)
 };
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
@@ -56,21 +56,21 @@ constexpr int64_t kQKBlock = 256;
 // 8 sub-blocks of 32 weights; sub-block j has a 6-bit scale sc_j and 6-bit min m_j, and its
 // weights are w = d sc_j q - dmin m_j with q in 0..15.
 struct BlockQ4_K {
-  uint16_t d;           // fp16 scale of the sub-block scales
-  uint16_t dmin;        // fp16 scale of the sub-block mins
-  uint8_t scales[12];   // j < 4: sc_j in bits 0..5 of byte j, m_j in bits 0..5 of byte j + 4;
-                        // j >= 4: low 4 bits of sc_j / m_j in the low / high nibble of byte j + 4,
-                        // their top 2 bits in bits 6..7 of byte j - 4 / byte j
-  uint8_t qs[128];      // 4 runs of 32 bytes, run k holding sub-block 2k in the low nibbles and
-                        // sub-block 2k + 1 in the high ones
+  uint16_t d;          // fp16 scale of the sub-block scales
+  uint16_t dmin;       // fp16 scale of the sub-block mins
+  uint8_t scales[12];  // j < 4: sc_j in bits 0..5 of byte j, m_j in bits 0..5 of byte j + 4;
+                       // j >= 4: low 4 bits of sc_j / m_j in the low / high nibble of byte j + 4,
+                       // their top 2 bits in bits 6..7 of byte j - 4 / byte j
+  uint8_t qs[128];     // 4 runs of 32 bytes, run k holding sub-block 2k in the low nibbles and
+                       // sub-block 2k + 1 in the high ones
 };
 // 16 sub-blocks of 16 weights; weight e is w = d scales[e / 16] (q - 32) with a 6-bit q.
 struct BlockQ6_K {
-  uint8_t ql[128];      // low 4 bits: halves of 128 weights, 64 bytes each; weight 32 i + l of a
-                        // half is in byte l + 32 (i & 1), low nibble for i < 2, high for i >= 2
-  uint8_t qh[64];       // high 2 bits: 32 bytes per half, weight 32 i + l in bits 2i..2i+1 of byte l
-  int8_t scales[16];    // sub-block scales
-  uint16_t d;           // fp16 super-block scale
+  uint8_t ql[128];    // low 4 bits: halves of 128 weights, 64 bytes each; weight 32 i + l of a
+                      // half is in byte l + 32 (i & 1), low nibble for i < 2, high for i >= 2
+  uint8_t qh[64];     // high 2 bits: 32 bytes per half, weight 32 i + l in bits 2i..2i+1 of byte l
+  int8_t scales[16];  // sub-block scales
+  uint16_t d;         // fp16 super-block scale
 };
 static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ6_K) == 210);

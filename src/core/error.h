@@ -42,15 +42,14 @@ std::string concat(const Parts&... parts) {
 }  // namespace moe
 
 // Throws ErrorType with the concatenated message parts when cond is false.
-#define MOE_CHECK(cond, ErrorType, ...)                          \
-  do {                                                           \
+#define MOE_CHECK(cond, ErrorType, ...)                               \
+  do {                                                                \
     if (!(cond)) throw ErrorType(::moe::detail::concat(__VA_ARGS__)); \
   } while (0)
 
 // Our own invariants (a bug in moe.cpp, not bad input).
-#define MOE_ASSERT(cond)                                                                   \
-  do {                                                                                     \
-    if (!(cond))                                                                           \
-      throw ::moe::Error(::moe::detail::concat("internal error: ", #cond, " at ", __FILE__, \
-                                               ":", __LINE__));                            \
+#define MOE_ASSERT(cond)                                                                                     \
+  do {                                                                                                       \
+    if (!(cond))                                                                                             \
+      throw ::moe::Error(::moe::detail::concat("internal error: ", #cond, " at ", __FILE__, ":", __LINE__)); \
   } while (0)

@@ -33,9 +33,9 @@ uint16_t f32_to_f16(float f) {
   std::memcpy(&bits, &f, 4);
   const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
   const uint32_t abs = bits & 0x7fffffffu;
-  if (abs > 0x7f800000u) return sign | 0x7e00;            // NaN
-  if (abs >= 0x477ff000u) return sign | 0x7c00;           // overflow (incl. rounding up) -> inf
-  if (abs < 0x33000001u) return sign;                     // rounds to zero
+  if (abs > 0x7f800000u) return sign | 0x7e00;   // NaN
+  if (abs >= 0x477ff000u) return sign | 0x7c00;  // overflow (incl. rounding up) -> inf
+  if (abs < 0x33000001u) return sign;            // rounds to zero
   const int exponent = static_cast<int>(abs >> 23);
   if (exponent < 113) {  // result is subnormal
     const uint32_t mantissa = (abs & 0x7fffff) | 0x800000;

@@ -18,7 +18,7 @@ inline uint16_t f32_to_bf16(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);
   if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);  // NaN
-  bits += 0x7fffu + ((bits >> 16) & 1);  // round to nearest even
+  bits += 0x7fffu + ((bits >> 16) & 1);                                                       // round to nearest even
   return static_cast<uint16_t>(bits >> 16);
 }
 

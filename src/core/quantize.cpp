@@ -39,8 +39,8 @@ constexpr float kGroupMaxEps = 1e-15f;
 // rounding at the range's scale, then nstep + 1 candidate scales (nmax + rmin + rdelta k) / range,
 // each followed by the weighted least-squares scale and min for its rounding (min clamped <= 0),
 // keeping the best. Returns the scale; q in `q`, the positive offset in `the_min`.
-float fit_scale_min(int n, int nmax, const float* x, const float* weights, uint8_t* q,
-                    float& the_min, uint8_t* q_try, float rmin, float rdelta, int nstep) {
+float fit_scale_min(int n, int nmax, const float* x, const float* weights, uint8_t* q, float& the_min, uint8_t* q_try,
+                    float rmin, float rdelta, int nstep) {
   float min = x[0];
   float max = x[0];
   float sum_w = weights[0];
@@ -234,8 +234,7 @@ void quantize_q4_k(const float* x, BlockQ4_K& block) {
       q[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, 15));
   }
   for (int k = 0; k < 4; ++k)
-    for (int l = 0; l < 32; ++l)
-      block.qs[32 * k + l] = static_cast<uint8_t>(q[64 * k + l] | (q[64 * k + 32 + l] << 4));
+    for (int l = 0; l < 32; ++l) block.qs[32 * k + l] = static_cast<uint8_t>(q[64 * k + l] | (q[64 * k + 32 + l] << 4));
 }
 
 void quantize_q6_k(const float* x, BlockQ6_K& block) {
@@ -256,8 +255,7 @@ void quantize_q6_k(const float* x, BlockQ6_K& block) {
   }
   const float iscale = -128.0f / max_scale;
   block.d = f32_to_f16(1 / iscale);
-  for (int s = 0; s < 16; ++s)
-    block.scales[s] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[s])));
+  for (int s = 0; s < 16; ++s) block.scales[s] = static_cast<int8_t>(std::min(127, nearest_int(iscale * scales[s])));
   for (int s = 0; s < 16; ++s) {
     const float d = f16_to_f32(block.d) * block.scales[s];
     if (d == 0) continue;
@@ -360,8 +358,7 @@ void quantize_row(DType dtype, const float* src, std::byte* dst, int64_t n) {
         const float d = amax / 127.0f;
         const float inv = d != 0.0f ? 1.0f / d : 0.0f;
         blocks[b].d = f32_to_f16(d);
-        for (int j = 0; j < kQBlock; ++j)
-          blocks[b].qs[j] = static_cast<int8_t>(round_half_away(x[j] * inv));
+        for (int j = 0; j < kQBlock; ++j) blocks[b].qs[j] = static_cast<int8_t>(round_half_away(x[j] * inv));
       }
       return;
     }

@@ -25,8 +25,7 @@ std::string suggest_known(const std::string& name, const std::vector<std::string
   size_t best_distance = 0;
   for (const std::string& candidate : known) {
     size_t distance = edit_distance(name, candidate);
-    if (candidate.find(name) != std::string::npos || name.find(candidate) != std::string::npos)
-      distance = 0;
+    if (candidate.find(name) != std::string::npos || name.find(candidate) != std::string::npos) distance = 0;
     if (best == nullptr || distance < best_distance) {
       best = &candidate;
       best_distance = distance;

@@ -10,8 +10,7 @@
 
 namespace moe {
 
-Tensor::Tensor(DType dtype, std::vector<int64_t> shape, const std::byte* data,
-               std::shared_ptr<const void> owner)
+Tensor::Tensor(DType dtype, std::vector<int64_t> shape, const std::byte* data, std::shared_ptr<const void> owner)
     : dtype_(dtype), shape_(std::move(shape)), data_(data), owner_(std::move(owner)) {}
 
 Tensor Tensor::mapped(DType dtype, std::vector<int64_t> shape, const std::byte* data,
@@ -91,12 +90,11 @@ std::vector<float> Tensor::to_f32() const {
 }
 
 Tensor Tensor::with_scales(QuantScales scales) const {
-  MOE_CHECK(n_dims() == 2 && is_scaled_8bit(dtype_), FormatError, "scales given for a ",
-            dtype_info(dtype_).name, " tensor of shape ", shape_string(shape_),
-            " (only 2-D i8 / f8_e4m3 weights take them)");
+  MOE_CHECK(n_dims() == 2 && is_scaled_8bit(dtype_), FormatError, "scales given for a ", dtype_info(dtype_).name,
+            " tensor of shape ", shape_string(shape_), " (only 2-D i8 / f8_e4m3 weights take them)");
   const auto n = static_cast<int64_t>(scales.weight.size());
-  MOE_CHECK(n == rows() || n == 1, FormatError, "weight_scale has ", n, " entries for a weight of ",
-            rows(), " rows (expected ", rows(), " or 1)");
+  MOE_CHECK(n == rows() || n == 1, FormatError, "weight_scale has ", n, " entries for a weight of ", rows(),
+            " rows (expected ", rows(), " or 1)");
   Tensor view = *this;
   view.scales_ = std::make_shared<const QuantScales>(std::move(scales));
   view.scale_row0_ = 0;

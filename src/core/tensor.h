@@ -41,8 +41,7 @@ class Tensor {
  public:
   Tensor() = default;
   // `owner` keeps the bytes alive (a mapped file or a heap buffer); may be null for static data.
-  Tensor(DType dtype, std::vector<int64_t> shape, const std::byte* data,
-         std::shared_ptr<const void> owner);
+  Tensor(DType dtype, std::vector<int64_t> shape, const std::byte* data, std::shared_ptr<const void> owner);
   // A view of bytes in a mapped file (release_pages() can then give its pages back).
   static Tensor mapped(DType dtype, std::vector<int64_t> shape, const std::byte* data,
                        std::shared_ptr<const MappedFile> file);

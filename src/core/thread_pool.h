@@ -41,7 +41,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};  // one per parallel_for
   std::atomic<int> running_{0};          // workers not yet done with the current generation
   std::atomic<bool> stopping_{false};
-  std::exception_ptr error_;             // guarded by mutex_
+  std::exception_ptr error_;  // guarded by mutex_
 };
 
 // fn(begin, end) over [0, n) in fixed ranges of `per_task` (the last one shorter), side by side on

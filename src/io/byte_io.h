@@ -32,9 +32,8 @@ class ByteReader {
   // The next `n` bytes; `what` names them in the error if fewer are left.
   const std::byte* take(uint64_t n, std::string_view what) {
     if (n > static_cast<uint64_t>(remaining()))
-      throw FormatError(detail::concat(source_, ": truncated: ", what, " needs ", n,
-                                       " bytes at offset ", position_, " but only ", remaining(),
-                                       " remain"));
+      throw FormatError(detail::concat(source_, ": truncated: ", what, " needs ", n, " bytes at offset ", position_,
+                                       " but only ", remaining(), " remain"));
     const std::byte* bytes = data_ + position_;
     position_ += static_cast<int64_t>(n);
     return bytes;

@@ -48,13 +48,13 @@ class GgufMetadata {
   const std::string& source() const { return source_; }
   bool has(const std::string& key) const { return index_.count(key) != 0; }
   int64_t size() const { return static_cast<int64_t>(entries_.size()); }
-  std::vector<std::string> keys() const;  // insertion order
+  std::vector<std::string> keys() const;              // insertion order
   GgufType type(const std::string& key) const;        // throws FormatError if absent
   GgufType array_type(const std::string& key) const;  // element type; throws unless an array
 
   // Getters return nullopt for an absent key and throw FormatError, naming the key and both
   // types, for a value of another type.
-  std::optional<int64_t> get_int(const std::string& key) const;  // any integer type
+  std::optional<int64_t> get_int(const std::string& key) const;   // any integer type
   std::optional<double> get_float(const std::string& key) const;  // float32/64 or an integer
   std::optional<bool> get_bool(const std::string& key) const;
   std::optional<std::string> get_string(const std::string& key) const;
@@ -70,8 +70,7 @@ class GgufMetadata {
   void set_string(const std::string& key, const std::string& value);
   void set_string_array(const std::string& key, const std::vector<std::string>& values);
   void set_float_array(const std::string& key, const std::vector<float>& values);
-  void set_int_array(const std::string& key, const std::vector<int64_t>& values,
-                     GgufType elem = GgufType::kInt32);
+  void set_int_array(const std::string& key, const std::vector<int64_t>& values, GgufType elem = GgufType::kInt32);
 
  private:
   struct Value {

@@ -17,16 +17,14 @@ int64_t padding(int64_t n, int64_t alignment) { return (alignment - n % alignmen
 void GgufWriter::add_tensor(const std::string& name, const Tensor& tensor) {
   MOE_CHECK(!name.empty() && name.size() <= kGgufMaxNameBytes, FormatError, "tensor '", name,
             "': GGUF tensor names must have 1 to ", kGgufMaxNameBytes, " bytes");
-  MOE_CHECK(tensor.n_dims() >= 1 && tensor.n_dims() <= 4, FormatError, "tensor '", name,
-            "' has shape ", shape_string(tensor.shape()), "; GGUF holds 1 to 4 dimensions");
+  MOE_CHECK(tensor.n_dims() >= 1 && tensor.n_dims() <= 4, FormatError, "tensor '", name, "' has shape ",
+            shape_string(tensor.shape()), "; GGUF holds 1 to 4 dimensions");
   const DTypeInfo& dtype = dtype_info(tensor.dtype());
   MOE_CHECK(!is_scaled_8bit(tensor.dtype()), FormatError, "tensor '", name, "' is ", dtype.name,
             ", which GGUF cannot hold (llama.cpp has no scaled 8-bit type)");
-  MOE_CHECK(tensor.cols() % dtype.block_elems == 0, FormatError, "tensor '", name, "' has rows of ",
-            tensor.cols(), " elements, not a whole number of ", dtype.name, " blocks of ",
-            dtype.block_elems);
-  MOE_CHECK(!tensor.empty() || tensor.nbytes() == 0, FormatError, "tensor '", name,
-            "' has no data");
+  MOE_CHECK(tensor.cols() % dtype.block_elems == 0, FormatError, "tensor '", name, "' has rows of ", tensor.cols(),
+            " elements, not a whole number of ", dtype.name, " blocks of ", dtype.block_elems);
+  MOE_CHECK(!tensor.empty() || tensor.nbytes() == 0, FormatError, "tensor '", name, "' has no data");
   MOE_CHECK(names_.insert(name).second, FormatError, "tensor '", name, "' added twice");
   tensors_.emplace_back(name, tensor);
 }
@@ -43,8 +41,7 @@ void GgufWriter::write(const std::string& path) const {
   for (const auto& [name, tensor] : tensors_) {
     append_string(head, name);
     append<uint32_t>(head, static_cast<uint32_t>(tensor.n_dims()));
-    for (int dim = tensor.n_dims() - 1; dim >= 0; --dim)
-      append<uint64_t>(head, static_cast<uint64_t>(tensor.dim(dim)));
+    for (int dim = tensor.n_dims() - 1; dim >= 0; --dim) append<uint64_t>(head, static_cast<uint64_t>(tensor.dim(dim)));
     append<uint32_t>(head, static_cast<uint32_t>(tensor.dtype()));
     append<uint64_t>(head, static_cast<uint64_t>(offset));
     offset += tensor.nbytes() + padding(tensor.nbytes(), alignment);

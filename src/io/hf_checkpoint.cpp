@@ -20,9 +20,7 @@ constexpr const char* kConfigFile = "config.json";
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
 
-std::string join(const std::string& dir, const std::string& name) {
-  return (fs::path(dir) / name).string();
-}
+std::string join(const std::string& dir, const std::string& name) { return (fs::path(dir) / name).string(); }
 
 bool is_file(const std::string& path) {
   std::error_code error;
@@ -39,12 +37,11 @@ void remove_stale(const std::string& path) {
 std::map<std::string, Tensor> load_shards(const std::string& dir, const std::string& index_path) {
   const nlohmann::json index = read_json_file(index_path);
   const auto weight_map = index.find("weight_map");
-  MOE_CHECK(weight_map != index.end() && weight_map->is_object(), FormatError, index_path,
-            ": no object 'weight_map'");
+  MOE_CHECK(weight_map != index.end() && weight_map->is_object(), FormatError, index_path, ": no object 'weight_map'");
   std::map<std::string, std::vector<std::string>> names_by_shard;
   for (const auto& [name, shard] : weight_map->items()) {
-    MOE_CHECK(shard.is_string(), FormatError, index_path, ": tensor '", name, "' maps to ",
-              shard.dump(), ", expected a file name");
+    MOE_CHECK(shard.is_string(), FormatError, index_path, ": tensor '", name, "' maps to ", shard.dump(),
+              ", expected a file name");
     names_by_shard[shard.get<std::string>()].push_back(name);
   }
 
@@ -52,18 +49,17 @@ std::map<std::string, Tensor> load_shards(const std::string& dir, const std::str
   std::map<std::string, std::string> shard_of;  // tensor name -> path of the shard holding it
   for (const auto& [shard, names] : names_by_shard) {
     const std::string shard_path = join(dir, shard);
-    MOE_CHECK(is_file(shard_path), FormatError, index_path, ": shard '", shard, "' of tensor '",
-              names.front(), "' does not exist");
+    MOE_CHECK(is_file(shard_path), FormatError, index_path, ": shard '", shard, "' of tensor '", names.front(),
+              "' does not exist");
     const SafetensorsFile file = SafetensorsFile::open(shard_path);
     for (const auto& [name, tensor] : file.tensors()) {
       const auto [it, inserted] = shard_of.emplace(name, shard_path);
-      MOE_CHECK(inserted, FormatError, shard_path, ": tensor '", name, "' is also in ",
-                it->second);
+      MOE_CHECK(inserted, FormatError, shard_path, ": tensor '", name, "' is also in ", it->second);
       tensors.emplace(name, tensor);
     }
     for (const std::string& name : names)
-      MOE_CHECK(file.tensors().count(name) != 0, FormatError, shard_path, ": tensor '", name,
-                "' is listed in ", index_path, " but missing from this shard");
+      MOE_CHECK(file.tensors().count(name) != 0, FormatError, shard_path, ": tensor '", name, "' is listed in ",
+                index_path, " but missing from this shard");
   }
   return tensors;
 }
@@ -85,10 +81,8 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir) {
 }
 
 void write_hf_checkpoint(const std::string& dir, const nlohmann::json& config,
-                         const std::vector<std::pair<std::string, Tensor>>& tensors,
-                         int64_t max_shard_bytes) {
-  MOE_CHECK(max_shard_bytes >= 0, UsageError, dir, ": max_shard_bytes is ", max_shard_bytes,
-            ", expected >= 0");
+                         const std::vector<std::pair<std::string, Tensor>>& tensors, int64_t max_shard_bytes) {
+  MOE_CHECK(max_shard_bytes >= 0, UsageError, dir, ": max_shard_bytes is ", max_shard_bytes, ", expected >= 0");
   // A shard closes when the next tensor would overflow it; a tensor larger than the limit
   // therefore gets a shard of its own.
   std::vector<std::vector<std::pair<std::string, Tensor>>> shards(1);
@@ -96,8 +90,7 @@ void write_hf_checkpoint(const std::string& dir, const nlohmann::json& config,
   int64_t shard_bytes = 0;
   int64_t total_bytes = 0;
   for (const auto& entry : tensors) {
-    MOE_CHECK(names.insert(entry.first).second, FormatError, dir, ": tensor '", entry.first,
-              "' is given twice");
+    MOE_CHECK(names.insert(entry.first).second, FormatError, dir, ": tensor '", entry.first, "' is given twice");
     const int64_t nbytes = entry.second.nbytes();
     if (max_shard_bytes > 0 && !shards.back().empty() && shard_bytes + nbytes > max_shard_bytes) {
       shards.emplace_back();
@@ -127,8 +120,7 @@ void write_hf_checkpoint(const std::string& dir, const nlohmann::json& config,
     write_safetensors(join(dir, name), shards[i], metadata);
     for (const auto& entry : shards[i]) weight_map[entry.first] = name;
   }
-  write_json_file(join(dir, kIndexFile), {{"metadata", {{"total_size", total_bytes}}},
-                                          {"weight_map", weight_map}});
+  write_json_file(join(dir, kIndexFile), {{"metadata", {{"total_size", total_bytes}}}, {"weight_map", weight_map}});
   remove_stale(join(dir, kSingleFile));
 }
 

@@ -28,7 +28,6 @@ HfCheckpoint load_hf_checkpoint(const std::string& dir);
 // max_shard_bytes is 0 or everything fits, else shards of at most max_shard_bytes (a larger
 // tensor gets a shard of its own) and their index. Each file is written atomically.
 void write_hf_checkpoint(const std::string& dir, const nlohmann::json& config,
-                         const std::vector<std::pair<std::string, Tensor>>& tensors,
-                         int64_t max_shard_bytes = 0);
+                         const std::vector<std::pair<std::string, Tensor>>& tensors, int64_t max_shard_bytes = 0);
 
 }  // namespace moe::io

@@ -20,8 +20,7 @@ std::string read_all(const std::string& path) {
 }
 
 // The text after `'key':` in the header dict, up to the next comma outside parentheses.
-std::string header_value(const std::string& header, const std::string& key,
-                         const std::string& path) {
+std::string header_value(const std::string& header, const std::string& key, const std::string& path) {
   const size_t at = header.find("'" + key + "'");
   MOE_CHECK(at != std::string::npos, FormatError, path, ": .npy header has no '", key, "'");
   size_t start = header.find(':', at) + 1;
@@ -41,14 +40,13 @@ bool is_npy_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[kMagicSize] = {};
   in.read(magic, kMagicSize);
-  return in.gcount() == static_cast<std::streamsize>(kMagicSize) &&
-         std::memcmp(magic, kMagic, kMagicSize) == 0;
+  return in.gcount() == static_cast<std::streamsize>(kMagicSize) && std::memcmp(magic, kMagic, kMagicSize) == 0;
 }
 
 NpyArray read_npy(const std::string& path) {
   const std::string bytes = read_all(path);
-  MOE_CHECK(bytes.size() >= 10 && bytes.compare(0, kMagicSize, kMagic, kMagicSize) == 0,
-            FormatError, path, ": not a .npy file");
+  MOE_CHECK(bytes.size() >= 10 && bytes.compare(0, kMagicSize, kMagic, kMagicSize) == 0, FormatError, path,
+            ": not a .npy file");
   const int major = static_cast<unsigned char>(bytes[6]);
   MOE_CHECK(major >= 1 && major <= 3, FormatError, path, ": .npy version ", major, " unknown");
   const size_t length_bytes = major == 1 ? 2 : 4;
@@ -77,9 +75,8 @@ NpyArray read_npy(const std::string& path) {
     pos += used;
   }
   const size_t element = f4 ? 4 : 8;
-  MOE_CHECK(bytes.size() - body == static_cast<size_t>(count) * element, FormatError, path,
-            ": .npy body holds ", bytes.size() - body, " bytes, shape ", shape, " needs ",
-            count * static_cast<int64_t>(element));
+  MOE_CHECK(bytes.size() - body == static_cast<size_t>(count) * element, FormatError, path, ": .npy body holds ",
+            bytes.size() - body, " bytes, shape ", shape, " needs ", count * static_cast<int64_t>(element));
   array.values.resize(count);
   for (int64_t i = 0; i < count; ++i) {
     if (f4) {

@@ -36,8 +36,7 @@ class SafetensorsFile {
 // Writes `tensors` in the given order (F32, F16, BF16, I8 or F8_E4M3, else FormatError naming
 // the tensor) with the header padded as Hugging Face's writer does; atomic: a failure leaves no
 // file at `path`. Scales a tensor carries are not written (the model layer names them).
-void write_safetensors(const std::string& path,
-                       const std::vector<std::pair<std::string, Tensor>>& tensors,
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace moe::io

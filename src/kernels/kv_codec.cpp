@@ -13,10 +13,14 @@ namespace moe::kernels {
 
 const char* kv_dtype_name(KvDtype dtype) {
   switch (dtype) {
-    case KvDtype::kF32: return "f32";
-    case KvDtype::kF16: return "f16";
-    case KvDtype::kInt8: return "int8";
-    case KvDtype::kFp8: return "fp8";
+    case KvDtype::kF32:
+      return "f32";
+    case KvDtype::kF16:
+      return "f16";
+    case KvDtype::kInt8:
+      return "int8";
+    case KvDtype::kFp8:
+      return "fp8";
   }
   return "?";
 }
@@ -24,16 +28,18 @@ const char* kv_dtype_name(KvDtype dtype) {
 KvDtype kv_dtype_from_name(const std::string& name, const std::string& option) {
   for (KvDtype dtype : {KvDtype::kF32, KvDtype::kF16, KvDtype::kInt8, KvDtype::kFp8})
     if (name == kv_dtype_name(dtype)) return dtype;
-  throw UsageError(
-      detail::concat(option, ": unknown KV cache dtype '", name, "' (expected f32, f16, int8 or fp8)"));
+  throw UsageError(detail::concat(option, ": unknown KV cache dtype '", name, "' (expected f32, f16, int8 or fp8)"));
 }
 
 int64_t kv_head_bytes(KvDtype dtype, int64_t head_dim) {
   switch (dtype) {
-    case KvDtype::kF32: return head_dim * 4;
-    case KvDtype::kF16: return head_dim * 2;
+    case KvDtype::kF32:
+      return head_dim * 4;
+    case KvDtype::kF16:
+      return head_dim * 2;
     case KvDtype::kInt8:
-    case KvDtype::kFp8: return 4 + head_dim;  // f32 scale, then the values
+    case KvDtype::kFp8:
+      return 4 + head_dim;  // f32 scale, then the values
   }
   return 0;
 }

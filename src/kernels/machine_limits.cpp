@@ -135,8 +135,8 @@ FmaLimit measure_fma_peak(IsaLevel level, int n_threads, const LimitsOptions& op
     return timed_on_threads(n_threads, [&](int t) { sums[t] += fma_chains(level, iterations, kA, kB); });
   };
   run(options.fma_iterations / 4);  // warm-up: threads, AVX-512 frequency
-  const double flops_per_run = 2.0 * static_cast<double>(options.fma_iterations) * fma_chain_count(level) *
-                               fma_lane_count(level) * n_threads;
+  const double flops_per_run =
+      2.0 * static_cast<double>(options.fma_iterations) * fma_chain_count(level) * fma_lane_count(level) * n_threads;
   double best = 0;
   for (int repeat = 0; repeat < options.fma_repeats; ++repeat)
     best = std::max(best, flops_per_run / run(options.fma_iterations) / 1e9);
@@ -157,8 +157,7 @@ Int8DotLimit measure_int8_dot_peak(int n_threads, const LimitsOptions& options) 
   };
   run(options.fma_iterations / 4);  // warm-up
   // 16 lanes x 4 byte products per dpbusd, each a multiply and an add.
-  const double ops_per_run =
-      2.0 * 64 * static_cast<double>(options.fma_iterations) * kFmaChainsAvx512 * n_threads;
+  const double ops_per_run = 2.0 * 64 * static_cast<double>(options.fma_iterations) * kFmaChainsAvx512 * n_threads;
   double best = 0;
   for (int repeat = 0; repeat < options.fma_repeats; ++repeat)
     best = std::max(best, ops_per_run / run(options.fma_iterations) / 1e9);

@@ -13,9 +13,9 @@ namespace moe::kernels {
 
 struct LimitsOptions {
   int64_t buffer_bytes = int64_t{1} << 30;  // read buffer; >= 1 GiB to dwarf every cache level
-  int passes = 2;                          // passes over the buffer per timed run
-  int repeats = 5;                         // timed runs; the best counts
-  int64_t fma_iterations = 40'000'000;     // FMA-chain steps per thread per timed run (~0.1 s)
+  int passes = 2;                           // passes over the buffer per timed run
+  int repeats = 5;                          // timed runs; the best counts
+  int64_t fma_iterations = 40'000'000;      // FMA-chain steps per thread per timed run (~0.1 s)
   int fma_repeats = 3;
 };
 

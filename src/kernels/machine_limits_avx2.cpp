@@ -50,8 +50,8 @@ double fma_chains_avx2(int64_t iterations, float a, float b) {
     c8 = _mm256_fmadd_ps(c8, va, vb);
     c9 = _mm256_fmadd_ps(c9, va, vb);
   }
-  return lanes_sum(c0) + lanes_sum(c1) + lanes_sum(c2) + lanes_sum(c3) + lanes_sum(c4) + lanes_sum(c5) +
-         lanes_sum(c6) + lanes_sum(c7) + lanes_sum(c8) + lanes_sum(c9);
+  return lanes_sum(c0) + lanes_sum(c1) + lanes_sum(c2) + lanes_sum(c3) + lanes_sum(c4) + lanes_sum(c5) + lanes_sum(c6) +
+         lanes_sum(c7) + lanes_sum(c8) + lanes_sum(c9);
 }
 
 }  // namespace moe::kernels

@@ -57,8 +57,8 @@ double fma_chains_avx512(int64_t iterations, float a, float b) {
     c10 = _mm512_fmadd_ps(c10, va, vb);
     c11 = _mm512_fmadd_ps(c11, va, vb);
   }
-  return lanes_sum(c0) + lanes_sum(c1) + lanes_sum(c2) + lanes_sum(c3) + lanes_sum(c4) + lanes_sum(c5) +
-         lanes_sum(c6) + lanes_sum(c7) + lanes_sum(c8) + lanes_sum(c9) + lanes_sum(c10) + lanes_sum(c11);
+  return lanes_sum(c0) + lanes_sum(c1) + lanes_sum(c2) + lanes_sum(c3) + lanes_sum(c4) + lanes_sum(c5) + lanes_sum(c6) +
+         lanes_sum(c7) + lanes_sum(c8) + lanes_sum(c9) + lanes_sum(c10) + lanes_sum(c11);
 }
 
 double dpbusd_chains_avx512vnni(int64_t iterations) {

@@ -5,8 +5,8 @@
 
 namespace moe::kernels {
 
-void rmsnorm(const float* x, int64_t ldx, const float* weight, float* out, int64_t ldo,
-             int64_t n_rows, int64_t n_cols, float eps) {
+void rmsnorm(const float* x, int64_t ldx, const float* weight, float* out, int64_t ldo, int64_t n_rows, int64_t n_cols,
+             float eps) {
   for (int64_t row = 0; row < n_rows; ++row) {
     const float* in = x + row * ldx;
     float* dst = out + row * ldo;

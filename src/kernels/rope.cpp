@@ -7,8 +7,7 @@
 
 namespace moe::kernels {
 
-void rope_apply(float* vec, int64_t n_heads, int64_t head_dim, int64_t position, double theta,
-                RopeStyle style) {
+void rope_apply(float* vec, int64_t n_heads, int64_t head_dim, int64_t position, double theta, RopeStyle style) {
   const int64_t half = head_dim / 2;
   std::vector<float> cos_table(half), sin_table(half);
   for (int64_t i = 0; i < half; ++i) {

@@ -11,7 +11,6 @@ enum class RopeStyle {
 };
 
 // vec: n_heads * head_dim floats (head-major), rotated for `position`.
-void rope_apply(float* vec, int64_t n_heads, int64_t head_dim, int64_t position, double theta,
-                RopeStyle style);
+void rope_apply(float* vec, int64_t n_heads, int64_t head_dim, int64_t position, double theta, RopeStyle style);
 
 }  // namespace moe::kernels

@@ -8,8 +8,8 @@
 #include "io/gguf.h"
 #include "io/hf_checkpoint.h"
 #include "model/quant_scales.h"
-#include "tokenizer/hf_files.h"
 #include "tokenizer/gguf_vocab.h"
+#include "tokenizer/hf_files.h"
 
 namespace moe::model {
 
@@ -22,8 +22,8 @@ std::string latest_checkpoint(const std::string& dir) {
   std::string name;
   std::getline(in, name);
   const fs::path checkpoint = fs::path(dir) / name;
-  MOE_CHECK(!name.empty() && fs::is_directory(checkpoint) && fs::exists(checkpoint / "train_state.json"),
-            FormatError, pointer.string(), ": names '", name, "', which is not a checkpoint");
+  MOE_CHECK(!name.empty() && fs::is_directory(checkpoint) && fs::exists(checkpoint / "train_state.json"), FormatError,
+            pointer.string(), ": names '", name, "', which is not a checkpoint");
   return checkpoint.string();
 }
 
@@ -73,24 +73,35 @@ namespace {
 // llama.cpp's llama_ftype for the dtype of the expert weights (the bulk of the file).
 int64_t gguf_file_type(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return 0;
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ8_0: return 7;
-    case DType::kBF16: return 32;
-    case DType::kQ4_K: return 15;  // Q4_K_M
-    case DType::kQ6_K: return 18;
+    case DType::kF32:
+      return 0;
+    case DType::kF16:
+      return 1;
+    case DType::kQ4_0:
+      return 2;
+    case DType::kQ8_0:
+      return 7;
+    case DType::kBF16:
+      return 32;
+    case DType::kQ4_K:
+      return 15;  // Q4_K_M
+    case DType::kQ6_K:
+      return 18;
     case DType::kI8:
-    case DType::kF8_E4M3: break;  // never in GGUF (save_model refuses them)
+    case DType::kF8_E4M3:
+      break;  // never in GGUF (save_model refuses them)
   }
   return 0;
 }
 
 const char* torch_dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kF16: return "float16";
-    case DType::kBF16: return "bfloat16";
-    default: return "float32";
+    case DType::kF16:
+      return "float16";
+    case DType::kBF16:
+      return "bfloat16";
+    default:
+      return "float32";
   }
 }
 
@@ -146,9 +157,9 @@ ModelSizes model_sizes(const Model& model) {
   int64_t active_bytes = w.output.nbytes() + w.output_norm.nbytes() + w.token_embd.row_bytes();
   sizes.active_params += c.hidden_size;  // one embedding row
   for (const LayerWeights& l : w.layers) {
-    for (const Tensor* t : {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm,
-                            &l.ffn_norm, &l.router, &l.shared_expert.gate, &l.shared_expert.up,
-                            &l.shared_expert.down, &l.shared_expert_gate}) {
+    for (const Tensor* t :
+         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.ffn_norm, &l.router,
+          &l.shared_expert.gate, &l.shared_expert.up, &l.shared_expert.down, &l.shared_expert_gate}) {
       add(*t, true);
       if (!t->empty()) active_bytes += t->nbytes();
     }

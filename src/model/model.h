@@ -40,8 +40,8 @@ FileFormat format_for_path(const std::string& out);
 // Sizes for `moe info` and the benchmarks.
 struct ModelSizes {
   int64_t total_params = 0;
-  int64_t active_params = 0;      // per token: attention, router, shared expert, k routed experts, output
-  int64_t output_params = 0;      // the LM head's (a prompt computes the last token's logits only)
+  int64_t active_params = 0;  // per token: attention, router, shared expert, k routed experts, output
+  int64_t output_params = 0;  // the LM head's (a prompt computes the last token's logits only)
   int64_t total_bytes = 0;
   int64_t decode_bytes_per_token = 0;  // weight bytes one decode step reads
 };

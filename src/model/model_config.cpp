@@ -21,8 +21,8 @@ const ArchTable& find_arch(const std::string& value, const char* ArchTable::*nam
                            const char* what) {
   for (const ArchTable* table : arch_tables())
     if (value == table->*name) return *table;
-  throw ConfigError(detail::concat(source, ": unknown architecture ", what, "'", value, "' (supported: ",
-                                   supported(name), ")"));
+  throw ConfigError(
+      detail::concat(source, ": unknown architecture ", what, "'", value, "' (supported: ", supported(name), ")"));
 }
 
 // The layers' spec from the shared keys: GQA attention with a head_dim-derived scale, a softmax
@@ -155,8 +155,8 @@ ModelConfig config_from_gguf(const io::GgufMetadata& meta, const std::string& so
   const int64_t n_kv_heads = keys.get_int("attention.head_count_kv").value_or(n_heads);
   const int64_t head_dim = keys.get_int("attention.key_length").value_or(config.hidden_size / n_heads);
   const auto n_experts = keys.get_int("expert_count");
-  MOE_CHECK(n_experts.has_value() && *n_experts > 0, ConfigError, source, ": a model without experts (",
-            keys.prefix(), "expert_count) is not an MoE model");
+  MOE_CHECK(n_experts.has_value() && *n_experts > 0, ConfigError, source, ": a model without experts (", keys.prefix(),
+            "expert_count) is not an MoE model");
   LayerSpec layer = common_layer(arch, n_heads, n_kv_heads, head_dim, keys.require_int("expert_used_count"));
   layer.attention.head_dim_v = keys.get_int("attention.value_length").value_or(head_dim);
   layer.ffn.router.n_experts = *n_experts;

@@ -99,9 +99,9 @@ struct ModelConfig {
 // `layer` repeated n_layers times (every published MoE model but DeepSeek's dense first layers).
 std::vector<LayerSpec> uniform_layers(int64_t n_layers, const LayerSpec& layer);
 
-const char* arch_name(Arch arch);           // "mixtral", "qwen2moe", ...
-const char* hf_model_type(Arch arch);       // config.json "model_type"
-const char* gguf_arch_name(Arch arch);      // general.architecture (Mixtral is llama.cpp's "llama")
+const char* arch_name(Arch arch);       // "mixtral", "qwen2moe", ...
+const char* hf_model_type(Arch arch);   // config.json "model_type"
+const char* gguf_arch_name(Arch arch);  // general.architecture (Mixtral is llama.cpp's "llama")
 
 // `source` names the file in error messages.
 ModelConfig config_from_hf(const nlohmann::json& json, const std::string& source);

@@ -68,8 +68,8 @@ void attach_scales(std::map<std::string, Tensor>& tensors, const std::string& so
     const std::vector<float> values = tensor.to_f32();
     const auto n = static_cast<int64_t>(values.size());
     for (float v : values)  // a weight scale is 0 for an all-zero row; an input scale divides
-      MOE_CHECK(std::isfinite(v) && (v > 0.0f || (weight_scale && v == 0.0f)), FormatError, source, ": tensor '",
-                name, "' holds ", v, " (expected a finite scale > 0)");
+      MOE_CHECK(std::isfinite(v) && (v > 0.0f || (weight_scale && v == 0.0f)), FormatError, source, ": tensor '", name,
+                "' holds ", v, " (expected a finite scale > 0)");
     if (weight_scale) {
       MOE_CHECK(n == 1 || n == w.rows(), FormatError, source, ": tensor '", name, "' has shape ",
                 shape_string(tensor.shape()), " for a weight of ", w.rows(), " rows (expected ", w.rows(),
@@ -86,8 +86,8 @@ void attach_scales(std::map<std::string, Tensor>& tensors, const std::string& so
   for (auto& [name, tensor] : tensors) {
     if (!is_scaled_8bit(tensor.dtype())) continue;
     const auto found = scales.find(name);
-    MOE_CHECK(found != scales.end() && !found->second.weight.empty(), FormatError, source, ": tensor '", name,
-              "' is ", dtype_info(tensor.dtype()).name, " but has no '",
+    MOE_CHECK(found != scales.end() && !found->second.weight.empty(), FormatError, source, ": tensor '", name, "' is ",
+              dtype_info(tensor.dtype()).name, " but has no '",
               ends_with(name, kWeight) ? strip(name, kWeight) + std::string(kWeightScale) : name + "_scale", "'");
     tensor = tensor.with_scales(found->second);
   }

@@ -102,8 +102,8 @@ Model quantize_scaled(const Model& model, const ScaledQuantizeOptions& options, 
   };
   for (int64_t layer = 0; layer < model.config.n_layers(); ++layer) {
     LayerWeights& l = w.layers[layer];
-    for (Tensor* t : {&l.attn_norm, &l.ffn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.router,
-                      &l.shared_expert_gate})
+    for (Tensor* t :
+         {&l.attn_norm, &l.ffn_norm, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.router, &l.shared_expert_gate})
       *t = as_float(*t, true);
     const std::optional<float> attention = input_scale(options, layer, &LayerInputRanges::attention, "q/k/v_proj");
     for (Tensor* t : {&l.wq, &l.wk, &l.wv}) matrix(*t, attention);
@@ -121,8 +121,7 @@ Model quantize_scaled(const Model& model, const ScaledQuantizeOptions& options, 
       const std::optional<float> in = input_scale(options, layer, &LayerInputRanges::shared, "shared expert gate/up");
       matrix(l.shared_expert.gate, in);
       matrix(l.shared_expert.up, in);
-      matrix(l.shared_expert.down,
-             input_scale(options, layer, &LayerInputRanges::shared_down, "shared expert down"));
+      matrix(l.shared_expert.down, input_scale(options, layer, &LayerInputRanges::shared_down, "shared expert down"));
     }
   }
   return out;

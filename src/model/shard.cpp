@@ -66,15 +66,16 @@ Shard make_shard(const ModelConfig& c, const ShardLayout& layout) {
   if (layout.attention_tp > 1) {
     check_divides(a.n_heads, layout.attention_tp, "num_attention_heads", "tensor_parallel_size");
     const int64_t local_heads = a.n_heads / layout.attention_tp;
-    MOE_CHECK(local_heads % group == 0 || group % local_heads == 0, ConfigError, "tensor_parallel_size = ",
-              layout.attention_tp, " splits the query heads of a kv head (", group, " per kv head) unevenly");
+    MOE_CHECK(local_heads % group == 0 || group % local_heads == 0, ConfigError,
+              "tensor_parallel_size = ", layout.attention_tp, " splits the query heads of a kv head (", group,
+              " per kv head) unevenly");
     MOE_CHECK(a.qk_norm != QkNorm::kWhole || a.n_kv_heads % layout.attention_tp == 0, ConfigError,
               "tensor_parallel_size = ", layout.attention_tp, " exceeds num_key_value_heads = ", a.n_kv_heads,
               ", which a q/k norm over the whole projection cannot replicate");
     check_divides(a.out_dim(), layout.attention_tp, "the attention width", "tensor_parallel_size", block);
     if (moe.shared_expert_ffn > 0)
-      check_divides(moe.shared_expert_ffn, layout.attention_tp, "shared_expert_intermediate_size", "tensor_parallel_size",
-                    block);
+      check_divides(moe.shared_expert_ffn, layout.attention_tp, "shared_expert_intermediate_size",
+                    "tensor_parallel_size", block);
   }
   if (layout.moe_ep > 1) check_divides(moe.router.n_experts, layout.moe_ep, "num_experts", "moe_expert_parallel_size");
   if (layout.moe_tp > 1)

@@ -18,15 +18,15 @@ struct Range {
 };
 
 struct Shard {
-  Range heads;        // query heads
-  Range kv_heads;     // key/value heads (replicated across ranks when there are fewer than ranks)
-  Range experts;      // routed experts held here (without Wide-EP slots)
+  Range heads;     // query heads
+  Range kv_heads;  // key/value heads (replicated across ranks when there are fewer than ranks)
+  Range experts;   // routed experts held here (without Wide-EP slots)
   // Wide-EP: per layer, the expert of each slot held here, in slot order (a replicated expert
   // appears on several ranks). Empty: the `experts` range.
   std::vector<std::vector<int64_t>> slot_experts;
-  Range expert_ffn;   // columns of every local expert's FFN
-  Range shared_ffn;   // columns of the shared expert's FFN
-  Range layers;       // this pipeline stage's layers
+  Range expert_ffn;  // columns of every local expert's FFN
+  Range shared_ffn;  // columns of the shared expert's FFN
+  Range layers;      // this pipeline stage's layers
   bool first_stage = true;
   bool last_stage = true;
 };

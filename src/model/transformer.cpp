@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <optional>
 #include <cstring>
+#include <optional>
 
 #include "core/quantize.h"
 #include "kernels/activation.h"
@@ -58,9 +58,7 @@ void clamp(float* values, int64_t n, float limit) {
   for (int64_t i = 0; i < n; ++i) values[i] = std::clamp(values[i], -limit, limit);
 }
 
-Shard whole_model(const ModelConfig& c) {
-  return make_shard(c, ShardLayout{});
-}
+Shard whole_model(const ModelConfig& c) { return make_shard(c, ShardLayout{}); }
 
 // The slots of every layer: the configured placement, or slot e holding expert e.
 balance::Placement slot_placement(const ModelConfig& c, const ParallelGroups& groups) {
@@ -128,7 +126,7 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
               ": dense FFN layers are not supported by the inference engine yet");
     const LayerWeights& l = weights_.layers[layer];
     vectors_[layer] = {to_vector(l.attn_norm), to_vector(l.ffn_norm), to_vector(l.q_norm), to_vector(l.k_norm),
-                       to_vector(l.bq), to_vector(l.bk), to_vector(l.bv)};
+                       to_vector(l.bq),        to_vector(l.bk),       to_vector(l.bv)};
     experts_[layer] = std::make_unique<Experts>(l.experts);
   }
   const balance::Placement placement = slot_placement(config_, groups_);
@@ -236,8 +234,7 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
       parallel_ranges(&pool_, n, kTokensPerTask, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
           kernels::rope_apply(q + t * q_dim, n_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
-          kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta,
-                              config_.rope_style);
+          kernels::rope_apply(k + t * kv_dim, n_kv_heads, head_dim, first + t, config_.rope_theta, config_.rope_style);
         }
       });
     cache.store(layer, first, n, k, v_.data() + row * kv_dim);
@@ -334,7 +331,7 @@ void Transformer::compute_logits(std::span<const Piece> pieces, float* logits) {
 }
 
 std::vector<std::vector<Transformer::Piece>> Transformer::micro_batches(std::span<const SequenceSlice> batch,
-                                                                      int64_t n_tokens) const {
+                                                                        int64_t n_tokens) const {
   const int64_t n_micro = groups_.pipeline->size();
   std::vector<std::vector<Piece>> result(n_micro);
   const int64_t per_micro = (n_tokens + n_micro - 1) / n_micro;

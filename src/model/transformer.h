@@ -42,7 +42,7 @@ struct ParallelGroups {
   parallel::Communicator* moe_ep = nullptr;     // all-to-all of tokens to experts
   parallel::Communicator* moe_tp = nullptr;     // sum of sliced expert outputs
   parallel::Communicator* pipeline = nullptr;   // stages, in order
-  bool attention_dp = false;  // ranks of the attention group hold different sequences
+  bool attention_dp = false;                    // ranks of the attention group hold different sequences
   bool check_dispatch = false;
   // Wide-EP expert slots (validated, ranks = moe_ep size). Unset: one slot per expert, expert e
   // on moe_ep rank e / (num_experts / moe_ep).
@@ -113,8 +113,8 @@ class Transformer {
   std::vector<std::unique_ptr<Experts>> experts_;  // per layer, the local experts
   std::unique_ptr<Dispatcher> dispatcher_;
   const AllToAllDispatcher* all_to_all_ = nullptr;  // dispatcher_ when it is one (statistics)
-  std::vector<SlotTable> slot_tables_;  // per layer: expert -> slots
-  Routing slot_routing_;                // the layer's routing with slots for experts
+  std::vector<SlotTable> slot_tables_;              // per layer: expert -> slots
+  Routing slot_routing_;                            // the layer's routing with slots for experts
   std::unique_ptr<balance::OnlineBalancer> balancer_;
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;

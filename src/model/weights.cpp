@@ -17,8 +17,8 @@ struct Slot {
   std::string hf_name;
   std::string gguf_name;
   std::vector<int64_t> shape;
-  int64_t rope_heads = 0;   // q/k: heads whose rows the llama-arch GGUF stores interleaved
-  bool gguf_1d = false;     // llama.cpp stores this [1, H] matrix as a 1-D [H] tensor
+  int64_t rope_heads = 0;  // q/k: heads whose rows the llama-arch GGUF stores interleaved
+  bool gguf_1d = false;    // llama.cpp stores this [1, H] matrix as a 1-D [H] tensor
 };
 
 // One routed-expert role (gate, up or down) of one layer; its HF name is the architecture's.
@@ -73,13 +73,15 @@ std::vector<Slot> plain_slots(const ModelConfig& c, ModelWeights& w) {
     }
     if (a.qk_norm != QkNorm::kNone) {
       const bool per_head = a.qk_norm == QkNorm::kPerHead;
-      slots.push_back({&l.q_norm, hf + "self_attn.q_norm.weight", gg + "attn_q_norm.weight",
-                       {per_head ? a.head_dim : a.q_dim()}});
-      slots.push_back({&l.k_norm, hf + "self_attn.k_norm.weight", gg + "attn_k_norm.weight",
-                       {per_head ? a.head_dim : a.kv_dim()}});
+      slots.push_back(
+          {&l.q_norm, hf + "self_attn.q_norm.weight", gg + "attn_q_norm.weight", {per_head ? a.head_dim : a.q_dim()}});
+      slots.push_back(
+          {&l.k_norm, hf + "self_attn.k_norm.weight", gg + "attn_k_norm.weight", {per_head ? a.head_dim : a.kv_dim()}});
     }
     slots.push_back({&l.ffn_norm, hf + "post_attention_layernorm.weight", gg + "ffn_norm.weight", {H}});
-    slots.push_back({&l.router, hf + arch_table(c.arch).hf_moe_block + "gate.weight", gg + "ffn_gate_inp.weight",
+    slots.push_back({&l.router,
+                     hf + arch_table(c.arch).hf_moe_block + "gate.weight",
+                     gg + "ffn_gate_inp.weight",
                      {f.router.n_experts, H}});
     if (f.shared_expert_ffn > 0) {
       const int64_t F = f.shared_expert_ffn;
@@ -88,8 +90,12 @@ std::vector<Slot> plain_slots(const ModelConfig& c, ModelWeights& w) {
       slots.push_back({&s.up, hf + "mlp.shared_expert.up_proj.weight", gg + "ffn_up_shexp.weight", {F, H}});
       slots.push_back({&s.down, hf + "mlp.shared_expert.down_proj.weight", gg + "ffn_down_shexp.weight", {H, F}});
       if (f.shared_gate == SharedExpertGate::kSigmoid)
-        slots.push_back({&l.shared_expert_gate, hf + "mlp.shared_expert_gate.weight",
-                         gg + "ffn_gate_inp_shexp.weight", {1, H}, 0, true});
+        slots.push_back({&l.shared_expert_gate,
+                         hf + "mlp.shared_expert_gate.weight",
+                         gg + "ffn_gate_inp_shexp.weight",
+                         {1, H},
+                         0,
+                         true});
     }
   }
   return slots;
@@ -147,7 +153,6 @@ Tensor merge_experts(const std::vector<ExpertWeights>& experts, Tensor ExpertWei
   }
   return Tensor::from_bytes(first.dtype(), shape, std::move(bytes));
 }
-
 
 }  // namespace
 
@@ -219,7 +224,8 @@ NamedTensors weights_to_gguf(const ModelConfig& c, const ModelWeights& weights) 
   }
   for (int64_t layer = 0; layer < c.n_layers(); ++layer)
     for (const ExpertRole& role : kExpertRoles)
-      out.emplace_back(gguf_layer(layer) + role.gguf + ".weight", merge_experts(copy.layers[layer].experts, role.member));
+      out.emplace_back(gguf_layer(layer) + role.gguf + ".weight",
+                       merge_experts(copy.layers[layer].experts, role.member));
   return out;
 }
 

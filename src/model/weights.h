@@ -15,15 +15,15 @@
 namespace moe::model {
 
 struct LayerWeights {
-  Tensor attn_norm;                 // [hidden]
-  Tensor wq, wk, wv, wo;            // [q_dim, hidden], [kv_dim, hidden] x2, [hidden, q_dim]
-  Tensor bq, bk, bv;                // Qwen2-MoE biases, else empty
-  Tensor q_norm, k_norm;            // per-head [head_dim] or whole [q_dim]/[kv_dim], else empty
-  Tensor ffn_norm;                  // [hidden]
-  Tensor router;                    // [n_experts, hidden]
+  Tensor attn_norm;       // [hidden]
+  Tensor wq, wk, wv, wo;  // [q_dim, hidden], [kv_dim, hidden] x2, [hidden, q_dim]
+  Tensor bq, bk, bv;      // Qwen2-MoE biases, else empty
+  Tensor q_norm, k_norm;  // per-head [head_dim] or whole [q_dim]/[kv_dim], else empty
+  Tensor ffn_norm;        // [hidden]
+  Tensor router;          // [n_experts, hidden]
   std::vector<ExpertWeights> experts;
-  ExpertWeights shared_expert;      // empty tensors when there is none
-  Tensor shared_expert_gate;        // [1, hidden]
+  ExpertWeights shared_expert;  // empty tensors when there is none
+  Tensor shared_expert_gate;    // [1, hidden]
 };
 
 struct ModelWeights {

@@ -34,8 +34,8 @@ class AllToAllDispatcher final : public Dispatcher {
  private:
   ExpertExchange exchange_;
   LocalDispatcher local_;
-  ExpertBatch sent_;     // this rank's rows grouped by expert (send order)
-  ExchangePlan plan_;    // of the last dispatch
+  ExpertBatch sent_;   // this rank's rows grouped by expert (send order)
+  ExchangePlan plan_;  // of the last dispatch
   // Kept between layers and steps so decode does not allocate per layer.
   std::vector<float> returned_;
   DispatchStats stats_;

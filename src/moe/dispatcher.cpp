@@ -3,8 +3,7 @@
 
 namespace moe {
 
-void LocalDispatcher::dispatch(const float* hidden, int64_t hidden_size, const Routing& routing,
-                               ExpertBatch& batch) {
+void LocalDispatcher::dispatch(const float* hidden, int64_t hidden_size, const Routing& routing, ExpertBatch& batch) {
   plan_permutation(routing.expert_ids, routing.n_tokens, routing.top_k, n_experts_, perm_);
   batch.hidden_size = hidden_size;
   batch.expert_offsets.assign(perm_.offsets.begin(), perm_.offsets.end());

@@ -27,11 +27,9 @@ class Dispatcher {
  public:
   virtual ~Dispatcher() = default;
   // hidden: [n_tokens, hidden_size].
-  virtual void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing,
-                        ExpertBatch& batch) = 0;
+  virtual void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing, ExpertBatch& batch) = 0;
   // expert_out: [batch.n_rows(), hidden_size]; output: [n_tokens, hidden_size], overwritten.
-  virtual void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing,
-                       float* output) = 0;
+  virtual void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing, float* output) = 0;
   // Names where the next dispatch happens ("layer 3, micro-batch 0") for error messages.
   virtual void set_location(std::string where) {}
 };
@@ -40,11 +38,9 @@ class LocalDispatcher final : public Dispatcher {
  public:
   // `pool` (may be null) copies and sums the rows of ranges of tokens side by side.
   explicit LocalDispatcher(int64_t n_experts, ThreadPool* pool = nullptr) : n_experts_(n_experts), pool_(pool) {}
-  void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing,
-                ExpertBatch& batch) override;
+  void dispatch(const float* hidden, int64_t hidden_size, const Routing& routing, ExpertBatch& batch) override;
   // Combines with the permutation of the last dispatch.
-  void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing,
-               float* output) override;
+  void combine(const ExpertBatch& batch, const float* expert_out, const Routing& routing, float* output) override;
 
  private:
   int64_t n_experts_;

@@ -8,8 +8,8 @@
 
 namespace moe {
 
-void swiglu_ffn(const ExpertWeights& weights, const float* x, int64_t n_rows, float* out,
-                std::vector<float>& gate_buf, std::vector<float>& up_buf, ThreadPool* pool) {
+void swiglu_ffn(const ExpertWeights& weights, const float* x, int64_t n_rows, float* out, std::vector<float>& gate_buf,
+                std::vector<float>& up_buf, ThreadPool* pool) {
   const int64_t ffn = weights.gate.rows(), hidden = weights.gate.cols();
   if (static_cast<int64_t>(gate_buf.size()) < n_rows * ffn) {
     gate_buf.resize(n_rows * ffn);
@@ -37,7 +37,8 @@ void Experts::forward(const ExpertBatch& batch, float* out, ThreadPool* pool) {
     // streams its own expert's weights). matmul's bits do not depend on threads: the same output.
     // The experts with the most rows go first, so that the last ones to start are the shortest.
     std::stable_sort(active.begin(), active.end(), [&](int64_t a, int64_t b) {
-      return batch.expert_offsets[a + 1] - batch.expert_offsets[a] > batch.expert_offsets[b + 1] - batch.expert_offsets[b];
+      return batch.expert_offsets[a + 1] - batch.expert_offsets[a] >
+             batch.expert_offsets[b + 1] - batch.expert_offsets[b];
     });
     expert_bufs_.resize(n_experts());
     pool->parallel_for(static_cast<int64_t>(active.size()), [&](int64_t i) {

@@ -21,8 +21,8 @@ struct ExpertWeights {
 };
 
 // out = down(silu(gate(x)) * up(x)) for n_rows rows of x; scratch buffers grow as needed.
-void swiglu_ffn(const ExpertWeights& weights, const float* x, int64_t n_rows, float* out,
-                std::vector<float>& gate_buf, std::vector<float>& up_buf, ThreadPool* pool);
+void swiglu_ffn(const ExpertWeights& weights, const float* x, int64_t n_rows, float* out, std::vector<float>& gate_buf,
+                std::vector<float>& up_buf, ThreadPool* pool);
 
 class Experts {
  public:

@@ -15,12 +15,12 @@ namespace moe {
 
 void RouterConfig::validate() const {
   MOE_CHECK(n_experts >= 1, ConfigError, "num_experts: must be >= 1, got ", n_experts);
-  MOE_CHECK(top_k >= 1 && top_k <= n_experts, ConfigError, "num_experts_per_tok: must be in [1, ",
-            n_experts, "], got ", top_k);
+  MOE_CHECK(top_k >= 1 && top_k <= n_experts, ConfigError, "num_experts_per_tok: must be in [1, ", n_experts, "], got ",
+            top_k);
   MOE_CHECK(n_groups >= 1 && n_experts % n_groups == 0, ConfigError, "n_group: ", n_groups,
             " does not divide num_experts = ", n_experts);
-  MOE_CHECK(topk_groups >= 1 && topk_groups <= n_groups, ConfigError, "topk_group: must be in [1, ",
-            n_groups, "], got ", topk_groups);
+  MOE_CHECK(topk_groups >= 1 && topk_groups <= n_groups, ConfigError, "topk_group: must be in [1, ", n_groups,
+            "], got ", topk_groups);
   MOE_CHECK(top_k <= topk_groups * (n_experts / n_groups), ConfigError, "num_experts_per_tok: ", top_k,
             " exceeds the experts in topk_group = ", topk_groups, " groups");
   MOE_CHECK(expert_bias.empty() || static_cast<int64_t>(expert_bias.size()) == n_experts, ConfigError,
@@ -29,8 +29,8 @@ void RouterConfig::validate() const {
 
 std::string RouterConfig::describe() const {
   std::ostringstream out;
-  out << (score_function == ScoreFunction::kSoftmax ? "softmax" : "sigmoid") << ", top-" << top_k
-      << " of " << n_experts << (renormalize ? ", renormalised" : ", not renormalised");
+  out << (score_function == ScoreFunction::kSoftmax ? "softmax" : "sigmoid") << ", top-" << top_k << " of " << n_experts
+      << (renormalize ? ", renormalised" : ", not renormalised");
   if (n_groups > 1) out << ", " << topk_groups << " of " << n_groups << " groups";
   if (!expert_bias.empty()) out << ", expert bias";
   if (routed_scaling_factor != 1.0f) out << ", scaled x" << routed_scaling_factor;
@@ -47,8 +47,8 @@ constexpr double kSigmoidNormEps = 1e-20;
 // Masks (to -inf) the values outside the best topk_groups groups.
 void limit_to_groups(std::vector<double>& values, const RouterConfig& config, std::vector<int32_t>& order) {
   const int64_t group_size = config.n_experts / config.n_groups;
-  const int64_t per_group = std::min(
-      group_size, config.group_score_top.value_or(config.score_function == ScoreFunction::kSigmoid ? 2 : 1));
+  const int64_t per_group =
+      std::min(group_size, config.group_score_top.value_or(config.score_function == ScoreFunction::kSigmoid ? 2 : 1));
   std::vector<double> group_scores(config.n_groups, 0.0);
   for (int64_t g = 0; g < config.n_groups; ++g) {
     top_k_indices(values.data() + g * group_size, group_size, per_group, order);
@@ -76,9 +76,8 @@ double softmax(const float* logits, int64_t n, double* out) {
 void top_k_indices(const double* values, int64_t n, int64_t k, std::vector<int32_t>& order) {
   order.resize(n);
   std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
-    return values[a] > values[b] || (values[a] == values[b] && a < b);
-  });
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int32_t a, int32_t b) { return values[a] > values[b] || (values[a] == values[b] && a < b); });
   order.resize(k);
 }
 

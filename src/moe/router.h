@@ -33,8 +33,8 @@ struct RouterConfig {
   // Added to the scores for selection only (aux-loss-free balancing); empty = none.
   std::vector<float> expert_bias;
 
-  void validate() const;          // throws ConfigError naming the offending key
-  std::string describe() const;   // "softmax, top-2 of 8, renormalised"
+  void validate() const;         // throws ConfigError naming the offending key
+  std::string describe() const;  // "softmax, top-2 of 8, renormalised"
   bool operator==(const RouterConfig&) const = default;
 };
 

@@ -43,7 +43,8 @@ void SlotTable::to_slots(const Routing& routing, int rank, Routing& out) const {
   out.weights = routing.weights;
   out.expert_ids.resize(routing.expert_ids.size());
   for (size_t a = 0; a < routing.expert_ids.size(); ++a)
-    out.expert_ids[a] = static_cast<int32_t>(slot_for(routing.expert_ids[a], rank, static_cast<int64_t>(a) / routing.top_k));
+    out.expert_ids[a] =
+        static_cast<int32_t>(slot_for(routing.expert_ids[a], rank, static_cast<int64_t>(a) / routing.top_k));
 }
 
 balance::LayerPlacement SlotTable::placement() const {

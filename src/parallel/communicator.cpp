@@ -54,8 +54,7 @@ void check(int code, const char* call) {
 }
 
 Clock::time_point deadline_of(const State& s) {
-  return Clock::now() +
-         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.timeout_s));
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.timeout_s));
 }
 
 // Tests the requests until all are done (true) or the deadline passes (false); on_done(i) runs
@@ -66,8 +65,7 @@ bool poll(std::vector<MPI_Request>& requests, Clock::time_point deadline,
   int idle = 0;
   while (true) {
     int n_done = 0;
-    check(MPI_Testsome(static_cast<int>(requests.size()), requests.data(), &n_done, done.data(),
-                       MPI_STATUSES_IGNORE),
+    check(MPI_Testsome(static_cast<int>(requests.size()), requests.data(), &n_done, done.data(), MPI_STATUSES_IGNORE),
           "MPI_Testsome");
     if (n_done == MPI_UNDEFINED) return true;  // every request already complete
     if (n_done > 0) {
@@ -105,8 +103,7 @@ void sum_in_rank_order(const State& s, T* data, int64_t n, MPI_Datatype type) {
   MOE_CHECK(n >= 0, CommError, "allreduce_sum: negative count ", n);
   if (s.size == 1 || n == 0) return;
   const int n_ranks = s.size;
-  const int64_t segment =
-      std::max<int64_t>(1, std::min<int64_t>(s.max_message, INT_MAX - 2 * int64_t{n_ranks}));
+  const int64_t segment = std::max<int64_t>(1, std::min<int64_t>(s.max_message, INT_MAX - 2 * int64_t{n_ranks}));
   std::vector<int> counts(n_ranks), displs(n_ranks), recv_counts(n_ranks), recv_displs(n_ranks);
   std::vector<T> gathered;
   for (int64_t offset = 0; offset < n; offset += segment) {
@@ -123,8 +120,8 @@ void sum_in_rank_order(const State& s, T* data, int64_t n, MPI_Datatype type) {
     gathered.resize(static_cast<size_t>(n_ranks) * mine);
     T* segment_data = data + offset;
     MPI_Request request;
-    check(MPI_Ialltoallv(segment_data, counts.data(), displs.data(), type, gathered.data(),
-                         recv_counts.data(), recv_displs.data(), type, s.comm, &request),
+    check(MPI_Ialltoallv(segment_data, counts.data(), displs.data(), type, gathered.data(), recv_counts.data(),
+                         recv_displs.data(), type, s.comm, &request),
           "MPI_Ialltoallv");
     wait_or_abort(s, request, "allreduce_sum");
     T* slice = segment_data + displs[s.rank];
@@ -133,8 +130,7 @@ void sum_in_rank_order(const State& s, T* data, int64_t n, MPI_Datatype type) {
       for (int r = 1; r < n_ranks; ++r) sum += gathered[static_cast<size_t>(r) * mine + idx];
       slice[idx] = sum;
     }
-    check(MPI_Iallgatherv(MPI_IN_PLACE, 0, type, segment_data, counts.data(), displs.data(), type,
-                          s.comm, &request),
+    check(MPI_Iallgatherv(MPI_IN_PLACE, 0, type, segment_data, counts.data(), displs.data(), type, s.comm, &request),
           "MPI_Iallgatherv");
     wait_or_abort(s, request, "allreduce_sum");
   }
@@ -149,16 +145,16 @@ std::string join(const std::vector<std::string>& items) {
 // Point-to-point all-to-all: per-peer messages (not MPI_Ialltoallv) so that a timeout can say
 // which peers' counts and rows arrived.
 template <typename T>
-void alltoallv_in_order(const State& s, const T* send, const std::vector<int64_t>& send_counts,
-                        std::vector<T>& recv, std::vector<int64_t>& recv_counts,
-                        const std::string& where, int64_t row_elems, MPI_Datatype type) {
-  MOE_CHECK(static_cast<int>(send_counts.size()) == s.size, CommError, "alltoallv at ", where, ": ",
-            send_counts.size(), " send counts for ", s.size, " ranks");
+void alltoallv_in_order(const State& s, const T* send, const std::vector<int64_t>& send_counts, std::vector<T>& recv,
+                        std::vector<int64_t>& recv_counts, const std::string& where, int64_t row_elems,
+                        MPI_Datatype type) {
+  MOE_CHECK(static_cast<int>(send_counts.size()) == s.size, CommError, "alltoallv at ", where, ": ", send_counts.size(),
+            " send counts for ", s.size, " ranks");
   MOE_CHECK(row_elems >= 1, CommError, "alltoallv at ", where, ": row_elems = ", row_elems);
   std::vector<int64_t> send_offsets(s.size + 1, 0);
   for (int r = 0; r < s.size; ++r) {
-    MOE_CHECK(send_counts[r] >= 0, CommError, "alltoallv at ", where, ": negative count ",
-              send_counts[r], " for rank ", r);
+    MOE_CHECK(send_counts[r] >= 0, CommError, "alltoallv at ", where, ": negative count ", send_counts[r], " for rank ",
+              r);
     send_offsets[r + 1] = send_offsets[r] + send_counts[r];
   }
   if (s.size == 1) {
@@ -195,8 +191,7 @@ void alltoallv_in_order(const State& s, const T* send, const std::vector<int64_t
     if (!sends.empty()) {  // retire sends that completed while we waited on receives
       std::vector<int> done(sends.size());
       int n_done = 0;
-      MPI_Testsome(static_cast<int>(sends.size()), sends.data(), &n_done, done.data(),
-                   MPI_STATUSES_IGNORE);
+      MPI_Testsome(static_cast<int>(sends.size()), sends.data(), &n_done, done.data(), MPI_STATUSES_IGNORE);
     }
     for (size_t idx = 0; idx < sends.size(); ++idx) {
       const std::string peer = std::to_string(send_peer[idx]);
@@ -204,9 +199,8 @@ void alltoallv_in_order(const State& s, const T* send, const std::vector<int64_t
         unsent.push_back(peer);
       }
     }
-    std::string message =
-        detail::concat("all-to-all timed out after ", s.timeout_s, "s at ", where,
-                       ": expected rows from peers ", join(expected), ", received ", join(got));
+    std::string message = detail::concat("all-to-all timed out after ", s.timeout_s, "s at ", where,
+                                         ": expected rows from peers ", join(expected), ", received ", join(got));
     if (!unsent.empty()) message += ", sends not yet taken by peers " + join(unsent);
     abort_with(s, message);
   };
@@ -215,17 +209,14 @@ void alltoallv_in_order(const State& s, const T* send, const std::vector<int64_t
   for (int peer = 0; peer < s.size; ++peer) {
     if (peer == s.rank) continue;
     MPI_Request request;
-    check(MPI_Irecv(&recv_counts[peer], 1, MPI_INT64_T, peer, kCountTag, s.comm, &request),
-          "MPI_Irecv");
+    check(MPI_Irecv(&recv_counts[peer], 1, MPI_INT64_T, peer, kCountTag, s.comm, &request), "MPI_Irecv");
     count_recvs.push_back(request);
-    check(MPI_Isend(&send_counts[peer], 1, MPI_INT64_T, peer, kCountTag, s.comm, &request),
-          "MPI_Isend");
+    check(MPI_Isend(&send_counts[peer], 1, MPI_INT64_T, peer, kCountTag, s.comm, &request), "MPI_Isend");
     sends.push_back(request);
     send_peer.push_back(peer);
     for (int64_t start = 0; start < send_counts[peer]; start += s.max_message) {
       const int64_t n = std::min(s.max_message, send_counts[peer] - start);
-      check(MPI_Isend(send + send_offsets[peer] + start, static_cast<int>(n), type, peer, kDataTag,
-                      s.comm, &request),
+      check(MPI_Isend(send + send_offsets[peer] + start, static_cast<int>(n), type, peer, kDataTag, s.comm, &request),
             "MPI_Isend");
       sends.push_back(request);
       send_peer.push_back(peer);
@@ -235,8 +226,8 @@ void alltoallv_in_order(const State& s, const T* send, const std::vector<int64_t
 
   std::vector<int64_t> recv_offsets(s.size + 1, 0);
   for (int r = 0; r < s.size; ++r) {
-    MOE_CHECK(recv_counts[r] >= 0, CommError, "alltoallv at ", where, ": rank ", r,
-              " announced a negative count ", recv_counts[r]);
+    MOE_CHECK(recv_counts[r] >= 0, CommError, "alltoallv at ", where, ": rank ", r, " announced a negative count ",
+              recv_counts[r]);
     recv_offsets[r + 1] = recv_offsets[r] + recv_counts[r];
   }
   recv.resize(recv_offsets[s.size]);
@@ -249,16 +240,15 @@ void alltoallv_in_order(const State& s, const T* send, const std::vector<int64_t
     for (int64_t start = 0; start < recv_counts[peer]; start += s.max_message) {
       const int64_t n = std::min(s.max_message, recv_counts[peer] - start);
       MPI_Request request;
-      check(MPI_Irecv(recv.data() + recv_offsets[peer] + start, static_cast<int>(n), type, peer,
-                      kDataTag, s.comm, &request),
+      check(MPI_Irecv(recv.data() + recv_offsets[peer] + start, static_cast<int>(n), type, peer, kDataTag, s.comm,
+                      &request),
             "MPI_Irecv");
       data_recvs.push_back(request);
       piece_of.emplace_back(peer, n);
     }
   }
-  const bool all_received = poll(data_recvs, deadline, [&](int idx) {
-    received[piece_of[idx].first] += piece_of[idx].second;
-  });
+  const bool all_received =
+      poll(data_recvs, deadline, [&](int idx) { received[piece_of[idx].first] += piece_of[idx].second; });
   if (!all_received || !poll(sends, deadline)) report();
 }
 
@@ -307,8 +297,7 @@ void Communicator::set_comm_timeout(double seconds) {
   state_->timeout_s = seconds;
 }
 void Communicator::set_max_message_elements(int64_t n) {
-  MOE_CHECK(n >= 1 && n <= INT_MAX, CommError, "max message elements must be in [1, INT_MAX], got ",
-            n);
+  MOE_CHECK(n >= 1 && n <= INT_MAX, CommError, "max message elements must be in [1, INT_MAX], got ", n);
   state_->max_message = n;
 }
 
@@ -316,11 +305,11 @@ Communicator Communicator::subgroup(const std::vector<int>& world_ranks) const {
   const State& s = *state_;
   std::vector<int> sorted = world_ranks;
   std::sort(sorted.begin(), sorted.end());
-  MOE_CHECK(!sorted.empty() && std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
-            CommError, "subgroup: the group must be non-empty without repeated ranks");
+  MOE_CHECK(!sorted.empty() && std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), CommError,
+            "subgroup: the group must be non-empty without repeated ranks");
   for (int member : sorted) {
-    MOE_CHECK(std::find(s.world_ranks.begin(), s.world_ranks.end(), member) != s.world_ranks.end(),
-              CommError, "subgroup: world rank ", member, " is not in this communicator");
+    MOE_CHECK(std::find(s.world_ranks.begin(), s.world_ranks.end(), member) != s.world_ranks.end(), CommError,
+              "subgroup: world rank ", member, " is not in this communicator");
   }
   const auto self = std::find(world_ranks.begin(), world_ranks.end(), s.world_rank);
   MOE_CHECK(self != world_ranks.end(), CommError, "subgroup: world rank ", s.world_rank,
@@ -341,10 +330,8 @@ Communicator Communicator::subgroup(const std::vector<int>& world_ranks) const {
   // Ranks that passed different lists for one group would get a communicator other than the
   // one they named; catch that here rather than as wrong sums later.
   std::vector<int> members(g.size);
-  check(MPI_Allgather(&g.world_rank, 1, MPI_INT, members.data(), 1, MPI_INT, g.comm),
-        "MPI_Allgather");
-  MOE_CHECK(members == world_ranks, CommError,
-            "subgroup: ranks disagree on the group of world rank ", s.world_rank,
+  check(MPI_Allgather(&g.world_rank, 1, MPI_INT, members.data(), 1, MPI_INT, g.comm), "MPI_Allgather");
+  MOE_CHECK(members == world_ranks, CommError, "subgroup: ranks disagree on the group of world rank ", s.world_rank,
             " (the groups passed must partition the communicator)");
   return group;
 }
@@ -357,13 +344,9 @@ void Communicator::barrier() {
   wait_or_abort(s, request, "barrier");
 }
 
-void Communicator::allreduce_sum(float* data, int64_t n) {
-  sum_in_rank_order(*state_, data, n, MPI_FLOAT);
-}
+void Communicator::allreduce_sum(float* data, int64_t n) { sum_in_rank_order(*state_, data, n, MPI_FLOAT); }
 
-void Communicator::allreduce_sum(double* data, int64_t n) {
-  sum_in_rank_order(*state_, data, n, MPI_DOUBLE);
-}
+void Communicator::allreduce_sum(double* data, int64_t n) { sum_in_rank_order(*state_, data, n, MPI_DOUBLE); }
 
 void Communicator::reduce_scatter_sum(float* data, int64_t n) {
   const State& s = *state_;
@@ -374,8 +357,8 @@ void Communicator::reduce_scatter_sum(float* data, int64_t n) {
   int64_t longest = 0;
   for (int r = 0; r < n_ranks; ++r) longest = std::max(longest, first(r + 1) - first(r));
   // Rounds of at most `chunk` elements of each slice, so no message count exceeds the limit.
-  const int64_t chunk = std::max<int64_t>(
-      1, std::min<int64_t>(s.max_message, INT_MAX - 2 * int64_t{n_ranks}) / n_ranks);
+  const int64_t chunk =
+      std::max<int64_t>(1, std::min<int64_t>(s.max_message, INT_MAX - 2 * int64_t{n_ranks}) / n_ranks);
   std::vector<int> counts(n_ranks), displs(n_ranks), recv_counts(n_ranks), recv_displs(n_ranks);
   std::vector<float> packed, gathered;
   for (int64_t done = 0; done < longest; done += chunk) {
@@ -393,8 +376,8 @@ void Communicator::reduce_scatter_sum(float* data, int64_t n) {
     }
     gathered.resize(static_cast<size_t>(n_ranks) * mine);
     MPI_Request request;
-    check(MPI_Ialltoallv(packed.data(), counts.data(), displs.data(), MPI_FLOAT, gathered.data(),
-                         recv_counts.data(), recv_displs.data(), MPI_FLOAT, s.comm, &request),
+    check(MPI_Ialltoallv(packed.data(), counts.data(), displs.data(), MPI_FLOAT, gathered.data(), recv_counts.data(),
+                         recv_displs.data(), MPI_FLOAT, s.comm, &request),
           "MPI_Ialltoallv");
     wait_or_abort(s, request, "reduce_scatter_sum");
     float* slice = data + first(s.rank) + done;
@@ -411,8 +394,7 @@ int64_t Communicator::allreduce_max(int64_t value) {
   if (s.size == 1) return value;
   int64_t result = value;
   MPI_Request request;
-  check(MPI_Iallreduce(&value, &result, 1, MPI_INT64_T, MPI_MAX, s.comm, &request),
-        "MPI_Iallreduce");
+  check(MPI_Iallreduce(&value, &result, 1, MPI_INT64_T, MPI_MAX, s.comm, &request), "MPI_Iallreduce");
   wait_or_abort(s, request, "allreduce_max");
   return result;
 }
@@ -427,8 +409,7 @@ void Communicator::allgatherv(const float* send, int64_t count, std::vector<floa
     return;
   }
   MPI_Request request;
-  check(MPI_Iallgather(&count, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, s.comm, &request),
-        "MPI_Iallgather");
+  check(MPI_Iallgather(&count, 1, MPI_INT64_T, counts.data(), 1, MPI_INT64_T, s.comm, &request), "MPI_Iallgather");
   wait_or_abort(s, request, "allgatherv");
   std::vector<int64_t> offsets(s.size + 1, 0);
   for (int r = 0; r < s.size; ++r) offsets[r + 1] = offsets[r] + counts[r];
@@ -437,8 +418,8 @@ void Communicator::allgatherv(const float* send, int64_t count, std::vector<floa
   if (offsets[s.size] <= s.max_message) {  // the usual case: one call
     std::vector<int> int_counts(counts.begin(), counts.end());
     std::vector<int> int_displs(offsets.begin(), offsets.end() - 1);
-    check(MPI_Iallgatherv(send, static_cast<int>(count), MPI_FLOAT, recv.data(), int_counts.data(),
-                          int_displs.data(), MPI_FLOAT, s.comm, &request),
+    check(MPI_Iallgatherv(send, static_cast<int>(count), MPI_FLOAT, recv.data(), int_counts.data(), int_displs.data(),
+                          MPI_FLOAT, s.comm, &request),
           "MPI_Iallgatherv");
     wait_or_abort(s, request, "allgatherv");
     return;
@@ -453,27 +434,23 @@ void Communicator::allgatherv(const float* send, int64_t count, std::vector<floa
       round_counts[r] = static_cast<int>(std::clamp<int64_t>(counts[r] - start, 0, piece));
       round_displs[r] = static_cast<int>(r * piece);
     }
-    check(MPI_Iallgatherv(send + std::min(start, count), round_counts[s.rank], MPI_FLOAT,
-                          staging.data(), round_counts.data(), round_displs.data(), MPI_FLOAT,
-                          s.comm, &request),
+    check(MPI_Iallgatherv(send + std::min(start, count), round_counts[s.rank], MPI_FLOAT, staging.data(),
+                          round_counts.data(), round_displs.data(), MPI_FLOAT, s.comm, &request),
           "MPI_Iallgatherv");
     wait_or_abort(s, request, "allgatherv");
     for (int r = 0; r < s.size; ++r) {
-      std::copy_n(staging.data() + round_displs[r], round_counts[r],
-                  recv.data() + offsets[r] + start);
+      std::copy_n(staging.data() + round_displs[r], round_counts[r], recv.data() + offsets[r] + start);
     }
   }
 }
 
-void Communicator::alltoallv(const float* send, const std::vector<int64_t>& send_counts,
-                             std::vector<float>& recv, std::vector<int64_t>& recv_counts,
-                             const std::string& where, int64_t row_elems) {
+void Communicator::alltoallv(const float* send, const std::vector<int64_t>& send_counts, std::vector<float>& recv,
+                             std::vector<int64_t>& recv_counts, const std::string& where, int64_t row_elems) {
   alltoallv_in_order(*state_, send, send_counts, recv, recv_counts, where, row_elems, MPI_FLOAT);
 }
 
-void Communicator::alltoallv(const int64_t* send, const std::vector<int64_t>& send_counts,
-                             std::vector<int64_t>& recv, std::vector<int64_t>& recv_counts,
-                             const std::string& where, int64_t row_elems) {
+void Communicator::alltoallv(const int64_t* send, const std::vector<int64_t>& send_counts, std::vector<int64_t>& recv,
+                             std::vector<int64_t>& recv_counts, const std::string& where, int64_t row_elems) {
   alltoallv_in_order(*state_, send, send_counts, recv, recv_counts, where, row_elems, MPI_INT64_T);
 }
 
@@ -500,8 +477,8 @@ void Communicator::post(bool sending, void* data, int64_t n, int64_t elem_bytes,
                         Pending& pending) {
   const State& s = *state_;
   const char* op = sending ? "send" : "recv";
-  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, op, ": peer ", peer,
-            " is not another rank of ", s.size);
+  MOE_CHECK(peer >= 0 && peer < s.size && peer != s.rank, CommError, op, ": peer ", peer, " is not another rank of ",
+            s.size);
   MOE_CHECK(!is_collective_tag(tag), CommError, op, ": tag '", tag_name(tag), "' is reserved for all-to-all");
   MOE_CHECK(n >= 0, CommError, op, ": negative count ", n);
   pending.owner_ = this;
@@ -558,16 +535,14 @@ void Communicator::recv_bytes(void* data, int64_t n, int64_t elem_bytes, int pee
 
 void Communicator::broadcast(void* data, int64_t bytes, int root) {
   const State& s = *state_;
-  MOE_CHECK(root >= 0 && root < s.size, CommError, "broadcast: root ", root, " outside ", s.size,
-            " ranks");
+  MOE_CHECK(root >= 0 && root < s.size, CommError, "broadcast: root ", root, " outside ", s.size, " ranks");
   MOE_CHECK(bytes >= 0, CommError, "broadcast: negative size ", bytes);
   if (s.size == 1) return;
   std::vector<MPI_Request> requests;
   for (int64_t start = 0; start < bytes; start += s.max_message) {
     MPI_Request request;
-    check(MPI_Ibcast(static_cast<char*>(data) + start,
-                     static_cast<int>(std::min(s.max_message, bytes - start)), MPI_BYTE, root,
-                     s.comm, &request),
+    check(MPI_Ibcast(static_cast<char*>(data) + start, static_cast<int>(std::min(s.max_message, bytes - start)),
+                     MPI_BYTE, root, s.comm, &request),
           "MPI_Ibcast");
     requests.push_back(request);
   }

@@ -62,21 +62,18 @@ class Communicator {
   void reduce_scatter_sum(float* data, int64_t n);
 
   // Concatenates every rank's `count` elements in rank order into recv; counts[r] = rank r's.
-  void allgatherv(const float* send, int64_t count, std::vector<float>& recv,
-                  std::vector<int64_t>& counts);
+  void allgatherv(const float* send, int64_t count, std::vector<float>& recv, std::vector<int64_t>& counts);
 
   // Sends send_counts[p] elements to each peer p (send holds them peer after peer) and receives
   // recv_counts[p] from each (recv, peer after peer). Counts travel first, then data. A wait
   // longer than the timeout prints "rank R: all-to-all timed out after Ns at <where>: expected
   // rows from peers [...], received [...]" (rows of row_elems elements; "?" for a count not yet
   // received) and aborts the job.
-  void alltoallv(const float* send, const std::vector<int64_t>& send_counts,
-                 std::vector<float>& recv, std::vector<int64_t>& recv_counts,
-                 const std::string& where, int64_t row_elems = 1);
+  void alltoallv(const float* send, const std::vector<int64_t>& send_counts, std::vector<float>& recv,
+                 std::vector<int64_t>& recv_counts, const std::string& where, int64_t row_elems = 1);
   // The same for integers (e.g. per-expert counts ahead of the rows).
-  void alltoallv(const int64_t* send, const std::vector<int64_t>& send_counts,
-                 std::vector<int64_t>& recv, std::vector<int64_t>& recv_counts,
-                 const std::string& where, int64_t row_elems = 1);
+  void alltoallv(const int64_t* send, const std::vector<int64_t>& send_counts, std::vector<int64_t>& recv,
+                 std::vector<int64_t>& recv_counts, const std::string& where, int64_t row_elems = 1);
 
   // Point to point within this communicator: n elements of T, in messages of at most
   // max_message_elements elements (and INT_MAX bytes); the same timeout. The collectives' tags
@@ -135,8 +132,7 @@ class Communicator {
   explicit Communicator(std::unique_ptr<State> state);
   // isend (sending) or irecv: n elements of elem_bytes bytes each, in messages of at most
   // max_message elements.
-  void post(bool sending, void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag,
-            Pending& pending);
+  void post(bool sending, void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag, Pending& pending);
   void send_bytes(const void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag);
   void recv_bytes(void* data, int64_t n, int64_t elem_bytes, int peer, MessageTag tag);
   std::unique_ptr<State> state_;

@@ -36,8 +36,8 @@ void resolve_moe_sizes(const ParallelConfig& config, int tp, int& moe_tp, int& m
   moe_tp = *config.moe_tensor_parallel_size;
   moe_ep = *config.moe_expert_parallel_size;
   MOE_CHECK(static_cast<int64_t>(moe_tp) * moe_ep == tp, ConfigError,
-            "moe_tensor_parallel_size * moe_expert_parallel_size = ",
-            static_cast<int64_t>(moe_tp) * moe_ep, " but tensor_parallel_size = ", tp, hint);
+            "moe_tensor_parallel_size * moe_expert_parallel_size = ", static_cast<int64_t>(moe_tp) * moe_ep,
+            " but tensor_parallel_size = ", tp, hint);
 }
 
 std::vector<int> strided(int64_t first, int64_t stride, int count) {
@@ -47,22 +47,20 @@ std::vector<int> strided(int64_t first, int64_t stride, int count) {
 }
 
 // A sliced FFN dimension: divisible by the ranks, each slice whole quantization blocks.
-void check_slices(int64_t size, const char* size_key, int ranks, const char* ranks_key,
-                  int64_t block) {
+void check_slices(int64_t size, const char* size_key, int ranks, const char* ranks_key, int64_t block) {
   if (ranks <= 1 || size <= 0) return;
-  MOE_CHECK(size % ranks == 0, ConfigError, ranks_key, " = ", ranks, " does not divide ", size_key,
-            " = ", size);
-  MOE_CHECK(block <= 1 || (size / ranks) % block == 0, ConfigError, ranks_key, " = ", ranks,
-            " slices ", size_key, " = ", size, " into ", size / ranks,
-            " columns per rank, not a whole number of ", block, "-element quantization blocks");
+  MOE_CHECK(size % ranks == 0, ConfigError, ranks_key, " = ", ranks, " does not divide ", size_key, " = ", size);
+  MOE_CHECK(block <= 1 || (size / ranks) % block == 0, ConfigError, ranks_key, " = ", ranks, " slices ", size_key,
+            " = ", size, " into ", size / ranks, " columns per rank, not a whole number of ", block,
+            "-element quantization blocks");
 }
 
 }  // namespace
 
 Mapping make_mapping(const ParallelConfig& config, int world_size, int rank) {
   config.validate();
-  MOE_CHECK(world_size >= 1 && rank >= 0 && rank < world_size, ConfigError, "rank ", rank,
-            " is outside a world of ", world_size, " ranks");
+  MOE_CHECK(world_size >= 1 && rank >= 0 && rank < world_size, ConfigError, "rank ", rank, " is outside a world of ",
+            world_size, " ranks");
   Mapping m;
   m.world_size = world_size;
   m.rank = rank;
@@ -75,13 +73,11 @@ Mapping make_mapping(const ParallelConfig& config, int world_size, int rank) {
   if (config.data_parallel_size) {
     m.dp = *config.data_parallel_size;
     MOE_CHECK(model_ranks * m.dp == world_size, ConfigError,
-              "data_parallel_size * pipeline_parallel_size * tensor_parallel_size = ", m.dp, " * ",
-              m.pp, " * ", m.tp, " = ", model_ranks * m.dp, " but the world has ", world_size,
-              " ranks");
+              "data_parallel_size * pipeline_parallel_size * tensor_parallel_size = ", m.dp, " * ", m.pp, " * ", m.tp,
+              " = ", model_ranks * m.dp, " but the world has ", world_size, " ranks");
   } else {
-    MOE_CHECK(world_size % model_ranks == 0, ConfigError,
-              "pipeline_parallel_size * tensor_parallel_size = ", m.pp, " * ", m.tp, " = ",
-              model_ranks, " does not divide the world size ", world_size);
+    MOE_CHECK(world_size % model_ranks == 0, ConfigError, "pipeline_parallel_size * tensor_parallel_size = ", m.pp,
+              " * ", m.tp, " = ", model_ranks, " does not divide the world size ", world_size);
     m.dp = static_cast<int>(world_size / model_ranks);
   }
 
@@ -106,16 +102,13 @@ void check_model_fits(const Mapping& m, const ModelShape& shape) {
             " exceeds num_hidden_layers = ", shape.n_layers);
   const int attention_tp = m.attention_tp();
   if (attention_tp > 1) {
-    MOE_CHECK(shape.n_heads % attention_tp == 0, ConfigError,
-              "tensor_parallel_size = ", attention_tp,
+    MOE_CHECK(shape.n_heads % attention_tp == 0, ConfigError, "tensor_parallel_size = ", attention_tp,
               " does not divide num_attention_heads = ", shape.n_heads);
     if (shape.n_kv_heads >= attention_tp) {
-      MOE_CHECK(shape.n_kv_heads % attention_tp == 0, ConfigError,
-                "tensor_parallel_size = ", attention_tp,
+      MOE_CHECK(shape.n_kv_heads % attention_tp == 0, ConfigError, "tensor_parallel_size = ", attention_tp,
                 " does not divide num_key_value_heads = ", shape.n_kv_heads);
     } else if (shape.n_kv_heads > 0) {  // fewer KV heads than ranks: each is replicated
-      MOE_CHECK(attention_tp % shape.n_kv_heads == 0, ConfigError,
-                "num_key_value_heads = ", shape.n_kv_heads,
+      MOE_CHECK(attention_tp % shape.n_kv_heads == 0, ConfigError, "num_key_value_heads = ", shape.n_kv_heads,
                 " does not divide tensor_parallel_size = ", attention_tp,
                 " (KV heads are replicated when there are fewer than the ranks)");
     }
@@ -123,13 +116,12 @@ void check_model_fits(const Mapping& m, const ModelShape& shape) {
   if (shape.n_experts > 0) {
     MOE_CHECK(shape.n_experts % m.moe_ep == 0, ConfigError, "moe_expert_parallel_size = ", m.moe_ep,
               " does not divide num_experts = ", shape.n_experts);
-    check_slices(shape.expert_ffn, "moe_intermediate_size", m.moe_tp, "moe_tensor_parallel_size",
-                 shape.quant_block);
+    check_slices(shape.expert_ffn, "moe_intermediate_size", m.moe_tp, "moe_tensor_parallel_size", shape.quant_block);
   }
   // The shared expert is a dense FFN: split like attention (replicated under attention DP, whose
   // ranks hold different tokens).
-  check_slices(shape.shared_expert_ffn, "shared_expert_intermediate_size", attention_tp,
-               "tensor_parallel_size", shape.quant_block);
+  check_slices(shape.shared_expert_ffn, "shared_expert_intermediate_size", attention_tp, "tensor_parallel_size",
+               shape.quant_block);
 }
 
 LayerRange pp_layers(const Mapping& m, int64_t n_layers) {

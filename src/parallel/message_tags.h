@@ -28,10 +28,14 @@ constexpr bool is_collective_tag(MessageTag tag) {
 // The tag's name without its k, for error messages ("pipeline activations").
 constexpr std::string_view tag_name(MessageTag tag) {
   switch (tag) {
-    case MessageTag::kPipelineActivations: return "pipeline activations";
-    case MessageTag::kExpertWeights: return "expert weights";
-    case MessageTag::kAllToAllCounts: return "all-to-all counts";
-    case MessageTag::kAllToAllData: return "all-to-all data";
+    case MessageTag::kPipelineActivations:
+      return "pipeline activations";
+    case MessageTag::kExpertWeights:
+      return "expert weights";
+    case MessageTag::kAllToAllCounts:
+      return "all-to-all counts";
+    case MessageTag::kAllToAllData:
+      return "all-to-all data";
   }
   return "unknown";
 }

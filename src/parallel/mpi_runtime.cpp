@@ -38,8 +38,7 @@ MpiRuntime::MpiRuntime() {
   if (!launched_by_mpi_launcher()) return;
   int initialized = 0;
   MPI_Initialized(&initialized);
-  MOE_CHECK(!initialized, Error,
-            "MpiRuntime: MPI is already initialised (one MpiRuntime per process)");
+  MOE_CHECK(!initialized, Error, "MpiRuntime: MPI is already initialised (one MpiRuntime per process)");
   int provided = 0;
   const int code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   MOE_CHECK(code == MPI_SUCCESS, Error, "MPI_Init_thread failed: ", mpi_error_string(code));
@@ -49,8 +48,8 @@ MpiRuntime::MpiRuntime() {
   MPI_Comm_size(MPI_COMM_WORLD, &world_size_);
   // Worker threads never call MPI, so FUNNELED is all we need; a library giving less than that
   // would still be correct for us in practice, but say so rather than guess.
-  MOE_CHECK(provided >= MPI_THREAD_FUNNELED, Error, "rank ", world_rank_,
-            ": MPI provides thread level ", provided, ", below MPI_THREAD_FUNNELED");
+  MOE_CHECK(provided >= MPI_THREAD_FUNNELED, Error, "rank ", world_rank_, ": MPI provides thread level ", provided,
+            ", below MPI_THREAD_FUNNELED");
 }
 
 MpiRuntime::~MpiRuntime() {

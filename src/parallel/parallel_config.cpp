@@ -40,8 +40,8 @@ const Field kFields[] = {
 };
 
 // TensorRT-LLM layout keys we recognise but do not implement: a clearer error than a guess.
-const char* const kUnsupportedTrtllmKeys[] = {"context_parallel_size", "moe_cluster_parallel_size",
-                                              "auto_parallel", "gpus_per_node", "cp_config"};
+const char* const kUnsupportedTrtllmKeys[] = {"context_parallel_size", "moe_cluster_parallel_size", "auto_parallel",
+                                              "gpus_per_node", "cp_config"};
 
 std::string unknown_key_message(const std::string& key) {
   for (const char* unsupported : kUnsupportedTrtllmKeys) {
@@ -61,8 +61,7 @@ int bounded_int(const std::string& text, const std::string& where, int minimum) 
 }
 
 // Sets one field from its text; `where` prefixes errors ("parallel.yaml: key 'x'" or "--x").
-void set_field(ParallelConfig& config, const Field& field, const std::string& text,
-               const std::string& where) {
+void set_field(ParallelConfig& config, const Field& field, const std::string& text, const std::string& where) {
   if (const auto* member = std::get_if<OptionalInt>(&field.member)) {
     config.*(*member) = bounded_int(text, where, 1);
   } else if (const auto* member = std::get_if<Bool>(&field.member)) {
@@ -133,9 +132,10 @@ MoeLoadBalancerConfig load_balancer_config(const YAML::Node& node, const std::st
       MOE_CHECK(value.IsScalar(), ConfigError, at, " must be global or budgeted");
       config.policy = value.Scalar();
     } else {
-      throw ConfigError(detail::concat(where, ": unknown key '", key,
-                                       "' (valid keys: num_slots, initial_global_assignments, placement, "
-                                       "update_interval, window_size, layer_updates_per_iter, policy, replica_routing)"));
+      throw ConfigError(
+          detail::concat(where, ": unknown key '", key,
+                         "' (valid keys: num_slots, initial_global_assignments, placement, "
+                         "update_interval, window_size, layer_updates_per_iter, policy, replica_routing)"));
     }
   }
   config.validate();
@@ -175,8 +175,7 @@ void ParallelConfig::validate() const {
       {"moe_expert_parallel_size", &moe_expert_parallel_size},
       {"data_parallel_size", &data_parallel_size}};
   for (const auto& [key, value] : sizes) {
-    MOE_CHECK(!value->has_value() || **value >= 1, ConfigError, key, " must be >= 1, got ",
-              value->value_or(0));
+    MOE_CHECK(!value->has_value() || **value >= 1, ConfigError, key, " must be >= 1, got ", value->value_or(0));
   }
   MOE_CHECK(comm_timeout_s > 0, ConfigError, "comm_timeout_s must be > 0, got ", comm_timeout_s);
   if (moe_load_balancer) moe_load_balancer->validate();
@@ -201,8 +200,7 @@ ParallelConfig load_parallel_config(const std::string& yaml_path) {
   const YAML::Node root = io::read_yaml_file(yaml_path);
   ParallelConfig config;
   if (root.IsNull()) return config;  // an empty file: every default
-  MOE_CHECK(root.IsMap(), ConfigError, yaml_path,
-            ": expected a mapping of parallel keys at the top level");
+  MOE_CHECK(root.IsMap(), ConfigError, yaml_path, ": expected a mapping of parallel keys at the top level");
   for (const auto& entry : root) {
     const std::string key = entry.first.as<std::string>();
     const YAML::Node& value = entry.second;

@@ -16,7 +16,7 @@ constexpr Rgb kTextColor{40, 40, 40};
 constexpr Font kTitleFont{12, true};
 constexpr Font kLabelFont{10, false};
 constexpr Rgb kGridColor{215, 215, 215};  // between cells, so that empty (white) cells stay visible
-constexpr int64_t kMargin = 8;  // right and below the grid, left of the title
+constexpr int64_t kMargin = 8;            // right and below the grid, left of the title
 
 int64_t label_every(const Canvas& canvas, int64_t n_cols) {
   const double widest = canvas.text_width(std::to_string(n_cols - 1), kLabelFont) + 4;
@@ -38,9 +38,8 @@ Canvas draw_heatmap(const Heatmap& map) {
   const double max = *std::max_element(map.values.begin(), map.values.end());
   const int64_t grid_width = map.n_cols * kHeatmapCell, grid_height = map.n_rows * kHeatmapCell;
   const double title_width = Canvas(1, 1).text_width(map.title, kTitleFont);
-  Canvas canvas(std::max(kHeatmapLeft + grid_width, kMargin + static_cast<int64_t>(std::ceil(title_width))) +
-                          kMargin,
-                      kHeatmapTop + grid_height + kMargin);
+  Canvas canvas(std::max(kHeatmapLeft + grid_width, kMargin + static_cast<int64_t>(std::ceil(title_width))) + kMargin,
+                kHeatmapTop + grid_height + kMargin);
   canvas.text(kMargin, 18, map.title, kTextColor, kTitleFont);
   canvas.set_color(kGridColor);
   cairo_rectangle(canvas.cr(), kHeatmapLeft, kHeatmapTop, static_cast<double>(grid_width + 1),

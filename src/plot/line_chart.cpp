@@ -22,16 +22,16 @@ constexpr Rgb kFrameColor{90, 90, 90};
 constexpr Rgb kGridColor{228, 228, 228};
 constexpr Font kTitleFont{12, true};
 constexpr Font kLabelFont{11, false};
-constexpr int64_t kLineHeight = 15;      // one line of text
-constexpr double kBaseline = 11;         // the baseline's offset in a line of text
-constexpr double kCapMiddle = 4;         // half the cap height: centres a label on a tick
+constexpr int64_t kLineHeight = 15;  // one line of text
+constexpr double kBaseline = 11;     // the baseline's offset in a line of text
+constexpr double kCapMiddle = 4;     // half the cap height: centres a label on a tick
 constexpr int64_t kTickLength = 4;
-constexpr double kLineWidth = 1.5;       // series; covers the pixel row it is centred on
+constexpr double kLineWidth = 1.5;  // series; covers the pixel row it is centred on
 constexpr double kMarkerRadius = 3;
-constexpr double kDotRadius = 1.5;       // a point with no neighbour to join
-constexpr double kDash[] = {5, 4};       // on, off
-constexpr int64_t kLegendWidth = 130;    // labels up to about 16 characters
-constexpr int64_t kMinLabelWidth = 56;   // y tick labels up to "0.000125"
+constexpr double kDotRadius = 1.5;      // a point with no neighbour to join
+constexpr double kDash[] = {5, 4};      // on, off
+constexpr int64_t kLegendWidth = 130;   // labels up to about 16 characters
+constexpr int64_t kMinLabelWidth = 56;  // y tick labels up to "0.000125"
 
 void dot(cairo_t* cr, double x, double y, double radius) {
   cairo_new_sub_path(cr);

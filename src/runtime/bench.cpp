@@ -24,8 +24,8 @@ std::vector<int64_t> parse_positive_list(const std::string& text, const std::str
     const std::string item = text.substr(begin, end - begin);
     int64_t value = 0;
     const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-    MOE_CHECK(!item.empty() && ec == std::errc() && ptr == item.data() + item.size() && value >= 1, UsageError,
-              option, ": '", item, "' in '", text, "' is not a positive integer (expected e.g. 1 or 128,512)");
+    MOE_CHECK(!item.empty() && ec == std::errc() && ptr == item.data() + item.size() && value >= 1, UsageError, option,
+              ": '", item, "' in '", text, "' is not a positive integer (expected e.g. 1 or 128,512)");
     values.push_back(value);
     if (end == text.size()) break;
     begin = end + 1;
@@ -54,7 +54,9 @@ double prefill_flops(const model::ModelSizes& sizes, const model::ModelConfig& c
   const auto n = static_cast<double>(n_prompt);
   const double matmuls = 2.0 * n * static_cast<double>(sizes.active_params - sizes.output_params) +
                          2.0 * static_cast<double>(sizes.output_params);
-  const double attention = 4.0 * static_cast<double>(config.attention().head_dim * config.attention().n_heads * config.n_layers()) * n * (n + 1) / 2;
+  const double attention =
+      4.0 * static_cast<double>(config.attention().head_dim * config.attention().n_heads * config.n_layers()) * n *
+      (n + 1) / 2;
   return matmuls + attention;
 }
 
@@ -77,10 +79,12 @@ std::vector<BenchTest> bench_tests(std::span<const int64_t> n_prompt, std::span<
 }
 
 std::vector<int32_t> random_tokens(int64_t n, int64_t vocab_size, uint64_t seed) {
-  MOE_CHECK(vocab_size >= 2, ConfigError, "bench: vocabulary of ", vocab_size, " tokens leaves none to draw from [1, vocab)");
+  MOE_CHECK(vocab_size >= 2, ConfigError, "bench: vocabulary of ", vocab_size,
+            " tokens leaves none to draw from [1, vocab)");
   Rng rng(seed);
   std::vector<int32_t> tokens(n);
-  for (int32_t& token : tokens) token = static_cast<int32_t>(1 + rng.next_u64() % static_cast<uint64_t>(vocab_size - 1));
+  for (int32_t& token : tokens)
+    token = static_cast<int32_t>(1 + rng.next_u64() % static_cast<uint64_t>(vocab_size - 1));
   return tokens;
 }
 
@@ -98,7 +102,8 @@ double time_run(model::Transformer& transformer, const BenchTest& test, std::spa
   model::KvCache cache = transformer.make_cache(1 + test.n_gen);
   transformer.forward(tokens.first(1), cache, logits, false);
   const auto start = std::chrono::steady_clock::now();
-  for (int64_t step = 0; step < test.n_gen; ++step) transformer.forward(tokens.subspan(1 + step, 1), cache, logits, false);
+  for (int64_t step = 0; step < test.n_gen; ++step)
+    transformer.forward(tokens.subspan(1 + step, 1), cache, logits, false);
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

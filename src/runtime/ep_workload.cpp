@@ -70,10 +70,16 @@ void EpWorkloadOptions::validate() const {
   const auto& names = ep_workload_names();
   MOE_CHECK(std::find(names.begin(), names.end(), workload) != names.end(), UsageError, "--ep-workload: '", workload,
             "' is not one of hot-expert, hot-rank, rotating, burst");
-  for (const auto& [option, value] :
-       {std::pair{"--ep-experts", experts}, {"--ranks", ranks}, {"--layers", layers}, {"--steps", steps},
-        {"--top-k", top_k}, {"--expert-hidden", hidden}, {"--expert-ffn", expert_ffn}, {"--update-interval", update_interval},
-        {"--window-size", window_size}, {"--layer-updates-per-iter", layer_updates_per_iter}})
+  for (const auto& [option, value] : {std::pair{"--ep-experts", experts},
+                                      {"--ranks", ranks},
+                                      {"--layers", layers},
+                                      {"--steps", steps},
+                                      {"--top-k", top_k},
+                                      {"--expert-hidden", hidden},
+                                      {"--expert-ffn", expert_ffn},
+                                      {"--update-interval", update_interval},
+                                      {"--window-size", window_size},
+                                      {"--layer-updates-per-iter", layer_updates_per_iter}})
     MOE_CHECK(value >= 1, UsageError, option, ": must be >= 1, got ", value);
   MOE_CHECK(replica_routing == "local_first" || replica_routing == "spread", UsageError, "--replica-routing: '",
             replica_routing, "' is not local_first or spread");

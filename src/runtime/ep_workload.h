@@ -19,15 +19,15 @@ namespace moe::runtime {
 struct EpWorkloadOptions {
   std::string workload;  // hot-expert, hot-rank, rotating, burst
   int64_t experts = 16, slots = 32, ranks = 4, layers = 4, top_k = 2;
-  int64_t steps = 256;    // decode steps
-  int64_t tokens = 1024;  // tokens per step, all ranks together (token t on rank t % ranks)
-  double skew = 8;        // routing weight of a hot expert relative to 1 for the others
+  int64_t steps = 256;                       // decode steps
+  int64_t tokens = 1024;                     // tokens per step, all ranks together (token t on rank t % ranks)
+  double skew = 8;                           // routing weight of a hot expert relative to 1 for the others
   int64_t hidden = 1024, expert_ffn = 2816;  // the expert whose cost is measured (f32)
   // Online EPLB (the parallel YAML's moe_load_balancer keys).
   int64_t update_interval = 16, window_size = 32, layer_updates_per_iter = 1;
   bool budgeted = false;
   std::string replica_routing = "local_first";  // or spread (SlotTable)
-  double link_gbps = 25;  // weight transfer bandwidth of a layer move
+  double link_gbps = 25;                        // weight transfer bandwidth of a layer move
   uint64_t seed = 1;
   // Throws UsageError naming the option (sizes, divisibility, a known workload).
   void validate() const;
@@ -45,13 +45,13 @@ ExpertCost measure_expert_cost(int64_t hidden, int64_t expert_ffn, ThreadPool& p
 
 struct EpWorkloadResult {
   bool online = false;
-  double step_max_mean = 0;      // mean over steps and layers of max / mean rank rows
-  double late_max_mean = 0;      // the same over the second half of the steps
-  double window_max_mean = 0;    // rows summed over the second half, then max / mean (mean over layers)
-  double tokens_per_s = 0;       // modelled
+  double step_max_mean = 0;    // mean over steps and layers of max / mean rank rows
+  double late_max_mean = 0;    // the same over the second half of the steps
+  double window_max_mean = 0;  // rows summed over the second half, then max / mean (mean over layers)
+  double tokens_per_s = 0;     // modelled
   int64_t layer_moves = 0;
-  int64_t bytes_moved = 0;       // all ranks together
-  double stall_s = 0;            // modelled, included in tokens_per_s
+  int64_t bytes_moved = 0;  // all ranks together
+  double stall_s = 0;       // modelled, included in tokens_per_s
 };
 
 // The same routing (same seed) without and with the online balancer.

@@ -26,9 +26,8 @@ int32_t Sampler::sample(std::span<const float> logits) {
   const int64_t k = options_.top_k > 0 ? std::min(options_.top_k, n) : n;
   std::vector<int32_t> candidates(n);
   std::iota(candidates.begin(), candidates.end(), 0);
-  std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end(), [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  });
+  std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end(),
+                    [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
   candidates.resize(k);
   std::vector<double> probs(k);
   const double max = logits[candidates[0]];

@@ -14,7 +14,7 @@ struct SamplerOptions {
   int64_t top_k = 40;        // 0: all tokens
   float top_p = 0.95f;       // 1: no nucleus cut
   uint64_t seed = 0;
-  void validate() const;     // throws UsageError naming --temp, --top-k or --top-p
+  void validate() const;  // throws UsageError naming --temp, --top-k or --top-p
 };
 
 class Sampler {

@@ -58,8 +58,7 @@ std::unique_ptr<Session> Session::open(const parallel::MpiRuntime& mpi, const Se
   return std::make_unique<Session>(std::move(world), std::move(model), options);
 }
 
-Session::Session(parallel::Communicator world, std::shared_ptr<const model::Model> model,
-                 const SessionOptions& options)
+Session::Session(parallel::Communicator world, std::shared_ptr<const model::Model> model, const SessionOptions& options)
     : world_(std::move(world)),
       model_(std::move(model)),
       tokenizer_(model_->vocab),

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
 #include <nlohmann/json.hpp>
+#include "core/error.h"
 
 #include "core/output_file.h"
 
@@ -37,9 +37,8 @@ void write_stats_file(parallel::Communicator& world, const parallel::Mapping& ma
   // Ranks of a moe_tp group route the same tokens: only the first counts them.
   const double weight = mapping.moe_tp_rank == 0 ? 1.0 : 0.0;
   std::vector<double> tokens = flatten(stats.tokens(), E), mass = flatten(stats.prob_mass(), E);
-  const int64_t n_windows = world.size() > 1
-                                ? world.allreduce_max(static_cast<int64_t>(stats.window_tokens().size()))
-                                : static_cast<int64_t>(stats.window_tokens().size());
+  const int64_t n_windows = world.size() > 1 ? world.allreduce_max(static_cast<int64_t>(stats.window_tokens().size()))
+                                             : static_cast<int64_t>(stats.window_tokens().size());
   std::vector<double> windows(n_windows * L * E, 0.0);
   for (size_t w = 0; w < stats.window_tokens().size(); ++w) {
     const std::vector<double> flat = flatten(stats.window_tokens()[w], E);

@@ -6,7 +6,7 @@ namespace moe::runtime::train_log_fields {
 
 // A step line: one object per logged step.
 inline constexpr char kStep[] = "step";
-inline constexpr char kLoss[] = "loss";        // lm_loss + the router losses
+inline constexpr char kLoss[] = "loss";  // lm_loss + the router losses
 inline constexpr char kLmLoss[] = "lm_loss";
 inline constexpr char kAuxLoss[] = "aux_loss";
 inline constexpr char kZLoss[] = "z_loss";

@@ -93,8 +93,7 @@ TrainLog parse_train_log(std::istream& in, const std::string& name) {
     MOE_CHECK(static_cast<int64_t>(step.expert_tokens.size()) == log.n_layers &&
                   static_cast<int64_t>(step.expert_tokens[0].size()) == log.n_experts,
               FormatError, where, ": '", key::kExpertTokens, "' is ", step.expert_tokens.size(), "x",
-              step.expert_tokens[0].size(),
-              " but earlier steps are ", log.n_layers, "x", log.n_experts);
+              step.expert_tokens[0].size(), " but earlier steps are ", log.n_layers, "x", log.n_experts);
     while (!log.steps.empty() && log.steps.back().step >= step.step) log.steps.pop_back();  // resumed
     log.steps.push_back(std::move(step));
   }

@@ -37,14 +37,11 @@ class BpeWord {
   void encode(std::vector<int32_t>& out) {
     merge_symbols(symbols_, agenda_, [this](int left, int right) { add_candidate(left, right); });
     // Every symbol is a single byte's char or a merge result, both checked to be tokens.
-    for (int idx = 0; idx >= 0; idx = symbols_[idx].next)
-      out.push_back(index_.find(piece(symbols_[idx])));
+    for (int idx = 0; idx >= 0; idx = symbols_[idx].next) out.push_back(index_.find(piece(symbols_[idx])));
   }
 
  private:
-  std::string_view piece(const Symbol& s) const {
-    return std::string_view(text_).substr(s.start, s.len);
-  }
+  std::string_view piece(const Symbol& s) const { return std::string_view(text_).substr(s.start, s.len); }
 
   void add_candidate(int left, int right) {
     if (left < 0 || right < 0) return;
@@ -65,8 +62,7 @@ class BpeWord {
 
 }  // namespace
 
-void bpe_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index,
-                std::vector<int32_t>& out) {
+void bpe_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index, std::vector<int32_t>& out) {
   const PreTokenizer kind = vocab.pre == "qwen2" ? PreTokenizer::kQwen2 : PreTokenizer::kGpt2;
   for (std::string_view word : pre_tokenize(text, kind)) BpeWord(word, index).encode(out);
 }

@@ -24,25 +24,22 @@ T required(std::optional<T> value, const std::string& path, const std::string& k
   return std::move(*value);
 }
 
-std::optional<int32_t> token_id(const io::GgufMetadata& meta, const std::string& key,
-                                const std::string& path) {
+std::optional<int32_t> token_id(const io::GgufMetadata& meta, const std::string& key, const std::string& path) {
   const std::optional<int64_t> id = meta.get_int(key);
   if (!id) return std::nullopt;
-  MOE_CHECK(*id >= 0 && *id <= INT32_MAX, FormatError, path, ": key '", key, "' = ", *id,
-            " is not a token id");
+  MOE_CHECK(*id >= 0 && *id <= INT32_MAX, FormatError, path, ": key '", key, "' = ", *id, " is not a token id");
   return static_cast<int32_t>(*id);
 }
 
 void check_size(size_t size, size_t n_tokens, const std::string& path, const std::string& key) {
-  MOE_CHECK(size == n_tokens, FormatError, path, ": key '", key, "' has ", size, " entries for ",
-            n_tokens, " tokens");
+  MOE_CHECK(size == n_tokens, FormatError, path, ": key '", key, "' has ", size, " entries for ", n_tokens, " tokens");
 }
 
 Vocab read_vocab(const io::GgufMetadata& meta, const std::string& path) {
   Vocab v;
   const std::string model = required(meta.get_string(kModel), path, kModel);
-  MOE_CHECK(model == "llama" || model == "gpt2", FormatError, path, ": key '", kModel, "' = '",
-            model, "' is not supported (want llama or gpt2)");
+  MOE_CHECK(model == "llama" || model == "gpt2", FormatError, path, ": key '", kModel, "' = '", model,
+            "' is not supported (want llama or gpt2)");
   v.kind = model == "llama" ? Vocab::Kind::kSpm : Vocab::Kind::kBpe;
   v.tokens = required(meta.get_string_array(kTokens), path, kTokens);
   const size_t n_tokens = v.tokens.size();
@@ -86,8 +83,7 @@ void vocab_to_gguf(const Vocab& vocab, io::GgufMetadata& meta) {
   meta.set_string(kPre, spm ? "default" : vocab.pre);
   meta.set_string_array(kTokens, vocab.tokens);
   if (!vocab.scores.empty()) meta.set_float_array(kScores, vocab.scores);
-  meta.set_int_array(kTokenType, std::vector<int64_t>(vocab.types.begin(), vocab.types.end()),
-                     io::GgufType::kInt32);
+  meta.set_int_array(kTokenType, std::vector<int64_t>(vocab.types.begin(), vocab.types.end()), io::GgufType::kInt32);
   if (!spm) meta.set_string_array(kMerges, vocab.merges);
   meta.set_int(kBosId, vocab.bos_id, io::GgufType::kUint32);
   meta.set_int(kEosId, vocab.eos_id, io::GgufType::kUint32);

@@ -37,8 +37,7 @@ std::optional<int32_t> find_id(const Vocab& vocab, const std::string& text) {
 
 bool is_byte_piece(const std::string& text) {
   return text.size() == 6 && text.compare(0, 3, "<0x") == 0 && text[5] == '>' &&
-         std::isxdigit(static_cast<unsigned char>(text[3])) &&
-         std::isxdigit(static_cast<unsigned char>(text[4]));
+         std::isxdigit(static_cast<unsigned char>(text[3])) && std::isxdigit(static_cast<unsigned char>(text[4]));
 }
 
 // SPM style: byte fallback, or U+2581 handled by a Metaspace pre-tokenizer / Prepend normalizer.
@@ -100,8 +99,7 @@ std::vector<float> spm_scores_from_merges(const Vocab& v, const StringMap& ids) 
 Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& specials) {
   const json& model = root.at("model");
   const std::string model_type = model.value("type", "");
-  MOE_CHECK(model_type == "BPE", FormatError, path, ": model.type '", model_type,
-            "' is not supported (want BPE)");
+  MOE_CHECK(model_type == "BPE", FormatError, path, ": model.type '", model_type, "' is not supported (want BPE)");
   Vocab v;
   v.kind = is_spm_style(root) ? Vocab::Kind::kSpm : Vocab::Kind::kBpe;
   if (v.kind == Vocab::Kind::kBpe) {
@@ -112,8 +110,7 @@ Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& 
   // id -> (text, type); added_tokens override the model's vocab entry of the same id.
   std::map<int64_t, std::pair<std::string, int32_t>> entries;
   for (const auto& [text, id] : model.at("vocab").items()) {
-    const int32_t type =
-        v.kind == Vocab::Kind::kSpm && is_byte_piece(text) ? kTokenByte : kTokenNormal;
+    const int32_t type = v.kind == Vocab::Kind::kSpm && is_byte_piece(text) ? kTokenByte : kTokenNormal;
     entries[id.get<int64_t>()] = {text, type};
   }
   const json unk_token = model.value("unk_token", json());
@@ -123,12 +120,11 @@ Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& 
     if (unk_token.is_string() && text == unk_token.get<std::string>()) type = kTokenUnknown;
     const int64_t id = added.at("id").get<int64_t>();
     auto it = entries.find(id);
-    MOE_CHECK(it == entries.end() || it->second.first == text, FormatError, path, ": id ", id,
-              " is both '", it->second.first, "' and '", text, "'");
+    MOE_CHECK(it == entries.end() || it->second.first == text, FormatError, path, ": id ", id, " is both '",
+              it->second.first, "' and '", text, "'");
     entries[id] = {text, type};
   }
-  MOE_CHECK(!entries.empty() && entries.begin()->first >= 0, FormatError, path,
-            ": no tokens or a negative id");
+  MOE_CHECK(!entries.empty() && entries.begin()->first >= 0, FormatError, path, ": no tokens or a negative id");
   for (const auto& [id, entry] : entries) {
     while (static_cast<int64_t>(v.tokens.size()) < id) {  // a gap: filler as llama.cpp's convert
       v.tokens.push_back("[PAD" + std::to_string(v.tokens.size()) + "]");
@@ -138,9 +134,8 @@ Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& 
     v.types.push_back(entry.second);
   }
   for (const json& merge : model.value("merges", json::array())) {
-    v.merges.push_back(merge.is_array()
-                           ? merge.at(0).get<std::string>() + " " + merge.at(1).get<std::string>()
-                           : merge.get<std::string>());
+    v.merges.push_back(merge.is_array() ? merge.at(0).get<std::string>() + " " + merge.at(1).get<std::string>()
+                                        : merge.get<std::string>());
   }
   if (unk_token.is_string()) {
     v.unk_id = find_id(v, unk_token.get<std::string>());
@@ -148,8 +143,7 @@ Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& 
   }
   if (v.kind == Vocab::Kind::kSpm) {
     StringMap ids;
-    for (size_t id = 0; id < v.tokens.size(); ++id)
-      ids.emplace(v.tokens[id], static_cast<int32_t>(id));
+    for (size_t id = 0; id < v.tokens.size(); ++id) ids.emplace(v.tokens[id], static_cast<int32_t>(id));
     v.scores = spm_scores_from_merges(v, ids);
     v.merges.clear();
     specials = {find_id(v, "<s>"), find_id(v, "</s>")};
@@ -179,8 +173,8 @@ Vocab read_tokenizer_model(const std::string& path, Specials& specials) {
   const auto status = sp.LoadFromSerializedProto(serialized);
   MOE_CHECK(status.ok(), FormatError, path, ": not a SentencePiece model: ", status.ToString());
   const std::optional<int> model_type = spm_model_type(serialized);
-  MOE_CHECK(model_type == 2, FormatError, path, ": SentencePiece model type ",
-            model_type.value_or(0), " is not BPE (2)");
+  MOE_CHECK(model_type == 2, FormatError, path, ": SentencePiece model type ", model_type.value_or(0),
+            " is not BPE (2)");
   Vocab v;
   v.kind = Vocab::Kind::kSpm;
   for (int id = 0; id < sp.GetPieceSize(); ++id) {
@@ -201,14 +195,12 @@ Vocab read_tokenizer_model(const std::string& path, Specials& specials) {
 }
 
 // A token named in tokenizer_config.json: a string, an AddedToken object, or null.
-std::optional<int32_t> config_token(const json& config, const char* key, const Vocab& v,
-                                    const std::string& path) {
+std::optional<int32_t> config_token(const json& config, const char* key, const Vocab& v, const std::string& path) {
   if (!config.contains(key) || config[key].is_null()) return std::nullopt;
   const json& value = config[key];
-  MOE_CHECK(value.is_string() || (value.is_object() && value.contains("content")), FormatError,
-            path, ": ", key, " is neither a string nor an object with \"content\"");
-  const std::string text =
-      value.is_string() ? value.get<std::string>() : value["content"].get<std::string>();
+  MOE_CHECK(value.is_string() || (value.is_object() && value.contains("content")), FormatError, path, ": ", key,
+            " is neither a string nor an object with \"content\"");
+  const std::string text = value.is_string() ? value.get<std::string>() : value["content"].get<std::string>();
   const std::optional<int32_t> id = find_id(v, text);
   MOE_CHECK(id.has_value(), FormatError, path, ": ", key, " '", text, "' is not in the vocabulary");
   return id;
@@ -220,8 +212,7 @@ void apply_tokenizer_config(Vocab& v, Specials& specials, const std::string& pat
   if (auto id = config_token(config, "eos_token", v, path)) specials.eos = id;
   if (auto id = config_token(config, "pad_token", v, path)) v.pad_id = id;
   if (config.contains("add_bos_token")) {
-    MOE_CHECK(config["add_bos_token"].is_boolean(), FormatError, path,
-              ": add_bos_token is not a boolean");
+    MOE_CHECK(config["add_bos_token"].is_boolean(), FormatError, path, ": add_bos_token is not a boolean");
     v.add_bos = config["add_bos_token"].get<bool>();
   }
 }
@@ -246,8 +237,8 @@ Vocab load_hf_vocab(const std::string& dir) {
     throw IoError(detail::concat(dir, ": no tokenizer.json or tokenizer.model"));
   }
   if (fs::exists(config_path)) apply_tokenizer_config(v, specials, config_path);
-  MOE_CHECK(specials.eos.has_value(), FormatError, source,
-            ": no end-of-sequence token (set eos_token in ", config_path, ")");
+  MOE_CHECK(specials.eos.has_value(), FormatError, source, ": no end-of-sequence token (set eos_token in ", config_path,
+            ")");
   v.eos_id = *specials.eos;
   v.bos_id = specials.bos.value_or(*specials.eos);
   validate_vocab(v, source);

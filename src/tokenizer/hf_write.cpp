@@ -18,9 +18,7 @@ namespace {
 using nlohmann::json;
 const std::string kSpace = "\xE2\x96\x81";
 
-bool is_special(int32_t type) {
-  return type == kTokenUnknown || type == kTokenControl || type == kTokenUserDefined;
-}
+bool is_special(int32_t type) { return type == kTokenUnknown || type == kTokenControl || type == kTokenUserDefined; }
 
 json added_tokens(const Vocab& vocab) {
   json out = json::array();
@@ -77,14 +75,11 @@ json spm_tokenizer_json(const Vocab& vocab) {
   json post = nullptr;
   if (vocab.add_bos) {
     const std::string& bos = vocab.tokens[vocab.bos_id];
-    auto special = [&](int type_id) {
-      return json{{"SpecialToken", {{"id", bos}, {"type_id", type_id}}}};
-    };
+    auto special = [&](int type_id) { return json{{"SpecialToken", {{"id", bos}, {"type_id", type_id}}}}; };
     auto sequence = [](const char* name, int type_id) {
       return json{{"Sequence", {{"id", name}, {"type_id", type_id}}}};
     };
-    json bos_entry = {
-        {"id", bos}, {"ids", json::array({vocab.bos_id})}, {"tokens", json::array({bos})}};
+    json bos_entry = {{"id", bos}, {"ids", json::array({vocab.bos_id})}, {"tokens", json::array({bos})}};
     post = {{"type", "TemplateProcessing"},
             {"single", json::array({special(0), sequence("A", 0)})},
             {"pair", json::array({special(0), sequence("A", 0), special(1), sequence("B", 1)})},
@@ -124,10 +119,7 @@ json spm_tokenizer_json(const Vocab& vocab) {
 }
 
 json byte_level(bool use_regex) {
-  return {{"type", "ByteLevel"},
-          {"add_prefix_space", false},
-          {"trim_offsets", false},
-          {"use_regex", use_regex}};
+  return {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false}, {"use_regex", use_regex}};
 }
 
 // Qwen2's layout; GPT-2 / OLMo use ByteLevel's built-in regex. No NFC normalizer (Qwen2 ships
@@ -199,8 +191,7 @@ void write_hf_tokenizer(const Vocab& vocab, const std::string& dir) {
     file.write(proto.data(), proto.size());
     file.commit();
   }
-  io::write_json_file(dir + "/tokenizer.json",
-                      spm ? spm_tokenizer_json(vocab) : bpe_tokenizer_json(vocab));
+  io::write_json_file(dir + "/tokenizer.json", spm ? spm_tokenizer_json(vocab) : bpe_tokenizer_json(vocab));
   io::write_json_file(dir + "/tokenizer_config.json", tokenizer_config(vocab));
 }
 

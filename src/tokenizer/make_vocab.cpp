@@ -75,9 +75,7 @@ class Trainer {
     return (static_cast<uint64_t>(left) << 32) | static_cast<uint32_t>(right);
   }
   bool text_less(uint64_t a, uint64_t b) const {
-    auto texts = [&](uint64_t pair) {
-      return std::tie(symbols_[pair >> 32], symbols_[pair & 0xFFFFFFFF]);
-    };
+    auto texts = [&](uint64_t pair) { return std::tie(symbols_[pair >> 32], symbols_[pair & 0xFFFFFFFF]); };
     return texts(a) < texts(b);
   }
   int32_t intern(const std::string& text) {
@@ -111,8 +109,7 @@ void add_token(Vocab& v, std::string text, float score, int32_t type) {
 // Fillers up to n_tokens, scored on from next_rank (SPM) as the pieces before them.
 void pad_to(Vocab& v, size_t n_tokens, size_t next_rank) {
   for (int pad = 0; v.tokens.size() < n_tokens; ++pad) {
-    add_token(v, "[PAD" + std::to_string(pad) + "]", -static_cast<float>(next_rank++),
-              kTokenNormal);
+    add_token(v, "[PAD" + std::to_string(pad) + "]", -static_cast<float>(next_rank++), kTokenNormal);
   }
 }
 
@@ -123,8 +120,7 @@ Vocab make_spm(size_t n_tokens) {
   add_token(v, "<unk>", 0, kTokenUnknown);
   add_token(v, "<s>", 0, kTokenControl);
   add_token(v, "</s>", 0, kTokenControl);
-  for (int byte = 0; byte < 256; ++byte)
-    add_token(v, spm_byte_piece(static_cast<uint8_t>(byte)), 0, kTokenByte);
+  for (int byte = 0; byte < 256; ++byte) add_token(v, spm_byte_piece(static_cast<uint8_t>(byte)), 0, kTokenByte);
   v.unk_id = 0;
   v.bos_id = 1;
   v.eos_id = 2;
@@ -146,8 +142,7 @@ Vocab make_spm(size_t n_tokens) {
   }
   // The alphabet, most frequent first, goes after the merged pieces as SentencePiece orders it.
   std::vector<std::pair<std::string, int64_t>> alphabet(char_counts.begin(), char_counts.end());
-  std::stable_sort(alphabet.begin(), alphabet.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(alphabet.begin(), alphabet.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   MOE_ASSERT(v.tokens.size() + alphabet.size() < n_tokens);
 
   std::set<std::string> seen;
@@ -159,8 +154,7 @@ Vocab make_spm(size_t n_tokens) {
     if (!seen.insert(piece).second) continue;
     add_token(v, std::move(piece), -static_cast<float>(n_merged++), kTokenNormal);
   }
-  for (const auto& [c, count] : alphabet)
-    add_token(v, c, -static_cast<float>(n_merged++), kTokenNormal);
+  for (const auto& [c, count] : alphabet) add_token(v, c, -static_cast<float>(n_merged++), kTokenNormal);
   pad_to(v, n_tokens, n_merged);
   return v;
 }
@@ -179,8 +173,7 @@ Vocab make_bpe(size_t n_tokens) {
   for (uint8_t byte : order) add_token(v, byte_to_unicode(byte), 0, kTokenNormal);
 
   std::map<std::string, int64_t> word_counts;
-  for (std::string_view word : pre_tokenize(english_text(), PreTokenizer::kQwen2))
-    ++word_counts[std::string(word)];
+  for (std::string_view word : pre_tokenize(english_text(), PreTokenizer::kQwen2)) ++word_counts[std::string(word)];
   Trainer trainer;
   for (const auto& [word, count] : word_counts) {
     std::vector<std::string> chars;
@@ -196,8 +189,7 @@ Vocab make_bpe(size_t n_tokens) {
   }
   pad_to(v, n_tokens - n_special, 0);
   v.bos_id = v.eos_id = static_cast<int32_t>(v.tokens.size());
-  for (const char* special : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"})
-    add_token(v, special, 0, kTokenControl);
+  for (const char* special : {"<|endoftext|>", "<|im_start|>", "<|im_end|>"}) add_token(v, special, 0, kTokenControl);
   v.scores.clear();
   return v;
 }
@@ -205,10 +197,8 @@ Vocab make_bpe(size_t n_tokens) {
 }  // namespace
 
 Vocab make_vocab(Vocab::Kind kind, int32_t n_tokens) {
-  MOE_CHECK(n_tokens >= 512, ConfigError, "vocab_size ", n_tokens,
-            " is too small: make_vocab needs at least 512");
-  return kind == Vocab::Kind::kSpm ? make_spm(static_cast<size_t>(n_tokens))
-                                   : make_bpe(static_cast<size_t>(n_tokens));
+  MOE_CHECK(n_tokens >= 512, ConfigError, "vocab_size ", n_tokens, " is too small: make_vocab needs at least 512");
+  return kind == Vocab::Kind::kSpm ? make_spm(static_cast<size_t>(n_tokens)) : make_bpe(static_cast<size_t>(n_tokens));
 }
 
 }  // namespace moe::tokenizer

@@ -31,15 +31,12 @@ struct Chars {
   bool space(size_t idx) const { return is_whitespace(at(idx)); }
   bool newline(size_t idx) const { return at(idx) == '\r' || at(idx) == '\n'; }
   // [^\s\p{L}\p{N}]: any character of the text outside the three classes.
-  bool other(size_t idx) const {
-    return idx < size() && !space(idx) && !letter(idx) && !number(idx);
-  }
+  bool other(size_t idx) const { return idx < size() && !space(idx) && !letter(idx) && !number(idx); }
 };
 
 // (?i:...) folds case; U+017F LATIN SMALL LETTER LONG S folds to 's' too.
 bool char_is(uint32_t cpt, char lower) {
-  if (cpt == static_cast<uint32_t>(lower) || cpt == static_cast<uint32_t>(lower - 'a' + 'A'))
-    return true;
+  if (cpt == static_cast<uint32_t>(lower) || cpt == static_cast<uint32_t>(lower - 'a' + 'A')) return true;
   return lower == 's' && cpt == 0x17F;
 }
 

@@ -26,9 +26,7 @@ struct Candidate {
 
 // Pieces SentencePiece may merge into: its "pieces_" (normal, user-defined, unused), not bytes,
 // control or unknown tokens.
-bool mergeable(int32_t type) {
-  return type == kTokenNormal || type == kTokenUserDefined || type == kTokenUnused;
-}
+bool mergeable(int32_t type) { return type == kTokenNormal || type == kTokenUserDefined || type == kTokenUnused; }
 
 class SpmSession {
  public:
@@ -51,21 +49,18 @@ class SpmSession {
   }
 
  private:
-  std::string_view piece(const Symbol& s) const {
-    return std::string_view(text_).substr(s.start, s.len);
-  }
+  std::string_view piece(const Symbol& s) const { return std::string_view(text_).substr(s.start, s.len); }
 
   void add_candidate(int left, int right) {
     if (left < 0 || right < 0) return;
-    const std::string_view merged = std::string_view(text_).substr(
-        symbols_[left].start, symbols_[left].len + symbols_[right].len);
+    const std::string_view merged =
+        std::string_view(text_).substr(symbols_[left].start, symbols_[left].len + symbols_[right].len);
     const int32_t id = index_.find(merged);
     if (id < 0 || !mergeable(vocab_.types[id])) return;
     agenda_.push({vocab_.scores[id], left, right, merged.size()});
     // An unused piece may be merged through but is never emitted: remember how it was built.
     if (vocab_.types[id] == kTokenUnused) {
-      rev_merge_[std::string(merged)] = {std::string(piece(symbols_[left])),
-                                         std::string(piece(symbols_[right]))};
+      rev_merge_[std::string(merged)] = {std::string(piece(symbols_[left])), std::string(piece(symbols_[right]))};
     }
   }
 
@@ -86,8 +81,7 @@ class SpmSession {
     const size_t first = out.size();
     for (char c : text) {
       const int32_t byte_id = index_.byte_ids[static_cast<uint8_t>(c)];
-      if (byte_id <
-          0) {  // no byte token: one <unk> (the tokenizer checked it exists) for the symbol
+      if (byte_id < 0) {  // no byte token: one <unk> (the tokenizer checked it exists) for the symbol
         out.resize(first);
         out.push_back(*vocab_.unk_id);
         return;
@@ -106,8 +100,7 @@ class SpmSession {
 
 }  // namespace
 
-void spm_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index,
-                std::vector<int32_t>& out) {
+void spm_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index, std::vector<int32_t>& out) {
   if (text.empty()) return;
   SpmSession(vocab, index).encode(text, out);
 }

@@ -18,13 +18,11 @@ constexpr uint32_t kPieces = 1, kTrainerSpec = 2, kNormalizerSpec = 3;
 // ModelProto.SentencePiece
 constexpr uint32_t kPiece = 1, kScore = 2, kType = 3;
 // TrainerSpec
-constexpr uint32_t kModelType = 3, kVocabSize = 4, kByteFallback = 35, kUnkId = 40, kBosId = 41,
-                   kEosId = 42, kPadId = 43, kUnkPiece = 45, kBosPiece = 46, kEosPiece = 47,
-                   kPadPiece = 48;
+constexpr uint32_t kModelType = 3, kVocabSize = 4, kByteFallback = 35, kUnkId = 40, kBosId = 41, kEosId = 42,
+                   kPadId = 43, kUnkPiece = 45, kBosPiece = 46, kEosPiece = 47, kPadPiece = 48;
 constexpr int kModelTypeBpe = 2;
 // NormalizerSpec
-constexpr uint32_t kName = 1, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4,
-                   kEscapeWhitespaces = 5;
+constexpr uint32_t kName = 1, kAddDummyPrefix = 3, kRemoveExtraWhitespaces = 4, kEscapeWhitespaces = 5;
 
 void put_varint(std::string& out, uint64_t value) {
   while (value >= 0x80) {
@@ -101,8 +99,7 @@ class WireReader {
 std::string encode_spm_model_proto(const Vocab& vocab) {
   validate_vocab(vocab, "tokenizer.model");
   MOE_CHECK(vocab.kind == Vocab::Kind::kSpm, FormatError, "tokenizer.model: not an SPM vocabulary");
-  MOE_CHECK(vocab.unk_id.has_value(), FormatError,
-            "tokenizer.model: SentencePiece needs an unknown token");
+  MOE_CHECK(vocab.unk_id.has_value(), FormatError, "tokenizer.model: SentencePiece needs an unknown token");
   std::string out;
   for (size_t id = 0; id < vocab.tokens.size(); ++id) {
     std::string piece;

@@ -20,10 +20,9 @@ struct StringHash {
 using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
 struct TokenIndex {
-  StringMap ids;          // token text -> id; the lowest id wins when a text repeats
-  StringMap merge_ranks;  // BPE: "left right" -> rank
-  std::array<int32_t, 256>
-      byte_ids{};  // SPM: id of <0xNN> (-1 if absent); BPE: id of the byte's char
+  StringMap ids;                        // token text -> id; the lowest id wins when a text repeats
+  StringMap merge_ranks;                // BPE: "left right" -> rank
+  std::array<int32_t, 256> byte_ids{};  // SPM: id of <0xNN> (-1 if absent); BPE: id of the byte's char
 
   int32_t find(std::string_view text) const {
     auto it = ids.find(text);
@@ -32,9 +31,7 @@ struct TokenIndex {
 };
 
 // Encodes one run of plain text (special tokens already split off), appending to out.
-void spm_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index,
-                std::vector<int32_t>& out);
-void bpe_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index,
-                std::vector<int32_t>& out);
+void spm_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index, std::vector<int32_t>& out);
+void bpe_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index, std::vector<int32_t>& out);
 
 }  // namespace moe::tokenizer

@@ -14,9 +14,7 @@ const std::string kSpace = "\xE2\x96\x81";
 
 // "<0x0A>" -> 0x0A; false for anything else.
 bool parse_byte_piece(std::string_view text, uint8_t& byte) {
-  auto hex = [](char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-  };
+  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
   if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return false;
   const int high = hex(text[3]);
   const int low = hex(text[4]);
@@ -68,13 +66,11 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
     const int32_t type = vocab_.types[id];
     index_.ids.emplace(text, id);
     uint8_t byte = 0;
-    if (type == kTokenUnknown || type == kTokenControl || type == kTokenUserDefined)
-      specials_.push_back(id);
+    if (type == kTokenUnknown || type == kTokenControl || type == kTokenUserDefined) specials_.push_back(id);
     if (type == kTokenUserDefined) {
       bytes_[id] = text;
     } else if (spm && type == kTokenByte) {
-      MOE_CHECK(parse_byte_piece(text, byte), FormatError, "vocab: byte token ", id, " is '", text,
-                "', not <0xNN>");
+      MOE_CHECK(parse_byte_piece(text, byte), FormatError, "vocab: byte token ", id, " is '", text, "', not <0xNN>");
       bytes_[id] = std::string(1, static_cast<char>(byte));
       if (index_.byte_ids[byte] < 0) index_.byte_ids[byte] = id;
     } else if (type == kTokenNormal || type == kTokenByte) {
@@ -82,16 +78,16 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
     }
   }
   if (spm) {
-    const bool all_bytes = std::none_of(index_.byte_ids.begin(), index_.byte_ids.end(),
-                                        [](int32_t id) { return id < 0; });
+    const bool all_bytes =
+        std::none_of(index_.byte_ids.begin(), index_.byte_ids.end(), [](int32_t id) { return id < 0; });
     MOE_CHECK(all_bytes || vocab_.unk_id, FormatError,
               "vocab: an SPM vocabulary needs the 256 <0xNN> byte tokens or an unknown token");
   } else {
     for (int byte = 0; byte < 256; ++byte) {
       const std::string& text = byte_to_unicode(static_cast<uint8_t>(byte));
       index_.byte_ids[byte] = index_.find(text);
-      MOE_CHECK(index_.byte_ids[byte] >= 0, FormatError, "vocab: byte 0x", std::hex, byte,
-                " (token '", text, "') is missing from the BPE vocabulary");
+      MOE_CHECK(index_.byte_ids[byte] >= 0, FormatError, "vocab: byte 0x", std::hex, byte, " (token '", text,
+                "') is missing from the BPE vocabulary");
     }
     for (size_t rank = 0; rank < vocab_.merges.size(); ++rank) {
       const std::string& merge = vocab_.merges[rank];
@@ -101,17 +97,14 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
       MOE_CHECK(split, FormatError, "vocab: merge ", rank, " '", merge, "' is not 'left right'");
       const std::string left = merge.substr(0, space);
       const std::string right = merge.substr(space + 1);
-      MOE_CHECK(index_.find(left) >= 0 && index_.find(right) >= 0 && index_.find(left + right) >= 0,
-                FormatError, "vocab: merge ", rank, " '", merge,
-                "' names a token not in the vocabulary");
+      MOE_CHECK(index_.find(left) >= 0 && index_.find(right) >= 0 && index_.find(left + right) >= 0, FormatError,
+                "vocab: merge ", rank, " '", merge, "' names a token not in the vocabulary");
       index_.merge_ranks.emplace(merge, static_cast<int32_t>(rank));
     }
   }
-  std::stable_sort(specials_.begin(), specials_.end(), [&](int32_t a, int32_t b) {
-    return vocab_.tokens[a].size() > vocab_.tokens[b].size();
-  });
-  for (int32_t id : specials_)
-    special_first_byte_[static_cast<uint8_t>(vocab_.tokens[id][0])] = true;
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
+  for (int32_t id : specials_) special_first_byte_[static_cast<uint8_t>(vocab_.tokens[id][0])] = true;
 }
 
 size_t Tokenizer::match_special(std::string_view text, size_t pos, int32_t& id) const {
@@ -155,8 +148,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) cons
 }
 
 const std::string& Tokenizer::token_bytes(int32_t id) const {
-  MOE_CHECK(id >= 0 && id < n_vocab(), FormatError, "token id ", id,
-            " is outside the vocabulary of ", n_vocab(), " tokens");
+  MOE_CHECK(id >= 0 && id < n_vocab(), FormatError, "token id ", id, " is outside the vocabulary of ", n_vocab(),
+            " tokens");
   return bytes_[id];
 }
 

@@ -8,9 +8,8 @@ namespace moe::tokenizer {
 namespace {
 
 bool in_ranges(std::span<const CodepointRange> ranges, uint32_t cpt) {
-  auto it =
-      std::upper_bound(ranges.begin(), ranges.end(), cpt,
-                       [](uint32_t value, const CodepointRange& r) { return value < r.first; });
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), cpt,
+                             [](uint32_t value, const CodepointRange& r) { return value < r.first; });
   return it != ranges.begin() && cpt <= std::prev(it)->last;
 }
 
@@ -27,8 +26,7 @@ struct ByteMap {
     from_unicode.fill(-1);
     uint32_t next_extra = 256;
     for (uint32_t byte = 0; byte < 256; ++byte) {
-      bool printable =
-          (byte >= 0x21 && byte <= 0x7E) || (byte >= 0xA1 && byte <= 0xAC) || byte >= 0xAE;
+      bool printable = (byte >= 0x21 && byte <= 0x7E) || (byte >= 0xA1 && byte <= 0xAC) || byte >= 0xAE;
       uint32_t cpt = printable ? byte : next_extra++;
       utf8_append(to_unicode[byte], cpt);
       from_unicode[cpt] = static_cast<int16_t>(byte);

@@ -21,8 +21,8 @@ struct Vocab {
   Kind kind = Kind::kSpm;
   // SPM: pieces with U+2581 for space and <0xNN> byte tokens; BPE: GPT-2 byte-to-unicode strings.
   std::vector<std::string> tokens;
-  std::vector<float> scores;   // SPM merge priority (higher merges first); empty allowed for BPE
-  std::vector<int32_t> types;  // one kToken* per token
+  std::vector<float> scores;        // SPM merge priority (higher merges first); empty allowed for BPE
+  std::vector<int32_t> types;       // one kToken* per token
   std::vector<std::string> merges;  // BPE only: "left right", highest priority first
   int32_t bos_id = 0;
   int32_t eos_id = 0;

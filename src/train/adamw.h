@@ -33,8 +33,7 @@ struct AdamWConfig {
 class AdamW {
  public:
   // Owns elements [begin, end) of the concatenated parameters (end < 0: to the last element).
-  AdamW(std::vector<ParamRef> params, const AdamWConfig& config, int64_t begin = 0,
-        int64_t end = -1);
+  AdamW(std::vector<ParamRef> params, const AdamWConfig& config, int64_t begin = 0, int64_t end = -1);
 
   // One update of the owned elements with learning rate `lr` (gradients already clipped).
   void step(double lr);

@@ -24,15 +24,14 @@ void check(const AttentionConfig& c, const AttentionParams& p) {
   MOE_CHECK(c.head_dim % 2 == 0, ConfigError, "attention: head_dim ", c.head_dim, " is odd (RoPE rotates pairs)");
   MOE_CHECK(c.scale > 0, ConfigError, "attention: scale must be > 0, got ", c.scale);
   const bool none = c.qk_norm == model::QkNorm::kNone;
-  MOE_CHECK(none ? p.q_norm == nullptr && p.k_norm == nullptr : p.q_norm != nullptr && p.k_norm != nullptr,
-            ConfigError, "attention: the q/k norm weights do not match the config (",
-            none ? "no q/k norm" : "q/k norm", ")");
+  MOE_CHECK(none ? p.q_norm == nullptr && p.k_norm == nullptr : p.q_norm != nullptr && p.k_norm != nullptr, ConfigError,
+            "attention: the q/k norm weights do not match the config (", none ? "no q/k norm" : "q/k norm", ")");
 }
 
 // The optional norm (rows of head_dim per head, or the whole projection) then clip of one
 // projection's output `values` [T][width] of n_heads heads, in place.
-void normalize_and_clip(std::vector<float>& values, int64_t n_heads, const float* norm_weight,
-                        const AttentionConfig& c, ProjectionSaved& saved, ThreadPool* pool) {
+void normalize_and_clip(std::vector<float>& values, int64_t n_heads, const float* norm_weight, const AttentionConfig& c,
+                        ProjectionSaved& saved, ThreadPool* pool) {
   const int64_t T = c.batch * c.seq, width = n_heads * c.head_dim;
   if (norm_weight != nullptr) {
     const bool per_head = c.qk_norm == model::QkNorm::kPerHead;
@@ -74,8 +73,8 @@ void rope_rows(float* rows, int64_t n_heads, const AttentionConfig& c, int64_t s
 
 }  // namespace
 
-void attention_forward(float* out, const float* x, const AttentionParams& params,
-                       const AttentionConfig& c, AttentionSaved& saved, ThreadPool* pool) {
+void attention_forward(float* out, const float* x, const AttentionParams& params, const AttentionConfig& c,
+                       AttentionSaved& saved, ThreadPool* pool) {
   check(c, params);
   const int64_t T = c.batch * c.seq, H = c.hidden, d = c.head_dim;
   const int64_t Q = c.n_heads * d, K = c.n_kv_heads * d, group = c.n_heads / c.n_kv_heads;
@@ -124,8 +123,8 @@ void attention_forward(float* out, const float* x, const AttentionParams& params
 }
 
 void attention_backward(float* dx, const AttentionGrads& grads, const float* dout, const float* x,
-                        const AttentionParams& params, const AttentionConfig& c,
-                        const AttentionSaved& saved, ThreadPool* pool) {
+                        const AttentionParams& params, const AttentionConfig& c, const AttentionSaved& saved,
+                        ThreadPool* pool) {
   const int64_t T = c.batch * c.seq, H = c.hidden, d = c.head_dim;
   const int64_t Q = c.n_heads * d, K = c.n_kv_heads * d, group = c.n_heads / c.n_kv_heads;
   std::vector<float> d_context(T * Q, 0.0f), dq(T * Q, 0.0f), dk(T * K, 0.0f), dv(T * K, 0.0f);

@@ -18,13 +18,13 @@
 namespace moe::train {
 
 struct AttentionConfig {
-  int64_t batch = 0;       // B
-  int64_t seq = 0;         // S
-  int64_t hidden = 0;      // H
+  int64_t batch = 0;   // B
+  int64_t seq = 0;     // S
+  int64_t hidden = 0;  // H
   int64_t n_heads = 0;
   int64_t n_kv_heads = 0;  // divides n_heads; query head h reads kv head h / (n_heads / n_kv_heads)
   int64_t head_dim = 0;
-  float scale = 0.0f;      // multiplies q.k (usually 1 / sqrt(head_dim))
+  float scale = 0.0f;  // multiplies q.k (usually 1 / sqrt(head_dim))
   double rope_theta = 10000.0;
   kernels::RopeStyle rope_style = kernels::RopeStyle::kNeox;
   model::QkNorm qk_norm = model::QkNorm::kNone;  // RMSNorm of q and k after the projections
@@ -62,11 +62,11 @@ struct AttentionSaved {
 };
 
 // out [T][H] is overwritten; x [T][H] is the (normalised) input.
-void attention_forward(float* out, const float* x, const AttentionParams& params,
-                       const AttentionConfig& config, AttentionSaved& saved, ThreadPool* pool);
+void attention_forward(float* out, const float* x, const AttentionParams& params, const AttentionConfig& config,
+                       AttentionSaved& saved, ThreadPool* pool);
 // dx [T][H] += the input gradient; parameter gradients accumulated into grads.
 void attention_backward(float* dx, const AttentionGrads& grads, const float* dout, const float* x,
-                        const AttentionParams& params, const AttentionConfig& config,
-                        const AttentionSaved& saved, ThreadPool* pool);
+                        const AttentionParams& params, const AttentionConfig& config, const AttentionSaved& saved,
+                        ThreadPool* pool);
 
 }  // namespace moe::train

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <filesystem>
+#include <map>
 
 #include "core/error.h"
 #include "core/output_file.h"
@@ -67,10 +67,9 @@ void save_checkpoint(const std::string& dir, const model::Model* model, const Tr
     world.barrier();
     if (lead) {
       model::save_model(*model, tmp.string(), model::FileFormat::kHf);
-      io::write_json_file((tmp / "train_state.json").string(),
-                          {{"iteration", state.iteration},
-                           {"consumed_samples", state.consumed_samples},
-                           {"extra", state.extra}});
+      io::write_json_file(
+          (tmp / "train_state.json").string(),
+          {{"iteration", state.iteration}, {"consumed_samples", state.consumed_samples}, {"extra", state.extra}});
       // An older save of the same iteration is replaced only once the new one is complete.
       if (fs::exists(final_path)) fs::remove_all(final_path);
       fs::rename(tmp, final_path);
@@ -130,8 +129,9 @@ OptimizerMoments load_optimizer_moments(const std::string& checkpoint) {
         moments.pieces.push_back(std::move(piece));
       }
     } catch (const std::out_of_range&) {
-      throw FormatError(detail::concat(path, ": not an optimizer state of moe train (steps, offset.<name>, "
-                                             "exp_avg.<name>, exp_avg_sq.<name>)"));
+      throw FormatError(detail::concat(path,
+                                       ": not an optimizer state of moe train (steps, offset.<name>, "
+                                       "exp_avg.<name>, exp_avg_sq.<name>)"));
     } catch (const std::invalid_argument&) {
       throw FormatError(detail::concat(path, ": metadata that is not a number"));
     }

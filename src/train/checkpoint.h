@@ -36,9 +36,9 @@ struct OptimizerMoments {
 };
 
 struct TrainState {
-  int64_t iteration = 0;          // optimizer updates done
-  int64_t consumed_samples = 0;   // train samples drawn so far
-  nlohmann::json extra;           // expert biases, config snapshot, layout
+  int64_t iteration = 0;         // optimizer updates done
+  int64_t consumed_samples = 0;  // train samples drawn so far
+  nlohmann::json extra;          // expert biases, config snapshot, layout
 };
 
 // Writes the checkpoint of `state.iteration` under `dir` (created if missing) and points latest at

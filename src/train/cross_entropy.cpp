@@ -14,8 +14,8 @@ namespace {
 constexpr int64_t kRowChunk = 4;
 }
 
-double cross_entropy_forward(const float* logits, std::span<const int32_t> targets, int64_t V,
-                             CrossEntropySaved& saved, ThreadPool* pool) {
+double cross_entropy_forward(const float* logits, std::span<const int32_t> targets, int64_t V, CrossEntropySaved& saved,
+                             ThreadPool* pool) {
   const int64_t T = static_cast<int64_t>(targets.size());
   saved.lse.resize(T);
   saved.n_targets = 0;
@@ -40,8 +40,8 @@ double cross_entropy_forward(const float* logits, std::span<const int32_t> targe
   return total / static_cast<double>(saved.n_targets);
 }
 
-void cross_entropy_backward(float* d_logits, const float* logits, std::span<const int32_t> targets,
-                            int64_t V, double d_loss, const CrossEntropySaved& saved, ThreadPool* pool) {
+void cross_entropy_backward(float* d_logits, const float* logits, std::span<const int32_t> targets, int64_t V,
+                            double d_loss, const CrossEntropySaved& saved, ThreadPool* pool) {
   const int64_t T = static_cast<int64_t>(targets.size());
   const float scale = saved.n_targets > 0 ? static_cast<float>(d_loss / saved.n_targets) : 0.0f;
   for_chunks(pool, T, kRowChunk, [&](int64_t begin, int64_t end) {

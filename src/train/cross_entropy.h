@@ -17,11 +17,11 @@ struct CrossEntropySaved {
 };
 
 // Returns mean_t (lse_t - logits[t][target_t]) over rows with a target (0 when none has one).
-double cross_entropy_forward(const float* logits, std::span<const int32_t> targets, int64_t V,
-                             CrossEntropySaved& saved, ThreadPool* pool);
+double cross_entropy_forward(const float* logits, std::span<const int32_t> targets, int64_t V, CrossEntropySaved& saved,
+                             ThreadPool* pool);
 // d_logits [T][V] = d_loss * (softmax - onehot(target)) / n_targets (0 rows without a target);
 // overwritten.
-void cross_entropy_backward(float* d_logits, const float* logits, std::span<const int32_t> targets,
-                            int64_t V, double d_loss, const CrossEntropySaved& saved, ThreadPool* pool);
+void cross_entropy_backward(float* d_logits, const float* logits, std::span<const int32_t> targets, int64_t V,
+                            double d_loss, const CrossEntropySaved& saved, ThreadPool* pool);
 
 }  // namespace moe::train

@@ -42,8 +42,7 @@ double sum_squares(const std::vector<ParamRef>& params, int64_t begin, int64_t e
 
 }  // namespace
 
-DistributedOptimizer::Part DistributedOptimizer::make_part(std::vector<ParamRef> params,
-                                                           parallel::Communicator* group,
+DistributedOptimizer::Part DistributedOptimizer::make_part(std::vector<ParamRef> params, parallel::Communicator* group,
                                                            const AdamWConfig& config, bool distributed) {
   const int64_t total = total_size(params);
   const int n = group->size(), r = group->rank();
@@ -73,8 +72,10 @@ void DistributedOptimizer::reduce(Part& part) {
     offset += static_cast<int64_t>(p.grad.size());
   }
   const int64_t n = static_cast<int64_t>(part.flat.size());
-  if (distributed_) part.group->reduce_scatter_sum(part.flat.data(), n);
-  else part.group->allreduce_sum(part.flat.data(), n);
+  if (distributed_)
+    part.group->reduce_scatter_sum(part.flat.data(), n);
+  else
+    part.group->allreduce_sum(part.flat.data(), n);
   for_each_overlap(part.params, part.adam.begin(), part.adam.end(),
                    [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t at) {
                      std::copy(part.flat.begin() + at + lo, part.flat.begin() + at + hi, p.grad.begin() + lo);
@@ -132,7 +133,8 @@ std::vector<MomentPiece> DistributedOptimizer::moments() const {
     const int64_t begin = adam.begin();
     for_each_overlap(part->params, begin, adam.end(), [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
       const int64_t at = offset + lo - begin;
-      pieces.push_back({p.name, lo, std::vector<float>(adam.exp_avg().begin() + at, adam.exp_avg().begin() + at + (hi - lo)),
+      pieces.push_back({p.name, lo,
+                        std::vector<float>(adam.exp_avg().begin() + at, adam.exp_avg().begin() + at + (hi - lo)),
                         std::vector<float>(adam.exp_avg_sq().begin() + at, adam.exp_avg_sq().begin() + at + (hi - lo)),
                         p.slice.describe()});
     });
@@ -146,31 +148,33 @@ void DistributedOptimizer::load_moments(const std::vector<MomentPiece>& pieces, 
   for (const MomentPiece& piece : pieces) by_name[piece.name].push_back(&piece);
   for (Part* part : parts()) {
     const int64_t begin = part->adam.begin();
-    for_each_overlap(part->params, begin, part->adam.end(), [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
-      // The saved moments laid out over the full tensor, whatever blocks and ranges wrote them.
-      int64_t full_size = 1;
-      for (int64_t d : p.slice.full_shape) full_size *= d;
-      std::vector<float> m(full_size), v(full_size);
-      std::vector<char> filled(full_size, 0);
-      for (const MomentPiece* piece : by_name[p.name]) {
-        const TensorSlice saved = TensorSlice::parse(piece->slice, p.slice.full_shape, source + ": '" + p.name + "'");
-        for (int64_t j = 0; j < static_cast<int64_t>(piece->exp_avg.size()); ++j) {
-          const int64_t at = saved.full_index(piece->offset + j);
-          MOE_CHECK(at < full_size, FormatError, source, ": moments of '", p.name, "' beyond its ", full_size,
-                    " elements");
-          m[at] = piece->exp_avg[j];
-          v[at] = piece->exp_avg_sq[j];
-          filled[at] = 1;
-        }
-      }
-      for (int64_t i = lo; i < hi; ++i) {
-        const int64_t at = p.slice.full_index(i);
-        MOE_CHECK(filled[at], FormatError, source, ": the optimizer state lacks moments of '", p.name,
-                  "' elements [", lo, ", ", hi, ")");
-        part->adam.exp_avg()[offset + i - begin] = m[at];
-        part->adam.exp_avg_sq()[offset + i - begin] = v[at];
-      }
-    });
+    for_each_overlap(part->params, begin, part->adam.end(),
+                     [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t offset) {
+                       // The saved moments laid out over the full tensor, whatever blocks and ranges wrote them.
+                       int64_t full_size = 1;
+                       for (int64_t d : p.slice.full_shape) full_size *= d;
+                       std::vector<float> m(full_size), v(full_size);
+                       std::vector<char> filled(full_size, 0);
+                       for (const MomentPiece* piece : by_name[p.name]) {
+                         const TensorSlice saved =
+                             TensorSlice::parse(piece->slice, p.slice.full_shape, source + ": '" + p.name + "'");
+                         for (int64_t j = 0; j < static_cast<int64_t>(piece->exp_avg.size()); ++j) {
+                           const int64_t at = saved.full_index(piece->offset + j);
+                           MOE_CHECK(at < full_size, FormatError, source, ": moments of '", p.name, "' beyond its ",
+                                     full_size, " elements");
+                           m[at] = piece->exp_avg[j];
+                           v[at] = piece->exp_avg_sq[j];
+                           filled[at] = 1;
+                         }
+                       }
+                       for (int64_t i = lo; i < hi; ++i) {
+                         const int64_t at = p.slice.full_index(i);
+                         MOE_CHECK(filled[at], FormatError, source, ": the optimizer state lacks moments of '", p.name,
+                                   "' elements [", lo, ", ", hi, ")");
+                         part->adam.exp_avg()[offset + i - begin] = m[at];
+                         part->adam.exp_avg_sq()[offset + i - begin] = v[at];
+                       }
+                     });
     part->adam.set_steps(steps);
   }
 }

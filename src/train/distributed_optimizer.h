@@ -40,7 +40,7 @@ class DistributedOptimizer {
     std::vector<ParamRef> params;
     parallel::Communicator* group;  // where the gradients are summed and the shards gathered
     AdamW adam;
-    std::vector<float> flat;        // staging for the collectives
+    std::vector<float> flat;  // staging for the collectives
   };
   static Part make_part(std::vector<ParamRef> params, parallel::Communicator* group, const AdamWConfig& config,
                         bool distributed);

@@ -7,8 +7,7 @@
 
 namespace moe::train {
 
-void embedding_forward(float* out, std::span<const int32_t> tokens, const float* table, int64_t V,
-                       int64_t H) {
+void embedding_forward(float* out, std::span<const int32_t> tokens, const float* table, int64_t V, int64_t H) {
   for (size_t t = 0; t < tokens.size(); ++t) {
     MOE_CHECK(tokens[t] >= 0 && tokens[t] < V, UsageError, "token id ", tokens[t], " at position ", t,
               " is outside the vocabulary of ", V);

@@ -8,8 +8,7 @@
 namespace moe::train {
 
 // out [T][H] = table[tokens[t]]; throws UsageError for a token outside [0, V).
-void embedding_forward(float* out, std::span<const int32_t> tokens, const float* table, int64_t V,
-                       int64_t H);
+void embedding_forward(float* out, std::span<const int32_t> tokens, const float* table, int64_t V, int64_t H);
 // d_table [V][H] += dout[t] at row tokens[t], in token order.
 void embedding_backward(float* d_table, std::span<const int32_t> tokens, const float* dout, int64_t H);
 

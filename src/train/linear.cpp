@@ -12,35 +12,74 @@ namespace moe::train {
 
 using kernels::GemmLayout;
 
-void linear_forward(float* y, const float* x, const float* w, const float* bias, int64_t T,
-                    int64_t I, int64_t O, ThreadPool* pool, bool bf16) {
+void linear_forward(float* y, const float* x, const float* w, const float* bias, int64_t T, int64_t I, int64_t O,
+                    ThreadPool* pool, bool bf16) {
   if (T == 0) return;
-  kernels::gemm_f32({.layout = GemmLayout::kNT, .m = T, .n = O, .k = I, .a = x, .lda = I, .b = w, .ldb = I,
-                     .c = y, .ldc = O, .bf16 = bf16},
+  kernels::gemm_f32({.layout = GemmLayout::kNT,
+                     .m = T,
+                     .n = O,
+                     .k = I,
+                     .a = x,
+                     .lda = I,
+                     .b = w,
+                     .ldb = I,
+                     .c = y,
+                     .ldc = O,
+                     .bf16 = bf16},
                     pool);
   if (bias == nullptr) return;
   for (int64_t t = 0; t < T; ++t)
     for (int64_t o = 0; o < O; ++o) y[t * O + o] += bias[o];
 }
 
-void linear_input_grad(float* dx, const float* dy, const float* w, int64_t T, int64_t I, int64_t O,
-                       ThreadPool* pool, bool bf16) {
+void linear_input_grad(float* dx, const float* dy, const float* w, int64_t T, int64_t I, int64_t O, ThreadPool* pool,
+                       bool bf16) {
   if (T == 0) return;
-  kernels::gemm_f32({.layout = GemmLayout::kNN, .m = T, .n = I, .k = O, .a = dy, .lda = O, .b = w, .ldb = I,
-                     .c = dx, .ldc = I, .accumulate = false, .bf16 = bf16},
+  kernels::gemm_f32({.layout = GemmLayout::kNN,
+                     .m = T,
+                     .n = I,
+                     .k = O,
+                     .a = dy,
+                     .lda = O,
+                     .b = w,
+                     .ldb = I,
+                     .c = dx,
+                     .ldc = I,
+                     .accumulate = false,
+                     .bf16 = bf16},
                     pool);
 }
 
-void linear_backward(float* dx, float* dw, float* db, const float* dy, const float* x,
-                     const float* w, int64_t T, int64_t I, int64_t O, ThreadPool* pool, bool bf16) {
+void linear_backward(float* dx, float* dw, float* db, const float* dy, const float* x, const float* w, int64_t T,
+                     int64_t I, int64_t O, ThreadPool* pool, bool bf16) {
   if (T == 0) return;
   if (dx != nullptr)
-    kernels::gemm_f32({.layout = GemmLayout::kNN, .m = T, .n = I, .k = O, .a = dy, .lda = O, .b = w, .ldb = I,
-                       .c = dx, .ldc = I, .accumulate = true, .bf16 = bf16},
+    kernels::gemm_f32({.layout = GemmLayout::kNN,
+                       .m = T,
+                       .n = I,
+                       .k = O,
+                       .a = dy,
+                       .lda = O,
+                       .b = w,
+                       .ldb = I,
+                       .c = dx,
+                       .ldc = I,
+                       .accumulate = true,
+                       .bf16 = bf16},
                       pool);
   if (dw != nullptr)
-    kernels::gemm_f32({.layout = GemmLayout::kTN, .m = O, .n = I, .k = T, .a = dy, .lda = O, .b = x, .ldb = I,
-                       .c = dw, .ldc = I, .accumulate = true, .bf16 = bf16},
+    kernels::gemm_f32({.layout = GemmLayout::kTN,
+                       .m = O,
+                       .n = I,
+                       .k = T,
+                       .a = dy,
+                       .lda = O,
+                       .b = x,
+                       .ldb = I,
+                       .c = dw,
+                       .ldc = I,
+                       .accumulate = true,
+                       .bf16 = bf16},
                       pool);
   if (db != nullptr)
     for (int64_t t = 0; t < T; ++t)

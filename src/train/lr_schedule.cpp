@@ -17,9 +17,12 @@ LrDecayStyle parse_lr_decay_style(const std::string& text) {
 
 const char* lr_decay_style_name(LrDecayStyle style) {
   switch (style) {
-    case LrDecayStyle::kConstant: return "constant";
-    case LrDecayStyle::kLinear: return "linear";
-    case LrDecayStyle::kCosine: return "cosine";
+    case LrDecayStyle::kConstant:
+      return "constant";
+    case LrDecayStyle::kLinear:
+      return "linear";
+    case LrDecayStyle::kCosine:
+      return "cosine";
   }
   return "?";
 }
@@ -31,9 +34,7 @@ double LrSchedule::at(int64_t iteration) const {
   if (iteration > decay_iters) return min_lr;
   const double span = static_cast<double>(decay_iters - warmup_iters);
   const double ratio = span > 0 ? static_cast<double>(iteration - warmup_iters) / span : 1.0;
-  const double coeff = style == LrDecayStyle::kLinear
-                           ? 1.0 - ratio
-                           : 0.5 * (std::cos(std::numbers::pi * ratio) + 1.0);
+  const double coeff = style == LrDecayStyle::kLinear ? 1.0 - ratio : 0.5 * (std::cos(std::numbers::pi * ratio) + 1.0);
   return min_lr + coeff * (lr - min_lr);
 }
 

@@ -13,10 +13,10 @@ LrDecayStyle parse_lr_decay_style(const std::string& text);  // ConfigError nami
 const char* lr_decay_style_name(LrDecayStyle style);
 
 struct LrSchedule {
-  double lr = 1e-3;             // lr (the peak)
-  double min_lr = 0.0;          // min_lr
-  int64_t warmup_iters = 0;     // lr_warmup_iters
-  int64_t decay_iters = 0;      // lr_decay_iters (train_iters when unset)
+  double lr = 1e-3;          // lr (the peak)
+  double min_lr = 0.0;       // min_lr
+  int64_t warmup_iters = 0;  // lr_warmup_iters
+  int64_t decay_iters = 0;   // lr_decay_iters (train_iters when unset)
   LrDecayStyle style = LrDecayStyle::kCosine;
 
   // The rate of update number `iteration` (1-based: the first update is iteration 1).

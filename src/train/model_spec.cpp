@@ -18,8 +18,8 @@ namespace {
 void apply_size(const std::optional<int64_t>& key, int64_t& field, const char* name, bool fixed,
                 const std::string& source) {
   if (!key) return;
-  MOE_CHECK(!fixed || *key == field, ConfigError, name, ": ", *key, " differs from ", source,
-            " (", field, "); a model directory fixes the shape");
+  MOE_CHECK(!fixed || *key == field, ConfigError, name, ": ", *key, " differs from ", source, " (", field,
+            "); a model directory fixes the shape");
   field = *key;
 }
 
@@ -38,12 +38,14 @@ TrainingStart resolve_training_start(TrainConfig& config) {
     start.config = start.weights->config;
     start.vocab = start.weights->vocab;
   } else {
-    MOE_CHECK(fs::exists(spec.model), ConfigError, "model: '", spec.model,
-              "' is neither a preset (", [&] {
-                std::string names;
-                for (const auto& n : presets) names += (names.empty() ? "" : ", ") + n;
-                return names;
-              }(), "), a config.json nor a model directory");
+    MOE_CHECK(
+        fs::exists(spec.model), ConfigError, "model: '", spec.model, "' is neither a preset (",
+        [&] {
+          std::string names;
+          for (const auto& n : presets) names += (names.empty() ? "" : ", ") + n;
+          return names;
+        }(),
+        "), a config.json nor a model directory");
     start.config = model::config_from_hf(io::read_json_file(spec.model), spec.model);
     MOE_CHECK(!spec.tokenizer.empty(), ConfigError, "tokenizer: required with model: ", spec.model,
               " (a config.json has no vocabulary)");
@@ -71,8 +73,8 @@ TrainingStart resolve_training_start(TrainConfig& config) {
   a.scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
   apply_size(spec.moe_ffn_hidden_size ? spec.moe_ffn_hidden_size : spec.ffn_hidden_size, f.expert_ffn,
              spec.moe_ffn_hidden_size ? "moe_ffn_hidden_size" : "ffn_hidden_size", fixed, start.source);
-  apply_size(spec.moe_shared_expert_intermediate_size, f.shared_expert_ffn,
-             "moe_shared_expert_intermediate_size", fixed, start.source);
+  apply_size(spec.moe_shared_expert_intermediate_size, f.shared_expert_ffn, "moe_shared_expert_intermediate_size",
+             fixed, start.source);
   apply_size(spec.num_experts, f.router.n_experts, "num_experts", fixed, start.source);
   apply_size(spec.max_position_embeddings, c.max_positions, "max_position_embeddings", fixed, start.source);
   if (spec.rotary_base) c.rope_theta = *spec.rotary_base;
@@ -92,14 +94,14 @@ TrainingStart resolve_training_start(TrainConfig& config) {
   const RouterConfig& model_router = c.moe().router;
   if (!config.given.contains("moe_router_pre_softmax")) config.router.pre_softmax = !model_router.renormalize;
   const RouterTrainConfig& r = config.router;
-  MOE_CHECK(r.score_function == ScoreFunction::kSoftmax && r.num_groups == 0 && !r.topk_scaling_factor,
-            ConfigError, "moe_router_score_function / moe_router_num_groups / moe_router_topk_scaling_factor: ",
-            model::arch_name(c.arch), " routes by softmax without groups or scaling; these options need an "
-            "architecture that has them");
+  MOE_CHECK(
+      r.score_function == ScoreFunction::kSoftmax && r.num_groups == 0 && !r.topk_scaling_factor, ConfigError,
+      "moe_router_score_function / moe_router_num_groups / moe_router_topk_scaling_factor: ", model::arch_name(c.arch),
+      " routes by softmax without groups or scaling; these options need an "
+      "architecture that has them");
   MOE_CHECK(r.pre_softmax != model_router.renormalize || r.topk == 1, ConfigError,
-            "moe_router_pre_softmax: ", r.pre_softmax ? "true" : "false", " does not match ",
-            model::arch_name(c.arch), "'s routing (", model_router.describe(), "); set it to ",
-            model_router.renormalize ? "false" : "true");
+            "moe_router_pre_softmax: ", r.pre_softmax ? "true" : "false", " does not match ", model::arch_name(c.arch),
+            "'s routing (", model_router.describe(), "); set it to ", model_router.renormalize ? "false" : "true");
   c.validate();
   r.validate();
   return start;

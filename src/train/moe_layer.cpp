@@ -7,7 +7,6 @@
 //   shared:   see shared_expert.h
 #include "train/moe_layer.h"
 
-
 #include "core/error.h"
 #include "train/linear.h"
 
@@ -19,9 +18,8 @@ std::vector<float> draw_jitter(Rng& rng, double eps, int64_t n) {
   return noise;
 }
 
-void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
-                 const MoeLayerConfig& config, std::vector<float> noise, MoeSaved& saved,
-                 ThreadPool* pool) {
+void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params, const MoeLayerConfig& config,
+                 std::vector<float> noise, MoeSaved& saved, ThreadPool* pool) {
   const int64_t H = config.hidden, E = config.router.num_experts, k = config.router.topk;
   const int64_t held = config.exchange != nullptr ? config.exchange->local_experts() : E;
   MOE_CHECK(static_cast<int64_t>(params.experts.size()) == held, ConfigError, "moe layer: ", params.experts.size(),
@@ -38,8 +36,8 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
   }
   saved.logits.resize(T * E);
   linear_forward(saved.logits.data(), router_input, params.router, nullptr, T, H, E, pool);
-  saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length,
-                                config.aux_group, &saved.router);
+  saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length, config.aux_group,
+                                &saved.router);
 
   plan_permutation(saved.routing.experts, T, k, E, saved.perm);
   const int64_t R = saved.perm.n_rows();
@@ -47,8 +45,8 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
   saved.expert_out.resize(R * H);
   permute_forward(saved.rows.data(), x, saved.perm, H, pool);
   if (config.exchange == nullptr) {
-    swiglu_forward(saved.expert_out.data(), saved.rows.data(), saved.perm.offsets, params.experts, H,
-                   config.expert_ffn, saved.experts, pool);
+    swiglu_forward(saved.expert_out.data(), saved.rows.data(), saved.perm.offsets, params.experts, H, config.expert_ffn,
+                   saved.experts, pool);
   } else {
     ExpertExchange& ep = *config.exchange;
     ep.plan(saved.perm.offsets, saved.exchange);
@@ -65,14 +63,13 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
 }
 
 void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const float* x, int64_t T,
-                  const MoeParams& params, const MoeLayerConfig& config, const MoeSaved& saved,
-                  float loss_scale, ThreadPool* pool) {
+                  const MoeParams& params, const MoeLayerConfig& config, const MoeSaved& saved, float loss_scale,
+                  ThreadPool* pool) {
   MOE_ASSERT(loss_scale > 0);
   const int64_t H = config.hidden, E = config.router.num_experts, k = config.router.topk;
   const int64_t R = saved.perm.n_rows();
   std::vector<float> d_expert_out(R * H), d_weights(T * k), d_rows(R * H, 0.0f);
-  combine_backward(d_expert_out.data(), d_weights, dout, saved.expert_out.data(), saved.routing.weights,
-                   saved.perm, H);
+  combine_backward(d_expert_out.data(), d_weights, dout, saved.expert_out.data(), saved.routing.weights, saved.perm, H);
   if (config.exchange == nullptr) {
     swiglu_backward(d_rows.data(), grads.experts, d_expert_out.data(), saved.rows.data(), saved.perm.offsets,
                     params.experts, H, config.expert_ffn, saved.experts, pool);

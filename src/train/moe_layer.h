@@ -27,7 +27,7 @@ struct MoeLayerConfig {
   int64_t expert_ffn = 0;  // F
   int64_t shared_ffn = 0;  // Fs, 0 = no shared expert
   RouterTrainConfig router;
-  int64_t seq_length = 0;  // tokens per sequence (for the sequence-level aux loss)
+  int64_t seq_length = 0;              // tokens per sequence (for the sequence-level aux loss)
   ExpertExchange* exchange = nullptr;  // the EP group's exchange; null = every expert is here
   // Where the router sums its aux-loss counts (Megatron's TP x CP group: the ranks holding other
   // positions of the same sequences); null = this rank alone.
@@ -35,11 +35,11 @@ struct MoeLayerConfig {
 };
 
 struct MoeParams {
-  const float* router = nullptr;           // [E][H]
-  std::vector<SwigluParams> experts;       // E, or this EP rank's experts
-  SwigluParams shared{};                   // when shared_ffn > 0
-  const float* shared_gate = nullptr;      // [1][H] when shared_ffn > 0
-  std::span<const float> expert_bias;      // [E] selection-only bias, or empty
+  const float* router = nullptr;       // [E][H]
+  std::vector<SwigluParams> experts;   // E, or this EP rank's experts
+  SwigluParams shared{};               // when shared_ffn > 0
+  const float* shared_gate = nullptr;  // [1][H] when shared_ffn > 0
+  std::span<const float> expert_bias;  // [E] selection-only bias, or empty
 };
 
 struct MoeGrads {
@@ -56,11 +56,11 @@ struct MoeSaved {
   RouterSaved router;
   RouterTrainOutput routing;
   Permutation perm;
-  std::vector<float> rows;          // permuted inputs [R][H]
-  std::vector<float> expert_out;    // [R][H]
-  ExchangePlan exchange;            // with EP: where the rows went
-  std::vector<float> local_rows;    // with EP: the rows this rank's experts ran on, expert-major
-  std::vector<float> local_out;     // with EP: their outputs
+  std::vector<float> rows;        // permuted inputs [R][H]
+  std::vector<float> expert_out;  // [R][H]
+  ExchangePlan exchange;          // with EP: where the rows went
+  std::vector<float> local_rows;  // with EP: the rows this rank's experts ran on, expert-major
+  std::vector<float> local_out;   // with EP: their outputs
   SwigluSaved experts;
   SharedExpertSaved shared;
 };
@@ -70,14 +70,13 @@ std::vector<float> draw_jitter(Rng& rng, double eps, int64_t n);
 
 // out [T][H] overwritten. noise: [T][H] jitter factors for the router's input, or empty (none).
 // The routing (experts, weights, losses, counts) is left in saved.routing.
-void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
-                 const MoeLayerConfig& config, std::vector<float> noise, MoeSaved& saved,
-                 ThreadPool* pool);
+void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params, const MoeLayerConfig& config,
+                 std::vector<float> noise, MoeSaved& saved, ThreadPool* pool);
 // dx [T][H] += the input gradient; parameter gradients accumulated into grads. dout is the
 // gradient of a loss in which the aux and z losses enter with weight loss_scale (> 0; 1 = as
 // they are, 1/N when N micro-batches are averaged).
 void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const float* x, int64_t T,
-                  const MoeParams& params, const MoeLayerConfig& config, const MoeSaved& saved,
-                  float loss_scale, ThreadPool* pool);
+                  const MoeParams& params, const MoeLayerConfig& config, const MoeSaved& saved, float loss_scale,
+                  ThreadPool* pool);
 
 }  // namespace moe::train

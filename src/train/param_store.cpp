@@ -32,13 +32,15 @@ ParamStore::ParamStore(const model::ModelConfig& config, const ParamShard& shard
   MOE_CHECK(config.rope_style == kernels::RopeStyle::kNeox, ConfigError,
             "training keeps q/k rows in HF's rotate-half order; convert interleaved rows first");
   const int tp = shard.tp_size;
-  MOE_CHECK(tp >= 1 && shard.tp_rank >= 0 && shard.tp_rank < tp, ConfigError, "tensor parallel rank ",
-            shard.tp_rank, " of ", tp);
-  MOE_CHECK(config.attention().n_heads % tp == 0 && config.attention().n_kv_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ",
-            tp, " does not divide the attention heads (", config.attention().n_heads, ") and kv heads (", config.attention().n_kv_heads, ")");
+  MOE_CHECK(tp >= 1 && shard.tp_rank >= 0 && shard.tp_rank < tp, ConfigError, "tensor parallel rank ", shard.tp_rank,
+            " of ", tp);
+  MOE_CHECK(config.attention().n_heads % tp == 0 && config.attention().n_kv_heads % tp == 0, ConfigError,
+            "tensor_model_parallel_size = ", tp, " does not divide the attention heads (", config.attention().n_heads,
+            ") and kv heads (", config.attention().n_kv_heads, ")");
   MOE_CHECK(config.moe().shared_expert_ffn % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
             " does not divide the shared expert's width ", config.moe().shared_expert_ffn);
-  MOE_CHECK(tp == 1 || config.attention().qk_norm != model::QkNorm::kWhole, ConfigError, "tensor_model_parallel_size = ", tp,
+  MOE_CHECK(tp == 1 || config.attention().qk_norm != model::QkNorm::kWhole, ConfigError,
+            "tensor_model_parallel_size = ", tp,
             ": this model normalises q and k over the whole projection (OLMoE), which tensor parallelism splits");
   const int64_t H = config.hidden_size, E = config.n_experts();
   const int64_t first_expert = shard.first_expert, n_experts = shard.n_experts;

@@ -71,8 +71,8 @@ class ParamStore {
 
   model::ModelConfig config_;
   ParamShard shard_;
-  std::deque<Param> storage_;   // stable addresses for the views
-  std::vector<Param*> order_;   // HF file order
+  std::deque<Param> storage_;  // stable addresses for the views
+  std::vector<Param*> order_;  // HF file order
   std::unordered_map<const float*, Param*> by_value_;
   model::ModelWeights views_;
 };

@@ -12,8 +12,8 @@ namespace {
 constexpr int64_t kRowChunk = 16;
 }
 
-void rmsnorm_forward(float* out, const float* x, const float* w, RmsNormSaved& saved, int64_t T,
-                     int64_t H, float eps, ThreadPool* pool) {
+void rmsnorm_forward(float* out, const float* x, const float* w, RmsNormSaved& saved, int64_t T, int64_t H, float eps,
+                     ThreadPool* pool) {
   saved.rstd.resize(T);
   for_chunks(pool, T, kRowChunk, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {

@@ -14,8 +14,8 @@ struct RmsNormSaved {
 };
 
 // out [T][H] (may alias x only when backward gets x from elsewhere).
-void rmsnorm_forward(float* out, const float* x, const float* w, RmsNormSaved& saved, int64_t T,
-                     int64_t H, float eps, ThreadPool* pool);
+void rmsnorm_forward(float* out, const float* x, const float* w, RmsNormSaved& saved, int64_t T, int64_t H, float eps,
+                     ThreadPool* pool);
 // dx [T][H] += ..., dw [H] += ... (dw may be null).
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w,
                       const RmsNormSaved& saved, int64_t T, int64_t H, ThreadPool* pool);

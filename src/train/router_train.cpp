@@ -23,8 +23,7 @@ double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 // The aux losses' probabilities of one token: softmax over all E, or sigmoid normalised over all E
 // (compute_routing_scores_for_aux_loss). For sigmoid, `sigmoids` receives the unnormalised scores.
-void aux_scores(const float* logits, const RouterTrainConfig& config, double* probs,
-                double* sigmoids) {
+void aux_scores(const float* logits, const RouterTrainConfig& config, double* probs, double* sigmoids) {
   const int64_t n = config.num_experts;
   if (config.score_function == ScoreFunction::kSoftmax) {
     softmax(logits, n, probs);
@@ -57,8 +56,7 @@ void choose_experts(const float* logits, const double* balanced, const RouterTra
 
 // Megatron's apply_router_token_dropping: an expert over capacity keeps its highest-weight pairs
 // (probs; ties to the earlier token) or its earliest pairs (position); the others become -1 / 0.
-int64_t drop_over_capacity(RouterTrainOutput& out, int64_t n_tokens,
-                           const RouterTrainConfig& config) {
+int64_t drop_over_capacity(RouterTrainOutput& out, int64_t n_tokens, const RouterTrainConfig& config) {
   const int64_t k = config.topk;
   std::vector<std::vector<int64_t>> pairs(config.num_experts);  // per expert, in token order
   for (int64_t pair = 0; pair < n_tokens * k; ++pair) pairs[out.experts[pair]].push_back(pair);
@@ -66,8 +64,7 @@ int64_t drop_over_capacity(RouterTrainOutput& out, int64_t n_tokens,
   for (std::vector<int64_t>& list : pairs) {
     if (static_cast<int64_t>(list.size()) <= out.capacity) continue;
     if (config.drop_policy == DropPolicy::kProbs)
-      std::stable_sort(list.begin(), list.end(),
-                       [&](int64_t a, int64_t b) { return out.weights[a] > out.weights[b]; });
+      std::stable_sort(list.begin(), list.end(), [&](int64_t a, int64_t b) { return out.weights[a] > out.weights[b]; });
     for (size_t i = out.capacity; i < list.size(); ++i) {
       out.experts[list[i]] = -1;
       out.weights[list[i]] = 0.0f;
@@ -79,16 +76,14 @@ int64_t drop_over_capacity(RouterTrainOutput& out, int64_t n_tokens,
 
 // Sums `values` over the aux group (Megatron's reduce over its TP x CP group).
 void sum_over_group(std::vector<double>& values, parallel::Communicator* group) {
-  if (group != nullptr && group->size() > 1)
-    group->allreduce_sum(values.data(), static_cast<int64_t>(values.size()));
+  if (group != nullptr && group->size() > 1) group->allreduce_sum(values.data(), static_cast<int64_t>(values.size()));
 }
 
 // Megatron's aux loss (switch_load_balancing_loss_func) or, with n_sequences > 0, its
 // sequence-level form: per block of tokens, coeff * E / (k * tokens^2) * sum_i c_i * sum_t p[t][i],
 // averaged over the blocks. Fills saved's counts and tokens; returns the loss.
-double aux_loss_forward(std::span<const float> logits, int64_t n_tokens,
-                        const RouterTrainConfig& config, int64_t seq_length,
-                        parallel::Communicator* group, RouterSaved& saved) {
+double aux_loss_forward(std::span<const float> logits, int64_t n_tokens, const RouterTrainConfig& config,
+                        int64_t seq_length, parallel::Communicator* group, RouterSaved& saved) {
   const int64_t n = config.num_experts, k = config.topk;
   const bool per_sequence = config.load_balancing == LoadBalancing::kSeqAuxLoss;
   const int64_t blocks = per_sequence ? n_tokens / seq_length : 1;
@@ -110,8 +105,7 @@ double aux_loss_forward(std::span<const float> logits, int64_t n_tokens,
   saved.n_sequences = per_sequence ? blocks : 0;
 
   const double scale = config.aux_loss_coeff * static_cast<double>(n) /
-                       (static_cast<double>(k) * saved.aux_tokens * saved.aux_tokens) /
-                       static_cast<double>(blocks);
+                       (static_cast<double>(k) * saved.aux_tokens * saved.aux_tokens) / static_cast<double>(blocks);
   double loss = 0;
   for (int64_t t = 0; t < n_tokens; ++t)
     for (int64_t e = 0; e < n; ++e) loss += probs[t * n + e] * counts[(t / block_tokens) * n + e];
@@ -138,26 +132,22 @@ void softmax_backward(const double* p, const double* g, int64_t n, double* d_log
 
 }  // namespace
 
-RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens,
-                                const RouterTrainConfig& config, std::span<const float> expert_bias,
-                                int64_t seq_length, parallel::Communicator* aux_group,
-                                RouterSaved* saved) {
+RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens, const RouterTrainConfig& config,
+                                std::span<const float> expert_bias, int64_t seq_length,
+                                parallel::Communicator* aux_group, RouterSaved* saved) {
   config.validate();
   const int64_t n = config.num_experts, k = config.topk;
   MOE_CHECK(n_tokens >= 1 && static_cast<int64_t>(logits.size()) == n_tokens * n, UsageError,
-            "router logits: ", logits.size(), " values, expected ", n_tokens, " tokens x ", n,
-            " experts");
+            "router logits: ", logits.size(), " values, expected ", n_tokens, " tokens x ", n, " experts");
   MOE_CHECK(expert_bias.empty() || config.enable_expert_bias, UsageError,
             "expert bias given but moe_router_enable_expert_bias is off");
   MOE_CHECK(expert_bias.empty() || static_cast<int64_t>(expert_bias.size()) == n, UsageError,
             "expert bias: ", expert_bias.size(), " values but num_experts = ", n);
-  const bool aux_on =
-      config.aux_loss_coeff > 0 && (config.load_balancing == LoadBalancing::kAuxLoss ||
-                                    config.load_balancing == LoadBalancing::kSeqAuxLoss);
-  MOE_CHECK(!aux_on || config.load_balancing != LoadBalancing::kSeqAuxLoss ||
-                (seq_length >= 1 && n_tokens % seq_length == 0),
-            UsageError, "seq_aux_loss: the sequence length ", seq_length, " must divide the ",
-            n_tokens, " tokens");
+  const bool aux_on = config.aux_loss_coeff > 0 && (config.load_balancing == LoadBalancing::kAuxLoss ||
+                                                    config.load_balancing == LoadBalancing::kSeqAuxLoss);
+  MOE_CHECK(
+      !aux_on || config.load_balancing != LoadBalancing::kSeqAuxLoss || (seq_length >= 1 && n_tokens % seq_length == 0),
+      UsageError, "seq_aux_loss: the sequence length ", seq_length, " must divide the ", n_tokens, " tokens");
 
   RouterTrainOutput out;
   out.experts.resize(n_tokens * k);
@@ -173,8 +163,8 @@ RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens,
 
   if (config.capacity_factor) {
     // get_capacity(T * k, E, factor); nothing can be over capacity when capacity >= T.
-    out.capacity = static_cast<int64_t>(std::ceil(
-        static_cast<double>(n_tokens * k) / static_cast<double>(n) * *config.capacity_factor));
+    out.capacity = static_cast<int64_t>(
+        std::ceil(static_cast<double>(n_tokens * k) / static_cast<double>(n) * *config.capacity_factor));
     if (out.capacity < n_tokens) out.dropped = drop_over_capacity(out, n_tokens, config);
   }
   out.tokens_per_expert.assign(n, 0);
@@ -185,8 +175,7 @@ RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens,
   RouterSaved& keep = saved != nullptr ? *saved : local;
   keep = RouterSaved{};
   keep.n_tokens = n_tokens;
-  if (aux_on)
-    out.aux_loss = aux_loss_forward(logits, n_tokens, config, seq_length, aux_group, keep);
+  if (aux_on) out.aux_loss = aux_loss_forward(logits, n_tokens, config, seq_length, aux_group, keep);
   const int group_size = aux_group != nullptr ? aux_group->size() : 1;
   keep.z_coeff = config.z_loss_coeff / group_size;
   if (config.z_loss_coeff > 0) out.z_loss = z_loss_forward(logits, n_tokens, n, keep.z_coeff);
@@ -198,24 +187,22 @@ RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens,
   return out;
 }
 
-void route_backward(const RouterSaved& saved, const RouterTrainConfig& config,
-                    std::span<const float> d_weights, std::span<float> d_logits) {
+void route_backward(const RouterSaved& saved, const RouterTrainConfig& config, std::span<const float> d_weights,
+                    std::span<float> d_logits) {
   const int64_t n = config.num_experts, k = config.topk, n_tokens = saved.n_tokens;
   MOE_CHECK(static_cast<int64_t>(d_weights.size()) == n_tokens * k &&
                 static_cast<int64_t>(d_logits.size()) == n_tokens * n &&
                 static_cast<int64_t>(saved.logits.size()) == n_tokens * n,
-            UsageError, "route_backward: d_weights ", d_weights.size(), ", d_logits ",
-            d_logits.size(), " values for ", n_tokens, " tokens (forward kept ",
-            saved.logits.size(), " logits)");
+            UsageError, "route_backward: d_weights ", d_weights.size(), ", d_logits ", d_logits.size(), " values for ",
+            n_tokens, " tokens (forward kept ", saved.logits.size(), " logits)");
   const double scale = config.topk_scaling_factor.value_or(1.0);
   const bool sinkhorn = config.load_balancing == LoadBalancing::kSinkhorn;
   const bool aux_on = !saved.aux_counts.empty();
   const int64_t block_tokens = saved.n_sequences > 0 ? n_tokens / saved.n_sequences : n_tokens;
-  const double aux_scale =
-      aux_on ? config.aux_loss_coeff * static_cast<double>(n) /
-                   (static_cast<double>(k) * saved.aux_tokens * saved.aux_tokens) /
-                   static_cast<double>(std::max<int64_t>(saved.n_sequences, 1))
-             : 0.0;
+  const double aux_scale = aux_on ? config.aux_loss_coeff * static_cast<double>(n) /
+                                        (static_cast<double>(k) * saved.aux_tokens * saved.aux_tokens) /
+                                        static_cast<double>(std::max<int64_t>(saved.n_sequences, 1))
+                                  : 0.0;
   std::vector<double> probs(n), sigmoids(n), g(n), d_row(n), picked_p(k), picked_g(k);
   std::vector<float> picked(k);
   for (int64_t t = 0; t < n_tokens; ++t) {
@@ -224,8 +211,7 @@ void route_backward(const RouterSaved& saved, const RouterTrainConfig& config,
     std::fill(d_row.begin(), d_row.end(), 0.0);
     // Gradient of the loss w.r.t. the unscaled weights; a dropped pair's weight is a constant 0.
     for (int64_t j = 0; j < k; ++j)
-      picked_g[j] =
-          saved.experts[t * k + j] >= 0 ? d_weights[t * k + j] * (sinkhorn ? 1.0 : scale) : 0.0;
+      picked_g[j] = saved.experts[t * k + j] >= 0 ? d_weights[t * k + j] * (sinkhorn ? 1.0 : scale) : 0.0;
 
     if (config.score_function == ScoreFunction::kSigmoid) {  // never sinkhorn (validate)
       double sum = 0;
@@ -278,14 +264,12 @@ void route_backward(const RouterSaved& saved, const RouterTrainConfig& config,
   }
 }
 
-void update_expert_bias(std::span<float> expert_bias, std::span<const int64_t> tokens_per_expert,
-                        double rate) {
-  MOE_CHECK(expert_bias.size() == tokens_per_expert.size(), UsageError,
-            "expert bias: ", expert_bias.size(), " values but ", tokens_per_expert.size(),
-            " token counts");
-  const double mean = static_cast<double>(std::accumulate(tokens_per_expert.begin(),
-                                                          tokens_per_expert.end(), int64_t{0})) /
-                      static_cast<double>(tokens_per_expert.size());
+void update_expert_bias(std::span<float> expert_bias, std::span<const int64_t> tokens_per_expert, double rate) {
+  MOE_CHECK(expert_bias.size() == tokens_per_expert.size(), UsageError, "expert bias: ", expert_bias.size(),
+            " values but ", tokens_per_expert.size(), " token counts");
+  const double mean =
+      static_cast<double>(std::accumulate(tokens_per_expert.begin(), tokens_per_expert.end(), int64_t{0})) /
+      static_cast<double>(tokens_per_expert.size());
   for (size_t e = 0; e < expert_bias.size(); ++e) {
     const double offset = mean - static_cast<double>(tokens_per_expert[e]);
     const double sign = offset > 0 ? 1.0 : offset < 0 ? -1.0 : 0.0;

@@ -30,16 +30,16 @@ struct RouterTrainConfig {
   LoadBalancing load_balancing = LoadBalancing::kAuxLoss;  // moe_router_load_balancing_type
   double aux_loss_coeff = 0.0;                             // moe_aux_loss_coeff (0 = no aux loss)
   double z_loss_coeff = 0.0;                               // moe_z_loss_coeff (0 = off)
-  std::optional<double> capacity_factor;        // moe_expert_capacity_factor (unset = dropless)
-  DropPolicy drop_policy = DropPolicy::kProbs;  // moe_token_drop_policy
-  bool pad_to_capacity = false;                 // moe_pad_expert_input_to_capacity
-  bool pre_softmax = false;                     // moe_router_pre_softmax
+  std::optional<double> capacity_factor;                   // moe_expert_capacity_factor (unset = dropless)
+  DropPolicy drop_policy = DropPolicy::kProbs;             // moe_token_drop_policy
+  bool pad_to_capacity = false;                            // moe_pad_expert_input_to_capacity
+  bool pre_softmax = false;                                // moe_router_pre_softmax
   ScoreFunction score_function = ScoreFunction::kSoftmax;  // moe_router_score_function
-  int64_t num_groups = 0;                     // moe_router_num_groups (0 = no group limit)
-  int64_t group_topk = 0;                     // moe_router_group_topk
-  std::optional<double> topk_scaling_factor;  // moe_router_topk_scaling_factor
-  bool enable_expert_bias = false;            // moe_router_enable_expert_bias
-  double bias_update_rate = 1e-3;             // moe_router_bias_update_rate
+  int64_t num_groups = 0;                                  // moe_router_num_groups (0 = no group limit)
+  int64_t group_topk = 0;                                  // moe_router_group_topk
+  std::optional<double> topk_scaling_factor;               // moe_router_topk_scaling_factor
+  bool enable_expert_bias = false;                         // moe_router_enable_expert_bias
+  double bias_update_rate = 1e-3;                          // moe_router_bias_update_rate
 
   void validate() const;  // throws ConfigError naming the offending YAML key
   // The selection and weights these options describe, as the model's router (moe/router.h): the
@@ -80,21 +80,19 @@ struct RouterTrainOutput {
 // aux_group: where Megatron sums the aux loss's counts and token totals (its TP x CP group); the
 // z-loss coefficient is divided by its size. Null = this process alone.
 // Each row's k experts are in descending order of selection score, ties to the lowest id.
-RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens,
-                                const RouterTrainConfig& config, std::span<const float> expert_bias,
-                                int64_t seq_length, parallel::Communicator* aux_group,
-                                RouterSaved* saved);
+RouterTrainOutput route_forward(std::span<const float> logits, int64_t n_tokens, const RouterTrainConfig& config,
+                                std::span<const float> expert_bias, int64_t seq_length,
+                                parallel::Communicator* aux_group, RouterSaved* saved);
 
 // d_weights: [T][k] gradient of the loss w.r.t. the combine weights (ignored where dropped).
 // Writes (overwrites) d_logits [T][E]: that gradient through the score function, plus the
 // gradients of the aux and z losses (each loss enters the total loss with weight 1, its
 // coefficient already applied).
-void route_backward(const RouterSaved& saved, const RouterTrainConfig& config,
-                    std::span<const float> d_weights, std::span<float> d_logits);
+void route_backward(const RouterSaved& saved, const RouterTrainConfig& config, std::span<const float> d_weights,
+                    std::span<float> d_logits);
 
 // DeepSeek-V3's aux-loss-free balancing after a global batch (tokens_per_expert summed over the
 // data-parallel ranks by the caller): bias[i] += rate * sign(mean(tokens) - tokens[i]).
-void update_expert_bias(std::span<float> expert_bias, std::span<const int64_t> tokens_per_expert,
-                        double rate);
+void update_expert_bias(std::span<float> expert_bias, std::span<const int64_t> tokens_per_expert, double rate);
 
 }  // namespace moe::train

@@ -7,8 +7,8 @@
 
 #include "core/config_text.h"
 #include "core/error.h"
-#include "io/yaml_file.h"
 #include "core/suggest.h"
+#include "io/yaml_file.h"
 #include "parallel/parallel_config.h"
 
 namespace moe::train {
@@ -62,8 +62,7 @@ bool is_router_key(const std::string& key) {
 
 // Keys that other readers own: Megatron's other MoE keys and the parallel layout keys.
 bool is_other_known_key(const std::string& key) {
-  if (std::find(std::begin(kOtherMoeKeys), std::end(kOtherMoeKeys), key) != std::end(kOtherMoeKeys))
-    return true;
+  if (std::find(std::begin(kOtherMoeKeys), std::end(kOtherMoeKeys), key) != std::end(kOtherMoeKeys)) return true;
   const std::vector<std::string>& parallel = parallel::parallel_config_keys();
   return std::find(parallel.begin(), parallel.end(), key) != parallel.end();
 }
@@ -80,8 +79,8 @@ bool router_train_key_is_flag(const std::string& key) {
          key == "moe_router_enable_expert_bias";
 }
 
-void set_router_train_key(RouterTrainConfig& config, const std::string& key,
-                          const std::string& value, const std::string& where) {
+void set_router_train_key(RouterTrainConfig& config, const std::string& key, const std::string& value,
+                          const std::string& where) {
   MOE_CHECK(is_router_key(key), ConfigError, where, ": ", unknown_key_message(key));
   // Keys Megatron leaves unset (None) by default may be null; the rest need a value.
   const bool null = is_config_null(value);
@@ -119,21 +118,19 @@ void set_router_train_key(RouterTrainConfig& config, const std::string& key,
     else if (value == "none")
       config.load_balancing = LoadBalancing::kNone;
     else
-      throw ConfigError(detail::concat(
-          where, " must be aux_loss, seq_aux_loss, sinkhorn or none, got '", value, "'"));
+      throw ConfigError(detail::concat(where, " must be aux_loss, seq_aux_loss, sinkhorn or none, got '", value, "'"));
   } else if (key == "moe_token_drop_policy") {
-    MOE_CHECK(value == "probs" || value == "position", ConfigError, where,
-              " must be probs or position, got '", value, "'");
+    MOE_CHECK(value == "probs" || value == "position", ConfigError, where, " must be probs or position, got '", value,
+              "'");
     config.drop_policy = value == "probs" ? DropPolicy::kProbs : DropPolicy::kPosition;
   } else if (key == "moe_router_score_function") {
-    MOE_CHECK(value == "softmax" || value == "sigmoid", ConfigError, where,
-              " must be softmax or sigmoid, got '", value, "'");
+    MOE_CHECK(value == "softmax" || value == "sigmoid", ConfigError, where, " must be softmax or sigmoid, got '", value,
+              "'");
     config.score_function = value == "softmax" ? ScoreFunction::kSoftmax : ScoreFunction::kSigmoid;
   }
 }
 
-void read_router_train_keys(const YAML::Node& root, const std::string& where,
-                            RouterTrainConfig& config) {
+void read_router_train_keys(const YAML::Node& root, const std::string& where, RouterTrainConfig& config) {
   if (root.IsNull()) return;  // an empty file: every default
   MOE_CHECK(root.IsMap(), ConfigError, where, ": expected a mapping of keys at the top level");
   std::set<std::string> seen;
@@ -155,8 +152,7 @@ void read_router_train_keys(const YAML::Node& root, const std::string& where,
     if (key == "moe") {
       MOE_CHECK(entry.second.IsMap() || entry.second.IsNull(), ConfigError, where,
                 ": key 'moe' must be a mapping of router keys");
-      for (const auto& inner : entry.second)
-        read_entry(inner.first.as<std::string>(), inner.second, true);
+      for (const auto& inner : entry.second) read_entry(inner.first.as<std::string>(), inner.second, true);
     } else if (is_router_key(key) || entry.second.IsScalar() || entry.second.IsNull()) {
       read_entry(key, entry.second, false);
     }  // else a section of another reader (model:, training:, ...)

@@ -18,8 +18,8 @@ bool router_train_key_is_flag(const std::string& key);
 
 // Sets `key` from its text ("2", "0.01", "true", "sigmoid"); `where` prefixes errors ("f.yaml: key
 // 'x'" or "--x"). ConfigError for an unknown key (with a "did you mean") or a bad value.
-void set_router_train_key(RouterTrainConfig& config, const std::string& key,
-                          const std::string& value, const std::string& where);
+void set_router_train_key(RouterTrainConfig& config, const std::string& key, const std::string& value,
+                          const std::string& where);
 
 // Reads the router keys of a parsed YAML document (a full training config is fine). If the top
 // level has a `moe:` mapping, every key in it must be a router key (or one of Megatron's other MoE
@@ -27,8 +27,7 @@ void set_router_train_key(RouterTrainConfig& config, const std::string& key,
 // places is an error); other top-level keys belong to other readers and are skipped, except keys
 // that start with "moe_" or look like a misspelt router key, which are errors.
 // `where` names the file in errors. Does not validate: the caller may override keys first.
-void read_router_train_keys(const YAML::Node& root, const std::string& where,
-                            RouterTrainConfig& config);
+void read_router_train_keys(const YAML::Node& root, const std::string& where, RouterTrainConfig& config);
 
 // The same from a file (IoError if it cannot be read, ConfigError if it is not YAML).
 void read_router_train_file(const std::string& yaml_path, RouterTrainConfig& config);

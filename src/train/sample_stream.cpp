@@ -17,21 +17,20 @@ DataSplit parse_split(const std::string& text) {
   while (std::getline(in, item, ',')) {
     char* end = nullptr;
     const double w = std::strtod(item.c_str(), &end);
-    MOE_CHECK(!item.empty() && end == item.c_str() + item.size() && w >= 0, ConfigError,
-              "split: '", text, "' is not a list of non-negative weights like 949,50,1");
+    MOE_CHECK(!item.empty() && end == item.c_str() + item.size() && w >= 0, ConfigError, "split: '", text,
+              "' is not a list of non-negative weights like 949,50,1");
     weights.push_back(w);
   }
   MOE_CHECK(!weights.empty() && weights.size() <= 3, ConfigError, "split: '", text,
             "' must have 1 to 3 weights (train,valid,test)");
   weights.resize(3, 0.0);
   const double total = weights[0] + weights[1] + weights[2];
-  MOE_CHECK(total > 0 && weights[0] > 0, ConfigError, "split: '", text,
-            "' gives the train part no share");
+  MOE_CHECK(total > 0 && weights[0] > 0, ConfigError, "split: '", text, "' gives the train part no share");
   return {weights[0] / total, weights[1] / total, weights[2] / total};
 }
 
-SampleStream::SampleStream(const TokenData& data, int64_t seq_length, const DataSplit& split,
-                           SplitPart part, uint64_t seed)
+SampleStream::SampleStream(const TokenData& data, int64_t seq_length, const DataSplit& split, SplitPart part,
+                           uint64_t seed)
     : data_(&data), seq_length_(seq_length), shuffle_(part == SplitPart::kTrain), seed_(seed) {
   MOE_CHECK(seq_length >= 1, ConfigError, "seq_length must be >= 1");
   const int64_t total = (data.size() - 1) / seq_length;

@@ -26,8 +26,7 @@ enum class SplitPart { kTrain, kValid, kTest };
 class SampleStream {
  public:
   // Throws ConfigError when the part holds no whole sample.
-  SampleStream(const TokenData& data, int64_t seq_length, const DataSplit& split, SplitPart part,
-               uint64_t seed);
+  SampleStream(const TokenData& data, int64_t seq_length, const DataSplit& split, SplitPart part, uint64_t seed);
 
   int64_t samples_per_epoch() const { return count_; }
   int64_t seq_length() const { return seq_length_; }
@@ -41,7 +40,7 @@ class SampleStream {
   int64_t count_ = 0;
   bool shuffle_ = false;
   uint64_t seed_;
-  int64_t epoch_ = -1;           // epoch whose order is in order_
+  int64_t epoch_ = -1;  // epoch whose order is in order_
   std::vector<int64_t> order_;
 };
 

@@ -8,8 +8,8 @@
 
 namespace moe::train {
 
-void shared_expert_forward(float* out, const float* x, int64_t T, const SwigluParams& ffn, const float* gate,
-                           int64_t H, int64_t Fs, SharedExpertSaved& saved, ThreadPool* pool) {
+void shared_expert_forward(float* out, const float* x, int64_t T, const SwigluParams& ffn, const float* gate, int64_t H,
+                           int64_t Fs, SharedExpertSaved& saved, ThreadPool* pool) {
   const int64_t all_rows[] = {0, T};
   saved.out.resize(T * H);
   saved.gate.resize(T);

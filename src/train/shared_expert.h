@@ -21,8 +21,8 @@ struct SharedExpertSaved {
 };
 
 // out [T][H] += the gated shared expert's output.
-void shared_expert_forward(float* out, const float* x, int64_t T, const SwigluParams& ffn, const float* gate,
-                           int64_t H, int64_t Fs, SharedExpertSaved& saved, ThreadPool* pool);
+void shared_expert_forward(float* out, const float* x, int64_t T, const SwigluParams& ffn, const float* gate, int64_t H,
+                           int64_t Fs, SharedExpertSaved& saved, ThreadPool* pool);
 // dx [T][H] += the input gradient; ffn and d_gate accumulate the parameter gradients.
 void shared_expert_backward(float* dx, const SwigluGrads& d_ffn, float* d_gate, const float* dout, const float* x,
                             int64_t T, const SwigluParams& ffn, const float* gate, int64_t H, int64_t Fs,

@@ -32,9 +32,8 @@ void for_each_expert(ThreadPool* pool, size_t n_experts, const Fn& run) {
 
 }  // namespace
 
-void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets,
-                    std::span<const SwigluParams> experts, int64_t H, int64_t F,
-                    SwigluSaved& saved, ThreadPool* pool) {
+void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets, std::span<const SwigluParams> experts,
+                    int64_t H, int64_t F, SwigluSaved& saved, ThreadPool* pool) {
   MOE_ASSERT(offsets.size() == experts.size() + 1);
   const int64_t R = offsets.back();
   saved.gate.resize(R * F);
@@ -57,9 +56,8 @@ void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets
   });
 }
 
-void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float* dout,
-                     const float* x, std::span<const int64_t> offsets,
-                     std::span<const SwigluParams> experts, int64_t H, int64_t F,
+void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float* dout, const float* x,
+                     std::span<const int64_t> offsets, std::span<const SwigluParams> experts, int64_t H, int64_t F,
                      const SwigluSaved& saved, ThreadPool* pool) {
   for_each_expert(pool, experts.size(), [&](size_t e, ThreadPool* threads) {
     const int64_t begin = offsets[e], n = offsets[e + 1] - begin;
@@ -72,8 +70,8 @@ void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float*
     const auto d_up = std::make_unique_for_overwrite<float[]>(n * F);
     const bool bf16 = experts[e].bf16;
     linear_input_grad(d_act.get(), dout + begin * H, experts[e].down, n, F, H, threads, bf16);
-    linear_backward(nullptr, grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F,
-                    experts[e].down, n, F, H, threads, bf16);
+    linear_backward(nullptr, grads[e].down, nullptr, dout + begin * H, saved.act.data() + begin * F, experts[e].down, n,
+                    F, H, threads, bf16);
     for_chunks(threads, n * F, kElementChunk, [&](int64_t first, int64_t last) {
       kernels::sigmoid(g + first, d_up.get() + first, last - first);  // s, replaced by du below
       for (int64_t i = first; i < last; ++i) {
@@ -84,8 +82,8 @@ void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float*
     });
     linear_backward(dx + begin * H, grads[e].gate, nullptr, d_gate.get(), x + begin * H, experts[e].gate, n, H, F,
                     threads, bf16);
-    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.get(), x + begin * H, experts[e].up, n, H, F,
-                    threads, bf16);
+    linear_backward(dx + begin * H, grads[e].up, nullptr, d_up.get(), x + begin * H, experts[e].up, n, H, F, threads,
+                    bf16);
   });
 }
 

@@ -26,13 +26,11 @@ struct SwigluSaved {
 };
 
 // out [R][H] overwritten; offsets has experts.size() + 1 entries, offsets.back() = R.
-void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets,
-                    std::span<const SwigluParams> experts, int64_t H, int64_t F,
-                    SwigluSaved& saved, ThreadPool* pool);
+void swiglu_forward(float* out, const float* x, std::span<const int64_t> offsets, std::span<const SwigluParams> experts,
+                    int64_t H, int64_t F, SwigluSaved& saved, ThreadPool* pool);
 // dx [R][H] += the input gradient; grads[e] accumulate expert e's parameter gradients.
-void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float* dout,
-                     const float* x, std::span<const int64_t> offsets,
-                     std::span<const SwigluParams> experts, int64_t H, int64_t F,
+void swiglu_backward(float* dx, std::span<const SwigluGrads> grads, const float* dout, const float* x,
+                     std::span<const int64_t> offsets, std::span<const SwigluParams> experts, int64_t H, int64_t F,
                      const SwigluSaved& saved, ThreadPool* pool);
 
 }  // namespace moe::train

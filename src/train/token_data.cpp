@@ -51,8 +51,7 @@ std::string vocab_fingerprint(const tokenizer::Vocab& vocab) {
   return text;
 }
 
-TokenDataSummary write_token_data(const tokenizer::Tokenizer& tokenizer,
-                                  const std::vector<std::string>& inputs,
+TokenDataSummary write_token_data(const tokenizer::Tokenizer& tokenizer, const std::vector<std::string>& inputs,
                                   const std::string& prefix) {
   MOE_CHECK(!inputs.empty(), UsageError, "--in: no input file");
   TokenDataSummary summary;
@@ -69,14 +68,13 @@ TokenDataSummary write_token_data(const tokenizer::Tokenizer& tokenizer,
   nlohmann::json documents = nlohmann::json::array();
   for (const DocumentSpan& doc : summary.documents)
     documents.push_back({{"name", doc.name}, {"start", doc.start}, {"tokens", doc.tokens}});
-  const nlohmann::json index = {
-      {"format", kFormat},
-      {"version", kVersion},
-      {"dtype", summary.bytes_per_token == 2 ? "uint16" : "uint32"},
-      {"tokens", summary.tokens},
-      {"vocab_size", tokenizer.n_vocab()},
-      {"tokenizer_fingerprint", vocab_fingerprint(tokenizer.vocab())},
-      {"documents", documents}};
+  const nlohmann::json index = {{"format", kFormat},
+                                {"version", kVersion},
+                                {"dtype", summary.bytes_per_token == 2 ? "uint16" : "uint32"},
+                                {"tokens", summary.tokens},
+                                {"vocab_size", tokenizer.n_vocab()},
+                                {"tokenizer_fingerprint", vocab_fingerprint(tokenizer.vocab())},
+                                {"documents", documents}};
   // The index goes last: a .bin without its index is never taken for a finished file.
   bin.commit();
   io::write_json_file(prefix + ".idx", index);
@@ -134,11 +132,10 @@ void TokenData::read(int64_t start, int64_t n, int32_t* out) const {
 }
 
 void TokenData::check_tokenizer(const tokenizer::Vocab& vocab) const {
-  MOE_CHECK(vocab_fingerprint(vocab) == fingerprint_ &&
-                static_cast<int64_t>(vocab.tokens.size()) == vocab_size_,
+  MOE_CHECK(vocab_fingerprint(vocab) == fingerprint_ && static_cast<int64_t>(vocab.tokens.size()) == vocab_size_,
             ConfigError, prefix_, ".idx: made with another tokenizer (vocabulary of ", vocab_size_,
-            " tokens, fingerprint ", fingerprint_, "; the model has ", vocab.tokens.size(),
-            " tokens, fingerprint ", vocab_fingerprint(vocab), ")");
+            " tokens, fingerprint ", fingerprint_, "; the model has ", vocab.tokens.size(), " tokens, fingerprint ",
+            vocab_fingerprint(vocab), ")");
 }
 
 }  // namespace moe::train

@@ -26,15 +26,15 @@ struct DocumentSpan {
   int64_t tokens = 0;
 };
 
-// Tokenizes each input file as one document (BOS first when the vocabulary adds one, EOS appended) and writes PREFIX.bin and
-// PREFIX.idx atomically. `progress` (may be empty) is called after each document.
+// Tokenizes each input file as one document (BOS first when the vocabulary adds one, EOS appended) and writes
+// PREFIX.bin and PREFIX.idx atomically. `progress` (may be empty) is called after each document.
 struct TokenDataSummary {
   int64_t tokens = 0;
   int bytes_per_token = 0;
   std::vector<DocumentSpan> documents;
 };
-TokenDataSummary write_token_data(const tokenizer::Tokenizer& tokenizer,
-                                  const std::vector<std::string>& inputs, const std::string& prefix);
+TokenDataSummary write_token_data(const tokenizer::Tokenizer& tokenizer, const std::vector<std::string>& inputs,
+                                  const std::string& prefix);
 
 // A memory-mapped token file. open() validates the index against the .bin (size, ids < vocab).
 class TokenData {

@@ -10,8 +10,8 @@
 
 #include "core/config_text.h"
 #include "core/error.h"
-#include "io/yaml_file.h"
 #include "core/suggest.h"
+#include "io/yaml_file.h"
 #include "train/router_train_yaml.h"
 
 namespace moe::train {
@@ -39,7 +39,9 @@ double to_double(const std::string& text, const std::string& where, double min) 
 }
 
 // A flag given without a value means true.
-bool to_bool(const std::string& text, const std::string& where) { return text.empty() || parse_config_bool(text, where); }
+bool to_bool(const std::string& text, const std::string& where) {
+  return text.empty() || parse_config_bool(text, where);
+}
 
 std::string show(double value) {
   std::ostringstream out;
@@ -66,8 +68,10 @@ template <typename Field>
 Entry optional_int_key(const char* key, const char* section, const char* help, Field field, int64_t min) {
   return {{key, section, help, false},
           [=](TrainConfig& c, const std::string& v, const std::string& w) {
-            if (is_config_null(v)) field(c).reset();
-            else field(c) = to_int(v, w, min);
+            if (is_config_null(v))
+              field(c).reset();
+            else
+              field(c) = to_int(v, w, min);
           },
           [=](const TrainConfig& c) { return show_optional(field(const_cast<TrainConfig&>(c))); }};
 }
@@ -81,8 +85,10 @@ template <typename Field>
 Entry optional_double_key(const char* key, const char* section, const char* help, Field field, double min) {
   return {{key, section, help, false},
           [=](TrainConfig& c, const std::string& v, const std::string& w) {
-            if (is_config_null(v)) field(c).reset();
-            else field(c) = to_double(v, w, min);
+            if (is_config_null(v))
+              field(c).reset();
+            else
+              field(c) = to_double(v, w, min);
           },
           [=](const TrainConfig& c) { return show_optional(field(const_cast<TrainConfig&>(c))); }};
 }
@@ -139,14 +145,14 @@ std::string router_value(const RouterTrainConfig& r, const std::string& key) {
   return show(r.bias_update_rate);  // moe_router_bias_update_rate
 }
 Entry router_key(const char* key, const char* help) {
-  return {{key, "moe", help, router_train_key_is_flag(key)},
-          [key](TrainConfig& c, const std::string& v, const std::string& w) {
-            set_router_train_key(c.router, key, v, w);
-          },
-          [key](const TrainConfig& c) { return router_value(c.router, key); }};
+  return {
+      {key, "moe", help, router_train_key_is_flag(key)},
+      [key](TrainConfig& c, const std::string& v, const std::string& w) { set_router_train_key(c.router, key, v, w); },
+      [key](const TrainConfig& c) { return router_value(c.router, key); }};
 }
 
-#define FIELD(member) [](TrainConfig& c) -> auto& { return c.member; }
+#define FIELD(member) \
+  [](TrainConfig & c) -> auto& { return c.member; }
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> table = {
@@ -155,24 +161,30 @@ const std::vector<Entry>& entries() {
       string_key("tokenizer", "model", "model whose tokenizer to use (default: the model's)", FIELD(model.tokenizer)),
       optional_int_key("num_layers", "model", "transformer layers", FIELD(model.num_layers), 1),
       optional_int_key("hidden_size", "model", "hidden size", FIELD(model.hidden_size), 1),
-      optional_int_key("ffn_hidden_size", "model", "FFN size (experts' when moe_ffn_hidden_size is unset)", FIELD(model.ffn_hidden_size), 1),
+      optional_int_key("ffn_hidden_size", "model", "FFN size (experts' when moe_ffn_hidden_size is unset)",
+                       FIELD(model.ffn_hidden_size), 1),
       optional_int_key("num_attention_heads", "model", "attention heads", FIELD(model.num_attention_heads), 1),
       optional_int_key("num_query_groups", "model", "key/value heads (GQA)", FIELD(model.num_query_groups), 1),
       optional_int_key("kv_channels", "model", "head dimension", FIELD(model.kv_channels), 1),
       optional_int_key("num_experts", "model", "routed experts per layer", FIELD(model.num_experts), 1),
-      optional_int_key("moe_ffn_hidden_size", "model", "intermediate size of one expert", FIELD(model.moe_ffn_hidden_size), 1),
-      optional_int_key("moe_shared_expert_intermediate_size", "model", "shared expert size (Qwen2-MoE)", FIELD(model.moe_shared_expert_intermediate_size), 0),
-      optional_int_key("max_position_embeddings", "model", "context length of the model", FIELD(model.max_position_embeddings), 1),
+      optional_int_key("moe_ffn_hidden_size", "model", "intermediate size of one expert",
+                       FIELD(model.moe_ffn_hidden_size), 1),
+      optional_int_key("moe_shared_expert_intermediate_size", "model", "shared expert size (Qwen2-MoE)",
+                       FIELD(model.moe_shared_expert_intermediate_size), 0),
+      optional_int_key("max_position_embeddings", "model", "context length of the model",
+                       FIELD(model.max_position_embeddings), 1),
       optional_double_key("rotary_base", "model", "RoPE theta", FIELD(model.rotary_base), 1.0),
       optional_double_key("norm_epsilon", "model", "RMSNorm epsilon", FIELD(model.norm_epsilon), 0.0),
-      optional_double_key("init_method_std", "model", "std of fresh weights (default: the preset's)", FIELD(model.init_method_std), 0.0),
+      optional_double_key("init_method_std", "model", "std of fresh weights (default: the preset's)",
+                          FIELD(model.init_method_std), 0.0),
       int_key("seq_length", "model", "tokens per training sequence", FIELD(model.seq_length), 1),
       // moe
       router_key("moe_router_topk", "experts per token (default: the model's)"),
       router_key("moe_router_load_balancing_type", "aux_loss, seq_aux_loss, sinkhorn or none"),
       router_key("moe_aux_loss_coeff", "weight of the load-balancing loss"),
       router_key("moe_z_loss_coeff", "weight of the router z-loss"),
-      double_key("moe_input_jitter_eps", "moe", "router input noise in [1-eps, 1+eps] (0: off)", FIELD(input_jitter_eps), 0.0),
+      double_key("moe_input_jitter_eps", "moe", "router input noise in [1-eps, 1+eps] (0: off)",
+                 FIELD(input_jitter_eps), 0.0),
       router_key("moe_expert_capacity_factor", "capacity factor (null: dropless)"),
       router_key("moe_token_drop_policy", "probs or position"),
       router_key("moe_pad_expert_input_to_capacity", "pad every expert to its capacity"),
@@ -184,29 +196,38 @@ const std::vector<Entry>& entries() {
       router_key("moe_router_enable_expert_bias", "aux-loss-free balancing bias (DeepSeek-V3)"),
       router_key("moe_router_bias_update_rate", "expert bias step per global batch"),
       // parallel
-      int_key("expert_model_parallel_size", "parallel", "ranks that split the experts (EP)", FIELD(expert_model_parallel_size), 1),
-      int_key("tensor_model_parallel_size", "parallel", "ranks that split attention heads and the shared expert (TP)", FIELD(tensor_model_parallel_size), 1),
-      bool_key("sequence_parallel", "parallel", "split each sequence over the TP ranks outside attention (needed with TP > 1)", FIELD(sequence_parallel)),
-      bool_key("use_distributed_optimizer", "parallel", "shard Adam state and master weights over data-parallel ranks", FIELD(use_distributed_optimizer)),
+      int_key("expert_model_parallel_size", "parallel", "ranks that split the experts (EP)",
+              FIELD(expert_model_parallel_size), 1),
+      int_key("tensor_model_parallel_size", "parallel", "ranks that split attention heads and the shared expert (TP)",
+              FIELD(tensor_model_parallel_size), 1),
+      bool_key("sequence_parallel", "parallel",
+               "split each sequence over the TP ranks outside attention (needed with TP > 1)",
+               FIELD(sequence_parallel)),
+      bool_key("use_distributed_optimizer", "parallel", "shard Adam state and master weights over data-parallel ranks",
+               FIELD(use_distributed_optimizer)),
       double_key("comm_timeout_s", "parallel", "seconds a rank waits in one exchange", FIELD(comm_timeout_s), 0.001),
       // training
       int_key("micro_batch_size", "training", "sequences per rank per forward/backward", FIELD(micro_batch_size), 1),
-      optional_int_key("global_batch_size", "training", "sequences per update (gradient accumulation)", FIELD(global_batch_size), 1),
+      optional_int_key("global_batch_size", "training", "sequences per update (gradient accumulation)",
+                       FIELD(global_batch_size), 1),
       double_key("lr", "training", "peak learning rate", FIELD(lr.lr), 0.0),
       double_key("min_lr", "training", "learning rate at the end of the decay", FIELD(lr.min_lr), 0.0),
       int_key("lr_warmup_iters", "training", "iterations of linear warmup", FIELD(lr.warmup_iters), 0),
-      int_key("lr_decay_iters", "training", "iteration where the decay ends (0: train_iters)", FIELD(lr.decay_iters), 0),
+      int_key("lr_decay_iters", "training", "iteration where the decay ends (0: train_iters)", FIELD(lr.decay_iters),
+              0),
       choice_key("lr_decay_style", "training", "cosine, linear or constant", FIELD(lr.style),
                  std::array<std::pair<const char*, LrDecayStyle>, 3>{{{"cosine", LrDecayStyle::kCosine},
                                                                       {"linear", LrDecayStyle::kLinear},
                                                                       {"constant", LrDecayStyle::kConstant}}}),
-      double_key("weight_decay", "training", "decoupled weight decay (not on norms and biases)", FIELD(adam.weight_decay), 0.0),
+      double_key("weight_decay", "training", "decoupled weight decay (not on norms and biases)",
+                 FIELD(adam.weight_decay), 0.0),
       double_key("clip_grad", "training", "global gradient-norm clip (0: off)", FIELD(clip_grad), 0.0),
       double_key("adam_beta1", "training", "Adam beta1", FIELD(adam.beta1), 0.0),
       double_key("adam_beta2", "training", "Adam beta2", FIELD(adam.beta2), 0.0),
       double_key("adam_eps", "training", "Adam epsilon", FIELD(adam.eps), 0.0),
       int_key("train_iters", "training", "optimizer updates to run", FIELD(train_iters), 1),
-      int_key("exit_interval", "training", "stop after an iteration divisible by it, saving first (0: off)", FIELD(exit_interval), 0),
+      int_key("exit_interval", "training", "stop after an iteration divisible by it, saving first (0: off)",
+              FIELD(exit_interval), 0),
       int_key("seed", "training", "seed of the weights, data order and jitter", FIELD(seed), 0),
       bool_key("bf16", "training", "expert GEMMs with bf16 inputs and f32 sums; f32 master weights", FIELD(bf16)),
       int_key("threads", "training", "threads per rank (0: cores / ranks)", FIELD(threads), 0),
@@ -249,8 +270,7 @@ const std::vector<TrainKey>& train_keys() {
   return keys;
 }
 
-void apply_train_key(TrainConfig& config, const std::string& key, const std::string& value,
-                     const std::string& where) {
+void apply_train_key(TrainConfig& config, const std::string& key, const std::string& value, const std::string& where) {
   find_entry(key, where.empty() ? "" : where + ": ").set(config, value, where.empty() ? key : where);
   config.given.insert(key);
 }
@@ -260,13 +280,12 @@ void load_train_config(TrainConfig& config, const std::string& yaml_path) {
   if (root.IsNull()) return;
   MOE_CHECK(root.IsMap(), ConfigError, yaml_path, ": expected a mapping of training keys");
   std::function<void(const YAML::Node&, const std::string&)> read = [&](const YAML::Node& map,
-                                                                      const std::string& section) {
+                                                                        const std::string& section) {
     for (const auto& item : map) {
       const std::string key = item.first.as<std::string>();
       const YAML::Node& value = item.second;
       if (value.IsMap()) {
-        MOE_CHECK(section.empty() && std::find(std::begin(kSections), std::end(kSections), key) !=
-                                         std::end(kSections),
+        MOE_CHECK(section.empty() && std::find(std::begin(kSections), std::end(kSections), key) != std::end(kSections),
                   ConfigError, yaml_path, ": '", key, "' is not a section",
                   suggest_known(key, std::vector<std::string>(std::begin(kSections), std::end(kSections))));
         read(value, key);
@@ -283,13 +302,13 @@ void load_train_config(TrainConfig& config, const std::string& yaml_path) {
 
 void TrainConfig::validate() const {
   MOE_CHECK(lr.min_lr <= lr.lr, ConfigError, "min_lr (", lr.min_lr, ") must be <= lr (", lr.lr, ")");
-  MOE_CHECK(lr.decay_iters == 0 || lr.decay_iters >= lr.warmup_iters, ConfigError,
-            "lr_decay_iters (", lr.decay_iters, ") must be >= lr_warmup_iters (", lr.warmup_iters, ")");
+  MOE_CHECK(lr.decay_iters == 0 || lr.decay_iters >= lr.warmup_iters, ConfigError, "lr_decay_iters (", lr.decay_iters,
+            ") must be >= lr_warmup_iters (", lr.warmup_iters, ")");
   MOE_CHECK(adam.beta1 < 1 && adam.beta2 < 1, ConfigError, "adam_beta1 and adam_beta2 must be < 1");
   MOE_CHECK(!data_path.empty(), ConfigError, "data_path is not set (a token file from moe data)");
   if (global_batch_size) {
-    MOE_CHECK(*global_batch_size % micro_batch_size == 0, ConfigError, "global_batch_size (",
-              *global_batch_size, ") must be a multiple of micro_batch_size (", micro_batch_size, ")");
+    MOE_CHECK(*global_batch_size % micro_batch_size == 0, ConfigError, "global_batch_size (", *global_batch_size,
+              ") must be a multiple of micro_batch_size (", micro_batch_size, ")");
   }
 }
 

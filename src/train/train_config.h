@@ -19,27 +19,27 @@ namespace moe::train {
 // The model to train: a preset name, an HF config.json or an HF model directory (its weights are
 // the starting point), with Megatron's size keys overriding the shape.
 struct ModelSpec {
-  std::string model = "mixtral-tiny";   // model
-  std::string tokenizer;                // tokenizer: a model whose tokenizer to use (default: model's)
+  std::string model = "mixtral-tiny";  // model
+  std::string tokenizer;               // tokenizer: a model whose tokenizer to use (default: model's)
   std::optional<int64_t> num_layers;
   std::optional<int64_t> hidden_size;
-  std::optional<int64_t> ffn_hidden_size;        // experts' size when moe_ffn_hidden_size is unset
+  std::optional<int64_t> ffn_hidden_size;  // experts' size when moe_ffn_hidden_size is unset
   std::optional<int64_t> num_attention_heads;
-  std::optional<int64_t> num_query_groups;       // KV heads
-  std::optional<int64_t> kv_channels;            // head dim
+  std::optional<int64_t> num_query_groups;  // KV heads
+  std::optional<int64_t> kv_channels;       // head dim
   std::optional<int64_t> num_experts;
   std::optional<int64_t> moe_ffn_hidden_size;
   std::optional<int64_t> moe_shared_expert_intermediate_size;
   std::optional<int64_t> max_position_embeddings;
   std::optional<double> rotary_base;
   std::optional<double> norm_epsilon;
-  std::optional<double> init_method_std;         // N(0, std) init of fresh weights
+  std::optional<double> init_method_std;  // N(0, std) init of fresh weights
   int64_t seq_length = 256;
 };
 
 struct TrainConfig {
   ModelSpec model;
-  RouterTrainConfig router;  // moe_router_*, moe_aux_loss_coeff, ... (num_experts: the model's)
+  RouterTrainConfig router;       // moe_router_*, moe_aux_loss_coeff, ... (num_experts: the model's)
   double input_jitter_eps = 0.0;  // moe_input_jitter_eps (0: off)
   // Keys given in the file or as flags (moe_router_topk and moe_router_pre_softmax default to the
   // model's routing when absent).
@@ -55,14 +55,14 @@ struct TrainConfig {
   // training
   int64_t micro_batch_size = 4;
   std::optional<int64_t> global_batch_size;  // unset: micro_batch_size x data-parallel ranks
-  LrSchedule lr;                              // lr, min_lr, lr_warmup_iters, lr_decay_iters, lr_decay_style
-  AdamWConfig adam;                           // adam_beta1, adam_beta2, adam_eps, weight_decay
-  double clip_grad = 1.0;                     // 0: no clipping
+  LrSchedule lr;                             // lr, min_lr, lr_warmup_iters, lr_decay_iters, lr_decay_style
+  AdamWConfig adam;                          // adam_beta1, adam_beta2, adam_eps, weight_decay
+  double clip_grad = 1.0;                    // 0: no clipping
   int64_t train_iters = 100;
-  int64_t exit_interval = 0;                  // stop (after saving) at an iteration divisible by it
+  int64_t exit_interval = 0;  // stop (after saving) at an iteration divisible by it
   uint64_t seed = 1234;
-  int threads = 0;                            // 0: the machine's cores shared by the ranks
-  bool bf16 = false;                          // expert GEMMs in bf16 (f32 master weights)
+  int threads = 0;    // 0: the machine's cores shared by the ranks
+  bool bf16 = false;  // expert GEMMs in bf16 (f32 master weights)
 
   // data
   std::string data_path;
@@ -77,7 +77,7 @@ struct TrainConfig {
   int64_t log_interval = 1;
   int64_t eval_interval = 0;  // 0: no evaluation
   int64_t eval_iters = 10;
-  std::string log_file;       // JSON lines
+  std::string log_file;  // JSON lines
 
   // Relations between keys (lr >= min_lr, group_topk needs num_groups, ...): ConfigError naming the key.
   void validate() const;
@@ -94,8 +94,7 @@ const std::vector<TrainKey>& train_keys();
 
 // Sets `key` from its text. `where` prefixes errors ("train.yaml: key 'lr'" or "--lr").
 // Unknown keys throw ConfigError with a "did you mean" suggestion.
-void apply_train_key(TrainConfig& config, const std::string& key, const std::string& value,
-                     const std::string& where);
+void apply_train_key(TrainConfig& config, const std::string& key, const std::string& value, const std::string& where);
 
 // Reads train.yaml (flat or in sections) over `config`; errors name the file and key.
 void load_train_config(TrainConfig& config, const std::string& yaml_path);

@@ -7,16 +7,15 @@
 
 namespace moe::train {
 
-TrainLayout make_train_layout(const TrainConfig& config, int world_size, int rank,
-                              const model::ModelConfig& model) {
+TrainLayout make_train_layout(const TrainConfig& config, int world_size, int rank, const model::ModelConfig& model) {
   const int tp = config.tensor_model_parallel_size, ep = config.expert_model_parallel_size;
   const int64_t n_experts = model.n_experts();
   MOE_CHECK(tp >= 1, ConfigError, "tensor_model_parallel_size: must be >= 1, got ", tp);
   MOE_CHECK(ep >= 1, ConfigError, "expert_model_parallel_size: must be >= 1, got ", ep);
-  MOE_CHECK(world_size % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
-            " does not divide the world size ", world_size);
-  MOE_CHECK(world_size % ep == 0, ConfigError, "expert_model_parallel_size = ", ep,
-            " does not divide the world size ", world_size);
+  MOE_CHECK(world_size % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp, " does not divide the world size ",
+            world_size);
+  MOE_CHECK(world_size % ep == 0, ConfigError, "expert_model_parallel_size = ", ep, " does not divide the world size ",
+            world_size);
   MOE_CHECK(n_experts % ep == 0, ConfigError, "expert_model_parallel_size = ", ep,
             " does not divide num_experts = ", n_experts);
   MOE_CHECK(model.attention().n_heads % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
@@ -25,7 +24,8 @@ TrainLayout make_train_layout(const TrainConfig& config, int world_size, int ran
             " does not divide num_query_groups = ", model.attention().n_kv_heads);
   MOE_CHECK(model.moe().shared_expert_ffn % tp == 0, ConfigError, "tensor_model_parallel_size = ", tp,
             " does not divide moe_shared_expert_intermediate_size = ", model.moe().shared_expert_ffn);
-  MOE_CHECK(tp == 1 || model.attention().qk_norm != model::QkNorm::kWhole, ConfigError, "tensor_model_parallel_size = ", tp,
+  MOE_CHECK(tp == 1 || model.attention().qk_norm != model::QkNorm::kWhole, ConfigError,
+            "tensor_model_parallel_size = ", tp,
             ": this model normalises q and k over the whole projection (OLMoE), which tensor parallelism splits");
   MOE_CHECK(tp == 1 || config.sequence_parallel, ConfigError, "tensor_model_parallel_size = ", tp,
             ": MoE layers need sequence_parallel: true with tensor parallelism (as Megatron-Core)");

@@ -21,26 +21,25 @@ namespace moe::train {
 
 struct TrainLayout {
   int world = 1, rank = 0;
-  int tp = 1, tp_rank = 0;  // tensor (and sequence) parallel
-  int dp = 1, dp_rank = 0;  // data parallel: world / tp
-  int ep = 1, ep_rank = 0;  // expert model parallel
-  int expert_dp = 1, expert_dp_rank = 0;  // world / ep
+  int tp = 1, tp_rank = 0;                      // tensor (and sequence) parallel
+  int dp = 1, dp_rank = 0;                      // data parallel: world / tp
+  int ep = 1, ep_rank = 0;                      // expert model parallel
+  int expert_dp = 1, expert_dp_rank = 0;        // world / ep
   int64_t first_expert = 0, local_experts = 0;  // this rank's experts [first, first + local)
 };
 
 // Checks the layout keys against the world and the model before any work; ConfigError naming
 // the key (the same on every rank, so run_ranked prints it once).
-TrainLayout make_train_layout(const TrainConfig& config, int world_size, int rank,
-                              const model::ModelConfig& model);
+TrainLayout make_train_layout(const TrainConfig& config, int world_size, int rank, const model::ModelConfig& model);
 
 // The communicators of one rank's groups (each of size 1 in a single process).
 struct TrainGroups {
   TrainLayout layout;
   parallel::Communicator* world = nullptr;  // dense gradients, logging sums
-  parallel::Communicator tp;                 // the TP group (sequence gather / reduce-scatter)
-  parallel::Communicator dp;                 // TP-split gradients
-  parallel::Communicator ep;                 // the EP group (all-to-all of expert rows)
-  parallel::Communicator expert_dp;          // expert gradients
+  parallel::Communicator tp;                // the TP group (sequence gather / reduce-scatter)
+  parallel::Communicator dp;                // TP-split gradients
+  parallel::Communicator ep;                // the EP group (all-to-all of expert rows)
+  parallel::Communicator expert_dp;         // expert gradients
 
   TrainGroups(parallel::Communicator& world_comm, const TrainLayout& layout);
 };

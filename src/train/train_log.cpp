@@ -14,8 +14,10 @@ namespace {
 std::string duration(double seconds) {
   const long long s = std::llround(std::max(0.0, seconds));
   char text[32];
-  if (s >= 3600) std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, s / 60 % 60);
-  else std::snprintf(text, sizeof text, "%lldm%02llds", s / 60, s % 60);
+  if (s >= 3600)
+    std::snprintf(text, sizeof text, "%lldh%02lldm", s / 3600, s / 60 % 60);
+  else
+    std::snprintf(text, sizeof text, "%lldm%02llds", s / 60, s % 60);
   return text;
 }
 
@@ -27,9 +29,8 @@ std::string progress_line(const StepRecord& r) {
   std::snprintf(text, sizeof text,
                 "step %*lld/%lld | loss %.4f (lm %.4f aux %.4f z %.4f) | grad %.3f | lr %.2e | "
                 "%.0f tok/s | ETA %s",
-                width, static_cast<long long>(r.step), static_cast<long long>(r.train_iters), r.loss,
-                r.lm_loss, r.aux_loss, r.z_loss, r.grad_norm, r.lr, r.tokens_per_s,
-                duration(r.seconds_left).c_str());
+                width, static_cast<long long>(r.step), static_cast<long long>(r.train_iters), r.loss, r.lm_loss,
+                r.aux_loss, r.z_loss, r.grad_norm, r.lr, r.tokens_per_s, duration(r.seconds_left).c_str());
   std::string line = text;
   if (r.dropped_tokens > 0) line += " | dropped " + std::to_string(r.dropped_tokens);
   if (r.eval_loss) {
@@ -68,8 +69,7 @@ TrainLogFile::TrainLogFile(const std::string& path, bool append) : path_(path) {
 
 void TrainLogFile::write(const nlohmann::json& line) {
   const std::string text = line.dump() + "\n";
-  MOE_CHECK(std::fwrite(text.data(), 1, text.size(), file_.get()) == text.size() &&
-                std::fflush(file_.get()) == 0,
+  MOE_CHECK(std::fwrite(text.data(), 1, text.size(), file_.get()) == text.size() && std::fflush(file_.get()) == 0,
             IoError, path_, ": cannot write the training log (", std::strerror(errno), ")");
 }
 

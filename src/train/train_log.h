@@ -20,7 +20,7 @@ struct StepRecord {
   double grad_norm = 0;
   double lr = 0;
   double tokens_per_s = 0;
-  double seconds_left = 0;  // ETA
+  double seconds_left = 0;                          // ETA
   std::vector<std::vector<int64_t>> expert_tokens;  // [layer][expert], this step's global batch
   int64_t dropped_tokens = 0;
   std::optional<double> eval_loss;

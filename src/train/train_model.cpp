@@ -23,8 +23,8 @@ void check_supported(const model::ModelConfig& config, const RouterTrainConfig& 
   config.validate();
   router.validate();
   for (int64_t layer = 0; layer < config.n_layers(); ++layer)
-    MOE_CHECK(config.layers[layer].ffn.is_moe() && config.layers[layer] == config.layers.front(), ConfigError,
-              "layer ", layer, ": training needs every layer alike and MoE (dense or differing layers: not yet)");
+    MOE_CHECK(config.layers[layer].ffn.is_moe() && config.layers[layer] == config.layers.front(), ConfigError, "layer ",
+              layer, ": training needs every layer alike and MoE (dense or differing layers: not yet)");
   const model::AttentionSpec& attention = config.attention();
   MOE_CHECK(attention.rope && attention.head_dim_v == attention.head_dim, ConfigError,
             "no-RoPE layers and a v head dim other than head_dim are not trained yet");
@@ -32,10 +32,10 @@ void check_supported(const model::ModelConfig& config, const RouterTrainConfig& 
   MOE_CHECK(ffn.shared_expert_ffn == 0 || ffn.shared_gate == model::SharedExpertGate::kSigmoid, ConfigError,
             "shared experts without a sigmoid gate are not trained yet");
   const RouterConfig& c = ffn.router;
-  MOE_CHECK(router.num_experts == c.n_experts, ConfigError, "num_experts: ", router.num_experts,
-            " but the model has ", c.n_experts, " experts");
-  MOE_CHECK(router.topk == c.top_k, ConfigError, "moe_router_topk: ", router.topk,
-            " but the model routes to ", c.top_k, " experts");
+  MOE_CHECK(router.num_experts == c.n_experts, ConfigError, "num_experts: ", router.num_experts, " but the model has ",
+            c.n_experts, " experts");
+  MOE_CHECK(router.topk == c.top_k, ConfigError, "moe_router_topk: ", router.topk, " but the model routes to ", c.top_k,
+            " experts");
   // The saved model must route as it was trained: the options' routing is the model's.
   RouterConfig trained = router.routing();
   trained.expert_bias = c.expert_bias;
@@ -116,20 +116,16 @@ model::Model TrainModel::to_model(tokenizer::Vocab vocab, model::NamedTensors na
 // This rank's heads (all of them without TP) over whole sequences.
 AttentionConfig TrainModel::attention_config(int64_t batch, int64_t seq) const {
   const model::AttentionSpec& a = config_.attention();
-  return {batch, seq, config_.hidden_size, a.n_heads / tp_size(), a.n_kv_heads / tp_size(), a.head_dim, a.scale,
-          config_.rope_theta, config_.rope_style, a.qk_norm, config_.rms_eps, a.clip_qkv};
+  return {batch,           seq,       config_.hidden_size, a.n_heads / tp_size(), a.n_kv_heads / tp_size(),
+          a.head_dim,      a.scale,   config_.rope_theta,  config_.rope_style,    a.qk_norm,
+          config_.rms_eps, a.clip_qkv};
 }
 
 // Under TP the shared expert runs outside the MoE layer, on whole sequences (run_forward).
 MoeLayerConfig TrainModel::moe_config() const {
   const bool tp = options_.tp != nullptr;
-  return {config_.hidden_size,
-          config_.moe().expert_ffn,
-          tp ? 0 : config_.moe().shared_expert_ffn,
-          options_.router,
-          seq_ / tp_size(),
-          options_.exchange,
-          tp ? &options_.tp->group() : nullptr};
+  return {config_.hidden_size, config_.moe().expert_ffn, tp ? 0 : config_.moe().shared_expert_ffn, options_.router,
+          seq_ / tp_size(),    options_.exchange,        tp ? &options_.tp->group() : nullptr};
 }
 
 MoeParams TrainModel::moe_params(int64_t layer) const {
@@ -166,12 +162,12 @@ const float* optional(const Tensor& t) { return t.empty() ? nullptr : t.f32(); }
 
 }  // namespace
 
-LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                                  int64_t batch, int64_t seq, Rng* jitter) {
-  MOE_CHECK(batch > 0 && seq > 0 && static_cast<int64_t>(tokens.size()) == batch * seq &&
-                tokens.size() == targets.size(),
-            UsageError, "training batch: ", tokens.size(), " tokens and ", targets.size(), " targets for ", batch,
-            " sequences of ", seq);
+LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch,
+                                  int64_t seq, Rng* jitter) {
+  MOE_CHECK(
+      batch > 0 && seq > 0 && static_cast<int64_t>(tokens.size()) == batch * seq && tokens.size() == targets.size(),
+      UsageError, "training batch: ", tokens.size(), " tokens and ", targets.size(), " targets for ", batch,
+      " sequences of ", seq);
   MOE_CHECK(options_.seq_length == 0 || seq == options_.seq_length, UsageError, "training batch: sequences of ", seq,
             " tokens, the model trains on ", options_.seq_length);
   TensorParallel* tp = options_.tp;
@@ -194,8 +190,8 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
     s.input = x;
     s.attn_in.resize(T * H);
     rmsnorm_forward(s.attn_in.data(), x.data(), l.attn_norm.f32(), s.attn_norm, T, H, config_.rms_eps, pool_);
-    const AttentionParams attention_params{l.wq.f32(),      l.wk.f32(),      l.wv.f32(),
-                                           l.wo.f32(),      optional(l.bq), optional(l.bk),
+    const AttentionParams attention_params{l.wq.f32(),     l.wk.f32(),         l.wv.f32(),
+                                           l.wo.f32(),     optional(l.bq),     optional(l.bk),
                                            optional(l.bv), optional(l.q_norm), optional(l.k_norm)};
     if (tp == nullptr) {
       attention_forward(branch.data(), s.attn_in.data(), attention_params, attention, s.attention, pool_);
@@ -276,14 +272,14 @@ void TrainModel::run_backward(float loss_scale) {
                                config_.moe().shared_expert_ffn / tp_size(), s.shared, pool_);
       });
     }
-    rmsnorm_backward(dx.data(), params_.grad(l.ffn_norm), d_branch.data(), s.mid.data(), l.ffn_norm.f32(),
-                     s.moe_norm, T, H, pool_);
+    rmsnorm_backward(dx.data(), params_.grad(l.ffn_norm), d_branch.data(), s.mid.data(), l.ffn_norm.f32(), s.moe_norm,
+                     T, H, pool_);
 
     std::fill(d_branch.begin(), d_branch.end(), 0.0f);
-    const AttentionParams attention_params{l.wq.f32(),      l.wk.f32(),      l.wv.f32(),
-                                           l.wo.f32(),      optional(l.bq), optional(l.bk),
+    const AttentionParams attention_params{l.wq.f32(),     l.wk.f32(),         l.wv.f32(),
+                                           l.wo.f32(),     optional(l.bq),     optional(l.bk),
                                            optional(l.bv), optional(l.q_norm), optional(l.k_norm)};
-    const AttentionGrads attention_grads{grad(l.wq), grad(l.wk),     grad(l.wv),     grad(l.wo),   grad(l.bq),
+    const AttentionGrads attention_grads{grad(l.wq), grad(l.wk), grad(l.wv),     grad(l.wo),    grad(l.bq),
                                          grad(l.bk), grad(l.bv), grad(l.q_norm), grad(l.k_norm)};
     if (tp == nullptr) {
       attention_backward(d_branch.data(), attention_grads, dx.data(), s.attn_in.data(), attention_params, attention,
@@ -291,8 +287,8 @@ void TrainModel::run_backward(float loss_scale) {
     } else {
       const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
       tp->add_summed(d_branch.data(), batch_, seq_, H, [&](float* partial) {
-        attention_backward(partial, attention_grads, dout.data(), s.attn_in_full.data(), attention_params,
-                           attention, s.attention, pool_);
+        attention_backward(partial, attention_grads, dout.data(), s.attn_in_full.data(), attention_params, attention,
+                           s.attention, pool_);
       });
     }
     rmsnorm_backward(dx.data(), params_.grad(l.attn_norm), d_branch.data(), s.input.data(), l.attn_norm.f32(),
@@ -301,8 +297,8 @@ void TrainModel::run_backward(float loss_scale) {
   embedding_backward(params_.grad(w.token_embd), tokens_, dx.data(), H);
 }
 
-LossParts TrainModel::forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                                       int64_t batch, int64_t seq, float loss_scale, Rng& jitter) {
+LossParts TrainModel::forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch,
+                                       int64_t seq, float loss_scale, Rng& jitter) {
   MOE_CHECK(loss_scale > 0, UsageError, "forward_backward: loss scale ", loss_scale, " is not positive");
   LossParts parts = run_forward(tokens, targets, batch, seq, &jitter);
   run_backward(loss_scale);

@@ -1,15 +1,13 @@
 // TrainModel: an MoE transformer (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE) in fp32 for training (in
-// one process, or one EP rank holding its experts): forward with everything backward needs kept, backward accumulating into
-// per-parameter gradient buffers named as the HF checkpoint names them. Per layer: RMSNorm ->
-// attention (RoPE, GQA, optional qkv bias, q/k norms, clip_qkv) -> residual -> RMSNorm -> MoE layer
-// (router with jitter, aux and z losses, capacity; permute -> grouped experts -> combine; optional
-// gated shared expert) -> residual; then the final RMSNorm, the output projection and the
-// cross-entropy. Total loss = cross-entropy + each layer's aux and z losses (coefficients already
-// applied by the router).
-// With tensor parallelism (options.tp) the model holds its TP rank's heads and shared-expert
-// columns and runs on its sequence shard (tensor_parallel.h); the losses it returns are then this
-// rank's parts, which sum over the TP group to the micro-batch's (Megatron's aux-loss and z-loss
-// split), and logits are the shard's.
+// one process, or one EP rank holding its experts): forward with everything backward needs kept, backward accumulating
+// into per-parameter gradient buffers named as the HF checkpoint names them. Per layer: RMSNorm -> attention (RoPE,
+// GQA, optional qkv bias, q/k norms, clip_qkv) -> residual -> RMSNorm -> MoE layer (router with jitter, aux and z
+// losses, capacity; permute -> grouped experts -> combine; optional gated shared expert) -> residual; then the final
+// RMSNorm, the output projection and the cross-entropy. Total loss = cross-entropy + each layer's aux and z losses
+// (coefficients already applied by the router). With tensor parallelism (options.tp) the model holds its TP rank's
+// heads and shared-expert columns and runs on its sequence shard (tensor_parallel.h); the losses it returns are then
+// this rank's parts, which sum over the TP group to the micro-batch's (Megatron's aux-loss and z-loss split), and
+// logits are the shard's.
 #pragma once
 
 #include <cstdint>
@@ -45,12 +43,12 @@ struct TrainModelOptions {
 };
 
 struct LossParts {
-  double loss = 0.0;      // lm_loss + aux_loss + z_loss
-  double lm_loss = 0.0;   // mean cross-entropy over the tokens with a target
-  double aux_loss = 0.0;  // summed over layers
-  double z_loss = 0.0;    // summed over layers
-  int64_t n_targets = 0;  // tokens with a target (target >= 0)
-  int64_t dropped_tokens = 0;  // dropped (token, expert) pairs, all layers
+  double loss = 0.0;                                // lm_loss + aux_loss + z_loss
+  double lm_loss = 0.0;                             // mean cross-entropy over the tokens with a target
+  double aux_loss = 0.0;                            // summed over layers
+  double z_loss = 0.0;                              // summed over layers
+  int64_t n_targets = 0;                            // tokens with a target (target >= 0)
+  int64_t dropped_tokens = 0;                       // dropped (token, expert) pairs, all layers
   std::vector<std::vector<int64_t>> expert_tokens;  // [layer][expert] kept assignments
 };
 
@@ -59,8 +57,7 @@ class TrainModel {
   // Zero parameters (then init_random or load_weights). The config's q/k rows are taken in HF's
   // rotate-half order. Throws ConfigError for router options that route differently from the
   // model config.
-  TrainModel(const model::ModelConfig& config, const TrainModelOptions& options,
-             ThreadPool* pool = nullptr);
+  TrainModel(const model::ModelConfig& config, const TrainModelOptions& options, ThreadPool* pool = nullptr);
   TrainModel(const TrainModel&) = delete;
   TrainModel& operator=(const TrainModel&) = delete;
 
@@ -97,22 +94,21 @@ class TrainModel {
   // (router input jitter drawn from `jitter`) then backward, adding loss_scale times the
   // gradient of LossParts::loss to the parameters' gradient buffers (1/N to average N
   // micro-batches).
-  LossParts forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                             int64_t batch, int64_t seq, float loss_scale, Rng& jitter);
+  LossParts forward_backward(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch,
+                             int64_t seq, float loss_scale, Rng& jitter);
   // Forward only, without jitter; logits [batch * seq][vocab] when asked.
-  LossParts forward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                    int64_t batch, int64_t seq, std::vector<float>* logits = nullptr);
+  LossParts forward(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch, int64_t seq,
+                    std::vector<float>* logits = nullptr);
   // The cross-entropy of a forward (evaluation loss; summed over the TP group).
-  double evaluate(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch,
-                  int64_t seq);
+  double evaluate(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch, int64_t seq);
 
  private:
   // T rows: the micro-batch's, or under TP this rank's sequence shard.
   struct LayerState {
-    std::vector<float> input;     // residual stream entering the layer [T][H]
-    std::vector<float> attn_in;   // input_layernorm output
-    std::vector<float> mid;       // residual after attention
-    std::vector<float> moe_in;    // post_attention_layernorm output
+    std::vector<float> input;    // residual stream entering the layer [T][H]
+    std::vector<float> attn_in;  // input_layernorm output
+    std::vector<float> mid;      // residual after attention
+    std::vector<float> moe_in;   // post_attention_layernorm output
     RmsNormSaved attn_norm, moe_norm;
     AttentionSaved attention;
     MoeSaved moe;
@@ -121,8 +117,8 @@ class TrainModel {
     SharedExpertSaved shared;
   };
   // jitter null: no input jitter.
-  LossParts run_forward(std::span<const int32_t> tokens, std::span<const int32_t> targets,
-                        int64_t batch, int64_t seq, Rng* jitter);
+  LossParts run_forward(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch, int64_t seq,
+                        Rng* jitter);
   void run_backward(float loss_scale);
   AttentionConfig attention_config(int64_t batch, int64_t seq) const;
   MoeLayerConfig moe_config() const;

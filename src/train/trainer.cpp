@@ -83,9 +83,11 @@ void gather_experts(model::ModelWeights& views, TrainGroups& groups) {
   for (int peer = 0; peer < l.ep; ++peer)
     for (model::LayerWeights& layer : views.layers)
       for (int64_t e = peer * l.local_experts; e < (peer + 1) * l.local_experts; ++e)
-        for (auto [t, shape] : {std::pair{&layer.experts[e].gate, &shapes.gate}, std::pair{&layer.experts[e].up, &shapes.up},
-                                std::pair{&layer.experts[e].down, &shapes.down}}) {
-          *t = Tensor::from_f32(shape->shape(), std::vector<float>(all.begin() + at, all.begin() + at + shape->numel()));
+        for (auto [t, shape] :
+             {std::pair{&layer.experts[e].gate, &shapes.gate}, std::pair{&layer.experts[e].up, &shapes.up},
+              std::pair{&layer.experts[e].down, &shapes.down}}) {
+          *t =
+              Tensor::from_f32(shape->shape(), std::vector<float>(all.begin() + at, all.begin() + at + shape->numel()));
           at += shape->numel();
         }
 }
@@ -146,22 +148,28 @@ std::string start_line(TrainModel& net, const TrainLayout& l, const TrainConfig&
                 l.world, l.world == 1 ? "" : "s", l.tp, l.tp > 1 ? " (sequence parallel)" : "", l.dp, l.ep,
                 config.use_distributed_optimizer ? ", distributed optimizer" : "", threads, threads == 1 ? "" : "s",
                 static_cast<long long>(micro_batches * config.micro_batch_size), static_cast<long long>(micro_batches),
-                micro_batches == 1 ? "" : "es", static_cast<long long>(config.micro_batch_size), static_cast<long long>(config.model.seq_length));
+                micro_batches == 1 ? "" : "es", static_cast<long long>(config.micro_batch_size),
+                static_cast<long long>(config.model.seq_length));
   return line;
 }
 
 // Refuses a checkpoint whose model differs from the configured one.
 void check_same_model(const model::ModelConfig& want, const model::ModelConfig& got, const std::string& path) {
   const auto shape = [](const model::ModelConfig& c) {
-    return std::vector<int64_t>{c.vocab_size,       c.hidden_size,          c.n_layers(),
-                                c.attention().n_heads, c.attention().n_kv_heads, c.attention().head_dim,
-                                c.moe().expert_ffn, c.moe().shared_expert_ffn, c.n_experts()};
+    return std::vector<int64_t>{c.vocab_size,
+                                c.hidden_size,
+                                c.n_layers(),
+                                c.attention().n_heads,
+                                c.attention().n_kv_heads,
+                                c.attention().head_dim,
+                                c.moe().expert_ffn,
+                                c.moe().shared_expert_ffn,
+                                c.n_experts()};
   };
-  MOE_CHECK(want.arch == got.arch && shape(want) == shape(got), ConfigError, path,
-            ": checkpoint of another model (", model::arch_name(got.arch), ", hidden ", got.hidden_size,
-            ", ", got.n_layers(), " layers, ", got.n_experts(), " experts; the config asks for ",
-            model::arch_name(want.arch), ", hidden ", want.hidden_size, ", ", want.n_layers(), " layers, ",
-            want.n_experts(), " experts)");
+  MOE_CHECK(want.arch == got.arch && shape(want) == shape(got), ConfigError, path, ": checkpoint of another model (",
+            model::arch_name(got.arch), ", hidden ", got.hidden_size, ", ", got.n_layers(), " layers, ",
+            got.n_experts(), " experts; the config asks for ", model::arch_name(want.arch), ", hidden ",
+            want.hidden_size, ", ", want.n_layers(), " layers, ", want.n_experts(), " experts)");
 }
 
 }  // namespace
@@ -203,8 +211,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   // Resuming: the checkpoint's weights replace the starting point.
   std::string resume_from;
   if (!config.load.empty()) {
-    MOE_CHECK(std::filesystem::is_directory(config.load), ConfigError, "load: '", config.load,
-              "' is not a directory");
+    MOE_CHECK(std::filesystem::is_directory(config.load), ConfigError, "load: '", config.load, "' is not a directory");
     resume_from = model::latest_checkpoint(config.load);
     MOE_CHECK(!resume_from.empty(), ConfigError, "load: '", config.load, "' holds no checkpoint (no 'latest' file)");
     model::Model saved = model::load_model(resume_from);
@@ -216,15 +223,18 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const int threads = config.threads > 0 ? config.threads : std::max(1, cores / layout.world);
   ThreadPool pool(threads);
-  TrainModel net(start.config, {.router = config.router,
-                                .input_jitter_eps = config.input_jitter_eps,
-                                .seq_length = seq,
-                                .exchange = exchange ? &*exchange : nullptr,
-                                .tp = tensor_parallel ? &*tensor_parallel : nullptr,
-                                .bf16 = config.bf16},
+  TrainModel net(start.config,
+                 {.router = config.router,
+                  .input_jitter_eps = config.input_jitter_eps,
+                  .seq_length = seq,
+                  .exchange = exchange ? &*exchange : nullptr,
+                  .tp = tensor_parallel ? &*tensor_parallel : nullptr,
+                  .bf16 = config.bf16},
                  &pool);
-  if (start.weights) net.load_weights(*start.weights);
-  else net.init_random(config.seed, config.model.init_method_std);
+  if (start.weights)
+    net.load_weights(*start.weights);
+  else
+    net.init_random(config.seed, config.model.init_method_std);
 
   print(start_line(net, layout, config, data, micro_batches, threads));
   DistributedOptimizer optimizer(net, groups, config.adam, config.use_distributed_optimizer);
@@ -233,7 +243,8 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     state = load_train_state(resume_from);
     const OptimizerMoments moments = load_optimizer_moments(resume_from);
     optimizer.load_moments(moments.pieces, moments.steps, resume_from);
-    if (state.extra.contains("expert_bias")) net.set_expert_bias(state.extra["expert_bias"].get<std::vector<std::vector<float>>>());
+    if (state.extra.contains("expert_bias"))
+      net.set_expert_bias(state.extra["expert_bias"].get<std::vector<std::vector<float>>>());
     print("resumed from " + resume_from + " at iteration " + std::to_string(state.iteration));
   }
 
@@ -251,7 +262,8 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     state.extra["expert_bias"] = net.expert_bias();
     state.extra["config"] = nlohmann::json::object();
     for (const auto& [key, value] : describe_train_config(config)) state.extra["config"][key] = value;
-    state.extra["layout"] = {{"world", layout.world}, {"tensor_model_parallel_size", layout.tp},
+    state.extra["layout"] = {{"world", layout.world},
+                             {"tensor_model_parallel_size", layout.tp},
                              {"expert_model_parallel_size", layout.ep},
                              {"use_distributed_optimizer", config.use_distributed_optimizer}};
     model::Model out = gather_model(net, groups, start.vocab);
@@ -279,7 +291,8 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
       record.z_loss += parts.z_loss / micro_batches;
       record.dropped_tokens += parts.dropped_tokens;
       for (size_t l = 0; l < parts.expert_tokens.size(); ++l)
-        for (size_t e = 0; e < parts.expert_tokens[l].size(); ++e) record.expert_tokens[l][e] += parts.expert_tokens[l][e];
+        for (size_t e = 0; e < parts.expert_tokens[l].size(); ++e)
+          record.expert_tokens[l][e] += parts.expert_tokens[l][e];
     }
     reduce_record(record, world);
     state.consumed_samples += global;
@@ -297,7 +310,8 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     const double step_seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
     record.tokens_per_s = static_cast<double>(global * seq) / step_seconds;
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
-    record.seconds_left = elapsed / static_cast<double>(step - first_step) * static_cast<double>(config.train_iters - step);
+    record.seconds_left =
+        elapsed / static_cast<double>(step - first_step) * static_cast<double>(config.train_iters - step);
 
     if (valid_stream && step % config.eval_interval == 0)
       record.eval_loss = evaluate(net, *valid_stream, config.eval_iters, micro, groups);

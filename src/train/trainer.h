@@ -17,7 +17,7 @@ struct TrainResult {
   int64_t first_iteration = 0;  // 0 for a fresh run, the checkpoint's iteration when resumed
   int64_t last_iteration = 0;
   double final_loss = 0;
-  std::string checkpoint;       // the last checkpoint written ("" when none)
+  std::string checkpoint;  // the last checkpoint written ("" when none)
 };
 
 // `print` receives each human-readable line (progress, evaluation, checkpoint notes), on rank 0

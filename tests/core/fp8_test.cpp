@@ -63,10 +63,10 @@ TEST(E4m3, RoundsToNearestEvenAtTies) {
     EXPECT_EQ(f32_to_e4m3(std::nextafter(mid, 0.0f)), code) << low;
     EXPECT_EQ(f32_to_e4m3(std::nextafter(mid, 1e9f)), code + 1) << high;
   }
-  EXPECT_EQ(f32_to_e4m3(0x1p-10f), 0x00);       // half the smallest subnormal: ties to 0
-  EXPECT_EQ(f32_to_e4m3(3 * 0x1p-10f), 0x02);   // between 1 and 2 (x 2^-9): to 2
-  EXPECT_EQ(f32_to_e4m3(1.0625f), 0x38);        // between 1 and 1.125: to 1 (mantissa 0)
-  EXPECT_EQ(f32_to_e4m3(1.1875f), 0x3a);        // between 1.125 and 1.25: to 1.25
+  EXPECT_EQ(f32_to_e4m3(0x1p-10f), 0x00);      // half the smallest subnormal: ties to 0
+  EXPECT_EQ(f32_to_e4m3(3 * 0x1p-10f), 0x02);  // between 1 and 2 (x 2^-9): to 2
+  EXPECT_EQ(f32_to_e4m3(1.0625f), 0x38);       // between 1 and 1.125: to 1 (mantissa 0)
+  EXPECT_EQ(f32_to_e4m3(1.1875f), 0x3a);       // between 1.125 and 1.25: to 1.25
 }
 
 TEST(E4m3, SaturatesAndKeepsNan) {

@@ -33,10 +33,9 @@ TEST(QuantizeQ4K, HandBuiltBlockDecodes) {
   // 17 = 01'0001, 33 = 10'0001, 48 = 11'0000, 63 = 11'1111; 16 = 01'0000, 20 = 01'0100,
   // 40 = 10'1000, 63 = 11'1111 (top 2 bits ' low 4 bits).
   BlockQ4_K block{.d = 0x3800, .dmin = 0x3400, .scales = {}, .qs = {}};
-  const uint8_t scales[12] = {
-      1 | 1 << 6, 2 | 2 << 6, 3 | 3 << 6, 4 | 3 << 6,  // sc 0..3, top bits of sc 4..7
-      0 | 1 << 6, 1 | 1 << 6, 2 | 2 << 6, 3 | 3 << 6,  // m 0..3, top bits of m 4..7
-      1 | 0 << 4, 1 | 4 << 4, 0 | 8 << 4, 15 | 15 << 4};  // low bits of sc | m 4..7
+  const uint8_t scales[12] = {1 | 1 << 6, 2 | 2 << 6, 3 | 3 << 6, 4 | 3 << 6,     // sc 0..3, top bits of sc 4..7
+                              0 | 1 << 6, 1 | 1 << 6, 2 | 2 << 6, 3 | 3 << 6,     // m 0..3, top bits of m 4..7
+                              1 | 0 << 4, 1 | 4 << 4, 0 | 8 << 4, 15 | 15 << 4};  // low bits of sc | m 4..7
   std::memcpy(block.scales, scales, sizeof scales);
   for (int l = 0; l < 128; ++l) block.qs[l] = static_cast<uint8_t>((l % 16) | (15 - l % 16) << 4);
   const std::vector<float> w = dequantize_block(DType::kQ4_K, block);
@@ -46,11 +45,11 @@ TEST(QuantizeQ4K, HandBuiltBlockDecodes) {
       EXPECT_EQ(w[32 * j + l], 0.5f * sc[j] * q - 0.25f * m[j]) << "sub-block " << j << " weight " << l;
     }
   }
-  EXPECT_EQ(w[0], 0.0f);                        // sc 1, m 0, q 0
-  EXPECT_EQ(w[32 + 3], 11.75f);                 // 0.5 * 2 * 12 - 0.25 * 1
-  EXPECT_EQ(w[128 + 5], 38.5f);                 // 0.5 * 17 * 5 - 0.25 * 16
-  EXPECT_EQ(w[192 + 18], 38.0f);                // sub-block 6 (low nibbles): q 2; 48 - 10
-  EXPECT_EQ(w[224], 456.75f);                   // 0.5 * 63 * 15 - 0.25 * 63
+  EXPECT_EQ(w[0], 0.0f);          // sc 1, m 0, q 0
+  EXPECT_EQ(w[32 + 3], 11.75f);   // 0.5 * 2 * 12 - 0.25 * 1
+  EXPECT_EQ(w[128 + 5], 38.5f);   // 0.5 * 17 * 5 - 0.25 * 16
+  EXPECT_EQ(w[192 + 18], 38.0f);  // sub-block 6 (low nibbles): q 2; 48 - 10
+  EXPECT_EQ(w[224], 456.75f);     // 0.5 * 63 * 15 - 0.25 * 63
 }
 
 // d = 0.25; sub-block scales s - 8, except -128 first and 127 last. Weight e has q = e % 64: in a
@@ -71,11 +70,10 @@ TEST(QuantizeQ6K, HandBuiltBlockDecodes) {
   EXPECT_EQ(block.qh[0], 0x88);
   EXPECT_EQ(block.qh[16], 0xdd);
   const std::vector<float> w = dequantize_block(DType::kQ6_K, block);
-  for (int e = 0; e < 256; ++e)
-    EXPECT_EQ(w[e], 0.25f * block.scales[e / 16] * (e % 64 - 32)) << "weight " << e;
-  EXPECT_EQ(w[0], 1024.0f);   // 0.25 * -128 * (0 - 32)
-  EXPECT_EQ(w[100], -2.0f);   // scale 6 - 8 = -2, q 36: 0.25 * -2 * 4
-  EXPECT_EQ(w[255], 984.25f); // 0.25 * 127 * (63 - 32)
+  for (int e = 0; e < 256; ++e) EXPECT_EQ(w[e], 0.25f * block.scales[e / 16] * (e % 64 - 32)) << "weight " << e;
+  EXPECT_EQ(w[0], 1024.0f);    // 0.25 * -128 * (0 - 32)
+  EXPECT_EQ(w[100], -2.0f);    // scale 6 - 8 = -2, q 36: 0.25 * -2 * 4
+  EXPECT_EQ(w[255], 984.25f);  // 0.25 * 127 * (63 - 32)
 }
 
 // Seeded rows of kinds that stress the fits: uniform, Gaussian, all positive (q4_K's min clamps
@@ -126,8 +124,8 @@ double worst_relative_error(DType dtype, const std::vector<float>& x) {
 // quantize_row_q8_0_ref), and the float just below a half goes down.
 TEST(QuantizeQ8_0, RoundsTiesAwayFromZero) {
   std::vector<float> x(kQBlock, 0.0f);
-  const std::vector<float> head = {127.0f, 0.5f, -0.5f, 1.5f, -2.5f, 126.5f, -126.5f,
-                                   std::nextafter(0.5f, 0.0f), -std::nextafter(2.5f, 0.0f)};
+  const std::vector<float> head = {
+      127.0f, 0.5f, -0.5f, 1.5f, -2.5f, 126.5f, -126.5f, std::nextafter(0.5f, 0.0f), -std::nextafter(2.5f, 0.0f)};
   std::copy(head.begin(), head.end(), x.begin());
   BlockQ8_0 block;
   quantize_row(DType::kQ8_0, x.data(), reinterpret_cast<std::byte*>(&block), kQBlock);

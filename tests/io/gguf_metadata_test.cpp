@@ -62,23 +62,17 @@ TEST(GgufMetadata, GettersRejectOtherTypesNamingKeyAndTypes) {
   metadata.set_int_array("ids", {1, 2});
   metadata.set_int("huge", 0, GgufType::kUint64);
   metadata.set_bool("flag", false);
-  EXPECT_EQ(error_of([&] { metadata.get_int("eps"); }),
-            "model.gguf: key 'eps' has type float32, expected an integer");
-  EXPECT_EQ(error_of([&] { metadata.get_int("flag"); }),
-            "model.gguf: key 'flag' has type bool, expected an integer");
-  EXPECT_EQ(error_of([&] { metadata.get_float("name"); }),
-            "model.gguf: key 'name' has type string, expected a number");
-  EXPECT_EQ(error_of([&] { metadata.get_bool("eps"); }),
-            "model.gguf: key 'eps' has type float32, expected bool");
-  EXPECT_EQ(error_of([&] { metadata.get_string("ids"); }),
-            "model.gguf: key 'ids' has type array, expected string");
+  EXPECT_EQ(error_of([&] { metadata.get_int("eps"); }), "model.gguf: key 'eps' has type float32, expected an integer");
+  EXPECT_EQ(error_of([&] { metadata.get_int("flag"); }), "model.gguf: key 'flag' has type bool, expected an integer");
+  EXPECT_EQ(error_of([&] { metadata.get_float("name"); }), "model.gguf: key 'name' has type string, expected a number");
+  EXPECT_EQ(error_of([&] { metadata.get_bool("eps"); }), "model.gguf: key 'eps' has type float32, expected bool");
+  EXPECT_EQ(error_of([&] { metadata.get_string("ids"); }), "model.gguf: key 'ids' has type array, expected string");
   EXPECT_EQ(error_of([&] { metadata.get_string_array("ids"); }),
             "model.gguf: key 'ids' has type array of int32, expected array of string");
   EXPECT_EQ(error_of([&] { metadata.get_int_array("name"); }),
             "model.gguf: key 'name' has type string, expected an array of integers");
   EXPECT_EQ(error_of([&] { metadata.type("absent"); }), "model.gguf: no metadata key 'absent'");
-  EXPECT_EQ(error_of([&] { metadata.array_type("name"); }),
-            "model.gguf: metadata key 'name' is not an array");
+  EXPECT_EQ(error_of([&] { metadata.array_type("name"); }), "model.gguf: metadata key 'name' is not an array");
 }
 
 TEST(GgufMetadata, SetReplacesInPlaceKeepingOrder) {
@@ -87,24 +81,22 @@ TEST(GgufMetadata, SetReplacesInPlaceKeepingOrder) {
   metadata.set_int("llama.expert_count", 8);
   metadata.set_int("llama.expert_used_count", 2);
   metadata.set_float("llama.expert_count", 16.0, GgufType::kFloat64);
-  EXPECT_EQ(metadata.keys(), (std::vector<std::string>{"general.architecture", "llama.expert_count",
-                                                       "llama.expert_used_count"}));
+  EXPECT_EQ(metadata.keys(),
+            (std::vector<std::string>{"general.architecture", "llama.expert_count", "llama.expert_used_count"}));
   EXPECT_EQ(metadata.type("llama.expert_count"), GgufType::kFloat64);
   EXPECT_EQ(metadata.get_float("llama.expert_count"), 16.0);
 }
 
 TEST(GgufMetadata, SettersRejectValuesThatDoNotFit) {
   GgufMetadata metadata;
-  EXPECT_EQ(error_of([&] { metadata.set_int("k", 256, GgufType::kUint8); }),
-            "key 'k': 256 does not fit uint8");
+  EXPECT_EQ(error_of([&] { metadata.set_int("k", 256, GgufType::kUint8); }), "key 'k': 256 does not fit uint8");
   EXPECT_EQ(error_of([&] { metadata.set_int("k", -1); }), "key 'k': -1 does not fit uint32");
-  EXPECT_EQ(error_of([&] { metadata.set_int("k", 40000, GgufType::kInt16); }),
-            "key 'k': 40000 does not fit int16");
-  EXPECT_EQ(error_of([&] { metadata.set_int("k", 1, GgufType::kFloat32); }),
-            "key 'k': float32 is not an integer type");
-  EXPECT_EQ(error_of([&] { metadata.set_float("k", 1, GgufType::kInt32); }),
-            "key 'k': int32 is not a float type");
-  EXPECT_EQ(error_of([&] { metadata.set_int_array("k", {1, 300}, GgufType::kInt8); }),
+  EXPECT_EQ(error_of([&] { metadata.set_int("k", 40000, GgufType::kInt16); }), "key 'k': 40000 does not fit int16");
+  EXPECT_EQ(error_of([&] { metadata.set_int("k", 1, GgufType::kFloat32); }), "key 'k': float32 is not an integer type");
+  EXPECT_EQ(error_of([&] { metadata.set_float("k", 1, GgufType::kInt32); }), "key 'k': int32 is not a float type");
+  EXPECT_EQ(error_of([&] {
+              metadata.set_int_array("k", {1, 300}, GgufType::kInt8);
+            }),
             "key 'k': 300 does not fit int8");
   EXPECT_EQ(error_of([&] { metadata.set_string("", "x"); }), "metadata keys must not be empty");
   EXPECT_EQ(metadata.size(), 0);

@@ -32,9 +32,7 @@ std::string error_of(const std::string& path) {
   return "no error";
 }
 
-bool starts_with(const std::string& text, const std::string& prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
+bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
 std::vector<std::byte> to_bytes(const std::vector<uint8_t>& values) {
   std::vector<std::byte> bytes(values.size());
@@ -56,8 +54,8 @@ std::vector<uint8_t> hand_built_gguf() {
   b.str("general.architecture").u32(8).str("llama");
   b.str("llama.expert_count").u32(4).u32(8);
   b.str("tokenizer.ggml.tokens").u32(9).u32(8).u64(2).str("a").str("bc");
-  b.str("w").u32(2).u64(3).u64(2).u32(0).u64(0);   // f32, ne = [3, 2]
-  b.str("q").u32(1).u64(32).u32(8).u64(32);        // q8_0, ne = [32], after 24 bytes padded to 32
+  b.str("w").u32(2).u64(3).u64(2).u32(0).u64(0);  // f32, ne = [3, 2]
+  b.str("q").u32(1).u64(32).u32(8).u64(32);       // q8_0, ne = [32], after 24 bytes padded to 32
   b.pad_to(32);
   for (float value : {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f}) b.f32(value);
   b.pad_to(32);
@@ -71,14 +69,12 @@ TEST(Gguf, ReadsHandBuiltFile) {
   write_bytes(path, hand_built_gguf());
   const GgufFile file = GgufFile::open(path);
   EXPECT_EQ(file.path(), path);
-  EXPECT_EQ(file.metadata().keys(), (std::vector<std::string>{"general.architecture",
-                                                              "llama.expert_count",
-                                                              "tokenizer.ggml.tokens"}));
+  EXPECT_EQ(file.metadata().keys(),
+            (std::vector<std::string>{"general.architecture", "llama.expert_count", "tokenizer.ggml.tokens"}));
   EXPECT_EQ(file.metadata().get_string("general.architecture"), "llama");
   EXPECT_EQ(file.metadata().type("llama.expert_count"), GgufType::kUint32);
   EXPECT_EQ(file.metadata().get_int("llama.expert_count"), 8);
-  EXPECT_EQ(file.metadata().get_string_array("tokenizer.ggml.tokens"),
-            (std::vector<std::string>{"a", "bc"}));
+  EXPECT_EQ(file.metadata().get_string_array("tokenizer.ggml.tokens"), (std::vector<std::string>{"a", "bc"}));
   EXPECT_EQ(file.tensor_names(), (std::vector<std::string>{"w", "q"}));
   EXPECT_EQ(file.alignment(), 32);
   EXPECT_EQ(file.data_offset() % 32, 0);
@@ -142,15 +138,12 @@ void set_every_type(GgufMetadata& metadata) {
 
 void expect_every_type(const GgufMetadata& metadata) {
   const std::pair<const char*, GgufType> types[] = {
-      {"u8", GgufType::kUint8},        {"i8", GgufType::kInt8},
-      {"u16", GgufType::kUint16},      {"i16", GgufType::kInt16},
-      {"u32", GgufType::kUint32},      {"i32", GgufType::kInt32},
-      {"f32", GgufType::kFloat32},     {"bool", GgufType::kBool},
-      {"string", GgufType::kString},   {"array.string", GgufType::kArray},
-      {"u64", GgufType::kUint64},      {"i64", GgufType::kInt64},
-      {"f64", GgufType::kFloat64},     {"array.u8", GgufType::kArray},
-      {"array.i16", GgufType::kArray}, {"array.u64", GgufType::kArray},
-      {"array.empty", GgufType::kArray}, {"array.f32", GgufType::kArray},
+      {"u8", GgufType::kUint8},           {"i8", GgufType::kInt8},           {"u16", GgufType::kUint16},
+      {"i16", GgufType::kInt16},          {"u32", GgufType::kUint32},        {"i32", GgufType::kInt32},
+      {"f32", GgufType::kFloat32},        {"bool", GgufType::kBool},         {"string", GgufType::kString},
+      {"array.string", GgufType::kArray}, {"u64", GgufType::kUint64},        {"i64", GgufType::kInt64},
+      {"f64", GgufType::kFloat64},        {"array.u8", GgufType::kArray},    {"array.i16", GgufType::kArray},
+      {"array.u64", GgufType::kArray},    {"array.empty", GgufType::kArray}, {"array.f32", GgufType::kArray},
   };
   std::vector<std::string> keys;
   for (const auto& [key, type] : types) {
@@ -167,8 +160,7 @@ void expect_every_type(const GgufMetadata& metadata) {
   EXPECT_EQ(metadata.get_float("f32"), static_cast<double>(0.1f));
   EXPECT_EQ(metadata.get_bool("bool"), true);
   EXPECT_EQ(metadata.get_string("string"), kText);
-  EXPECT_EQ(metadata.get_string_array("array.string"),
-            (std::vector<std::string>{"<s>", "", "▁the"}));
+  EXPECT_EQ(metadata.get_string_array("array.string"), (std::vector<std::string>{"<s>", "", "▁the"}));
   EXPECT_EQ(metadata.get_int("u64"), int64_t{1} << 62);
   EXPECT_EQ(metadata.get_int("i64"), -(int64_t{1} << 62));
   EXPECT_EQ(metadata.get_float("f64"), 1e-300);
@@ -195,8 +187,8 @@ Tensor quantized(DType dtype, std::vector<int64_t> shape, uint32_t seed) {
   }();
   std::vector<std::byte> bytes(source.rows() * row_bytes(dtype, source.cols()));
   for (int64_t r = 0; r < source.rows(); ++r)
-    quantize_row(dtype, source.f32() + r * source.cols(),
-                 bytes.data() + r * row_bytes(dtype, source.cols()), source.cols());
+    quantize_row(dtype, source.f32() + r * source.cols(), bytes.data() + r * row_bytes(dtype, source.cols()),
+                 source.cols());
   return Tensor::from_bytes(dtype, shape, std::move(bytes));
 }
 
@@ -209,8 +201,7 @@ GgufWriter every_kind_writer() {
   std::vector<std::byte> f16(6);
   std::memcpy(f16.data(), halves.data(), 6);
   writer.add_tensor("blk.0.attn_norm.weight", Tensor::from_bytes(DType::kF16, {3}, f16));
-  writer.add_tensor("blk.0.ffn_gate_inp.weight",
-                    Tensor::from_bytes(DType::kBF16, {1, 1, 1, 3}, f16));
+  writer.add_tensor("blk.0.ffn_gate_inp.weight", Tensor::from_bytes(DType::kBF16, {1, 1, 1, 3}, f16));
   writer.add_tensor("blk.0.ffn_up_exps.weight", quantized(DType::kQ8_0, {2, 3, 64}, 1));
   writer.add_tensor("blk.0.ffn_down_exps.weight", quantized(DType::kQ4_0, {2, 64, 32}, 2));
   return writer;
@@ -221,15 +212,12 @@ TEST(Gguf, RoundTripKeepsEveryType) {
   every_kind_writer().write(path);
   const GgufFile file = GgufFile::open(path);
   expect_every_type(file.metadata());
-  EXPECT_EQ(file.tensor_names(), (std::vector<std::string>{
-                                     "token_embd.weight", "blk.0.attn_norm.weight",
-                                     "blk.0.ffn_gate_inp.weight", "blk.0.ffn_up_exps.weight",
-                                     "blk.0.ffn_down_exps.weight"}));
+  EXPECT_EQ(file.tensor_names(),
+            (std::vector<std::string>{"token_embd.weight", "blk.0.attn_norm.weight", "blk.0.ffn_gate_inp.weight",
+                                      "blk.0.ffn_up_exps.weight", "blk.0.ffn_down_exps.weight"}));
   EXPECT_EQ(file.tensors().at("token_embd.weight").to_f32(), std::vector<float>(15, 0.25f));
-  EXPECT_EQ(file.tensors().at("blk.0.attn_norm.weight").to_f32(),
-            (std::vector<float>{1.5f, -3.0f, 5.9604645e-08f}));
-  EXPECT_EQ(file.tensors().at("blk.0.ffn_gate_inp.weight").shape(),
-            (std::vector<int64_t>{1, 1, 1, 3}));
+  EXPECT_EQ(file.tensors().at("blk.0.attn_norm.weight").to_f32(), (std::vector<float>{1.5f, -3.0f, 5.9604645e-08f}));
+  EXPECT_EQ(file.tensors().at("blk.0.ffn_gate_inp.weight").shape(), (std::vector<int64_t>{1, 1, 1, 3}));
   EXPECT_EQ(file.tensors().at("blk.0.ffn_gate_inp.weight").dtype(), DType::kBF16);
 }
 
@@ -241,8 +229,7 @@ TEST(Gguf, WriteReadWriteIsByteIdentical) {
     const GgufFile file = GgufFile::open(first);
     GgufWriter writer;
     writer.metadata() = file.metadata();
-    for (const std::string& name : file.tensor_names())
-      writer.add_tensor(name, file.tensors().at(name));
+    for (const std::string& name : file.tensor_names()) writer.add_tensor(name, file.tensors().at(name));
     writer.write(second);
   }
   EXPECT_EQ(read_bytes(second), read_bytes(first));
@@ -251,8 +238,7 @@ TEST(Gguf, WriteReadWriteIsByteIdentical) {
     const GgufFile file = GgufFile::open(second);
     GgufWriter writer;
     writer.metadata() = file.metadata();
-    for (const std::string& name : file.tensor_names())
-      writer.add_tensor(name, file.tensors().at(name));
+    for (const std::string& name : file.tensor_names()) writer.add_tensor(name, file.tensors().at(name));
     writer.write(second);
   }
   EXPECT_EQ(read_bytes(second), read_bytes(first));
@@ -394,12 +380,9 @@ TEST(Gguf, RejectsMalformedFields) {
          return bytes;
        }(),
        "GGUF version 1 is not supported (expected 2 or 3)"},
-      {header(0, 1000000).data(),
-       "truncated: the header claims 1000000 key/value pairs but only 0 bytes follow"},
-      {header(1000, 0).zeros(64).data(),
-       "truncated: the header claims 1000 tensors but only 64 bytes follow"},
-      {header(0, 2).str("a").u32(0).u8(1).str("a").u32(0).u8(2).data(),
-       "duplicate metadata key 'a'"},
+      {header(0, 1000000).data(), "truncated: the header claims 1000000 key/value pairs but only 0 bytes follow"},
+      {header(1000, 0).zeros(64).data(), "truncated: the header claims 1000 tensors but only 64 bytes follow"},
+      {header(0, 2).str("a").u32(0).u8(1).str("a").u32(0).u8(2).data(), "duplicate metadata key 'a'"},
       {header(0, 1).str("").u32(0).u8(1).zeros(1).data(), "metadata key 0 is empty"},
       {header(0, 1).str("a").u32(13).u8(1).data(), "key 'a' has unknown GGUF type 13"},
       {header(0, 1).str("a").u32(7).u8(2).data(), "key 'a' is a bool holding 2, expected 0 or 1"},
@@ -416,8 +399,7 @@ TEST(Gguf, RejectsMalformedFields) {
       {with_f32_tensor(header(1, 0)).data(), ""},
       {header(1, 0).str("t").u32(5).u64(1).u64(1).u64(1).u64(1).u64(1).u32(0).u64(0).data(),
        "tensor 't' has 5 dimensions, expected 1 to 4"},
-      {header(1, 0).str("t").u32(0).u32(0).u64(0).zeros(16).data(),
-       "tensor 't' has 0 dimensions, expected 1 to 4"},
+      {header(1, 0).str("t").u32(0).u32(0).u64(0).zeros(16).data(), "tensor 't' has 0 dimensions, expected 1 to 4"},
       {header(1, 0).str("t").u32(1).u64(33).u32(8).u64(0).pad_to(32).zeros(64).data(),
        "tensor 't' has rows of 33 elements, not a whole number of q8_0 blocks of 32"},
       {header(1, 0).str("t").u32(2).u64(1ull << 62).u64(4).u32(0).u64(0).data(),
@@ -428,8 +410,20 @@ TEST(Gguf, RejectsMalformedFields) {
        "tensor 't' starts at data offset 8, not a multiple of the alignment 32"},
       {header(1, 0).str("t").u32(1).u64(8).u32(0).u64(32).pad_to(32).zeros(32).data(),
        "truncated: tensor 't' needs 32 bytes and padding at data offset 32"},
-      {header(2, 0).str("t").u32(1).u64(8).u32(0).u64(0).str("t").u32(1).u64(8).u32(0).u64(32)
-           .pad_to(32).zeros(64).data(),
+      {header(2, 0)
+           .str("t")
+           .u32(1)
+           .u64(8)
+           .u32(0)
+           .u64(0)
+           .str("t")
+           .u32(1)
+           .u64(8)
+           .u32(0)
+           .u64(32)
+           .pad_to(32)
+           .zeros(64)
+           .data(),
        "duplicate tensor name 't'"},
       {header(1, 0).str("t").u32(1).u64(8).u32(200).u64(0).pad_to(32).zeros(32).data(),
        "tensor 't' has ggml type 200 (unknown), which moe.cpp does not read yet"},

@@ -30,14 +30,12 @@ std::vector<std::pair<std::string, Tensor>> numbered_tensors(int count) {
   for (int i = 0; i < count; ++i) {
     std::vector<float> values(16);
     for (int j = 0; j < 16; ++j) values[j] = static_cast<float>(i * 100 + j);
-    tensors.emplace_back("model.layers." + std::to_string(i) + ".mlp.gate.weight",
-                         Tensor::from_f32({4, 4}, values));
+    tensors.emplace_back("model.layers." + std::to_string(i) + ".mlp.gate.weight", Tensor::from_f32({4, 4}, values));
   }
   return tensors;
 }
 
-const nlohmann::json kConfig = {{"model_type", "mixtral"}, {"num_local_experts", 8},
-                                {"hidden_size", 4}};
+const nlohmann::json kConfig = {{"model_type", "mixtral"}, {"num_local_experts", 8}, {"hidden_size", 4}};
 
 void expect_same_tensors(const std::map<std::string, Tensor>& got,
                          const std::vector<std::pair<std::string, Tensor>>& expected) {
@@ -77,8 +75,7 @@ TEST(HfCheckpoint, ShardedRoundTripWithThreeShards) {
   const auto tensors = numbered_tensors(5);  // 64 bytes each: shards of 2, 2 and 1 tensors
   write_hf_checkpoint(dir, kConfig, tensors, 128);
   EXPECT_FALSE(fs::exists(dir + "/model.safetensors"));
-  const char* shard_names[] = {"model-00001-of-00003.safetensors",
-                               "model-00002-of-00003.safetensors",
+  const char* shard_names[] = {"model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
                                "model-00003-of-00003.safetensors"};
   const size_t shard_sizes[] = {2, 2, 1};
   for (int i = 0; i < 3; ++i)
@@ -137,8 +134,8 @@ TEST(HfCheckpoint, IndexErrorsNameFileAndTensor) {
   nlohmann::json missing_tensor = index;
   missing_tensor["weight_map"]["lm_head.weight"] = "model-00001-of-00003.safetensors";
   write_json_file(index_path, missing_tensor);
-  EXPECT_EQ(error_of(dir), shard1 + ": tensor 'lm_head.weight' is listed in " + index_path +
-                               " but missing from this shard");
+  EXPECT_EQ(error_of(dir),
+            shard1 + ": tensor 'lm_head.weight' is listed in " + index_path + " but missing from this shard");
 
   nlohmann::json missing_shard = index;
   missing_shard["weight_map"]["lm_head.weight"] = "model-00009-of-00003.safetensors";
@@ -151,8 +148,10 @@ TEST(HfCheckpoint, IndexErrorsNameFileAndTensor) {
   write_json_file(index_path, index);
   auto both = numbered_tensors(2);
   write_safetensors(shard1, both);
-  EXPECT_EQ(error_of(dir), dir + "/model-00002-of-00003.safetensors: tensor "
-                                 "'model.layers.1.mlp.gate.weight' is also in " + shard1);
+  EXPECT_EQ(error_of(dir), dir +
+                               "/model-00002-of-00003.safetensors: tensor "
+                               "'model.layers.1.mlp.gate.weight' is also in " +
+                               shard1);
 }
 
 TEST(HfCheckpoint, WriteRejectsDuplicateNames) {

@@ -24,8 +24,7 @@ inline std::vector<uint8_t> read_bytes(const std::string& path) {
 
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 // Appends little-endian values, as the file formats store them.
@@ -46,9 +45,7 @@ class Bytes {
     data_.insert(data_.end(), n, 0);
     return *this;
   }
-  Bytes& pad_to(size_t alignment) {
-    return zeros((alignment - data_.size() % alignment) % alignment);
-  }
+  Bytes& pad_to(size_t alignment) { return zeros((alignment - data_.size() % alignment) % alignment); }
   size_t size() const { return data_.size(); }
   const std::vector<uint8_t>& data() const { return data_; }
 

@@ -47,13 +47,11 @@ TEST(Safetensors, RoundTripF32F16Bf16WithMetadata) {
   const Tensor f32 = Tensor::from_f32({2, 3}, {1.5f, -2.0f, 0.0f, 3.25f, 1e-8f, -7.0f});
   const Tensor f16 = u16_tensor(DType::kF16, {3}, {f32_to_f16(1.0f), f32_to_f16(-0.5f), 0x7bff});
   const Tensor bf16 = u16_tensor(DType::kBF16, {1, 2}, {f32_to_bf16(3.0f), f32_to_bf16(-1e10f)});
-  write_safetensors(path, {{"w.f32", f32}, {"w.f16", f16}, {"w.bf16", bf16}},
-                    {{"format", "pt"}, {"note", "a b"}});
+  write_safetensors(path, {{"w.f32", f32}, {"w.f16", f16}, {"w.bf16", bf16}}, {{"format", "pt"}, {"note", "a b"}});
 
   const SafetensorsFile file = SafetensorsFile::open(path);
   EXPECT_EQ(file.path(), path);
-  EXPECT_EQ(file.metadata(),
-            (std::map<std::string, std::string>{{"format", "pt"}, {"note", "a b"}}));
+  EXPECT_EQ(file.metadata(), (std::map<std::string, std::string>{{"format", "pt"}, {"note", "a b"}}));
   ASSERT_EQ(file.tensors().size(), 3u);
   const Tensor& got_f32 = file.tensors().at("w.f32");
   EXPECT_EQ(got_f32.dtype(), DType::kF32);
@@ -72,29 +70,24 @@ TEST(Safetensors, RoundTripF32F16Bf16WithMetadata) {
 
 TEST(Safetensors, WritesHuggingFaceLayoutByteForByte) {
   const std::string path = tmp_path("layout.safetensors");
-  write_safetensors(path,
-                    {{"b", u16_tensor(DType::kF16, {2}, {0x3c00, 0xc000})},
-                     {"a", Tensor::from_f32({1}, {0.5f})}},
+  write_safetensors(path, {{"b", u16_tensor(DType::kF16, {2}, {0x3c00, 0xc000})}, {"a", Tensor::from_f32({1}, {0.5f})}},
                     {{"format", "pt"}});
   // 138 bytes of compact JSON, tensors in the given order, padded with 6 spaces to 144.
-  const std::string header =
-      R"({"__metadata__":{"format":"pt"},)"
-      R"("b":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
-      R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}      )";
+  const std::string header = R"({"__metadata__":{"format":"pt"},)"
+                             R"("b":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},)"
+                             R"("a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}      )";
   ASSERT_EQ(header.size(), 144u);
-  const std::vector<uint8_t> expected =
-      file_bytes(header, {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x3f});
+  const std::vector<uint8_t> expected = file_bytes(header, {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x00, 0x00, 0x3f});
   EXPECT_EQ(read_bytes(path), expected);
 }
 
 TEST(Safetensors, ReadsHandBuiltFile) {
   const std::string path = tmp_path("hand_built.safetensors");
   // Keys in another order than ours, tensors listed out of data order, a scalar, space padding.
-  const std::string header =
-      R"({"x":{"shape":[2,2],"data_offsets":[4,20],"dtype":"F32"},)"
-      R"("s":{"dtype":"BF16","data_offsets":[0,2],"shape":[]},)"
-      R"("p":{"dtype":"F16","data_offsets":[2,4],"shape":[1]},)"
-      R"("y":{"dtype":"F16","shape":[1],"data_offsets":[20,22]}}   )";
+  const std::string header = R"({"x":{"shape":[2,2],"data_offsets":[4,20],"dtype":"F32"},)"
+                             R"("s":{"dtype":"BF16","data_offsets":[0,2],"shape":[]},)"
+                             R"("p":{"dtype":"F16","data_offsets":[2,4],"shape":[1]},)"
+                             R"("y":{"dtype":"F16","shape":[1],"data_offsets":[20,22]}}   )";
   ASSERT_EQ((8 + header.size()) % 2, 1u);  // every tensor misaligned in the file
   Bytes data;
   data.u16(0x4040).u16(0x3c00).f32(1.0f).f32(2.0f).f32(-3.0f).f32(4.5f).u16(0xc000);
@@ -134,16 +127,15 @@ TEST(Safetensors, ReadsI8AndF8E4m3) {
 
 TEST(Safetensors, UnsupportedDtypeNamesTensor) {
   const std::string path = tmp_path("i64.safetensors");
-  write_bytes(path, file_bytes(R"({"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})",
-                               std::vector<uint8_t>(8, 0)));
+  write_bytes(path,
+              file_bytes(R"({"ids":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", std::vector<uint8_t>(8, 0)));
   EXPECT_EQ(error_of(path), path + ": tensor 'ids' has dtype I64, expected F32, F16, BF16, I8 or F8_E4M3");
 }
 
 TEST(Safetensors, TruncationAtEveryByteIsFormatError) {
   const std::string source = tmp_path("truncate_source.safetensors");
   write_safetensors(source,
-                    {{"a", Tensor::from_f32({2, 2}, {1, 2, 3, 4})},
-                     {"b", u16_tensor(DType::kBF16, {3}, {1, 2, 3})}},
+                    {{"a", Tensor::from_f32({2, 2}, {1, 2, 3, 4})}, {"b", u16_tensor(DType::kBF16, {3}, {1, 2, 3})}},
                     {{"format", "pt"}});
   const std::vector<uint8_t> bytes = read_bytes(source);
   const std::string path = tmp_path("truncated.safetensors");
@@ -185,8 +177,7 @@ TEST(Safetensors, RejectsMalformedHeaders) {
        "tensor 'a' has shape [-2], expected non-negative integers"},
       {R"({"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})",
        "tensor 'a' has shape [2.0], expected non-negative integers"},
-      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8]}})",
-       "tensor 'a' has no 'data_offsets' [begin, end]"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8]}})", "tensor 'a' has no 'data_offsets' [begin, end]"},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})",
        "tensor 'a' has data_offsets [8, 0], which end before they begin"},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})",
@@ -213,8 +204,9 @@ TEST(Safetensors, RejectsMalformedHeaders) {
   Bytes huge_length;
   huge_length.u64(~0ull).raw("{}");
   write_bytes(path, huge_length.data());
-  EXPECT_EQ(error_of(path), path + ": truncated: the header length is 18446744073709551615 "
-                                   "bytes but only 2 follow it");
+  EXPECT_EQ(error_of(path), path +
+                                ": truncated: the header length is 18446744073709551615 "
+                                "bytes but only 2 follow it");
 }
 
 TEST(Safetensors, WriteRejectsOtherDtypesAndDuplicates) {

@@ -190,15 +190,17 @@ TEST(Attention, HeadsNotAMultipleOfKvHeadsIsAnError) {
 TEST(Attention, ScaleNotPositiveIsAnError) {
   std::vector<float> q(8), out(8);
   const std::vector<std::byte> cache(8 * 4);
-  EXPECT_THROW(attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, 0, 1, 1, 8, 0.0f}, nullptr),
-               ConfigError);
+  EXPECT_THROW(
+      attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, 0, 1, 1, 8, 0.0f}, nullptr),
+      ConfigError);
 }
 
 TEST(Attention, NegativePositionIsAnError) {
   std::vector<float> q(8), out(8);
   const std::vector<std::byte> cache(8 * 4);
-  EXPECT_THROW(attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, -1, 1, 1, 8, 0.35f}, nullptr),
-               ConfigError);
+  EXPECT_THROW(
+      attention({q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, -1, 1, 1, 8, 0.35f}, nullptr),
+      ConfigError);
 }
 
 }  // namespace

@@ -40,8 +40,17 @@ Problem random_problem(GemmLayout layout, Shape s, bool accumulate, uint32_t see
   for (float& v : p.a) v = dist(rng);
   for (float& v : p.b) v = dist(rng);
   for (float& v : p.c) v = dist(rng);
-  p.args = {.layout = layout, .m = s.m, .n = s.n, .k = s.k, .a = p.a.data(), .lda = a_cols + 3,
-            .b = p.b.data(), .ldb = b_cols + 3, .c = p.c.data(), .ldc = s.n + 3, .accumulate = accumulate};
+  p.args = {.layout = layout,
+            .m = s.m,
+            .n = s.n,
+            .k = s.k,
+            .a = p.a.data(),
+            .lda = a_cols + 3,
+            .b = p.b.data(),
+            .ldb = b_cols + 3,
+            .c = p.c.data(),
+            .ldc = s.n + 3,
+            .accumulate = accumulate};
   return p;
 }
 
@@ -54,7 +63,7 @@ std::vector<float> run_level(IsaLevel level, GemmLayout layout, Shape s, bool ac
 }
 
 const GemmLayout kLayouts[] = {GemmLayout::kNT, GemmLayout::kNN, GemmLayout::kTN};
-const Shape kShapes[] = {{1, 1, 1},    {1, 33, 31},   {31, 1, 33}, {13, 37, 300},
+const Shape kShapes[] = {{1, 1, 1},     {1, 33, 31},    {31, 1, 33}, {13, 37, 300},
                          {33, 31, 513}, {250, 300, 70}, {12, 32, 8}};
 
 TEST(Gemm, EveryLevelMatchesReferenceBitForBit) {

@@ -80,8 +80,8 @@ TEST(MatmulScaled, PerRowAndPerTensorScalesOfAnyValue) {
                 sum_abs += std::fabs(static_cast<double>(w_f32[r * s.cols + c]) * x[t * s.cols + c]);
               }
               ASSERT_NEAR(y[t * s.rows + r], exact, tolerance(s.cols, sum_abs))
-                  << dtype_info(dtype).name << "/" << isa_level_name(level) << " rows " << s.rows << " cols "
-                  << s.cols << " token " << t << " row " << r;
+                  << dtype_info(dtype).name << "/" << isa_level_name(level) << " rows " << s.rows << " cols " << s.cols
+                  << " token " << t << " row " << r;
             }
         }
       }

@@ -70,11 +70,10 @@ std::vector<float> random_activations(int64_t n_tokens, int64_t cols, int64_t ld
 }
 
 // y (n_tokens x ldy, padding NaN, never written) = W x on `level`.
-std::vector<float> run_matmul(IsaLevel level, const Tensor& w, const std::vector<float>& x,
-                              int64_t ldx, int64_t n_tokens, int64_t ldy, ThreadPool* pool) {
+std::vector<float> run_matmul(IsaLevel level, const Tensor& w, const std::vector<float>& x, int64_t ldx,
+                              int64_t n_tokens, int64_t ldy, ThreadPool* pool) {
   std::vector<float> y(n_tokens * ldy, kNaN);
-  matmul_with_level(
-      level, w, {.x = x.data(), .ldx = ldx, .y = y.data(), .ldy = ldy, .n_tokens = n_tokens}, pool);
+  matmul_with_level(level, w, {.x = x.data(), .ldx = ldx, .y = y.data(), .ldy = ldy, .n_tokens = n_tokens}, pool);
   return y;
 }
 
@@ -102,30 +101,27 @@ class MatmulLevel : public testing::TestWithParam<LevelCase> {
 TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
   const auto [dtype, level] = GetParam();
   const int64_t block = dtype_info(dtype).block_elems;
-  const std::vector<int64_t> col_sizes =
-      block == 1    ? std::vector<int64_t>{1, 31, 33, 4097}
-      : block == 32 ? std::vector<int64_t>{32, 64, 96, 4096 + 32}
-                    : std::vector<int64_t>{256, 512, 4096 + 256};
+  const std::vector<int64_t> col_sizes = block == 1    ? std::vector<int64_t>{1, 31, 33, 4097}
+                                         : block == 32 ? std::vector<int64_t>{32, 64, 96, 4096 + 32}
+                                                       : std::vector<int64_t>{256, 512, 4096 + 256};
   uint32_t seed = 1;
   for (int64_t cols : col_sizes) {
     for (int64_t rows : {1, 3, 17, 64}) {
       for (int64_t n_tokens : {1, 2, 3, 4, 6, 17, 40}) {
-        SCOPED_TRACE(testing::Message()
-                     << "rows " << rows << " cols " << cols << " tokens " << n_tokens);
+        SCOPED_TRACE(testing::Message() << "rows " << rows << " cols " << cols << " tokens " << n_tokens);
         const Tensor w = random_weight(dtype, rows, cols, seed++);
         const int64_t ldx = cols + 3, ldy = rows + 5;
         const std::vector<float> x = random_activations(n_tokens, cols, ldx, seed++);
         const std::vector<float> y = run_matmul(level, w, x, ldx, n_tokens, ldy, nullptr);
-        const std::vector<float> y_ref =
-            run_matmul(IsaLevel::kRef, w, x, ldx, n_tokens, ldy, nullptr);
+        const std::vector<float> y_ref = run_matmul(IsaLevel::kRef, w, x, ldx, n_tokens, ldy, nullptr);
         if (uses_quantized_activations(dtype) || uses_sequential_order(dtype)) {
           // Every level does the same float operations in the same order (matmul_kernels.h:
           // exact integer sums for q8_0 / q4_0, one fma chain per output for f32 / f16 / bf16):
           // the same bits, padding (NaN) included; weights in panels too.
           EXPECT_TRUE(same_bits(y, y_ref));
           if (uses_sequential_order(dtype)) {
-            EXPECT_TRUE(same_bits(run_matmul(level, with_matmul_panels(w, nullptr), x, ldx, n_tokens, ldy, nullptr),
-                                  y_ref))
+            EXPECT_TRUE(
+                same_bits(run_matmul(level, with_matmul_panels(w, nullptr), x, ldx, n_tokens, ldy, nullptr), y_ref))
                 << "with panels";
           }
           continue;
@@ -134,8 +130,7 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
         for (int64_t t = 0; t < n_tokens; ++t) {
           for (int64_t r = 0; r < rows; ++r) {
             double sum_abs = 0.0;
-            for (int64_t c = 0; c < cols; ++c)
-              sum_abs += std::fabs(w_f32[r * cols + c] * x[t * ldx + c]);
+            for (int64_t c = 0; c < cols; ++c) sum_abs += std::fabs(w_f32[r * cols + c] * x[t * ldx + c]);
             // Both sides multiply the same, exactly dequantized weights. The reference sums in
             // double: error <= 2^-24 |y| after rounding to f32. A kernel lane FMAs at most
             // ceil(cols / 8) products, each rounding once by <= 2^-24 of a partial sum bounded
@@ -144,8 +139,7 @@ TEST_P(MatmulLevel, MatchesRefOnOddShapes) {
             const double tol = (cols / 8.0 + 8.0) * 0x1p-24 * sum_abs;
             EXPECT_NEAR(y[t * ldy + r], y_ref[t * ldy + r], tol) << "token " << t << " row " << r;
           }
-          for (int64_t r = rows; r < ldy; ++r)
-            EXPECT_TRUE(std::isnan(y[t * ldy + r])) << "padding written";
+          for (int64_t r = rows; r < ldy; ++r) EXPECT_TRUE(std::isnan(y[t * ldy + r])) << "padding written";
         }
       }
     }
@@ -220,8 +214,7 @@ TEST_P(MatmulLevel, ThreadCountDoesNotChangeBits) {
   const std::vector<float> single = run_matmul(level, w, x, cols, n_tokens, rows, nullptr);
   for (int n_threads : {1, 2, 3}) {
     ThreadPool pool(n_threads);
-    EXPECT_TRUE(same_bits(run_matmul(level, w, x, cols, n_tokens, rows, &pool), single))
-        << n_threads << " threads";
+    EXPECT_TRUE(same_bits(run_matmul(level, w, x, cols, n_tokens, rows, &pool), single)) << n_threads << " threads";
   }
 }
 
@@ -238,20 +231,18 @@ TEST_P(MatmulLevel, BatchDoesNotChangeBits) {
   };
   for (int64_t t = 0; t < n_tokens; ++t) {
     const std::vector<float> token(x.begin() + t * cols, x.begin() + (t + 1) * cols);
-    EXPECT_TRUE(same_bits(run_matmul(level, w, token, cols, 1, rows, nullptr), batch_rows(t, 1)))
-        << "token " << t;
+    EXPECT_TRUE(same_bits(run_matmul(level, w, token, cols, 1, rows, nullptr), batch_rows(t, 1))) << "token " << t;
   }
   for (int64_t count = 2; count <= 8; ++count)
-    EXPECT_TRUE(
-        same_bits(run_matmul(level, w, x, cols, count, rows, nullptr), batch_rows(0, count)))
+    EXPECT_TRUE(same_bits(run_matmul(level, w, x, cols, count, rows, nullptr), batch_rows(0, count)))
         << count << " tokens";
 }
 
 std::vector<LevelCase> all_cases() {
   std::vector<LevelCase> cases;
   for (IsaLevel level : {IsaLevel::kRef, IsaLevel::kAvx2, IsaLevel::kAvx512})
-    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
-                        DType::kQ4_K, DType::kQ6_K, DType::kI8, DType::kF8_E4M3})
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K,
+                        DType::kI8, DType::kF8_E4M3})
       cases.push_back({dtype, level});
   return cases;
 }
@@ -268,8 +259,7 @@ std::string case_name(const testing::TestParamInfo<LevelCase>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, MatmulLevel, testing::ValuesIn(all_cases()), case_name);
-INSTANTIATE_TEST_SUITE_P(Kernels, MatmulQuantizedLevel, testing::ValuesIn(quantized_cases()),
-                         case_name);
+INSTANTIATE_TEST_SUITE_P(Kernels, MatmulQuantizedLevel, testing::ValuesIn(quantized_cases()), case_name);
 
 // y for one token through the reference kernel.
 std::vector<float> ref_matmul(const Tensor& w, std::vector<float> x) {
@@ -345,8 +335,7 @@ TEST(MatmulAvx512, WithoutVnniMatchesVnni) {
       std::vector<int32_t> bias(n_tokens * n_blocks);
       std::vector<BlockQ8_0> blocks(n_blocks);
       for (int64_t t = 0; t < n_tokens; ++t) {
-        quantize_row(DType::kQ8_0, x.data() + t * cols, reinterpret_cast<std::byte*>(blocks.data()),
-                     cols);
+        quantize_row(DType::kQ8_0, x.data() + t * cols, reinterpret_cast<std::byte*>(blocks.data()), cols);
         for (int64_t b = 0; b < n_blocks; ++b) {
           xd[t * n_blocks + b] = f16_to_f32(blocks[b].d);
           int32_t sum = 0;
@@ -358,9 +347,9 @@ TEST(MatmulAvx512, WithoutVnniMatchesVnni) {
         }
       }
       const auto panels = pack_panels(w, nullptr);
-      for (MatmulBlockFn kernel :
-           dtype == DType::kQ8_0 ? std::vector<MatmulBlockFn>{matmul_q8_0_avx512, matmul_q8_0_avx512vnni}
-                                 : std::vector<MatmulBlockFn>{matmul_q4_0_avx512, matmul_q4_0_avx512vnni}) {
+      for (MatmulBlockFn kernel : dtype == DType::kQ8_0
+                                      ? std::vector<MatmulBlockFn>{matmul_q8_0_avx512, matmul_q8_0_avx512vnni}
+                                      : std::vector<MatmulBlockFn>{matmul_q4_0_avx512, matmul_q4_0_avx512vnni}) {
         std::vector<float> y(n_tokens * rows, kNaN);
         kernel(MatmulBlock{.dtype = dtype,
                            .w = w.row(0),
@@ -411,8 +400,7 @@ TEST(Matmul, RejectsBadArguments) {
             "matmul: weight must be 2-D, got [2, 2, 2]");
   EXPECT_EQ(message(w, {.x = x.data(), .ldx = 8, .y = y.data(), .ldy = 4, .n_tokens = -1}),
             "matmul: n_tokens = -1 < 0");
-  EXPECT_EQ(message(w, {.x = nullptr, .ldx = 8, .y = y.data(), .ldy = 4, .n_tokens = 1}),
-            "matmul: null x or y");
+  EXPECT_EQ(message(w, {.x = nullptr, .ldx = 8, .y = y.data(), .ldy = 4, .n_tokens = 1}), "matmul: null x or y");
   EXPECT_EQ(message(w, {.x = x.data(), .ldx = 7, .y = y.data(), .ldy = 4, .n_tokens = 1}),
             "matmul: ldx = 7 < cols = 8");
   EXPECT_EQ(message(w, {.x = x.data(), .ldx = 8, .y = y.data(), .ldy = 3, .n_tokens = 1}),

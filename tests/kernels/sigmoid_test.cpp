@@ -15,8 +15,8 @@ namespace moe::kernels {
 namespace {
 
 std::vector<float> inputs() {
-  std::vector<float> x = {0.0f,   -0.0f,  1e-8f,  -1e-8f, 1.0f,    -1.0f,  87.0f,   -87.0f, 88.0f,
-                          -88.0f, 90.0f,  -90.0f, 200.0f, -200.0f, 0.5f,   -0.5f,   16.7f,  -16.7f};
+  std::vector<float> x = {0.0f,   -0.0f, 1e-8f,  -1e-8f, 1.0f,    -1.0f, 87.0f, -87.0f, 88.0f,
+                          -88.0f, 90.0f, -90.0f, 200.0f, -200.0f, 0.5f,  -0.5f, 16.7f,  -16.7f};
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> wide(-100.0f, 100.0f), narrow(-8.0f, 8.0f);
   for (int i = 0; i < 3000; ++i) x.push_back(i % 2 ? wide(rng) : narrow(rng));

@@ -7,9 +7,9 @@
 #include <string>
 
 #include "core/error.h"
+#include "model/arch/arch_table.h"
 #include "model/presets.h"
 #include "model/transformer.h"
-#include "model/arch/arch_table.h"
 
 namespace moe::model {
 namespace {

@@ -320,21 +320,24 @@ TEST(QuantizeScaled, MalformedCheckpointsNameTheProblem) {
   for (const auto& entry : tensors)
     if (entry.first != scale_name) missing.push_back(entry);
   std::string dir = write("scaled-missing", missing, config);
-  EXPECT_EQ(load_error(dir), dir + ": tensor 'model.layers.0.self_attn.q_proj.weight' is i8 but has no "
-                                   "'model.layers.0.self_attn.q_proj.weight_scale'");
+  EXPECT_EQ(load_error(dir), dir +
+                                 ": tensor 'model.layers.0.self_attn.q_proj.weight' is i8 but has no "
+                                 "'model.layers.0.self_attn.q_proj.weight_scale'");
 
   NamedTensors orphan = tensors;
   orphan.emplace_back("model.layers.0.nowhere.weight_scale", Tensor::from_f32({}, {1.0f}));
   dir = write("scaled-orphan", orphan, config);
-  EXPECT_EQ(load_error(dir), dir + ": tensor 'model.layers.0.nowhere.weight_scale' has no weight "
-                                   "'model.layers.0.nowhere.weight'");
+  EXPECT_EQ(load_error(dir), dir +
+                                 ": tensor 'model.layers.0.nowhere.weight_scale' has no weight "
+                                 "'model.layers.0.nowhere.weight'");
 
   NamedTensors wrong_size = tensors;
   for (auto& [name, tensor] : wrong_size)
     if (name == scale_name) tensor = Tensor::from_f32({3}, {1.0f, 2.0f, 3.0f});
   dir = write("scaled-size", wrong_size, config);
-  EXPECT_EQ(load_error(dir), dir + ": tensor '" + scale_name + "' has shape [3] for a weight of 256 rows "
-                                   "(expected 256 or 1 values)");
+  EXPECT_EQ(load_error(dir), dir + ": tensor '" + scale_name +
+                                 "' has shape [3] for a weight of 256 rows "
+                                 "(expected 256 or 1 values)");
 
   NamedTensors negative = tensors;
   for (auto& [name, tensor] : negative)
@@ -345,8 +348,9 @@ TEST(QuantizeScaled, MalformedCheckpointsNameTheProblem) {
   nlohmann::json gptq = config;
   gptq["quantization_config"] = {{"quant_method", "gptq"}};
   dir = write("scaled-gptq", tensors, gptq);
-  EXPECT_EQ(load_error(dir), dir + "/config.json: quantization_config.quant_method 'gptq' is not supported "
-                                   "(expected fp8 or compressed-tensors; GGUF holds the llama.cpp types)");
+  EXPECT_EQ(load_error(dir), dir +
+                                 "/config.json: quantization_config.quant_method 'gptq' is not supported "
+                                 "(expected fp8 or compressed-tensors; GGUF holds the llama.cpp types)");
 }
 
 }  // namespace

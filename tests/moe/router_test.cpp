@@ -105,8 +105,10 @@ TEST(Router, InvalidConfigNamesTheKey) {
 // Our experts/weights listed by descending weight (ties lowest id), as the golden file lists them.
 std::vector<std::pair<float, int32_t>> by_weight(const Routing& r, int64_t token) {
   std::vector<std::pair<float, int32_t>> out;
-  for (int64_t j = 0; j < r.top_k; ++j) out.emplace_back(r.weights[token * r.top_k + j], r.expert_ids[token * r.top_k + j]);
-  std::sort(out.begin(), out.end(), [](auto a, auto b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  for (int64_t j = 0; j < r.top_k; ++j)
+    out.emplace_back(r.weights[token * r.top_k + j], r.expert_ids[token * r.top_k + j]);
+  std::sort(out.begin(), out.end(),
+            [](auto a, auto b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
   return out;
 }
 

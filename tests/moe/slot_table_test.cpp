@@ -73,8 +73,7 @@ TEST(SlotTable, MapsARoutingKeepingWeightsAndKOrder) {
 }
 
 TEST(SlotTable, RoundTripsThroughPlacementTables) {
-  balance::Placement placement = balance::slot_placement(
-      slots(8, {kPhy2log, {4, 3, 2, 1, 0, 4, 4, 4}}), 2, 5, 2);
+  balance::Placement placement = balance::slot_placement(slots(8, {kPhy2log, {4, 3, 2, 1, 0, 4, 4, 4}}), 2, 5, 2);
   for (const balance::LayerPlacement& layer : placement.layers) {
     const balance::LayerPlacement back = SlotTable(layer, placement.slots_per_rank()).placement();
     EXPECT_EQ(back.phy2log, layer.phy2log);

@@ -19,8 +19,7 @@ struct Expected {
   Group tp_group, pp_group, dp_group, moe_tp_group, moe_ep_group;
 };
 
-void expect_table(const ParallelConfig& config, int world_size,
-                  const std::vector<Expected>& table) {
+void expect_table(const ParallelConfig& config, int world_size, const std::vector<Expected>& table) {
   ASSERT_EQ(static_cast<int>(table.size()), world_size);
   for (const Expected& e : table) {
     SCOPED_TRACE(::testing::Message() << "rank " << e.rank);
@@ -95,12 +94,9 @@ TEST(Mapping, World4Tp4Ep4ByHand) {
 // The group lists of TensorRT-LLM's mapping.py docstring: "2 nodes with 16 GPUs, moe_tp_size =
 // 2, moe_ep_size = 4, pp_size = 2" (so tp_size = 8).
 TEST(Mapping, MatchesTensorRtLlmDocstring16Gpus) {
-  const std::vector<Group> moe_tp_groups = {{0, 4},  {1, 5},  {2, 6},   {3, 7},
-                                            {8, 12}, {9, 13}, {10, 14}, {11, 15}};
-  const std::vector<Group> moe_ep_groups = {
-      {0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}, {12, 13, 14, 15}};
-  const std::vector<Group> pp_groups = {{0, 8},  {1, 9},  {2, 10}, {3, 11},
-                                        {4, 12}, {5, 13}, {6, 14}, {7, 15}};
+  const std::vector<Group> moe_tp_groups = {{0, 4}, {1, 5}, {2, 6}, {3, 7}, {8, 12}, {9, 13}, {10, 14}, {11, 15}};
+  const std::vector<Group> moe_ep_groups = {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}, {12, 13, 14, 15}};
+  const std::vector<Group> pp_groups = {{0, 8}, {1, 9}, {2, 10}, {3, 11}, {4, 12}, {5, 13}, {6, 14}, {7, 15}};
   ParallelConfig c;
   c.tensor_parallel_size = 8;
   c.pipeline_parallel_size = 2;
@@ -117,14 +113,12 @@ TEST(Mapping, MatchesTensorRtLlmDocstring16Gpus) {
     EXPECT_EQ(m.moe_tp_group, containing(moe_tp_groups, rank)) << rank;
     EXPECT_EQ(m.moe_ep_group, containing(moe_ep_groups, rank)) << rank;
     EXPECT_EQ(m.pp_group, containing(pp_groups, rank)) << rank;
-    EXPECT_EQ(m.tp_group,
-              rank < 8 ? Group({0, 1, 2, 3, 4, 5, 6, 7}) : Group({8, 9, 10, 11, 12, 13, 14, 15}));
+    EXPECT_EQ(m.tp_group, rank < 8 ? Group({0, 1, 2, 3, 4, 5, 6, 7}) : Group({8, 9, 10, 11, 12, 13, 14, 15}));
   }
 }
 
 // One layout at one world size: every rank's mapping, checked for structure.
-void check_layout(const ParallelConfig& c, int world_size, int tp, int pp, int dp, int moe_tp,
-                  int moe_ep) {
+void check_layout(const ParallelConfig& c, int world_size, int tp, int pp, int dp, int moe_tp, int moe_ep) {
   std::vector<Mapping> all;
   for (int rank = 0; rank < world_size; ++rank) all.push_back(make_mapping(c, world_size, rank));
   using GroupOf = const Group& (*)(const Mapping&);
@@ -180,12 +174,9 @@ void check_layout(const ParallelConfig& c, int world_size, int tp, int pp, int d
   }
   for (const Mapping& m : all) {
     // Members share the coordinates the group does not span.
-    for (int r : m.tp_group)
-      ASSERT_TRUE(all[r].pp_rank == m.pp_rank && all[r].dp_rank == m.dp_rank);
-    for (int r : m.pp_group)
-      ASSERT_TRUE(all[r].tp_rank == m.tp_rank && all[r].dp_rank == m.dp_rank);
-    for (int r : m.dp_group)
-      ASSERT_TRUE(all[r].tp_rank == m.tp_rank && all[r].pp_rank == m.pp_rank);
+    for (int r : m.tp_group) ASSERT_TRUE(all[r].pp_rank == m.pp_rank && all[r].dp_rank == m.dp_rank);
+    for (int r : m.pp_group) ASSERT_TRUE(all[r].tp_rank == m.tp_rank && all[r].dp_rank == m.dp_rank);
+    for (int r : m.dp_group) ASSERT_TRUE(all[r].tp_rank == m.tp_rank && all[r].pp_rank == m.pp_rank);
     for (int r : m.moe_ep_group) {
       ASSERT_TRUE(all[r].moe_tp_rank == m.moe_tp_rank && all[r].tp_group == m.tp_group);
     }
@@ -219,9 +210,8 @@ TEST(Mapping, EveryLayoutOfUpTo16RanksIsConsistent) {
                 if (spec == 0 || spec == 2) c.moe_tensor_parallel_size = moe_tp;
                 c.enable_attention_dp = attention_dp;
                 SCOPED_TRACE(::testing::Message()
-                             << "world " << world_size << " tp " << tp << " pp " << pp << " dp "
-                             << dp << " moe_tp " << moe_tp << " moe_ep " << moe_ep << " spec "
-                             << spec << " attention_dp " << attention_dp);
+                             << "world " << world_size << " tp " << tp << " pp " << pp << " dp " << dp << " moe_tp "
+                             << moe_tp << " moe_ep " << moe_ep << " spec " << spec << " attention_dp " << attention_dp);
                 check_layout(c, world_size, tp, pp, dp, moe_tp, moe_ep);
                 if (::testing::Test::HasFatalFailure()) return;
                 ++layouts;
@@ -256,18 +246,15 @@ TEST(Mapping, ErrorsNameTheKeysAndBothValues) {
       " (the MoE ranks are the tensor-parallel ranks: set tensor_parallel_size = "
       "moe_tensor_parallel_size * moe_expert_parallel_size)";
   EXPECT_EQ(error_of(c, 2),
-            "moe_tensor_parallel_size * moe_expert_parallel_size = 4 but tensor_parallel_size = 2" +
-                hint);
+            "moe_tensor_parallel_size * moe_expert_parallel_size = 4 but tensor_parallel_size = 2" + hint);
 
   c = {};
   c.tensor_parallel_size = 4;
   c.moe_expert_parallel_size = 3;
-  EXPECT_EQ(error_of(c, 4),
-            "moe_expert_parallel_size = 3 does not divide tensor_parallel_size = 4" + hint);
+  EXPECT_EQ(error_of(c, 4), "moe_expert_parallel_size = 3 does not divide tensor_parallel_size = 4" + hint);
   c = {};
   c.moe_tensor_parallel_size = 2;  // tp unset: 1
-  EXPECT_EQ(error_of(c, 2),
-            "moe_tensor_parallel_size = 2 does not divide tensor_parallel_size = 1" + hint);
+  EXPECT_EQ(error_of(c, 2), "moe_tensor_parallel_size = 2 does not divide tensor_parallel_size = 1" + hint);
 
   c = {};
   c.tensor_parallel_size = 2;
@@ -320,8 +307,7 @@ TEST(Mapping, ModelFitsOrSaysWhy) {
   c = {};
   c.tensor_parallel_size = 3;
   c.moe_expert_parallel_size = 3;
-  EXPECT_EQ(fit_error(c, 3, shape),
-            "tensor_parallel_size = 3 does not divide num_attention_heads = 8");
+  EXPECT_EQ(fit_error(c, 3, shape), "tensor_parallel_size = 3 does not divide num_attention_heads = 8");
   c.enable_attention_dp = true;  // attention replicated: heads need not divide
   EXPECT_EQ(fit_error(c, 3, shape), "moe_expert_parallel_size = 3 does not divide num_experts = 8");
 
@@ -336,8 +322,7 @@ TEST(Mapping, ModelFitsOrSaysWhy) {
   shape.n_kv_heads = 6;
   shape.n_heads = 24;
   c.tensor_parallel_size = 4;
-  EXPECT_EQ(fit_error(c, 4, shape),
-            "tensor_parallel_size = 4 does not divide num_key_value_heads = 6");
+  EXPECT_EQ(fit_error(c, 4, shape), "tensor_parallel_size = 4 does not divide num_key_value_heads = 6");
 
   shape = mixtral_like();
   c = {};
@@ -349,8 +334,7 @@ TEST(Mapping, ModelFitsOrSaysWhy) {
   shape.quant_block = 1;  // f32 weights: any split works
   EXPECT_EQ(fit_error(c, 2, shape), "(no ConfigError)");
   shape.expert_ffn = 97;
-  EXPECT_EQ(fit_error(c, 2, shape),
-            "moe_tensor_parallel_size = 2 does not divide moe_intermediate_size = 97");
+  EXPECT_EQ(fit_error(c, 2, shape), "moe_tensor_parallel_size = 2 does not divide moe_intermediate_size = 97");
 
   shape = mixtral_like();
   shape.shared_expert_ffn = 100;

@@ -56,22 +56,22 @@ TEST(ParallelConfig, EmptyFileAndNullKeepDefaults) {
   EXPECT_FALSE(empty.tensor_parallel_size.has_value());
   EXPECT_FALSE(empty.enable_attention_dp);
   EXPECT_EQ(empty.comm_timeout_s, 300);
-  const ParallelConfig c = load_parallel_config(
-      write_yaml("null.yaml",
-                 "moe_expert_parallel_size: null\n"
-                 "tensor_parallel_size: 2\n"
-                 "moe_load_balancer:\n  num_slots: 16\n  layer_updates_per_iter: 1\n"));
+  const ParallelConfig c =
+      load_parallel_config(write_yaml("null.yaml",
+                                      "moe_expert_parallel_size: null\n"
+                                      "tensor_parallel_size: 2\n"
+                                      "moe_load_balancer:\n  num_slots: 16\n  layer_updates_per_iter: 1\n"));
   EXPECT_FALSE(c.moe_expert_parallel_size.has_value());
   EXPECT_EQ(c.tensor_parallel_size, 2);
   EXPECT_FALSE(empty.moe_load_balancer.has_value());
 }
 
 TEST(ParallelConfig, LoadBalancerSectionInBothAssignmentForms) {
-  const ParallelConfig c = load_parallel_config(write_yaml(
-      "lb.yaml",
-      "moe_load_balancer:\n  num_slots: 6\n  layer_updates_per_iter: 2\n  update_interval: 8\n"
-      "  window_size: 4\n  policy: budgeted\n  replica_routing: spread\n"
-      "  initial_global_assignments:\n    1: [0, 1, 2, 3, 0, 0]\n    0: [3, 2, 1, 0, 1, 1]\n"));
+  const ParallelConfig c = load_parallel_config(
+      write_yaml("lb.yaml",
+                 "moe_load_balancer:\n  num_slots: 6\n  layer_updates_per_iter: 2\n  update_interval: 8\n"
+                 "  window_size: 4\n  policy: budgeted\n  replica_routing: spread\n"
+                 "  initial_global_assignments:\n    1: [0, 1, 2, 3, 0, 0]\n    0: [3, 2, 1, 0, 1, 1]\n"));
   ASSERT_TRUE(c.moe_load_balancer.has_value());
   const MoeLoadBalancerConfig& lb = *c.moe_load_balancer;
   EXPECT_EQ(lb.num_slots, 6);
@@ -80,10 +80,9 @@ TEST(ParallelConfig, LoadBalancerSectionInBothAssignmentForms) {
   EXPECT_EQ(lb.window_size, 4);
   EXPECT_EQ(lb.policy, "budgeted");
   EXPECT_EQ(lb.replica_routing, "spread");
-  EXPECT_EQ(lb.initial_global_assignments,
-            (std::vector<std::vector<int64_t>>{{3, 2, 1, 0, 1, 1}, {0, 1, 2, 3, 0, 0}}));
-  const ParallelConfig list = load_parallel_config(write_yaml(
-      "lb_list.yaml", "moe_load_balancer:\n  num_slots: 4\n  initial_global_assignments: [[0, 1, 1, 0]]\n"));
+  EXPECT_EQ(lb.initial_global_assignments, (std::vector<std::vector<int64_t>>{{3, 2, 1, 0, 1, 1}, {0, 1, 2, 3, 0, 0}}));
+  const ParallelConfig list = load_parallel_config(
+      write_yaml("lb_list.yaml", "moe_load_balancer:\n  num_slots: 4\n  initial_global_assignments: [[0, 1, 1, 0]]\n"));
   EXPECT_EQ(list.moe_load_balancer->initial_global_assignments, (std::vector<std::vector<int64_t>>{{0, 1, 1, 0}}));
   EXPECT_FALSE(list.moe_load_balancer->update_interval.has_value());
   EXPECT_EQ(list.moe_load_balancer->replica_routing, "local_first");
@@ -116,9 +115,8 @@ TEST(ParallelConfig, UnknownKeySuggestsTheNearestOne) {
   EXPECT_EQ(error_of([&] { load_parallel_config(path); }),
             path + ": unknown key 'tensor_parallel' (did you mean 'tensor_parallel_size'?)");
   const std::string typo = write_yaml("typo.yaml", "moe_expert_paralel_size: 2\n");
-  EXPECT_EQ(
-      error_of([&] { load_parallel_config(typo); }),
-      typo + ": unknown key 'moe_expert_paralel_size' (did you mean 'moe_expert_parallel_size'?)");
+  EXPECT_EQ(error_of([&] { load_parallel_config(typo); }),
+            typo + ": unknown key 'moe_expert_paralel_size' (did you mean 'moe_expert_parallel_size'?)");
 }
 
 TEST(ParallelConfig, UnknownKeyFarFromAnyListsTheValidKeys) {
@@ -151,17 +149,14 @@ TEST(ParallelConfig, WrongTypesNameFileAndKey) {
   EXPECT_EQ(error_of([&] { load_parallel_config(p4); }),
             p4 + ": key 'tensor_parallel_size' must be a single value, not a list");
   const std::string p5 = write_yaml("t5.yaml", "tensor_parallel_size: 0\n");
-  EXPECT_EQ(error_of([&] { load_parallel_config(p5); }),
-            p5 + ": key 'tensor_parallel_size' must be >= 1, got 0");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p5); }), p5 + ": key 'tensor_parallel_size' must be >= 1, got 0");
   const std::string p6 = write_yaml("t6.yaml", "comm_timeout_s: -1\n");
-  EXPECT_EQ(error_of([&] { load_parallel_config(p6); }),
-            p6 + ": key 'comm_timeout_s' must be > 0, got -1");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p6); }), p6 + ": key 'comm_timeout_s' must be > 0, got -1");
   const std::string p7 = write_yaml("t7.yaml", "enable_attention_dp: null\n");
   EXPECT_EQ(error_of([&] { load_parallel_config(p7); }),
             p7 + ": key 'enable_attention_dp' must be a single value, not a null");
   const std::string p8 = write_yaml("t8.yaml", "moe_load_balancer: 3\n");
-  EXPECT_EQ(error_of([&] { load_parallel_config(p8); }),
-            p8 + ": moe_load_balancer must be a mapping");
+  EXPECT_EQ(error_of([&] { load_parallel_config(p8); }), p8 + ": moe_load_balancer must be a mapping");
 }
 
 TEST(ParallelConfig, NotAMappingOrNotYaml) {

@@ -33,14 +33,12 @@ TEST(Heatmap, CellsAreColouredByTheirShareOfTheLargest) {
   EXPECT_EQ(png.at(png.width() - 1, png.height() - 1), (Rgb{255, 255, 255}));
   // Layer and expert numbers are drawn beside and above the grid.
   EXPECT_LT(png.count({255, 255, 255}, 0, kHeatmapTop, kHeatmapLeft - 1, kHeatmapTop + 15), kHeatmapLeft * 16);
-  EXPECT_LT(png.count({255, 255, 255}, kHeatmapLeft, 22, kHeatmapLeft + 15, kHeatmapTop - 1),
-            16 * (kHeatmapTop - 22));
+  EXPECT_LT(png.count({255, 255, 255}, kHeatmapLeft, 22, kHeatmapLeft + 15, kHeatmapTop - 1), 16 * (kHeatmapTop - 22));
 }
 
 TEST(Heatmap, AllZeroIsWhiteAndATitleWidensTheImage) {
   const std::vector<double> zeros(4, 0.0);
-  const PngPixels png(draw_heatmap({1, 4, zeros, "a title much wider than four cells of sixteen pixels"}),
-                      "zeros.png");
+  const PngPixels png(draw_heatmap({1, 4, zeros, "a title much wider than four cells of sixteen pixels"}), "zeros.png");
   EXPECT_GT(png.width(), kHeatmapLeft + 4 * 16 + 8);
   for (int64_t col = 0; col < 4; ++col) EXPECT_EQ(cell_centre(png, 0, col), (Rgb{255, 255, 255}));
   EXPECT_LT(png.count({255, 255, 255}, 0, 0, png.width() - 1, 21), png.width() * 22);  // the title's ink

@@ -5,7 +5,6 @@
 
 #include <cmath>
 
-
 namespace moe::runtime {
 namespace {
 

@@ -52,8 +52,7 @@ TEST(GgufVocab, FileRoundTripMatchesHfFiles) {
 
     write_hf_tokenizer(vocab, dir);
     const Tokenizer a(from_gguf), b(load_hf_vocab(dir));
-    for (const char* text :
-         {"The bridge at the centre of the town, isn't it?", "  x\n\ny 42 \xF0\x9F\x98\x80", ""}) {
+    for (const char* text : {"The bridge at the centre of the town, isn't it?", "  x\n\ny 42 \xF0\x9F\x98\x80", ""}) {
       EXPECT_EQ(a.encode(text, true), b.encode(text, true)) << text;
     }
   }

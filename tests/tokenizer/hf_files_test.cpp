@@ -46,8 +46,7 @@ std::vector<std::string> sample_texts() {
 
 void expect_same_ids(const Vocab& a, const Vocab& b) {
   const Tokenizer ta(a), tb(b);
-  for (const std::string& text : sample_texts())
-    ASSERT_EQ(ta.encode(text, true), tb.encode(text, true)) << text;
+  for (const std::string& text : sample_texts()) ASSERT_EQ(ta.encode(text, true), tb.encode(text, true)) << text;
 }
 
 TEST(HfFiles, SpmJsonAndModelLoadTheSameVocab) {
@@ -94,8 +93,7 @@ TEST(HfFiles, SentencePieceLibraryAgrees) {
   for (const std::string& text : sample_texts()) {
     std::vector<int> expected;
     ASSERT_TRUE(sp.Encode(text, &expected).ok());
-    ASSERT_EQ(tok.encode(text, false), std::vector<int32_t>(expected.begin(), expected.end()))
-        << text;
+    ASSERT_EQ(tok.encode(text, false), std::vector<int32_t>(expected.begin(), expected.end())) << text;
     n_tokens += static_cast<int64_t>(expected.size());
   }
   EXPECT_GT(n_tokens, 10000);  // the comparison covered real work, byte fallback included
@@ -114,8 +112,7 @@ TEST(HfFiles, SentencePieceLibraryAgreesOnUnusedPieces) {
   add("<unk>", 0, kTokenUnknown);
   add("<s>", 0, kTokenControl);
   add("</s>", 0, kTokenControl);
-  for (int byte = 0; byte < 256; ++byte)
-    add(spm_byte_piece(static_cast<uint8_t>(byte)), 0, kTokenByte);
+  for (int byte = 0; byte < 256; ++byte) add(spm_byte_piece(static_cast<uint8_t>(byte)), 0, kTokenByte);
   const std::string sp = "\xE2\x96\x81";
   add(sp, -1, kTokenNormal);
   add("a", -1, kTokenNormal);
@@ -142,8 +139,7 @@ TEST(HfFiles, SentencePieceLibraryAgreesOnUnusedPieces) {
     for (int k = sample % 12; k > 0; --k) text += alphabet[rng() % alphabet.size()];
     std::vector<int> expected;
     ASSERT_TRUE(processor.Encode(text, &expected).ok());
-    ASSERT_EQ(tok.encode(text, false), std::vector<int32_t>(expected.begin(), expected.end()))
-        << text;
+    ASSERT_EQ(tok.encode(text, false), std::vector<int32_t>(expected.begin(), expected.end())) << text;
   }
   // Ids: 259 ▁, 260 a, 261 b, 262 c, 263 ab, 264 abc, 265 bc, 266 ▁a, 267 ba.
   // "▁abc": ab (5) merges first, then ab+c = abc (4) -> one token, though "ab" itself is unused.
@@ -156,9 +152,8 @@ TEST(HfFiles, ConfigOverridesSpecials) {
   const Vocab vocab = make_vocab(Vocab::Kind::kBpe, 600);
   const std::string dir = fresh_dir("hf_config");
   write_hf_tokenizer(vocab, dir);
-  write_file(
-      dir + "/tokenizer_config.json",
-      R"({"bos_token": null, "eos_token": {"content": "<|im_end|>"}, "pad_token": "<|endoftext|>",
+  write_file(dir + "/tokenizer_config.json",
+             R"({"bos_token": null, "eos_token": {"content": "<|im_end|>"}, "pad_token": "<|endoftext|>",
                  "add_bos_token": false})");
   const Vocab loaded = load_hf_vocab(dir);
   EXPECT_EQ(loaded.eos_id, 599);

@@ -13,8 +13,8 @@ namespace {
 
 bool same(const Vocab& a, const Vocab& b) {
   return a.kind == b.kind && a.tokens == b.tokens && a.scores == b.scores && a.types == b.types &&
-         a.merges == b.merges && a.bos_id == b.bos_id && a.eos_id == b.eos_id &&
-         a.unk_id == b.unk_id && a.pad_id == b.pad_id && a.add_bos == b.add_bos && a.pre == b.pre;
+         a.merges == b.merges && a.bos_id == b.bos_id && a.eos_id == b.eos_id && a.unk_id == b.unk_id &&
+         a.pad_id == b.pad_id && a.add_bos == b.add_bos && a.pre == b.pre;
 }
 
 TEST(MakeVocab, SizedExactlyAndDeterministic) {

@@ -18,9 +18,7 @@ TEST(PreTokenizer, MatchesRegexFindall) {
   const std::vector<Case> cases = {
       {"Hello world", {"Hello", " world"}, {"Hello", " world"}},
       // (?i:...) contractions in Qwen2 only; GPT-2's are case-sensitive.
-      {"I'M here, it's",
-       {"I", "'M", " here", ",", " it", "'s"},
-       {"I", "'", "M", " here", ",", " it", "'s"}},
+      {"I'M here, it's", {"I", "'M", " here", ",", " it", "'s"}, {"I", "'", "M", " here", ",", " it", "'s"}},
       // Qwen2: one digit per word; GPT-2: runs of digits.
       {"abc123def", {"abc", "1", "2", "3", "def"}, {"abc", "123", "def"}},
       // \s+(?!\S) leaves the last space to prefix the next word.

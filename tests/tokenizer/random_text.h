@@ -24,15 +24,12 @@ inline std::string random_utf8(std::mt19937& rng, int n_chars) {
       {0x0, 0x0},                                      // whitespace, below
   };
   const uint32_t whitespace[] = {' ', '\n', '\t', '\r'};
-  auto pick = [&](uint32_t first, uint32_t last) {
-    return std::uniform_int_distribution<uint32_t>(first, last)(rng);
-  };
+  auto pick = [&](uint32_t first, uint32_t last) { return std::uniform_int_distribution<uint32_t>(first, last)(rng); };
   std::string out;
   for (int k = 0; k < n_chars; ++k) {
     const uint32_t source = pick(0, std::size(sources) - 1);
-    uint32_t cpt = source + 1 == std::size(sources)
-                       ? whitespace[pick(0, 3)]
-                       : pick(sources[source].first, sources[source].last);
+    uint32_t cpt =
+        source + 1 == std::size(sources) ? whitespace[pick(0, 3)] : pick(sources[source].first, sources[source].last);
     if ((cpt >= 0xD800 && cpt <= 0xDFFF) || cpt == '<' || cpt == 0x2581) cpt = 'x';
     utf8_append(out, cpt);
   }

@@ -49,8 +49,7 @@ TEST_P(RoundTrip, FixedStrings) {
 TEST_P(RoundTrip, RandomUtf8) {
   const Tokenizer tok(make_vocab(GetParam(), 1024));
   std::mt19937 rng(1234);
-  for (int sample = 0; sample < 2000; ++sample)
-    expect_round_trips(tok, random_utf8(rng, sample % 40));
+  for (int sample = 0; sample < 2000; ++sample) expect_round_trips(tok, random_utf8(rng, sample % 40));
 }
 
 TEST_P(RoundTrip, InvalidUtf8StillRoundTrips) {
@@ -59,11 +58,8 @@ TEST_P(RoundTrip, InvalidUtf8StillRoundTrips) {
   expect_round_trips(tok, "a\x80 b\xC3 c\xC0\xAF d\xED\xA0\x80 e\xFF");
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizer, RoundTrip,
-                         ::testing::Values(Vocab::Kind::kSpm, Vocab::Kind::kBpe),
-                         [](const auto& info) {
-                           return info.param == Vocab::Kind::kSpm ? "Spm" : "Bpe";
-                         });
+INSTANTIATE_TEST_SUITE_P(Tokenizer, RoundTrip, ::testing::Values(Vocab::Kind::kSpm, Vocab::Kind::kBpe),
+                         [](const auto& info) { return info.param == Vocab::Kind::kSpm ? "Spm" : "Bpe"; });
 
 }  // namespace
 }  // namespace moe::tokenizer

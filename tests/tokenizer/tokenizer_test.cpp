@@ -104,8 +104,7 @@ Vocab tiny_bpe(const std::string& pre) {
   Vocab v;
   v.kind = Vocab::Kind::kBpe;
   v.pre = pre;
-  for (int byte = 0; byte < 256; ++byte)
-    v.tokens.push_back(byte_to_unicode(static_cast<uint8_t>(byte)));
+  for (int byte = 0; byte < 256; ++byte) v.tokens.push_back(byte_to_unicode(static_cast<uint8_t>(byte)));
   const std::string g = byte_to_unicode(' ');  // "Ġ"
   v.tokens.push_back("he");                    // 256
   v.tokens.push_back(g + "t");                 // 257

@@ -40,8 +40,10 @@ std::vector<double> loss_curve(bool bf16, int steps) {
   params.router = weights[0].data();
   d_params.router = grads[0].data();
   for (int64_t e = 0; e < kE; ++e) {
-    params.experts.push_back({.gate = weights[1 + 3 * e].data(), .up = weights[2 + 3 * e].data(),
-                              .down = weights[3 + 3 * e].data(), .bf16 = bf16});
+    params.experts.push_back({.gate = weights[1 + 3 * e].data(),
+                              .up = weights[2 + 3 * e].data(),
+                              .down = weights[3 + 3 * e].data(),
+                              .bf16 = bf16});
     d_params.experts.push_back({grads[1 + 3 * e].data(), grads[2 + 3 * e].data(), grads[3 + 3 * e].data()});
   }
   std::vector<double> losses;

@@ -150,9 +150,9 @@ TEST(TrainBlocks, AttentionRejectsHeadsNotAMultipleOfKvHeads) {
   const std::vector<float> x(4), w(64);
   std::vector<float> out(4);
   AttentionSaved saved;
-  EXPECT_THROW(attention_forward(out.data(), x.data(), {w.data(), w.data(), w.data(), w.data()}, config, saved,
-                                 nullptr),
-               ConfigError);
+  EXPECT_THROW(
+      attention_forward(out.data(), x.data(), {w.data(), w.data(), w.data(), w.data()}, config, saved, nullptr),
+      ConfigError);
 }
 
 TEST(TrainBlocks, GroupedSwigluMatchesTorch) {

@@ -75,7 +75,8 @@ void check_moe(const std::string& name) {
   moe_backward(dx.data(), d_params, dout.data(), x.data(), T, params, config, saved, 1.0f, &pool);
 
   std::vector<int32_t> experts;
-  for (const auto& row : g["experts"]) for (int32_t e : row) experts.push_back(e);
+  for (const auto& row : g["experts"])
+    for (int32_t e : row) experts.push_back(e);
   EXPECT_EQ(saved.routing.experts, experts);
   EXPECT_EQ(saved.routing.dropped, g["dropped"].get<int64_t>());
   EXPECT_EQ(saved.routing.tokens_per_expert, g["tokens_per_expert"].get<std::vector<int64_t>>());
@@ -88,7 +89,8 @@ void check_moe(const std::string& name) {
   for (int64_t e = 0; e < E; ++e) {
     const char* roles[] = {"d_gate", "d_up", "d_down"};
     for (int r = 0; r < 3; ++r)
-      expect_close(grads[3 * e + r], g[roles[r]][e], kTolerance, name + " expert " + std::to_string(e) + " " + roles[r]);
+      expect_close(grads[3 * e + r], g[roles[r]][e], kTolerance,
+                   name + " expert " + std::to_string(e) + " " + roles[r]);
   }
   if (config.shared_ffn > 0) {
     const char* names[] = {"d_shared_gate_proj", "d_shared_up_proj", "d_shared_down_proj", "d_shared_gate"};

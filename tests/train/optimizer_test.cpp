@@ -48,8 +48,7 @@ TEST(AdamW, ShardedRangesGiveTheSameUpdateAsOneOwner) {
 }
 
 TEST(LrSchedule, WarmupThenCosineOrLinearDecayToMinLr) {
-  LrSchedule cosine{.lr = 1.0, .min_lr = 0.1, .warmup_iters = 10, .decay_iters = 110,
-                    .style = LrDecayStyle::kCosine};
+  LrSchedule cosine{.lr = 1.0, .min_lr = 0.1, .warmup_iters = 10, .decay_iters = 110, .style = LrDecayStyle::kCosine};
   EXPECT_DOUBLE_EQ(cosine.at(5), 0.5);
   EXPECT_DOUBLE_EQ(cosine.at(10), 1.0);
   EXPECT_NEAR(cosine.at(35), 0.1 + 0.45 * (std::cos(std::numbers::pi / 4) + 1), 1e-12);

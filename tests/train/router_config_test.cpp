@@ -45,17 +45,14 @@ TEST(RouterConfig, ValidateNamesTheKey) {
   expect_invalid("moe_router_num_groups", [](auto& c) { c.num_groups = 3, c.group_topk = 1; });
   expect_invalid("moe_router_group_topk", [](auto& c) { c.num_groups = 4, c.group_topk = 5; });
   expect_invalid("moe_router_group_topk", [](auto& c) { c.num_groups = 4, c.group_topk = 3; });
-  expect_invalid("moe_router_topk",
-                 [](auto& c) { c.topk = 5, c.num_groups = 4, c.group_topk = 2; });
+  expect_invalid("moe_router_topk", [](auto& c) { c.topk = 5, c.num_groups = 4, c.group_topk = 2; });
   expect_invalid("moe_router_score_function", [](auto& c) {
     c.load_balancing = LoadBalancing::kSinkhorn, c.score_function = ScoreFunction::kSigmoid;
   });
-  expect_invalid("moe_aux_loss_coeff", [](auto& c) {
-    c.load_balancing = LoadBalancing::kSinkhorn, c.aux_loss_coeff = 0.01;
-  });
-  expect_invalid("moe_expert_capacity_factor", [](auto& c) {
-    c.load_balancing = LoadBalancing::kSinkhorn, c.capacity_factor = 1.0;
-  });
+  expect_invalid("moe_aux_loss_coeff",
+                 [](auto& c) { c.load_balancing = LoadBalancing::kSinkhorn, c.aux_loss_coeff = 0.01; });
+  expect_invalid("moe_expert_capacity_factor",
+                 [](auto& c) { c.load_balancing = LoadBalancing::kSinkhorn, c.capacity_factor = 1.0; });
   expect_invalid("moe_router_pre_softmax", [](auto& c) { c.topk = 1; });
   expect_invalid("moe_router_enable_expert_bias", [](auto& c) { c.enable_expert_bias = true; });
   expect_invalid("moe_router_topk_scaling_factor", [](auto& c) { c.topk_scaling_factor = 0.0; });
@@ -111,8 +108,7 @@ moe:
 }
 
 TEST(RouterConfig, ReadsTopLevelKeys) {
-  const std::string path =
-      write_yaml("flat.yaml", "num_experts: 8\nmoe_router_topk: 1\nmoe_router_pre_softmax: yes\n");
+  const std::string path = write_yaml("flat.yaml", "num_experts: 8\nmoe_router_topk: 1\nmoe_router_pre_softmax: yes\n");
   RouterTrainConfig config;
   read_router_train_file(path, config);
   EXPECT_EQ(config.topk, 1);
@@ -136,11 +132,9 @@ TEST(RouterConfig, YamlErrors) {
                     "unknown router key 'moe_router_topk_' (did you mean 'moe_router_topk'?)");
   expect_yaml_error("moe_router_tokp: 2\n", "did you mean 'moe_router_topk'");
   expect_yaml_error("num_expert: 2\n", "did you mean 'num_experts'");
-  expect_yaml_error("moe:\n  learning_rate: 2\n",
-                    "unknown router key 'learning_rate' (valid keys:");
+  expect_yaml_error("moe:\n  learning_rate: 2\n", "unknown router key 'learning_rate' (valid keys:");
   expect_yaml_error("moe_router_topk: 2\nmoe:\n  moe_router_topk: 3\n", "both at the top level");
-  expect_yaml_error("moe_router_topk: two\n",
-                    "key 'moe_router_topk' must be an integer, got 'two'");
+  expect_yaml_error("moe_router_topk: two\n", "key 'moe_router_topk' must be an integer, got 'two'");
   expect_yaml_error("moe_router_load_balancing_type: global_aux_loss\n",
                     "must be aux_loss, seq_aux_loss, sinkhorn or none");
   expect_yaml_error("moe_router_pre_softmax: maybe\n", "must be true or false");

@@ -128,23 +128,18 @@ TEST(RouterHand, BiasSelectsButDoesNotWeigh) {
 
 TEST(RouterHand, InputErrors) {
   RouterTrainConfig config = base(4, 2);
-  EXPECT_THROW(route_forward(std::vector<float>(7), 2, config, {}, 0, nullptr, nullptr),
-               UsageError);
-  EXPECT_THROW(
-      route_forward(std::vector<float>(8), 2, config, std::vector<float>(4), 0, nullptr, nullptr),
-      UsageError);  // bias without moe_router_enable_expert_bias
+  EXPECT_THROW(route_forward(std::vector<float>(7), 2, config, {}, 0, nullptr, nullptr), UsageError);
+  EXPECT_THROW(route_forward(std::vector<float>(8), 2, config, std::vector<float>(4), 0, nullptr, nullptr),
+               UsageError);  // bias without moe_router_enable_expert_bias
   config.load_balancing = LoadBalancing::kSeqAuxLoss;
   config.aux_loss_coeff = 0.1;
-  EXPECT_THROW(route_forward(std::vector<float>(12), 3, config, {}, 2, nullptr, nullptr),
-               UsageError);
+  EXPECT_THROW(route_forward(std::vector<float>(12), 3, config, {}, 2, nullptr, nullptr), UsageError);
 }
 
 // Loss = sum d_weights * weights + aux + z, from the forward alone (selection must not change).
-double total_loss(const std::vector<float>& logits, int64_t n_tokens,
-                  const RouterTrainConfig& config, const std::vector<float>& d_weights,
-                  int64_t seq_length) {
-  const RouterTrainOutput out =
-      route_forward(logits, n_tokens, config, {}, seq_length, nullptr, nullptr);
+double total_loss(const std::vector<float>& logits, int64_t n_tokens, const RouterTrainConfig& config,
+                  const std::vector<float>& d_weights, int64_t seq_length) {
+  const RouterTrainOutput out = route_forward(logits, n_tokens, config, {}, seq_length, nullptr, nullptr);
   double loss = out.aux_loss + out.z_loss;
   for (size_t i = 0; i < d_weights.size(); ++i) loss += double(d_weights[i]) * out.weights[i];
   return loss;

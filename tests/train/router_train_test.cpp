@@ -33,8 +33,7 @@ std::vector<T> flatten(const nlohmann::json& rows) {
 RouterTrainConfig config_of(const nlohmann::json& keys) {
   RouterTrainConfig config;
   for (const auto& [key, value] : keys.items())
-    set_router_train_key(config, key, value.is_string() ? value.get<std::string>() : value.dump(),
-                         key);
+    set_router_train_key(config, key, value.is_string() ? value.get<std::string>() : value.dump(), key);
   return config;
 }
 
@@ -49,8 +48,8 @@ TEST(RouterTrain, MatchesMegatronForEveryMode) {
     const int64_t n_tokens = static_cast<int64_t>(c["logits"].size());
 
     RouterSaved saved;
-    const RouterTrainOutput out = route_forward(logits, n_tokens, config, bias,
-                                                c["seq_length"].get<int64_t>(), nullptr, &saved);
+    const RouterTrainOutput out =
+        route_forward(logits, n_tokens, config, bias, c["seq_length"].get<int64_t>(), nullptr, &saved);
     EXPECT_EQ(out.experts, flatten<int32_t>(c["experts"]));
     const std::vector<float> weights = flatten<float>(c["weights"]);
     ASSERT_EQ(out.weights.size(), weights.size());

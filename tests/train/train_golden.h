@@ -36,8 +36,8 @@ inline double relative_error(const std::vector<float>& actual, const std::vector
 
 // Expects the arrays to agree within `tolerance` relative to the expected scale, and prints the
 // error seen (the tests' report).
-inline void expect_close(const std::vector<float>& actual, const nlohmann::json& expected_json,
-                         double tolerance, const std::string& what) {
+inline void expect_close(const std::vector<float>& actual, const nlohmann::json& expected_json, double tolerance,
+                         const std::string& what) {
   const std::vector<float> expected = floats(expected_json);
   ASSERT_EQ(actual.size(), expected.size()) << what;
   const double error = relative_error(actual, expected);

@@ -12,8 +12,16 @@ namespace moe::train {
 namespace {
 
 TEST(TrainLog, WrittenLinesReadBack) {
-  StepRecord first{.step = 4, .loss = 2.5, .lm_loss = 2.25, .aux_loss = 0.2, .z_loss = 0.05, .grad_norm = 1.5,
-                   .lr = 3e-4, .tokens_per_s = 1000, .expert_tokens = {{3, 1}, {0, 4}}, .dropped_tokens = 2,
+  StepRecord first{.step = 4,
+                   .loss = 2.5,
+                   .lm_loss = 2.25,
+                   .aux_loss = 0.2,
+                   .z_loss = 0.05,
+                   .grad_norm = 1.5,
+                   .lr = 3e-4,
+                   .tokens_per_s = 1000,
+                   .expert_tokens = {{3, 1}, {0, 4}},
+                   .dropped_tokens = 2,
                    .eval_loss = {}};
   StepRecord second = first;
   second.step = 5;

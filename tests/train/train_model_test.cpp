@@ -2,8 +2,8 @@
 // (tests/golden/train_model.json, from tests/reference/block_grads_reference.py): loss parts,
 // routing counts and the gradient of every parameter; then properties the trainer relies on (loss
 // scale, evaluation forward, export and re-import) and a finite-difference check of the loss.
-#include <cmath>
 #include "train/train_model.h"
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -121,8 +121,8 @@ void check_against_torch(const std::string& name) {
     ++n_params;
   }
   EXPECT_EQ(n_params, static_cast<int64_t>(g["grads"].size()));
-  std::printf("  %s: loss %.9g (torch %.9g), %lld gradients, worst relative error %.2e (%s)\n", name.c_str(),
-              p.loss, g["loss"].get<double>(), static_cast<long long>(n_params), worst, worst_name.c_str());
+  std::printf("  %s: loss %.9g (torch %.9g), %lld gradients, worst relative error %.2e (%s)\n", name.c_str(), p.loss,
+              g["loss"].get<double>(), static_cast<long long>(n_params), worst, worst_name.c_str());
 }
 
 TEST(TrainModel, MixtralLikeLossAndGradientsMatchTorch) { check_against_torch("mixtral"); }

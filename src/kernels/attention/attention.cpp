@@ -29,9 +29,12 @@ struct Kernels {
 // The AVX-512 level keeps AVX2's transpose and f16 widening: data movement, no arithmetic.
 Kernels kernels_for(IsaLevel level) {
   switch (level) {
-    case IsaLevel::kAvx512: return {attention_block_avx512, attention_transpose_avx2, attention_f16_rows_avx2};
-    case IsaLevel::kAvx2: return {attention_block_avx2, attention_transpose_avx2, attention_f16_rows_avx2};
-    case IsaLevel::kRef: break;
+    case IsaLevel::kAvx512:
+      return {attention_block_avx512, attention_transpose_avx2, attention_f16_rows_avx2};
+    case IsaLevel::kAvx2:
+      return {attention_block_avx2, attention_transpose_avx2, attention_f16_rows_avx2};
+    case IsaLevel::kRef:
+      break;
   }
   return {attention_block_ref, attention_transpose_ref, attention_f16_rows_ref};
 }
@@ -59,13 +62,16 @@ void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head
 
   // Scratch rows start zeroed: the padding past head_dim is never written.
   std::vector<float> kt(a.head_dim * kAttentionBlock), key_rows(kAttentionBlock * padded_dim, 0.0f),
-      value_rows(kAttentionBlock * padded_dim, 0.0f), acc(n_rows * padded_dim, 0.0f),
-      scores(n_rows * kAttentionBlock);
+      value_rows(kAttentionBlock * padded_dim, 0.0f), acc(n_rows * padded_dim, 0.0f), scores(n_rows * kAttentionBlock);
   std::vector<AttentionRow> rows(n_rows);
   for (int64_t r = 0; r < n_rows; ++r) {
     const int64_t token = token_begin + r / group, head = kv_head * group + r % group;
-    rows[r] = {a.q + (token * a.n_heads + head) * a.head_dim, acc.data() + r * padded_dim,
-               scores.data() + r * kAttentionBlock, -std::numeric_limits<float>::infinity(), 0.0f, 0};
+    rows[r] = {a.q + (token * a.n_heads + head) * a.head_dim,
+               acc.data() + r * padded_dim,
+               scores.data() + r * kAttentionBlock,
+               -std::numeric_limits<float>::infinity(),
+               0.0f,
+               0};
   }
 
   const AttentionTile tile{kt.data(), value_rows.data(), padded_dim, a.head_dim, padded_dim, a.scale};

@@ -22,15 +22,15 @@ void scores(const AttentionTile& tile, AttentionRow* rows) {
   const __m256 scale = _mm256_set1_ps(tile.scale);
   for (int64_t half = 0; half < kBlock; half += 32) {
     __m256 acc[R][4];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int g = 0; g < 4; ++g) acc[r][g] = _mm256_setzero_ps();
     for (int64_t d = 0; d < tile.head_dim; ++d) {
       const float* k = tile.kt + d * kBlock + half;
       const __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + 8), k2 = _mm256_loadu_ps(k + 16),
                    k3 = _mm256_loadu_ps(k + 24);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         const __m256 q = _mm256_broadcast_ss(rows[r].q + d);
         acc[r][0] = _mm256_fmadd_ps(q, k0, acc[r][0]);
@@ -39,9 +39,9 @@ void scores(const AttentionTile& tile, AttentionRow* rows) {
         acc[r][3] = _mm256_fmadd_ps(q, k3, acc[r][3]);
       }
     }
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int g = 0; g < 4; ++g) _mm256_storeu_ps(rows[r].scores + half + 8 * g, _mm256_mul_ps(acc[r][g], scale));
   }
 }
@@ -80,12 +80,12 @@ float softmax(AttentionRow& row) {
 
 // acc[d, d + 8C) of rows [0, R) (rescaled by `rescale` when given) += p_j v_j[...] for j in [j_begin, j_end).
 template <int C, int R>
-void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const float* rescale, int64_t d,
-                int64_t j_begin, int64_t j_end) {
+void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const float* rescale, int64_t d, int64_t j_begin,
+                int64_t j_end) {
   __m256 acc[R][C];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       acc[r][c] = _mm256_loadu_ps(rows[r]->acc + d + 8 * c);
       if (rescale != nullptr) acc[r][c] = _mm256_mul_ps(acc[r][c], _mm256_set1_ps(rescale[r]));
@@ -93,18 +93,18 @@ void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const floa
   for (int64_t j = j_begin; j < j_end; ++j) {
     const float* v = tile.v + j * tile.v_stride + d;
     __m256 vc[C];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) vc[c] = _mm256_loadu_ps(v + 8 * c);
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m256 p = _mm256_broadcast_ss(rows[r]->scores + j);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(p, vc[c], acc[r][c]);
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) _mm256_storeu_ps(rows[r]->acc + d + 8 * c, acc[r][c]);
 }
 

@@ -20,15 +20,15 @@ constexpr int64_t kBlock = kAttentionBlock;
 template <int R>
 void scores(const AttentionTile& tile, AttentionRow* rows) {
   __m512 acc[R][4];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int g = 0; g < 4; ++g) acc[r][g] = _mm512_setzero_ps();
   for (int64_t d = 0; d < tile.head_dim; ++d) {
     const float* k = tile.kt + d * kBlock;
     const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), k2 = _mm512_loadu_ps(k + 32),
                  k3 = _mm512_loadu_ps(k + 48);
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 q = _mm512_set1_ps(rows[r].q[d]);
       acc[r][0] = _mm512_fmadd_ps(q, k0, acc[r][0]);
@@ -38,9 +38,9 @@ void scores(const AttentionTile& tile, AttentionRow* rows) {
     }
   }
   const __m512 scale = _mm512_set1_ps(tile.scale);
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int g = 0; g < 4; ++g) _mm512_storeu_ps(rows[r].scores + 16 * g, _mm512_mul_ps(acc[r][g], scale));
 }
 
@@ -49,7 +49,7 @@ float softmax(AttentionRow& row) {
   __mmask16 valid[4];
   __m512 mx = _mm512_set1_ps(row.max);
   const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int g = 0; g < 4; ++g) {
     const int64_t left = row.n_keys - 16 * g;
     valid[g] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
@@ -64,7 +64,7 @@ float softmax(AttentionRow& row) {
 
   const __m512 shift = _mm512_set1_ps(new_max);
   __m512 w16 = _mm512_setzero_ps();
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int g = 0; g < 4; ++g) {
     const __m512 e = exp_approx_avx512(_mm512_sub_ps(_mm512_loadu_ps(row.scores + 16 * g), shift));
     const __m512 p = _mm512_maskz_mov_ps(valid[g], e);
@@ -82,12 +82,12 @@ float softmax(AttentionRow& row) {
 
 // acc[d, d + 16C) of rows [0, R) (rescaled by `rescale` when given) += p_j v_j[...] for j in [j_begin, j_end).
 template <int C, int R>
-void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const float* rescale, int64_t d,
-                int64_t j_begin, int64_t j_end) {
+void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const float* rescale, int64_t d, int64_t j_begin,
+                int64_t j_end) {
   __m512 acc[R][C];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       acc[r][c] = _mm512_loadu_ps(rows[r]->acc + d + 16 * c);
       if (rescale != nullptr) acc[r][c] = _mm512_mul_ps(acc[r][c], _mm512_set1_ps(rescale[r]));
@@ -95,18 +95,18 @@ void accumulate(const AttentionTile& tile, AttentionRow* const* rows, const floa
   for (int64_t j = j_begin; j < j_end; ++j) {
     const float* v = tile.v + j * tile.v_stride + d;
     __m512 vc[C];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) vc[c] = _mm512_loadu_ps(v + 16 * c);
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 p = _mm512_set1_ps(rows[r]->scores[j]);
-      #pragma GCC unroll 16
+#pragma GCC unroll 16
       for (int c = 0; c < C; ++c) acc[r][c] = _mm512_fmadd_ps(p, vc[c], acc[r][c]);
     }
   }
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int c = 0; c < C; ++c) _mm512_storeu_ps(rows[r]->acc + d + 16 * c, acc[r][c]);
 }
 
@@ -119,13 +119,17 @@ void accumulate_dims(const AttentionTile& tile, AttentionRow* const* rows, const
 }
 
 // accumulate_dims for rows [0, n) of `rows`, n <= 4.
-void accumulate_rows(const AttentionTile& tile, AttentionRow* const* rows, int n, const float* rescale,
-                     int64_t j_begin, int64_t j_end) {
+void accumulate_rows(const AttentionTile& tile, AttentionRow* const* rows, int n, const float* rescale, int64_t j_begin,
+                     int64_t j_end) {
   switch (n) {
-    case 4: return accumulate_dims<4>(tile, rows, rescale, j_begin, j_end);
-    case 3: return accumulate_dims<3>(tile, rows, rescale, j_begin, j_end);
-    case 2: return accumulate_dims<2>(tile, rows, rescale, j_begin, j_end);
-    default: return accumulate_dims<1>(tile, rows, rescale, j_begin, j_end);
+    case 4:
+      return accumulate_dims<4>(tile, rows, rescale, j_begin, j_end);
+    case 3:
+      return accumulate_dims<3>(tile, rows, rescale, j_begin, j_end);
+    case 2:
+      return accumulate_dims<2>(tile, rows, rescale, j_begin, j_end);
+    default:
+      return accumulate_dims<1>(tile, rows, rescale, j_begin, j_end);
   }
 }
 
@@ -136,13 +140,13 @@ void block_rows(const AttentionTile& tile, AttentionRow* rows) {
   scores<R>(tile, rows);
   float rescale[R];
   AttentionRow* ptrs[R];
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     rescale[r] = softmax(rows[r]);
     ptrs[r] = rows + r;
   }
   int64_t done = 0;
-  #pragma GCC unroll 16
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     if (rows[r].n_keys <= done) continue;
     accumulate_rows(tile, ptrs + r, R - r, done == 0 ? rescale + r : nullptr, done, rows[r].n_keys);
@@ -156,10 +160,17 @@ void attention_block_avx512(const AttentionTile& tile, AttentionRow* rows, int64
   int64_t r = 0;
   for (; r + 4 <= n_rows; r += 4) block_rows<4>(tile, rows + r);
   switch (n_rows - r) {
-    case 3: block_rows<3>(tile, rows + r); break;
-    case 2: block_rows<2>(tile, rows + r); break;
-    case 1: block_rows<1>(tile, rows + r); break;
-    default: break;
+    case 3:
+      block_rows<3>(tile, rows + r);
+      break;
+    case 2:
+      block_rows<2>(tile, rows + r);
+      break;
+    case 1:
+      block_rows<1>(tile, rows + r);
+      break;
+    default:
+      break;
   }
 }
 

@@ -22,8 +22,8 @@ constexpr int64_t kAttentionLanes = 16;  // head vectors are padded to a multipl
 
 // One key block of one KV head, packed by the driver.
 struct AttentionTile {
-  const float* kt;     // keys transposed: key j's element d at kt[d * 64 + j], j < 64
-  const float* v;      // value j at v + j * v_stride, padded_dim floats (zeros past head_dim)
+  const float* kt;  // keys transposed: key j's element d at kt[d * 64 + j], j < 64
+  const float* v;   // value j at v + j * v_stride, padded_dim floats (zeros past head_dim)
   int64_t v_stride;
   int64_t head_dim;
   int64_t padded_dim;  // head_dim rounded up to kAttentionLanes
@@ -32,12 +32,12 @@ struct AttentionTile {
 
 // The running state of one query row.
 struct AttentionRow {
-  const float* q;   // head_dim floats
-  float* acc;       // padded_dim floats
-  float* scores;    // 64 floats of scratch: the block's scores, then its weights p
+  const float* q;  // head_dim floats
+  float* acc;      // padded_dim floats
+  float* scores;   // 64 floats of scratch: the block's scores, then its weights p
   float max;
   float sum;
-  int64_t n_keys;   // keys of the current block this row sees, 1 .. 64
+  int64_t n_keys;  // keys of the current block this row sees, 1 .. 64
 };
 
 // One block for rows [0, n_rows) (the algorithm's steps for one b).

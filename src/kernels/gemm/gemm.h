@@ -28,10 +28,10 @@ struct GemmArgs {
   int64_t lda = 0;
   const float* b = nullptr;  // NT: b(p, j) = b[j * ldb + p]; NN, TN: b[p * ldb + j]
   int64_t ldb = 0;
-  float* c = nullptr;        // c[i * ldc + j]
+  float* c = nullptr;  // c[i * ldc + j]
   int64_t ldc = 0;
-  bool accumulate = false;   // C += product; else C = product
-  bool bf16 = false;         // bf16 mode (above)
+  bool accumulate = false;  // C += product; else C = product
+  bool bf16 = false;        // bf16 mode (above)
 };
 
 // True where bf16 mode runs on vdpbf16ps (level avx512 and a CPU with avx512_bf16).

@@ -60,13 +60,12 @@ struct MatmulTable {
 
 const MatmulTable& plain_table_for(IsaLevel level) {
   static const MatmulTable tables[] = {
-      {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
-       matmul_ref, matmul_ref, matmul_ref},
-      {IsaLevel::kAvx2, matmul_f32_avx2, matmul_f16_avx2, matmul_bf16_avx2, matmul_q8_0_avx2,
-       matmul_q4_0_avx2, matmul_q4_K_avx2, matmul_q6_K_avx2, matmul_i8_avx2, matmul_f8_e4m3_avx2},
-      {IsaLevel::kAvx512, matmul_f32_avx512, matmul_f16_avx512, matmul_bf16_avx512,
-       matmul_q8_0_avx512, matmul_q4_0_avx512, matmul_q4_K_avx512, matmul_q6_K_avx512,
-       matmul_i8_avx512, matmul_f8_e4m3_avx512},
+      {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
+       matmul_ref},
+      {IsaLevel::kAvx2, matmul_f32_avx2, matmul_f16_avx2, matmul_bf16_avx2, matmul_q8_0_avx2, matmul_q4_0_avx2,
+       matmul_q4_K_avx2, matmul_q6_K_avx2, matmul_i8_avx2, matmul_f8_e4m3_avx2},
+      {IsaLevel::kAvx512, matmul_f32_avx512, matmul_f16_avx512, matmul_bf16_avx512, matmul_q8_0_avx512,
+       matmul_q4_0_avx512, matmul_q4_K_avx512, matmul_q6_K_avx512, matmul_i8_avx512, matmul_f8_e4m3_avx512},
   };
   return tables[static_cast<int>(level)];
 }
@@ -93,15 +92,12 @@ struct QuantizedActivations {
   std::vector<int32_t> bias;
 
   QuantizedActivations(DType dtype, const MatmulArgs& args, int64_t cols, ThreadPool* pool)
-      : qs(args.n_tokens * cols),
-        d(args.n_tokens * (cols / kQBlock)),
-        bias(args.n_tokens * (cols / kQBlock)) {
+      : qs(args.n_tokens * cols), d(args.n_tokens * (cols / kQBlock)), bias(args.n_tokens * (cols / kQBlock)) {
     const int32_t offset = quantized_bias_offset(dtype);
     const int64_t n_blocks = cols / kQBlock;
     auto quantize_token = [&](int64_t t) {
       std::vector<BlockQ8_0> blocks(n_blocks);
-      quantize_row(DType::kQ8_0, args.x + t * args.ldx, reinterpret_cast<std::byte*>(blocks.data()),
-                   cols);
+      quantize_row(DType::kQ8_0, args.x + t * args.ldx, reinterpret_cast<std::byte*>(blocks.data()), cols);
       for (int64_t b = 0; b < n_blocks; ++b) {
         d[t * n_blocks + b] = f16_to_f32(blocks[b].d);
         int8_t* out = qs.data() + t * cols + b * kQBlock;
@@ -199,7 +195,8 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
         .panels = panels ? panels + row_begin / kPanelRows * panel_stride : nullptr,
         .panel_stride = panel_stride,
         .next_panels = panels && row_begin + kRowTile < w.rows()
-                           ? panels + (row_begin + kRowTile) / kPanelRows * panel_stride : nullptr,
+                           ? panels + (row_begin + kRowTile) / kPanelRows * panel_stride
+                           : nullptr,
     });
     if (w.has_scales()) {  // the sums of codes times the weight's (and the input's) scale
       for (int64_t r = 0; r < n_rows; ++r) {
@@ -224,13 +221,10 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
 
 }  // namespace
 
-void matmul(const Tensor& w, const MatmulArgs& args, ThreadPool* pool) {
-  run(active_table(), w, args, pool);
-}
+void matmul(const Tensor& w, const MatmulArgs& args, ThreadPool* pool) { run(active_table(), w, args, pool); }
 
 void matmul_with_level(IsaLevel level, const Tensor& w, const MatmulArgs& args, ThreadPool* pool) {
-  require_isa_level(level, cpu_features(),
-                    detail::concat("matmul_with_level(", isa_level_name(level), ")"));
+  require_isa_level(level, cpu_features(), detail::concat("matmul_with_level(", isa_level_name(level), ")"));
   run(table_for(level), w, args, pool);
 }
 

@@ -32,19 +32,15 @@ constexpr int64_t groups_per_line(int64_t bytes) {
   return groups;
 }
 
-__m256i tail_mask(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+__m256i tail_mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
 
 // Weight formats: a row is a run of groups of kGroup columns, each read as kGroup / 8 vectors.
 struct F32 {
   static constexpr int kGroup = 8;
   static constexpr int64_t kGroupBytes = 32;  // of a row (on average, for the block formats)
-  static constexpr bool kRagged = true;  // cols need not be a multiple of kGroup
+  static constexpr bool kRagged = true;       // cols need not be a multiple of kGroup
   using Group = const float*;
-  static Group group(const std::byte* row, int64_t g) {
-    return reinterpret_cast<const float*>(row) + g * kGroup;
-  }
+  static Group group(const std::byte* row, int64_t g) { return reinterpret_cast<const float*>(row) + g * kGroup; }
   static __m256 vec(Group p, int) { return _mm256_loadu_ps(p); }
   static __m256 tail(const std::byte* row, int64_t c, int, __m256i mask) {
     return _mm256_maskload_ps(reinterpret_cast<const float*>(row) + c, mask);
@@ -57,9 +53,7 @@ struct Byte8 {
   static constexpr int64_t kGroupBytes = 8;
   static constexpr bool kRagged = true;
   using Group = const uint8_t*;
-  static Group group(const std::byte* row, int64_t g) {
-    return reinterpret_cast<const uint8_t*>(row) + g * kGroup;
-  }
+  static Group group(const std::byte* row, int64_t g) { return reinterpret_cast<const uint8_t*>(row) + g * kGroup; }
   static __m128i load(Group p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
   static __m128i padded(const std::byte* row, int64_t c, int n) {
     alignas(16) uint8_t buf[16] = {};
@@ -82,8 +76,7 @@ struct F8E4M3 : Byte8 {
     const __m128i h = _mm_cvtepu8_epi16(q);
     const __m128i sign = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x80)), 8);
     const __m128i magnitude = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7f)), 7);
-    const __m128i nan = _mm_and_si128(_mm_cmpeq_epi16(magnitude, _mm_set1_epi16(0x7f << 7)),
-                                      _mm_set1_epi16(0x7c00));
+    const __m128i nan = _mm_and_si128(_mm_cmpeq_epi16(magnitude, _mm_set1_epi16(0x7f << 7)), _mm_set1_epi16(0x7c00));
     const __m128i half = _mm_or_si128(_mm_or_si128(sign, magnitude), nan);
     return _mm256_mul_ps(_mm256_cvtph_ps(half), _mm256_set1_ps(256.0f));
   }
@@ -125,12 +118,9 @@ struct Q4_K {
     const int j = static_cast<int>(g % 8);
     int scale, min;
     q4_k_scale_min(block->scales, j, scale, min);
-    const __m256i bytes =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs + 32 * (j / 2)));
-    const __m256i q = _mm256_and_si256(_mm256_srl_epi16(bytes, _mm_cvtsi32_si128(4 * (j % 2))),
-                                       _mm256_set1_epi8(0x0f));
-    return {_mm256_set1_ps(_cvtsh_ss(block->d) * scale),
-            _mm256_set1_ps(-(_cvtsh_ss(block->dmin) * min)), q};
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs + 32 * (j / 2)));
+    const __m256i q = _mm256_and_si256(_mm256_srl_epi16(bytes, _mm_cvtsi32_si128(4 * (j % 2))), _mm256_set1_epi8(0x0f));
+    return {_mm256_set1_ps(_cvtsh_ss(block->d) * scale), _mm256_set1_ps(-(_cvtsh_ss(block->dmin) * min)), q};
   }
   static __m256 vec(const Group& g, int sub) {
     const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(eighth(g.q, sub)));
@@ -152,15 +142,12 @@ struct Q6_K {
   static Group group(const std::byte* row, int64_t g) {
     const auto* block = reinterpret_cast<const BlockQ6_K*>(row) + g / 8;
     const int half = static_cast<int>(g % 8) / 4, quarter = static_cast<int>(g % 4);
-    const __m256i ql = _mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(block->ql + 64 * half + 32 * (quarter % 2)));
+    const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->ql + 64 * half + 32 * (quarter % 2)));
     const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qh + 32 * half));
-    const __m256i low = _mm256_and_si256(_mm256_srl_epi16(ql, _mm_cvtsi32_si128(4 * (quarter / 2))),
-                                         _mm256_set1_epi8(0x0f));
-    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * quarter)),
-                                          _mm256_set1_epi8(3));
-    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)),
-                                      _mm256_set1_epi8(32));
+    const __m256i low =
+        _mm256_and_si256(_mm256_srl_epi16(ql, _mm_cvtsi32_si128(4 * (quarter / 2))), _mm256_set1_epi8(0x0f));
+    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * quarter)), _mm256_set1_epi8(3));
+    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
     const float d = _cvtsh_ss(block->d);
     const int8_t* scales = block->scales + 8 * half + 2 * quarter;
     return {_mm256_set1_ps(d * scales[0]), _mm256_set1_ps(d * scales[1]), q};
@@ -265,8 +252,7 @@ void run_token_block(const Span& s, int64_t n_rows, int64_t t0, int64_t n_tokens
 // Token micro-blocks outside, so their activations stay in L1 while the rows pass by.
 template <class Fmt>
 void run_span(const Span& s, int64_t n_rows, int64_t n_tokens) {
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock)
-    run_token_block<Fmt>(s, n_rows, t0, n_tokens - t0);
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) run_token_block<Fmt>(s, n_rows, t0, n_tokens - t0);
 }
 
 // Dequantizes the span's weights (zero-padded tail included) into an f32 panel, row stride
@@ -284,8 +270,7 @@ void pack_span(const Span& s, int64_t n_rows, float* panel) {
     if constexpr (Fmt::kRagged) {
       if (s.tail_cols > 0) {
         const int64_t c = s.n_groups * Fmt::kGroup;
-        _mm256_storeu_ps(out + c, Fmt::tail(row, s.w_group0 * Fmt::kGroup + c, s.tail_cols,
-                                            tail_mask(s.tail_cols)));
+        _mm256_storeu_ps(out + c, Fmt::tail(row, s.w_group0 * Fmt::kGroup + c, s.tail_cols, tail_mask(s.tail_cols)));
       }
     }
   }
@@ -331,8 +316,7 @@ void run_block(const MatmulBlock& b) {
     if (last) break;
   }
   for (int64_t r = 0; r < b.n_rows; ++r)
-    for (int64_t t = 0; t < b.n_tokens; ++t)
-      b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
+    for (int64_t t = 0; t < b.n_tokens; ++t) b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
 }
 
 }  // namespace

@@ -69,11 +69,9 @@ float horizontal_sum(__m512 v) {
 struct F32 {
   static constexpr int kGroup = 16;
   static constexpr int64_t kGroupBytes = 64;  // of a row (on average, for the block formats)
-  static constexpr bool kRagged = true;  // cols need not be a multiple of kGroup
+  static constexpr bool kRagged = true;       // cols need not be a multiple of kGroup
   using Group = const float*;
-  static Group group(const std::byte* row, int64_t g) {
-    return reinterpret_cast<const float*>(row) + g * kGroup;
-  }
+  static Group group(const std::byte* row, int64_t g) { return reinterpret_cast<const float*>(row) + g * kGroup; }
   static __m512 vec(Group p, int) { return _mm512_loadu_ps(p); }
   static __m512 tail(const std::byte* row, int64_t c, __mmask16 mask) {
     return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(row) + c);
@@ -86,9 +84,7 @@ struct Byte16 {
   static constexpr int64_t kGroupBytes = 16;
   static constexpr bool kRagged = true;
   using Group = const uint8_t*;
-  static Group group(const std::byte* row, int64_t g) {
-    return reinterpret_cast<const uint8_t*>(row) + g * kGroup;
-  }
+  static Group group(const std::byte* row, int64_t g) { return reinterpret_cast<const uint8_t*>(row) + g * kGroup; }
   static __m128i load(Group p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
   static __m128i load_tail(const std::byte* row, int64_t c, __mmask16 mask) {
     return _mm_maskz_loadu_epi8(mask, reinterpret_cast<const uint8_t*>(row) + c);
@@ -108,8 +104,8 @@ struct F8E4M3 : Byte16 {
     const __m256i h = _mm256_cvtepu8_epi16(q);
     const __m256i sign = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x80)), 8);
     const __m256i magnitude = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x7f)), 7);
-    const __m256i nan = _mm256_and_si256(_mm256_cmpeq_epi16(magnitude, _mm256_set1_epi16(0x7f << 7)),
-                                         _mm256_set1_epi16(0x7c00));
+    const __m256i nan =
+        _mm256_and_si256(_mm256_cmpeq_epi16(magnitude, _mm256_set1_epi16(0x7f << 7)), _mm256_set1_epi16(0x7c00));
     const __m256i half = _mm256_or_si256(_mm256_or_si256(sign, magnitude), nan);
     return _mm512_mul_ps(_mm512_cvtph_ps(half), _mm512_set1_ps(256.0f));
   }
@@ -145,16 +141,13 @@ struct Q4_K {
     int scale, min;
     q4_k_scale_min(block->scales, j, scale, min);
     const __m512 q_values = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512 table =
-        _mm512_fmadd_ps(q_values, _mm512_set1_ps(_cvtsh_ss(block->d) * scale),
-                        _mm512_set1_ps(-(_cvtsh_ss(block->dmin) * min)));
-    const __m256i bytes =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs + 32 * (j / 2)));
+    const __m512 table = _mm512_fmadd_ps(q_values, _mm512_set1_ps(_cvtsh_ss(block->d) * scale),
+                                         _mm512_set1_ps(-(_cvtsh_ss(block->dmin) * min)));
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs + 32 * (j / 2)));
     return {table, _mm256_srl_epi16(bytes, _mm_cvtsi32_si128(4 * (j % 2)))};
   }
   static __m512 vec(const Group& g, int sub) {
-    const __m128i bytes =
-        sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    const __m128i bytes = sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
     return _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(bytes), g.table);
   }
 };
@@ -169,7 +162,7 @@ struct Q6_K {
   static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K) / 2;
   static constexpr bool kRagged = false;
   struct Group {
-    alignas(32) int8_t q[128];  // q - 32 of weight j of the half
+    alignas(32) int8_t q[128];   // q - 32 of weight j of the half
     alignas(32) float scale[8];  // d sc of weights 16 j .. 16 j + 15
   };
   static Group group(const std::byte* row, int64_t g) {
@@ -183,15 +176,13 @@ struct Q6_K {
                             _mm256_and_si256(_mm256_srli_epi16(ql_a, 4), nibble),
                             _mm256_and_si256(_mm256_srli_epi16(ql_b, 4), nibble)};
     const __m256i high[4] = {_mm256_and_si256(_mm256_slli_epi16(qh, 4), bits_4_5),
-                             _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits_4_5),
-                             _mm256_and_si256(qh, bits_4_5),
+                             _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits_4_5), _mm256_and_si256(qh, bits_4_5),
                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits_4_5)};
     Group group;
     for (int i = 0; i < 4; ++i)
       _mm256_store_si256(reinterpret_cast<__m256i*>(group.q + 32 * i),
                          _mm256_sub_epi8(_mm256_or_si256(low[i], high[i]), _mm256_set1_epi8(32)));
-    const __m128i scales =
-        _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half));
+    const __m128i scales = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block->scales + 8 * half));
     _mm256_store_ps(group.scale, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(scales)),
                                                _mm256_set1_ps(_cvtsh_ss(block->d))));
     return group;
@@ -202,9 +193,7 @@ struct Q6_K {
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)),
                          _mm512_permutexvar_ps(_mm512_set1_epi32(sub), scales));
   }
-  static __m256i load256(const void* p) {
-    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-  }
+  static __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 };
 
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
@@ -242,9 +231,7 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
     const bool fetch = s.prefetch && (s.w_group0 + g) % groups_per_line(Fmt::kGroupBytes) == 0;
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
-      if (fetch)
-        prefetch_group<Fmt::kGroupBytes>(rows[r] + RB * s.w_stride,
-                                         (s.w_group0 + g) * Fmt::kGroupBytes);
+      if (fetch) prefetch_group<Fmt::kGroupBytes>(rows[r] + RB * s.w_stride, (s.w_group0 + g) * Fmt::kGroupBytes);
       const auto group = Fmt::group(rows[r], s.w_group0 + g);
 #pragma GCC unroll 8
       for (int sub = 0; sub < Fmt::kGroup / 16; ++sub) {
@@ -264,8 +251,7 @@ void micro_kernel(const Span& s, int64_t r0, int64_t t0) {
         const __m512 wv = Fmt::tail(rows[r], s.w_group0 * Fmt::kGroup + c, mask);
 #pragma GCC unroll 8
         for (int t = 0; t < TB; ++t)
-          acc[r][t] =
-              _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + t * s.ldx + c), acc[r][t]);
+          acc[r][t] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(mask, x + t * s.ldx + c), acc[r][t]);
       }
     }
   }
@@ -296,8 +282,7 @@ void run_token_block(const Span& s, int64_t n_rows, int64_t t0, int64_t n_tokens
 // Token micro-blocks outside, so their activations stay in L1 while the rows pass by.
 template <class Fmt>
 void run_span(const Span& s, int64_t n_rows, int64_t n_tokens) {
-  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock)
-    run_token_block<Fmt>(s, n_rows, t0, n_tokens - t0);
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenBlock) run_token_block<Fmt>(s, n_rows, t0, n_tokens - t0);
 }
 
 // Dequantizes the span's weights (zero-padded tail included) into an f32 panel, row stride
@@ -315,8 +300,7 @@ void pack_span(const Span& s, int64_t n_rows, float* panel) {
     if constexpr (Fmt::kRagged) {
       if (s.tail_cols > 0) {
         const int64_t c = s.n_groups * Fmt::kGroup;
-        _mm512_storeu_ps(out + c,
-                         Fmt::tail(row, s.w_group0 * Fmt::kGroup + c, tail_mask(s.tail_cols)));
+        _mm512_storeu_ps(out + c, Fmt::tail(row, s.w_group0 * Fmt::kGroup + c, tail_mask(s.tail_cols)));
       }
     }
   }
@@ -362,8 +346,7 @@ void run_block(const MatmulBlock& b) {
     if (last) break;
   }
   for (int64_t r = 0; r < b.n_rows; ++r)
-    for (int64_t t = 0; t < b.n_tokens; ++t)
-      b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
+    for (int64_t t = 0; t < b.n_tokens; ++t) b.y[t * b.ldy + r] = horizontal_sum(acc[r * b.n_tokens + t]);
 }
 
 }  // namespace

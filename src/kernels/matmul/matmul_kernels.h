@@ -32,10 +32,10 @@ struct MatmulBlock {
   int64_t n_tokens;
   // q8_0 and q4_0 weights multiply the activations quantized once per matmul call (null for the
   // other dtypes), token 0 of the block first; n_blocks = cols / 32 blocks per token:
-  const int8_t* xq;         // token t, column c: xq[t * cols + c], quantize_row(kQ8_0)'s q
-  const float* xq_d;        // token t, block b: xq_d[t * n_blocks + b], the block's fp16 scale
-  const int32_t* xq_bias;   // xq_bias[t * n_blocks + b] = -o times the sum of the block's q,
-                            // o = 8 for q4_0 (its offset), 128 for q8_0 (VNNI's unsigned w + 128)
+  const int8_t* xq;        // token t, column c: xq[t * cols + c], quantize_row(kQ8_0)'s q
+  const float* xq_d;       // token t, block b: xq_d[t * n_blocks + b], the block's fp16 scale
+  const int32_t* xq_bias;  // xq_bias[t * n_blocks + b] = -o times the sum of the block's q,
+                           // o = 8 for q4_0 (its offset), 128 for q8_0 (VNNI's unsigned w + 128)
   // Weights in panels (matmul_panels.h): the panel of the block's rows 0..15 (rows 16..31 at
   // + panel_stride bytes). Always set for q8_0 / q4_0 on the SIMD levels; for f32 / f16 / bf16
   // when the weight has them (null: read the rows).
@@ -47,9 +47,7 @@ struct MatmulBlock {
 };
 
 // True for the weight dtypes whose kernels take quantized activations (MatmulBlock::xq).
-constexpr bool uses_quantized_activations(DType dtype) {
-  return dtype == DType::kQ8_0 || dtype == DType::kQ4_0;
-}
+constexpr bool uses_quantized_activations(DType dtype) { return dtype == DType::kQ8_0 || dtype == DType::kQ4_0; }
 
 // Quantized activations (q8_0 and q4_0 weights): every ISA computes, for each (row, token), the
 // same float operations in the same order as matmul_ref, so all levels agree bit for bit:

@@ -64,8 +64,8 @@ void run_tokens(const MatmulBlock& b, int v, int64_t t0, __m256 (*sums)[4]) {
   for (int t = 0; t < TB; ++t) acc[t] = sums[t0 + t][v];
   for (int64_t blk = 0; blk < n_blocks; ++blk) {
     const std::byte* block = panel + blk * kPanelBlockBytes;
-    const __m256 scale_w = _mm256_cvtph_ps(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 64 * Fmt::kGroups + 16 * half)));
+    const __m256 scale_w =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 64 * Fmt::kGroups + 16 * half)));
 #pragma GCC unroll 8
     for (int t = 0; t < TB; ++t) {
       const int64_t index = (t0 + t) * n_blocks + blk;

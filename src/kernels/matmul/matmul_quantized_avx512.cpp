@@ -60,8 +60,8 @@ struct Q8_0 {
         p[j % 2] = _mm512_dpbusd_epi32(p[j % 2], w.w[j], xj);
       } else {
         const __m512i signed_x = _mm512_mask_sub_epi8(xj, _mm512_movepi8_mask(w.w[j]), _mm512_setzero_si512(), xj);
-        p[j % 2] = _mm512_add_epi32(
-            p[j % 2], _mm512_madd_epi16(_mm512_maddubs_epi16(w.abs[j], signed_x), _mm512_set1_epi16(1)));
+        p[j % 2] = _mm512_add_epi32(p[j % 2],
+                                    _mm512_madd_epi16(_mm512_maddubs_epi16(w.abs[j], signed_x), _mm512_set1_epi16(1)));
       }
     }
   }
@@ -171,8 +171,9 @@ void run_quantized_block(const MatmulBlock& b) {
     }
   }
   const __mmask16 lo_mask = b.n_rows >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << b.n_rows) - 1);
-  const __mmask16 hi_mask =
-      b.n_rows >= 32 ? __mmask16(0xffff) : b.n_rows > 16 ? static_cast<__mmask16>((1u << (b.n_rows - 16)) - 1) : 0;
+  const __mmask16 hi_mask = b.n_rows >= 32  ? __mmask16(0xffff)
+                            : b.n_rows > 16 ? static_cast<__mmask16>((1u << (b.n_rows - 16)) - 1)
+                                            : 0;
   for (int64_t t = 0; t < b.n_tokens; ++t) {
     _mm512_mask_storeu_ps(b.y + t * b.ldy, lo_mask, sums[t][0]);
     _mm512_mask_storeu_ps(b.y + t * b.ldy + 16, hi_mask, sums[t][1]);

@@ -31,7 +31,8 @@ struct F32 {
   static __m256 load(const std::byte* row, int64_t c, int64_t n) {
     const float* p = reinterpret_cast<const float*>(row) + c;
     if (n >= 8) return _mm256_loadu_ps(p);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     return _mm256_maskload_ps(p, mask);
   }
 };
@@ -98,8 +99,9 @@ void run_direct_panels(const MatmulBlock& b, __m256 (*sums)[4]) {
   for (int64_t c = 0; c < b.cols; ++c) {
     if (c % kColsPerLine == 0)
       for (int p = 0; p < n_vectors / 2; ++p)
-        _mm_prefetch(reinterpret_cast<const char*>(b.panels + p * b.panel_stride + 16 * Fmt::kBytes * c + kPrefetchBytes),
-                     _MM_HINT_T0);
+        _mm_prefetch(
+            reinterpret_cast<const char*>(b.panels + p * b.panel_stride + 16 * Fmt::kBytes * c + kPrefetchBytes),
+            _MM_HINT_T0);
 #pragma GCC unroll 4
     for (int v = 0; v < 4; ++v) {
       if (v >= n_vectors) break;
@@ -118,8 +120,9 @@ void pack_panel(const MatmulBlock& b, int64_t c0, int64_t n, float* panel) {
   if (b.panels != nullptr) {
     for (int64_t c = 0; c < n; ++c)
       for (int v = 0; v < 4; ++v)
-        _mm256_store_ps(panel + c * kBlockRows + 8 * v, 8 * v < b.n_rows ? Fmt::load_panel(b.panels + (v / 2) * b.panel_stride, c0 + c, v % 2)
-                                                                         : _mm256_setzero_ps());
+        _mm256_store_ps(panel + c * kBlockRows + 8 * v,
+                        8 * v < b.n_rows ? Fmt::load_panel(b.panels + (v / 2) * b.panel_stride, c0 + c, v % 2)
+                                         : _mm256_setzero_ps());
     return;
   }
   for (int64_t r0 = 0; r0 < kBlockRows; r0 += 8) {

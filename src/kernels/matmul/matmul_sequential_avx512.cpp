@@ -200,8 +200,7 @@ struct Chunk {
 
 // sums[t][h] += the chunk's n columns times tokens t < TB's activations from column c0.
 template <int TB, int kStride>
-void panel_kernel(Chunk w, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2],
-                  const PanelPrefetch& pf) {
+void panel_kernel(Chunk w, int64_t n, const float* x, int64_t ldx, __m512 (*sums)[2], const PanelPrefetch& pf) {
   __m512 lo[TB], hi[TB];
 #pragma GCC unroll 12
   for (int t = 0; t < TB; ++t) {
@@ -275,8 +274,8 @@ void run_block(const MatmulBlock& b) {
       const bool last = c0 + n == b.cols;
       const std::byte* next = last ? b.next_panels : b.panels;
       const int64_t next_c0 = last ? 0 : c0 + n;
-      const int64_t next_lines = next != nullptr
-          ? ((std::min(kChunkCols, b.cols - next_c0) * 16 * Fmt::kBytes) + 63) / 64 : 0;
+      const int64_t next_lines =
+          next != nullptr ? ((std::min(kChunkCols, b.cols - next_c0) * 16 * Fmt::kBytes) + 63) / 64 : 0;
       const int64_t lines_per_block = (next_lines + n_token_blocks - 1) / n_token_blocks;
       PanelPrefetch pf;
       if (next_lines > 0) {

@@ -23,21 +23,20 @@ void read_gguf(const GgufKeys&, ModelConfig& config, LayerSpec&) {
 
 }  // namespace
 
-extern const ArchTable kMixtralArch = {
-    .arch = Arch::kMixtral,
-    .name = "mixtral",
-    .hf_model_type = "mixtral",
-    .hf_architecture = "MixtralForCausalLM",
-    .gguf_arch = "llama",
-    .hf_moe_block = "block_sparse_moe.",
-    .hf_expert_roles = {"w1", "w3", "w2"},
-    .gguf_interleaved_rope = true,
-    .preset_spm = true,
-    .preset_pre_tokenizer = "",
-    .traits = traits,
-    .read_hf = read_hf,
-    .write_hf = write_hf,
-    .read_gguf = read_gguf,
-    .preset_rope_theta = 1e6};
+extern const ArchTable kMixtralArch = {.arch = Arch::kMixtral,
+                                       .name = "mixtral",
+                                       .hf_model_type = "mixtral",
+                                       .hf_architecture = "MixtralForCausalLM",
+                                       .gguf_arch = "llama",
+                                       .hf_moe_block = "block_sparse_moe.",
+                                       .hf_expert_roles = {"w1", "w3", "w2"},
+                                       .gguf_interleaved_rope = true,
+                                       .preset_spm = true,
+                                       .preset_pre_tokenizer = "",
+                                       .traits = traits,
+                                       .read_hf = read_hf,
+                                       .write_hf = write_hf,
+                                       .read_gguf = read_gguf,
+                                       .preset_rope_theta = 1e6};
 
 }  // namespace moe::model

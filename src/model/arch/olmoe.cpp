@@ -28,21 +28,20 @@ void read_gguf(const GgufKeys& keys, ModelConfig&, LayerSpec& layer) {
 
 }  // namespace
 
-extern const ArchTable kOlmoeArch = {
-    .arch = Arch::kOlmoe,
-    .name = "olmoe",
-    .hf_model_type = "olmoe",
-    .hf_architecture = "OlmoeForCausalLM",
-    .gguf_arch = "olmoe",
-    .hf_moe_block = "mlp.",
-    .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
-    .gguf_interleaved_rope = false,
-    .preset_spm = false,
-    .preset_pre_tokenizer = "gpt2",
-    .traits = traits,
-    .read_hf = read_hf,
-    .write_hf = write_hf,
-    .read_gguf = read_gguf,
-    .preset_rope_theta = 1e4};
+extern const ArchTable kOlmoeArch = {.arch = Arch::kOlmoe,
+                                     .name = "olmoe",
+                                     .hf_model_type = "olmoe",
+                                     .hf_architecture = "OlmoeForCausalLM",
+                                     .gguf_arch = "olmoe",
+                                     .hf_moe_block = "mlp.",
+                                     .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
+                                     .gguf_interleaved_rope = false,
+                                     .preset_spm = false,
+                                     .preset_pre_tokenizer = "gpt2",
+                                     .traits = traits,
+                                     .read_hf = read_hf,
+                                     .write_hf = write_hf,
+                                     .read_gguf = read_gguf,
+                                     .preset_rope_theta = 1e4};
 
 }  // namespace moe::model

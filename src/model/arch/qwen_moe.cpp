@@ -7,10 +7,9 @@ namespace moe::model {
 namespace {
 
 void read_moe_keys(const HfKeys& keys, LayerSpec& layer) {
-  MOE_CHECK(keys.get<int64_t>("decoder_sparse_step", 1) == 1 &&
-                keys.get<std::vector<int64_t>>("mlp_only_layers", {}).empty(),
-            ConfigError, keys.source(),
-            ": dense layers (decoder_sparse_step != 1 or mlp_only_layers) are not supported");
+  MOE_CHECK(
+      keys.get<int64_t>("decoder_sparse_step", 1) == 1 && keys.get<std::vector<int64_t>>("mlp_only_layers", {}).empty(),
+      ConfigError, keys.source(), ": dense layers (decoder_sparse_step != 1 or mlp_only_layers) are not supported");
   layer.ffn.expert_ffn = keys.get<int64_t>("moe_intermediate_size");
   layer.ffn.router.n_experts = keys.get<int64_t>("num_experts");
   layer.ffn.router.renormalize = keys.get<bool>("norm_topk_prob", false);
@@ -58,38 +57,36 @@ void write_hf_qwen3(const ModelConfig& config, nlohmann::json& json) {
 
 }  // namespace
 
-extern const ArchTable kQwen2MoeArch = {
-    .arch = Arch::kQwen2Moe,
-    .name = "qwen2moe",
-    .hf_model_type = "qwen2_moe",
-    .hf_architecture = "Qwen2MoeForCausalLM",
-    .gguf_arch = "qwen2moe",
-    .hf_moe_block = "mlp.",
-    .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
-    .gguf_interleaved_rope = false,
-    .preset_spm = false,
-    .preset_pre_tokenizer = "",
-    .traits = traits_qwen2,
-    .read_hf = read_hf_qwen2,
-    .write_hf = write_hf_qwen2,
-    .read_gguf = read_gguf_qwen2,
-    .preset_rope_theta = 1e6};
+extern const ArchTable kQwen2MoeArch = {.arch = Arch::kQwen2Moe,
+                                        .name = "qwen2moe",
+                                        .hf_model_type = "qwen2_moe",
+                                        .hf_architecture = "Qwen2MoeForCausalLM",
+                                        .gguf_arch = "qwen2moe",
+                                        .hf_moe_block = "mlp.",
+                                        .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
+                                        .gguf_interleaved_rope = false,
+                                        .preset_spm = false,
+                                        .preset_pre_tokenizer = "",
+                                        .traits = traits_qwen2,
+                                        .read_hf = read_hf_qwen2,
+                                        .write_hf = write_hf_qwen2,
+                                        .read_gguf = read_gguf_qwen2,
+                                        .preset_rope_theta = 1e6};
 
-extern const ArchTable kQwen3MoeArch = {
-    .arch = Arch::kQwen3Moe,
-    .name = "qwen3moe",
-    .hf_model_type = "qwen3_moe",
-    .hf_architecture = "Qwen3MoeForCausalLM",
-    .gguf_arch = "qwen3moe",
-    .hf_moe_block = "mlp.",
-    .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
-    .gguf_interleaved_rope = false,
-    .preset_spm = false,
-    .preset_pre_tokenizer = "",
-    .traits = traits_qwen3,
-    .read_hf = read_hf_qwen3,
-    .write_hf = write_hf_qwen3,
-    .read_gguf = nullptr,
-    .preset_rope_theta = 1e6};
+extern const ArchTable kQwen3MoeArch = {.arch = Arch::kQwen3Moe,
+                                        .name = "qwen3moe",
+                                        .hf_model_type = "qwen3_moe",
+                                        .hf_architecture = "Qwen3MoeForCausalLM",
+                                        .gguf_arch = "qwen3moe",
+                                        .hf_moe_block = "mlp.",
+                                        .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
+                                        .gguf_interleaved_rope = false,
+                                        .preset_spm = false,
+                                        .preset_pre_tokenizer = "",
+                                        .traits = traits_qwen3,
+                                        .read_hf = read_hf_qwen3,
+                                        .write_hf = write_hf_qwen3,
+                                        .read_gguf = nullptr,
+                                        .preset_rope_theta = 1e6};
 
 }  // namespace moe::model

@@ -175,27 +175,24 @@ class LayerSearch {
 }  // namespace
 
 void BudgetedConfig::validate() const {
-  MOE_CHECK(expert_bytes > 0, ConfigError, "--expert-bytes: must be > 0 for the budgeted policy, got ",
-            expert_bytes);
-  MOE_CHECK(!max_move_bytes || *max_move_bytes >= 0, ConfigError,
-            "--max-move-bytes: must be >= 0, got ", max_move_bytes.value_or(0));
+  MOE_CHECK(expert_bytes > 0, ConfigError, "--expert-bytes: must be > 0 for the budgeted policy, got ", expert_bytes);
+  MOE_CHECK(!max_move_bytes || *max_move_bytes >= 0, ConfigError, "--max-move-bytes: must be >= 0, got ",
+            max_move_bytes.value_or(0));
   MOE_CHECK(max_steps >= 0, ConfigError, "budgeted: max_steps must be >= 0, got ", max_steps);
 }
 
 int64_t expert_weight_bytes(int64_t hidden, int64_t expert_ffn, double bytes_per_weight) {
-  return static_cast<int64_t>(std::ceil(3.0 * static_cast<double>(hidden) *
-                                        static_cast<double>(expert_ffn) * bytes_per_weight));
+  return static_cast<int64_t>(
+      std::ceil(3.0 * static_cast<double>(hidden) * static_cast<double>(expert_ffn) * bytes_per_weight));
 }
 
-BudgetedResult rebalance_budgeted(const LoadMatrix& load, const Placement& current,
-                                  const BudgetedConfig& config) {
+BudgetedResult rebalance_budgeted(const LoadMatrix& load, const Placement& current, const BudgetedConfig& config) {
   config.validate();
   current.validate("--current");
-  MOE_CHECK(current.num_experts == load.n_experts, ConfigError, "--current: placement has ",
-            current.num_experts, " experts, the statistics ", load.n_experts);
-  MOE_CHECK(static_cast<int64_t>(current.layers.size()) == load.n_layers, ConfigError,
-            "--current: placement has ", current.layers.size(), " layers, the statistics ",
-            load.n_layers);
+  MOE_CHECK(current.num_experts == load.n_experts, ConfigError, "--current: placement has ", current.num_experts,
+            " experts, the statistics ", load.n_experts);
+  MOE_CHECK(static_cast<int64_t>(current.layers.size()) == load.n_layers, ConfigError, "--current: placement has ",
+            current.layers.size(), " layers, the statistics ", load.n_layers);
   const int64_t max_steps = config.max_steps > 0 ? config.max_steps : 4 * current.num_slots;
   BudgetedResult result;
   result.placement = current;
@@ -207,16 +204,14 @@ BudgetedResult rebalance_budgeted(const LoadMatrix& load, const Placement& curre
     std::vector<int64_t> best = search.phy2log();
     double best_max = search.max_load(), best_sumsq = search.sumsq();
     const double tol = 1e-12 * std::max(best_max, 1.0);
-    int64_t budget_experts =
-        config.max_move_bytes ? *config.max_move_bytes / config.expert_bytes : 2 * max_steps;
+    int64_t budget_experts = config.max_move_bytes ? *config.max_move_bytes / config.expert_bytes : 2 * max_steps;
     for (int64_t step = 0; step < max_steps; ++step) {
       LayerSearch next = search;
       const int cost = next.step();
       if (cost == 0 || cost > budget_experts) break;
       budget_experts -= cost;
       search = std::move(next);
-      if (search.max_load() < best_max - tol ||
-          (search.max_load() <= best_max + tol && search.sumsq() < best_sumsq)) {
+      if (search.max_load() < best_max - tol || (search.max_load() <= best_max + tol && search.sumsq() < best_sumsq)) {
         best = search.phy2log();
         best_max = search.max_load();
         best_sumsq = search.sumsq();
@@ -225,8 +220,7 @@ BudgetedResult rebalance_budgeted(const LoadMatrix& load, const Placement& curre
     result.placement.layers[layer_idx] = layer_from_phy2log(best, current.num_experts);
     // What applying the result copies: a slot changed twice on the way is copied once.
     result.bytes_moved[layer_idx] =
-        changed_slots(current.layers[layer_idx], result.placement.layers[layer_idx]) *
-        config.expert_bytes;
+        changed_slots(current.layers[layer_idx], result.placement.layers[layer_idx]) * config.expert_bytes;
   }
   pad_log2phy(result.placement);
   result.placement.validate("budgeted");

@@ -34,7 +34,6 @@ struct BudgetedResult {
 int64_t expert_weight_bytes(int64_t hidden, int64_t expert_ffn, double bytes_per_weight);
 
 // `current` must match `load` (layers, experts); throws ConfigError naming the mismatch.
-BudgetedResult rebalance_budgeted(const LoadMatrix& load, const Placement& current,
-                                  const BudgetedConfig& config);
+BudgetedResult rebalance_budgeted(const LoadMatrix& load, const Placement& current, const BudgetedConfig& config);
 
 }  // namespace moe::balance

@@ -16,8 +16,7 @@ namespace {
 std::vector<int64_t> heaviest_first(std::span<const float> weight) {
   std::vector<int64_t> order(weight.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return weight[a] > weight[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return weight[a] > weight[b]; });
   return order;
 }
 
@@ -34,22 +33,20 @@ void EplbConfig::validate(int64_t num_experts, EplbPolicy policy) const {
   MOE_CHECK(ranks >= 1, ConfigError, "--ranks: must be >= 1, got ", ranks);
   MOE_CHECK(num_nodes >= 1, ConfigError, "--nodes: must be >= 1, got ", num_nodes);
   MOE_CHECK(num_groups >= 1, ConfigError, "--groups: must be >= 1, got ", num_groups);
-  MOE_CHECK(num_slots >= num_experts, ConfigError, "--slots: ", num_slots,
-            " slots is fewer than the ", num_experts, " experts");
-  MOE_CHECK(num_slots % ranks == 0, ConfigError, "--slots: ", num_slots,
-            " slots do not divide evenly over --ranks ", ranks);
-  MOE_CHECK(ranks % num_nodes == 0, ConfigError, "--nodes: ", num_nodes,
-            " nodes do not divide --ranks ", ranks);
+  MOE_CHECK(num_slots >= num_experts, ConfigError, "--slots: ", num_slots, " slots is fewer than the ", num_experts,
+            " experts");
+  MOE_CHECK(num_slots % ranks == 0, ConfigError, "--slots: ", num_slots, " slots do not divide evenly over --ranks ",
+            ranks);
+  MOE_CHECK(ranks % num_nodes == 0, ConfigError, "--nodes: ", num_nodes, " nodes do not divide --ranks ", ranks);
   if (policy != EplbPolicy::kHierarchical) return;
-  MOE_CHECK(num_experts % num_groups == 0, ConfigError, "--groups: ", num_groups,
-            " groups do not divide the ", num_experts, " experts");
-  MOE_CHECK(num_groups % num_nodes == 0, ConfigError, "--groups: the hierarchical policy needs ",
-            "--nodes (", num_nodes, ") to divide --groups (", num_groups, ")");
+  MOE_CHECK(num_experts % num_groups == 0, ConfigError, "--groups: ", num_groups, " groups do not divide the ",
+            num_experts, " experts");
+  MOE_CHECK(num_groups % num_nodes == 0, ConfigError, "--groups: the hierarchical policy needs ", "--nodes (",
+            num_nodes, ") to divide --groups (", num_groups, ")");
 }
 
 EplbPolicy default_policy(const EplbConfig& config) {
-  return config.num_groups % config.num_nodes == 0 ? EplbPolicy::kHierarchical
-                                                    : EplbPolicy::kGlobal;
+  return config.num_groups % config.num_nodes == 0 ? EplbPolicy::kHierarchical : EplbPolicy::kGlobal;
 }
 
 Packing balanced_packing(std::span<const float> weight, int64_t num_packs) {
@@ -69,8 +66,7 @@ Packing balanced_packing(std::span<const float> weight, int64_t num_packs) {
   for (int64_t item : heaviest_first(weight)) {
     int64_t best = -1;
     for (int64_t pack = 0; pack < num_packs; ++pack)  // the first of the lightest with room
-      if (pack_items[pack] < items_per_pack && (best < 0 || pack_weight[pack] < pack_weight[best]))
-        best = pack;
+      if (pack_items[pack] < items_per_pack && (best < 0 || pack_weight[pack] < pack_weight[best])) best = pack;
     packing.pack_index[item] = best;
     packing.rank_in_pack[item] = pack_items[best]++;
     pack_weight[best] += weight[item];
@@ -102,8 +98,8 @@ Replication replicate_experts(std::span<const float> weight, int64_t num_phy) {
   return out;
 }
 
-Replication rebalance_layer_hierarchical(std::span<const float> weight, int64_t num_phy,
-                                         int64_t num_groups, int64_t num_nodes, int64_t num_gpus) {
+Replication rebalance_layer_hierarchical(std::span<const float> weight, int64_t num_phy, int64_t num_groups,
+                                         int64_t num_nodes, int64_t num_gpus) {
   const int64_t num_log = static_cast<int64_t>(weight.size());
   MOE_ASSERT(num_log % num_groups == 0 && num_groups % num_nodes == 0);
   MOE_ASSERT(num_gpus % num_nodes == 0 && num_phy % num_gpus == 0);
@@ -121,8 +117,9 @@ Replication rebalance_layer_hierarchical(std::span<const float> weight, int64_t 
   std::vector<int64_t> log2mlog(num_log);
   for (int64_t expert = 0; expert < num_log; ++expert) {
     const int64_t group = expert / group_size;
-    log2mlog[expert] = (group_packing.pack_index[group] * groups_per_node +
-                        group_packing.rank_in_pack[group]) * group_size + expert % group_size;
+    log2mlog[expert] =
+        (group_packing.pack_index[group] * groups_per_node + group_packing.rank_in_pack[group]) * group_size +
+        expert % group_size;
   }
   const std::vector<int64_t> mlog2log = inverse(log2mlog);
 
@@ -149,8 +146,7 @@ Replication rebalance_layer_hierarchical(std::span<const float> weight, int64_t 
     const std::vector<int64_t> pphy2phy = inverse(phy2pphy);
     for (int64_t pphy = 0; pphy < phy_per_node; ++pphy) {
       const int64_t phy = pphy2phy[pphy];
-      phy2log[node * phy_per_node + pphy] =
-          mlog2log[replication.phy2log[phy] + node * log_per_node];
+      phy2log[node * phy_per_node + pphy] = mlog2log[replication.phy2log[phy] + node * log_per_node];
       phy_rank[node * phy_per_node + pphy] = replication.rank[phy];
     }
   }
@@ -173,9 +169,9 @@ Placement rebalance_experts(const LoadMatrix& load, const EplbConfig& config, Ep
     std::vector<float> weight(load.n_experts);  // eplb.py: weight.float()
     for (int64_t expert = 0; expert < load.n_experts; ++expert)
       weight[expert] = static_cast<float>(load.layer(layer_idx)[expert]);
-    const Replication layout = rebalance_layer_hierarchical(
-        weight, config.num_slots, hierarchical ? config.num_groups : 1,
-        hierarchical ? config.num_nodes : 1, config.ranks);
+    const Replication layout =
+        rebalance_layer_hierarchical(weight, config.num_slots, hierarchical ? config.num_groups : 1,
+                                     hierarchical ? config.num_nodes : 1, config.ranks);
     // log2phy in replica-rank order, as eplb.py scatters it.
     LayerPlacement layer;
     layer.phy2log = layout.phy2log;

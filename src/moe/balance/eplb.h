@@ -53,7 +53,7 @@ struct Replication {
 Replication replicate_experts(std::span<const float> weight, int64_t num_phy);
 
 // rebalance_experts_hierarchical for one layer: slots in rank order; `rank` orders log2phy.
-Replication rebalance_layer_hierarchical(std::span<const float> weight, int64_t num_phy,
-                                         int64_t num_groups, int64_t num_nodes, int64_t num_gpus);
+Replication rebalance_layer_hierarchical(std::span<const float> weight, int64_t num_phy, int64_t num_groups,
+                                         int64_t num_nodes, int64_t num_gpus);
 
 }  // namespace moe::balance

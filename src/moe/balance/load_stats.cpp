@@ -25,23 +25,21 @@ LoadMatrix load_matrix_from_json(const nlohmann::json& value, const std::string&
     MOE_CHECK(row.is_array() && !row.empty(), FormatError, where, ": layer ", layer,
               ": expected a non-empty array of expert loads");
     if (layer == 0) matrix.n_experts = static_cast<int64_t>(row.size());
-    MOE_CHECK(static_cast<int64_t>(row.size()) == matrix.n_experts, FormatError, where, ": layer ",
-              layer, " has ", row.size(), " experts, layer 0 has ", matrix.n_experts);
+    MOE_CHECK(static_cast<int64_t>(row.size()) == matrix.n_experts, FormatError, where, ": layer ", layer, " has ",
+              row.size(), " experts, layer 0 has ", matrix.n_experts);
     for (int64_t expert = 0; expert < matrix.n_experts; ++expert) {
       const nlohmann::json& item = row[expert];
       MOE_CHECK(item.is_number(), FormatError, where, ": layer ", layer, ", expert ", expert,
                 ": load must be a number, got ", item.dump());
       const double load = item.get<double>();
-      MOE_CHECK(std::isfinite(load) && load >= 0.0, FormatError, where, ": layer ", layer,
-                ", expert ", expert, ": load must be finite and >= 0, got ", item.dump());
+      MOE_CHECK(std::isfinite(load) && load >= 0.0, FormatError, where, ": layer ", layer, ", expert ", expert,
+                ": load must be finite and >= 0, got ", item.dump());
       matrix.values.push_back(load);
     }
   }
   return matrix;
 }
 
-LoadMatrix read_load_matrix(const std::string& path) {
-  return load_matrix_from_json(io::read_json_value(path), path);
-}
+LoadMatrix read_load_matrix(const std::string& path) { return load_matrix_from_json(io::read_json_value(path), path); }
 
 }  // namespace moe::balance

@@ -57,8 +57,8 @@ int64_t local_slot(const LayerPlacement& layer, int64_t slots_per_rank, int rank
 // `target` with its ranks renumbered and each rank's slots reordered to keep as many experts as
 // possible where `current` has them: the same rank loads, fewer weight copies. Ranks pair up
 // greedily by the largest overlap of their expert multisets (ties: lowest ranks).
-std::vector<int64_t> align(const LayerPlacement& current, const LayerPlacement& target, int64_t n_experts,
-                           int n_ranks, int64_t per_rank) {
+std::vector<int64_t> align(const LayerPlacement& current, const LayerPlacement& target, int64_t n_experts, int n_ranks,
+                           int64_t per_rank) {
   auto counts = [&](const LayerPlacement& layer, int rank) {
     std::vector<int64_t> count(n_experts, 0);
     for (int64_t i = 0; i < per_rank; ++i) ++count[layer.phy2log[rank * per_rank + i]];
@@ -114,8 +114,8 @@ double max_load(const Placement& placement, int64_t layer, std::span<const doubl
 
 }  // namespace
 
-Replan replan(const LoadMatrix& load, const Placement& current, const OnlineBalancerConfig& config,
-              int64_t first_layer, int64_t end_layer, int64_t start_layer) {
+Replan replan(const LoadMatrix& load, const Placement& current, const OnlineBalancerConfig& config, int64_t first_layer,
+              int64_t end_layer, int64_t start_layer) {
   Replan result;
   double total = 0;
   for (double value : load.values) total += value;
@@ -140,7 +140,8 @@ Replan replan(const LoadMatrix& load, const Placement& current, const OnlineBala
                                       static_cast<int>(current.ranks), current.slots_per_rank()),
                                 current.num_experts);
     if (target.phy2log != current.layers[layer].phy2log &&
-        max_load(result.target, layer, load.layer(layer)) < (1 - kMinGain) * max_load(current, layer, load.layer(layer)))
+        max_load(result.target, layer, load.layer(layer)) <
+            (1 - kMinGain) * max_load(current, layer, load.layer(layer)))
       result.layers.push_back(layer);
   }
   return result;

@@ -37,13 +37,13 @@ struct OnlineBalancerConfig {
 
 // One layer switched on this rank: when, and the stall it cost.
 struct LayerMove {
-  int64_t step = 0;            // forward steps done when it switched
+  int64_t step = 0;  // forward steps done when it switched
   int64_t layer = 0;
-  int64_t slots_changed = 0;   // slots of the group whose expert changed
-  int64_t bytes_sent = 0;      // by this rank
-  int64_t bytes_received = 0;  // by this rank
-  double seconds = 0;          // the stall on this rank: posting the transfers, then waiting for
-                               // what the step in between did not finish, and the switch
+  int64_t slots_changed = 0;     // slots of the group whose expert changed
+  int64_t bytes_sent = 0;        // by this rank
+  int64_t bytes_received = 0;    // by this rank
+  double seconds = 0;            // the stall on this rank: posting the transfers, then waiting for
+                                 // what the step in between did not finish, and the switch
   double in_flight_seconds = 0;  // from posting to the switch (a step of generation overlapped)
 };
 
@@ -55,8 +55,8 @@ struct Replan {
   Placement target;
   std::vector<int64_t> layers;
 };
-Replan replan(const LoadMatrix& load, const Placement& current, const OnlineBalancerConfig& config,
-              int64_t first_layer, int64_t end_layer, int64_t start_layer);
+Replan replan(const LoadMatrix& load, const Placement& current, const OnlineBalancerConfig& config, int64_t first_layer,
+              int64_t end_layer, int64_t start_layer);
 
 // Experts each rank must receive to go from `before` to `after` (one copy per rank and expert).
 std::vector<int64_t> experts_to_receive(const LayerPlacement& before, const LayerPlacement& after, int n_ranks);
@@ -65,8 +65,8 @@ class OnlineBalancer {
  public:
   // `initial`: the placement in service (validated, ranks = ep.size()); layers [first_layer,
   // end_layer) are this pipeline stage's.
-  OnlineBalancer(const OnlineBalancerConfig& config, parallel::Communicator& ep, Placement initial,
-                 int64_t first_layer, int64_t end_layer);
+  OnlineBalancer(const OnlineBalancerConfig& config, parallel::Communicator& ep, Placement initial, int64_t first_layer,
+                 int64_t end_layer);
 
   // After each forward step, on every rank of the group (collective). `stats` holds this rank's
   // routing counts; tables and experts are the layers' (indexed by layer) and are replaced in
@@ -99,10 +99,10 @@ class OnlineBalancer {
   int64_t first_layer_, end_layer_;
   int64_t next_layer_;  // where the next re-plan starts its round of layers
   int64_t steps_ = 0;
-  std::vector<double> last_totals_;          // [layer * E] this rank's counts at the last step
-  std::deque<std::vector<double>> window_;   // per step [layer * E] counts, newest last
-  std::deque<int64_t> pending_;              // layers whose target differs, in switch order
-  std::deque<InFlight> in_flight_;           // posted after the last step, switched after the next
+  std::vector<double> last_totals_;         // [layer * E] this rank's counts at the last step
+  std::deque<std::vector<double>> window_;  // per step [layer * E] counts, newest last
+  std::deque<int64_t> pending_;             // layers whose target differs, in switch order
+  std::deque<InFlight> in_flight_;          // posted after the last step, switched after the next
   std::vector<LayerMove> moves_;
 };
 

@@ -5,33 +5,33 @@
 #include <cerrno>
 
 #include "core/error.h"
-#include "io/json_file.h"
 #include "core/output_file.h"
+#include "io/json_file.h"
 
 namespace moe::balance {
 
 void Placement::validate(const std::string& where) const {
   MOE_CHECK(num_experts >= 1, ConfigError, where, ": num_experts must be >= 1, got ", num_experts);
   MOE_CHECK(ranks >= 1, ConfigError, where, ": ranks must be >= 1, got ", ranks);
-  MOE_CHECK(num_slots >= num_experts, ConfigError, where, ": num_slots (", num_slots,
-            ") must be >= num_experts (", num_experts, ")");
-  MOE_CHECK(num_slots % ranks == 0, ConfigError, where, ": num_slots (", num_slots,
-            ") must be divisible by ranks (", ranks, ")");
+  MOE_CHECK(num_slots >= num_experts, ConfigError, where, ": num_slots (", num_slots, ") must be >= num_experts (",
+            num_experts, ")");
+  MOE_CHECK(num_slots % ranks == 0, ConfigError, where, ": num_slots (", num_slots, ") must be divisible by ranks (",
+            ranks, ")");
   MOE_CHECK(!layers.empty(), ConfigError, where, ": no layers");
   for (size_t layer_idx = 0; layer_idx < layers.size(); ++layer_idx) {
     const LayerPlacement& layer = layers[layer_idx];
     const std::string at = detail::concat(where, ": layer ", layer_idx);
-    MOE_CHECK(static_cast<int64_t>(layer.phy2log.size()) == num_slots, ConfigError, at,
-              ": phy2log has ", layer.phy2log.size(), " slots, expected num_slots = ", num_slots);
-    MOE_CHECK(static_cast<int64_t>(layer.logcnt.size()) == num_experts, ConfigError, at,
-              ": logcnt has ", layer.logcnt.size(), " entries, expected num_experts = ", num_experts);
-    MOE_CHECK(static_cast<int64_t>(layer.log2phy.size()) == num_experts, ConfigError, at,
-              ": log2phy has ", layer.log2phy.size(), " rows, expected num_experts = ", num_experts);
+    MOE_CHECK(static_cast<int64_t>(layer.phy2log.size()) == num_slots, ConfigError, at, ": phy2log has ",
+              layer.phy2log.size(), " slots, expected num_slots = ", num_slots);
+    MOE_CHECK(static_cast<int64_t>(layer.logcnt.size()) == num_experts, ConfigError, at, ": logcnt has ",
+              layer.logcnt.size(), " entries, expected num_experts = ", num_experts);
+    MOE_CHECK(static_cast<int64_t>(layer.log2phy.size()) == num_experts, ConfigError, at, ": log2phy has ",
+              layer.log2phy.size(), " rows, expected num_experts = ", num_experts);
     std::vector<int64_t> counted(num_experts, 0);
     for (int64_t slot = 0; slot < num_slots; ++slot) {
       const int64_t expert = layer.phy2log[slot];
-      MOE_CHECK(expert >= 0 && expert < num_experts, ConfigError, at, ": slot ", slot,
-                " holds expert ", expert, ", outside [0, ", num_experts, ")");
+      MOE_CHECK(expert >= 0 && expert < num_experts, ConfigError, at, ": slot ", slot, " holds expert ", expert,
+                ", outside [0, ", num_experts, ")");
       ++counted[expert];
     }
     for (int64_t expert = 0; expert < num_experts; ++expert)
@@ -39,31 +39,30 @@ void Placement::validate(const std::string& where) const {
     const size_t width = layer.log2phy[0].size();
     for (int64_t expert = 0; expert < num_experts; ++expert) {
       const std::string at_expert = detail::concat(at, ": expert ", expert);
-      MOE_CHECK(layer.logcnt[expert] == counted[expert], ConfigError, at_expert, ": logcnt says ",
-                layer.logcnt[expert], " replicas but phy2log gives it ", counted[expert]);
+      MOE_CHECK(layer.logcnt[expert] == counted[expert], ConfigError, at_expert, ": logcnt says ", layer.logcnt[expert],
+                " replicas but phy2log gives it ", counted[expert]);
       const std::vector<int64_t>& row = layer.log2phy[expert];
       MOE_CHECK(row.size() == width, ConfigError, at_expert, ": log2phy row has ", row.size(),
                 " entries, the first row ", width);
-      MOE_CHECK(static_cast<int64_t>(row.size()) >= counted[expert], ConfigError, at_expert,
-                ": log2phy row has ", row.size(), " entries for ", counted[expert], " replicas");
+      MOE_CHECK(static_cast<int64_t>(row.size()) >= counted[expert], ConfigError, at_expert, ": log2phy row has ",
+                row.size(), " entries for ", counted[expert], " replicas");
       for (int64_t replica = 0; replica < static_cast<int64_t>(row.size()); ++replica) {
         const int64_t slot = row[replica];
         if (replica >= counted[expert]) {
-          MOE_CHECK(slot == -1, ConfigError, at_expert, ": log2phy entry ", replica,
-                    " must be -1 (padding after ", counted[expert], " replicas), got ", slot);
+          MOE_CHECK(slot == -1, ConfigError, at_expert, ": log2phy entry ", replica, " must be -1 (padding after ",
+                    counted[expert], " replicas), got ", slot);
           continue;
         }
-        MOE_CHECK(slot >= 0 && slot < num_slots && layer.phy2log[slot] == expert, ConfigError,
-                  at_expert, ": log2phy lists slot ", slot, ", which phy2log does not give it");
-        MOE_CHECK(std::find(row.begin(), row.begin() + replica, slot) == row.begin() + replica,
-                  ConfigError, at_expert, ": log2phy lists slot ", slot, " twice");
+        MOE_CHECK(slot >= 0 && slot < num_slots && layer.phy2log[slot] == expert, ConfigError, at_expert,
+                  ": log2phy lists slot ", slot, ", which phy2log does not give it");
+        MOE_CHECK(std::find(row.begin(), row.begin() + replica, slot) == row.begin() + replica, ConfigError, at_expert,
+                  ": log2phy lists slot ", slot, " twice");
       }
     }
   }
 }
 
-LayerPlacement layer_from_phy2log(std::vector<int64_t> phy2log, int64_t num_experts,
-                                  int64_t width) {
+LayerPlacement layer_from_phy2log(std::vector<int64_t> phy2log, int64_t num_experts, int64_t width) {
   LayerPlacement layer;
   layer.logcnt.assign(num_experts, 0);
   for (int64_t expert : phy2log) {
@@ -91,8 +90,7 @@ void pad_log2phy(Placement& placement) {
     }
 }
 
-Placement identity_placement(int64_t n_layers, int64_t num_experts, int64_t num_slots,
-                             int64_t ranks) {
+Placement identity_placement(int64_t n_layers, int64_t num_experts, int64_t num_slots, int64_t ranks) {
   Placement placement;
   placement.num_slots = num_slots;
   placement.num_experts = num_experts;
@@ -104,15 +102,13 @@ Placement identity_placement(int64_t n_layers, int64_t num_experts, int64_t num_
   return placement;
 }
 
-std::vector<double> rank_loads(const Placement& placement, int64_t layer,
-                               std::span<const double> expert_load) {
+std::vector<double> rank_loads(const Placement& placement, int64_t layer, std::span<const double> expert_load) {
   const LayerPlacement& table = placement.layers.at(layer);
   MOE_ASSERT(static_cast<int64_t>(expert_load.size()) == placement.num_experts);
   std::vector<double> loads(placement.ranks, 0.0);
   for (int64_t slot = 0; slot < placement.num_slots; ++slot) {
     const int64_t expert = table.phy2log[slot];
-    loads[placement.rank_of_slot(slot)] +=
-        expert_load[expert] / static_cast<double>(table.logcnt[expert]);
+    loads[placement.rank_of_slot(slot)] += expert_load[expert] / static_cast<double>(table.logcnt[expert]);
   }
   return loads;
 }
@@ -130,8 +126,7 @@ double max_mean_ratio(std::span<const double> loads) {
 int64_t changed_slots(const LayerPlacement& before, const LayerPlacement& after) {
   MOE_ASSERT(before.phy2log.size() == after.phy2log.size());
   int64_t changed = 0;
-  for (size_t slot = 0; slot < before.phy2log.size(); ++slot)
-    changed += before.phy2log[slot] != after.phy2log[slot];
+  for (size_t slot = 0; slot < before.phy2log.size(); ++slot) changed += before.phy2log[slot] != after.phy2log[slot];
   return changed;
 }
 
@@ -174,8 +169,7 @@ Placement placement_from_json(const nlohmann::json& value, const std::string& wh
   placement.num_slots = integer_key(value, "num_slots", where);
   placement.ranks = integer_key(value, "ranks", where);
   auto layers = value.find("layers");
-  MOE_CHECK(layers != value.end() && layers->is_array(), FormatError, where,
-            ": 'layers' must be an array");
+  MOE_CHECK(layers != value.end() && layers->is_array(), FormatError, where, ": 'layers' must be an array");
   for (size_t layer_idx = 0; layer_idx < layers->size(); ++layer_idx) {
     const nlohmann::json& item = (*layers)[layer_idx];
     const std::string at = detail::concat(where, ": layer ", layer_idx);
@@ -194,9 +188,7 @@ Placement placement_from_json(const nlohmann::json& value, const std::string& wh
   return placement;
 }
 
-Placement read_placement_file(const std::string& path) {
-  return placement_from_json(io::read_json_value(path), path);
-}
+Placement read_placement_file(const std::string& path) { return placement_from_json(io::read_json_value(path), path); }
 
 void write_placement_file(const std::string& path, const Placement& placement) {
   placement.validate(path);

@@ -36,19 +36,16 @@ struct Placement {
 
 // A layer's tables from phy2log alone: logcnt counted, log2phy listing each expert's slots in slot
 // order, padded with -1 to `width` (at least the largest count; 0 = exactly the largest count).
-LayerPlacement layer_from_phy2log(std::vector<int64_t> phy2log, int64_t num_experts,
-                                  int64_t width = 0);
+LayerPlacement layer_from_phy2log(std::vector<int64_t> phy2log, int64_t num_experts, int64_t width = 0);
 // Re-pads every layer's log2phy to the largest replica count over all layers (as DeepSeek's
 // rebalance_experts returns one [layers, experts, max count] tensor).
 void pad_log2phy(Placement& placement);
 
 // The placement before any balancing: slot s holds expert s % num_experts, on every layer.
-Placement identity_placement(int64_t n_layers, int64_t num_experts, int64_t num_slots,
-                             int64_t ranks);
+Placement identity_placement(int64_t n_layers, int64_t num_experts, int64_t num_slots, int64_t ranks);
 
 // Token load of each rank: expert e's load split evenly over its logcnt[e] replicas.
-std::vector<double> rank_loads(const Placement& placement, int64_t layer,
-                               std::span<const double> expert_load);
+std::vector<double> rank_loads(const Placement& placement, int64_t layer, std::span<const double> expert_load);
 // max / mean of the rank loads; 1 when every load is 0.
 double max_mean_ratio(std::span<const double> loads);
 

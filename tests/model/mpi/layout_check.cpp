@@ -30,8 +30,10 @@ struct RequestTrace {
 
 // Uneven prompts, one of a single token, so attention-DP ranks get different lengths.
 std::vector<std::vector<int32_t>> test_prompts(int64_t vocab) {
-  std::vector<std::vector<int32_t>> prompts = {
-      {1, 17, 42, 99, 256, 311, 7, 128, 400, 63, 205, 480}, {1}, {1, 5, 9, 200, 3}, {1, 77, 400, 12, 13, 14, 15, 16, 17}};
+  std::vector<std::vector<int32_t>> prompts = {{1, 17, 42, 99, 256, 311, 7, 128, 400, 63, 205, 480},
+                                               {1},
+                                               {1, 5, 9, 200, 3},
+                                               {1, 77, 400, 12, 13, 14, 15, 16, 17}};
   for (auto& prompt : prompts)
     for (int32_t& token : prompt) token %= static_cast<int32_t>(vocab);
   return prompts;
@@ -65,7 +67,8 @@ std::vector<RequestTrace> run(model::Transformer& transformer, const std::vector
   for (int step = 1; step < n_steps; ++step) {
     if (!any_active(!served.empty())) break;
     batch.clear();
-    for (size_t i = 0; i < served.size(); ++i) batch.push_back({std::span<const int32_t>(&next[i], 1), &caches[i], false});
+    for (size_t i = 0; i < served.size(); ++i)
+      batch.push_back({std::span<const int32_t>(&next[i], 1), &caches[i], false});
     transformer.forward(batch, logits);
     for (size_t i = 0; i < served.size(); ++i) {
       traces[i].logits.insert(traces[i].logits.end(), logits.begin() + i * vocab, logits.begin() + (i + 1) * vocab);

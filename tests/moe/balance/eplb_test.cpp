@@ -63,16 +63,14 @@ double max_load(const Placement& p, int64_t layer, std::span<const double> load)
 
 TEST(Eplb, ReproducesTheReadmeExample) {
   // deepseek-ai/EPLB README: 2 layers x 12 experts, 16 replicas, 4 groups, 2 nodes, 8 GPUs.
-  const LoadMatrix load = matrix({{90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86},
-                                  {20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27}});
+  const LoadMatrix load = matrix(
+      {{90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86}, {20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27}});
   EplbConfig config{.num_slots = 16, .num_groups = 4, .num_nodes = 2, .ranks = 8};
   ASSERT_EQ(default_policy(config), EplbPolicy::kHierarchical);
   const Placement p = rebalance_experts(load, config, EplbPolicy::kHierarchical);
   // The README's printed output.
-  EXPECT_EQ(p.layers[0].phy2log,
-            (std::vector<int64_t>{5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1}));
-  EXPECT_EQ(p.layers[1].phy2log,
-            (std::vector<int64_t>{7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1}));
+  EXPECT_EQ(p.layers[0].phy2log, (std::vector<int64_t>{5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1}));
+  EXPECT_EQ(p.layers[1].phy2log, (std::vector<int64_t>{7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1}));
   // logcnt and log2phy as eplb.py returns them (replicas in replica-rank order, width 2).
   EXPECT_EQ(p.layers[0].logcnt, (std::vector<int64_t>{1, 2, 1, 1, 2, 2, 1, 1, 1, 1, 2, 1}));
   EXPECT_EQ(p.layers[0].log2phy[5], (std::vector<int64_t>{0, 2}));
@@ -121,8 +119,8 @@ TEST(Eplb, InvariantsOnRandomMatrices) {
   struct Case {
     int64_t experts, slots, groups, nodes, ranks;
   };
-  for (const Case& c : {Case{12, 16, 4, 2, 8}, Case{16, 16, 4, 2, 4}, Case{64, 72, 8, 1, 8},
-                        Case{64, 80, 8, 2, 8}, Case{60, 64, 5, 2, 16}, Case{8, 9, 1, 1, 3}}) {
+  for (const Case& c : {Case{12, 16, 4, 2, 8}, Case{16, 16, 4, 2, 4}, Case{64, 72, 8, 1, 8}, Case{64, 80, 8, 2, 8},
+                        Case{60, 64, 5, 2, 16}, Case{8, 9, 1, 1, 3}}) {
     for (bool skewed : {false, true}) {
       const LoadMatrix load = random_matrix(3, c.experts, static_cast<uint32_t>(c.slots * 7 + skewed), skewed);
       EplbConfig config{.num_slots = c.slots, .num_groups = c.groups, .num_nodes = c.nodes, .ranks = c.ranks};
@@ -186,8 +184,7 @@ TEST(Eplb, ConfigErrorsNameTheOption) {
             "--nodes: 3 nodes do not divide --ranks 8");
   EXPECT_EQ(message({.num_slots = 16, .num_groups = 5, .ranks = 8}, EplbPolicy::kHierarchical),
             "--groups: 5 groups do not divide the 12 experts");
-  EXPECT_EQ(message({.num_slots = 16, .num_groups = 3, .num_nodes = 2, .ranks = 8},
-                    EplbPolicy::kHierarchical),
+  EXPECT_EQ(message({.num_slots = 16, .num_groups = 3, .num_nodes = 2, .ranks = 8}, EplbPolicy::kHierarchical),
             "--groups: the hierarchical policy needs --nodes (2) to divide --groups (3)");
   EXPECT_EQ(message({.num_slots = 16, .ranks = 0}, EplbPolicy::kGlobal), "--ranks: must be >= 1, got 0");
   EXPECT_EQ(message({.num_slots = 16, .num_nodes = 0, .ranks = 8}, EplbPolicy::kGlobal),

@@ -109,8 +109,7 @@ TEST(MpiReduceScatter, SlicesHoldTheRankOrderedSum) {
 
 TEST(MpiAllreduce, MaxOfRanks) {
   Communicator& comm = world();
-  EXPECT_EQ(comm.allreduce_max(int64_t{1} << 40 | comm.rank()),
-            (int64_t{1} << 40) | (comm.size() - 1));
+  EXPECT_EQ(comm.allreduce_max(int64_t{1} << 40 | comm.rank()), (int64_t{1} << 40) | (comm.size() - 1));
   EXPECT_EQ(comm.allreduce_max(-comm.rank()), 0);
 }
 
@@ -143,9 +142,7 @@ TEST(MpiAllgatherv, SplitIntoRounds) {
 
 // Rank s sends (10s + p) rows of 3 elements to peer p (rank 0 sends itself nothing); element
 // (row, col) is 1e6 s + 1e4 p + 10 row + col.
-float a2a_value(int src, int dst, int64_t row, int col) {
-  return 1e6f * src + 1e4f * dst + 10.0f * row + col;
-}
+float a2a_value(int src, int dst, int64_t row, int col) { return 1e6f * src + 1e4f * dst + 10.0f * row + col; }
 
 void check_alltoallv(bool all_empty) {
   Communicator& comm = world();
@@ -211,8 +208,7 @@ TEST(MpiAlltoallv, BackToBackCallsStayInOrder) {
 
 TEST(MpiPointToPoint, RingSendRecv) {
   Communicator& comm = world();
-  const int next = (comm.rank() + 1) % comm.size(),
-            prev = (comm.rank() + comm.size() - 1) % comm.size();
+  const int next = (comm.rank() + 1) % comm.size(), prev = (comm.rank() + comm.size() - 1) % comm.size();
   for (int64_t limit : {int64_t{INT_MAX}, int64_t{3}}) {
     comm.set_max_message_elements(limit);
     std::vector<float> out(17), in(17, -1.0f);
@@ -235,8 +231,7 @@ TEST(MpiPointToPoint, TransfersInFlightAcrossACollective) {
   // all-reduce meanwhile (as online EPLB runs a step), then completes them: every rank posts
   // before waiting, so nothing relies on buffering, and the split path is taken too.
   Communicator& comm = world();
-  const int next = (comm.rank() + 1) % comm.size(),
-            prev = (comm.rank() + comm.size() - 1) % comm.size();
+  const int next = (comm.rank() + 1) % comm.size(), prev = (comm.rank() + comm.size() - 1) % comm.size();
   for (int64_t limit : {int64_t{INT_MAX}, int64_t{3}}) {
     comm.set_max_message_elements(limit);
     std::vector<float> out(1000), in(1000, -1.0f);
@@ -268,8 +263,7 @@ TEST(MpiPointToPoint, TypedRingOfInt64AndStructsSplitOrWhole) {
   // Elements of 8 and 16 bytes around the ring, blocking and in flight, with a message limit of 3
   // elements too: the splits fall on element boundaries whatever the element's size.
   Communicator& comm = world();
-  const int next = (comm.rank() + 1) % comm.size(),
-            prev = (comm.rank() + comm.size() - 1) % comm.size();
+  const int next = (comm.rank() + 1) % comm.size(), prev = (comm.rank() + comm.size() - 1) % comm.size();
   for (int64_t limit : {int64_t{INT_MAX}, int64_t{3}}) {
     comm.set_max_message_elements(limit);
     std::vector<int64_t> out(11), in(11, -1);

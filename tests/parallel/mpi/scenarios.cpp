@@ -22,10 +22,8 @@ int alltoallv_timeout(const MpiRuntime& runtime) {
   }
   constexpr int64_t kCols = 4;
   std::vector<int64_t> send_counts;
-  for (int peer = 0; peer < comm.size(); ++peer)
-    send_counts.push_back((10 * comm.rank() + peer) * kCols);
-  std::vector<float> send(std::accumulate(send_counts.begin(), send_counts.end(), int64_t{0}),
-                          1.0f);
+  for (int peer = 0; peer < comm.size(); ++peer) send_counts.push_back((10 * comm.rank() + peer) * kCols);
+  std::vector<float> send(std::accumulate(send_counts.begin(), send_counts.end(), int64_t{0}), 1.0f);
   std::vector<float> recv;
   std::vector<int64_t> recv_counts;
   comm.alltoallv(send.data(), send_counts, recv, recv_counts, "scenario-dispatch", kCols);

@@ -59,9 +59,7 @@ void check_groups(const Mapping& m) {
   }
 }
 
-Mapping mapping_for(ParallelConfig config) {
-  return make_mapping(config, world().size(), world().rank());
-}
+Mapping mapping_for(ParallelConfig config) { return make_mapping(config, world().size(), world().rank()); }
 
 TEST(MpiSubgroups, TensorParallel2ExpertParallel2) {
   if (world().size() % 2 != 0) GTEST_SKIP() << "needs an even world";
@@ -80,8 +78,7 @@ TEST(MpiSubgroups, HybridEtp2Ep2) {
   const Mapping m = mapping_for(config);
   // TensorRT-LLM's order: an EP group is consecutive ranks, a moe-TP group strides by moe_ep.
   const int base = world().rank() / 4 * 4;
-  EXPECT_EQ(m.moe_ep_group,
-            (std::vector<int>{base + m.tp_rank / 2 * 2, base + m.tp_rank / 2 * 2 + 1}));
+  EXPECT_EQ(m.moe_ep_group, (std::vector<int>{base + m.tp_rank / 2 * 2, base + m.tp_rank / 2 * 2 + 1}));
   EXPECT_EQ(m.moe_tp_group, (std::vector<int>{base + m.tp_rank % 2, base + m.tp_rank % 2 + 2}));
   check_groups(m);
 }

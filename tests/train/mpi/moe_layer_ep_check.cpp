@@ -68,7 +68,8 @@ void check_case(const std::string& name, RouterTrainConfig router, moe::parallel
       grads.up.emplace_back(F * H, 0.0f);
       grads.down.emplace_back(H * F, 0.0f);
     }
-    for (int64_t i = 0; i < count; ++i) g.experts.push_back({grads.gate[i].data(), grads.up[i].data(), grads.down[i].data()});
+    for (int64_t i = 0; i < count; ++i)
+      g.experts.push_back({grads.gate[i].data(), grads.up[i].data(), grads.down[i].data()});
     MoeSaved saved;
     out.assign(T * H, 0.0f);
     dx.assign(T * H, 0.0f);

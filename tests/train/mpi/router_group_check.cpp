@@ -32,8 +32,7 @@ void check_mode(const std::string& name, RouterTrainConfig config, bool by_posit
   const int ranks = world.size(), rank = world.rank();
   const int64_t B = 3, S = 4 * ranks, T = B * S, E = config.num_experts, k = config.topk;
   std::vector<float> logits(T * E), d_weights(T * k);
-  for (int64_t i = 0; i < T * E; ++i)
-    logits[i] = static_cast<float>(2.0 * std::sin(0.37 * i + 1.0));
+  for (int64_t i = 0; i < T * E; ++i) logits[i] = static_cast<float>(2.0 * std::sin(0.37 * i + 1.0));
   for (int64_t i = 0; i < T * k; ++i) d_weights[i] = static_cast<float>(std::cos(0.61 * i));
 
   moe::train::RouterSaved saved;
@@ -50,37 +49,31 @@ void check_mode(const std::string& name, RouterTrainConfig config, bool by_posit
   std::vector<float> my_logits, my_d_weights;
   for (int64_t t : tokens) {
     my_logits.insert(my_logits.end(), logits.begin() + t * E, logits.begin() + (t + 1) * E);
-    my_d_weights.insert(my_d_weights.end(), d_weights.begin() + t * k,
-                        d_weights.begin() + (t + 1) * k);
+    my_d_weights.insert(my_d_weights.end(), d_weights.begin() + t * k, d_weights.begin() + (t + 1) * k);
   }
-  const auto mine = moe::train::route_forward(my_logits, local, config, {}, by_position ? share : S,
-                                              &world, &saved);
+  const auto mine = moe::train::route_forward(my_logits, local, config, {}, by_position ? share : S, &world, &saved);
   std::vector<float> d_mine(local * E);
   moe::train::route_backward(saved, config, my_d_weights, d_mine);
 
   double losses[2] = {mine.aux_loss, mine.z_loss};
   world.allreduce_sum(losses, 2);
-  check(std::abs(losses[0] - full.aux_loss) <= 1e-12 * std::abs(full.aux_loss) && full.aux_loss > 0,
-        rank,
-        name + ": aux losses add up to " + std::to_string(losses[0]) + ", one process " +
-            std::to_string(full.aux_loss));
+  check(
+      std::abs(losses[0] - full.aux_loss) <= 1e-12 * std::abs(full.aux_loss) && full.aux_loss > 0, rank,
+      name + ": aux losses add up to " + std::to_string(losses[0]) + ", one process " + std::to_string(full.aux_loss));
   check(std::abs(losses[1] - full.z_loss) <= 1e-12 * std::abs(full.z_loss) && full.z_loss > 0, rank,
-        name + ": z losses add up to " + std::to_string(losses[1]) + ", one process " +
-            std::to_string(full.z_loss));
+        name + ": z losses add up to " + std::to_string(losses[1]) + ", one process " + std::to_string(full.z_loss));
   float scale = 0;
   for (float d : d_full) scale = std::max(scale, std::abs(d));
   for (int64_t i = 0; i < local; ++i) {
     const int64_t t = tokens[i];
     for (int64_t j = 0; j < k; ++j) {
-      check(mine.experts[i * k + j] == full.experts[t * k + j] &&
-                mine.weights[i * k + j] == full.weights[t * k + j],
+      check(mine.experts[i * k + j] == full.experts[t * k + j] && mine.weights[i * k + j] == full.weights[t * k + j],
             rank, name + ": token " + std::to_string(t) + " routed differently");
     }
     for (int64_t e = 0; e < E; ++e)
       check(std::abs(d_mine[i * E + e] - d_full[t * E + e]) <= 1e-6f * scale, rank,
-            name + ": d_logits of token " + std::to_string(t) + " expert " + std::to_string(e) +
-                ": " + std::to_string(d_mine[i * E + e]) + " vs " +
-                std::to_string(d_full[t * E + e]));
+            name + ": d_logits of token " + std::to_string(t) + " expert " + std::to_string(e) + ": " +
+                std::to_string(d_mine[i * E + e]) + " vs " + std::to_string(d_full[t * E + e]));
   }
 }
 
