@@ -2,7 +2,7 @@
 # Installs the Debian packages moe.cpp builds and tests with (DESIGN.md section 8; cairo and the
 # DejaVu fonts draw `moe plot` and `moe stats --png`; cpp-httplib is `moe serve`'s HTTP; python3
 # only for the CLI and server tests' JSON, HTTP and PNG checks and bible-kjv for the training
-# test's English text, never for the build; libdnnl2 is oneDNN, whose f32 GEMM training loads at
+# test's English text, clang-format for the style test, never for the build; libdnnl2 is oneDNN, whose f32 GEMM training loads at
 # run time when present), then configures and builds in Release into ./build. Safe to run again.
 # The server's OpenAI-client test also runs node and npm: Debian's `npm` unless an npm is there
 # already (NodeSource's nodejs bundles one); without the npm registry that test is skipped.
