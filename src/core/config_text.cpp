@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <sstream>
 
 #include "core/error.h"
 
@@ -38,6 +39,12 @@ bool parse_config_bool(const std::string& text, const std::string& where) {
   if (value == "true" || value == "yes" || value == "on" || value == "1") return true;
   if (value == "false" || value == "no" || value == "off" || value == "0") return false;
   throw ConfigError(detail::concat(where, " must be true or false, got '", text, "'"));
+}
+
+std::string config_number_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
 }
 
 bool is_config_null(const std::string& text) {

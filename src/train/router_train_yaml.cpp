@@ -14,23 +14,107 @@
 namespace moe::train {
 namespace {
 
-const char* const kKeys[] = {
-    "num_experts",
-    "moe_router_topk",
-    "moe_router_load_balancing_type",
-    "moe_aux_loss_coeff",
-    "moe_z_loss_coeff",
-    "moe_expert_capacity_factor",
-    "moe_token_drop_policy",
-    "moe_pad_expert_input_to_capacity",
-    "moe_router_pre_softmax",
-    "moe_router_score_function",
-    "moe_router_num_groups",
-    "moe_router_group_topk",
-    "moe_router_topk_scaling_factor",
-    "moe_router_enable_expert_bias",
-    "moe_router_bias_update_rate",
+std::string show(double value) { return config_number_text(value); }
+std::string show(const std::optional<double>& value) { return value ? show(*value) : "null"; }
+std::string show(bool value) { return value ? "true" : "false"; }
+
+// A number key Megatron leaves unset (None) by default: null gives `unset`.
+double number_or(const std::string& value, const std::string& where, double unset) {
+  return is_config_null(value) ? unset : parse_config_number(value, where);
+}
+std::optional<double> optional_number(const std::string& value, const std::string& where) {
+  return is_config_null(value) ? std::nullopt : std::optional(parse_config_number(value, where));
+}
+
+// One row per router key: its help, whether it is a store_true flag, how it is read and printed.
+const RouterKey kKeys[] = {
+    {"num_experts", "routed experts per layer", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) { c.num_experts = parse_config_int(v, w); },
+     [](const RouterTrainConfig& c) { return std::to_string(c.num_experts); }},
+    {"moe_router_topk", "experts per token (default: the model's)", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) { c.topk = parse_config_int(v, w); },
+     [](const RouterTrainConfig& c) { return std::to_string(c.topk); }},
+    {"moe_router_load_balancing_type", "aux_loss, seq_aux_loss, sinkhorn or none", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       if (v == "aux_loss")
+         c.load_balancing = LoadBalancing::kAuxLoss;
+       else if (v == "seq_aux_loss")
+         c.load_balancing = LoadBalancing::kSeqAuxLoss;
+       else if (v == "sinkhorn")
+         c.load_balancing = LoadBalancing::kSinkhorn;
+       else if (v == "none")
+         c.load_balancing = LoadBalancing::kNone;
+       else
+         throw ConfigError(detail::concat(w, " must be aux_loss, seq_aux_loss, sinkhorn or none, got '", v, "'"));
+     },
+     [](const RouterTrainConfig& c) { return load_balancing_name(c.load_balancing); }},
+    {"moe_aux_loss_coeff", "weight of the load-balancing loss", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.aux_loss_coeff = parse_config_number(v, w);
+     },
+     [](const RouterTrainConfig& c) { return show(c.aux_loss_coeff); }},
+    {"moe_z_loss_coeff", "weight of the router z-loss", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) { c.z_loss_coeff = number_or(v, w, 0.0); },
+     [](const RouterTrainConfig& c) { return show(c.z_loss_coeff); }},
+    {"moe_expert_capacity_factor", "capacity factor (null: dropless)", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.capacity_factor = optional_number(v, w);
+     },
+     [](const RouterTrainConfig& c) { return show(c.capacity_factor); }},
+    {"moe_token_drop_policy", "probs or position", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       MOE_CHECK(v == "probs" || v == "position", ConfigError, w, " must be probs or position, got '", v, "'");
+       c.drop_policy = v == "probs" ? DropPolicy::kProbs : DropPolicy::kPosition;
+     },
+     [](const RouterTrainConfig& c) { return drop_policy_name(c.drop_policy); }},
+    {"moe_pad_expert_input_to_capacity", "pad every expert to its capacity", true,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.pad_to_capacity = parse_config_bool(v, w);
+     },
+     [](const RouterTrainConfig& c) { return show(c.pad_to_capacity); }},
+    {"moe_router_pre_softmax", "softmax over all experts before top-k (default: the architecture's)", true,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) { c.pre_softmax = parse_config_bool(v, w); },
+     [](const RouterTrainConfig& c) { return show(c.pre_softmax); }},
+    {"moe_router_score_function", "softmax or sigmoid", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       MOE_CHECK(v == "softmax" || v == "sigmoid", ConfigError, w, " must be softmax or sigmoid, got '", v, "'");
+       c.score_function = v == "softmax" ? ScoreFunction::kSoftmax : ScoreFunction::kSigmoid;
+     },
+     [](const RouterTrainConfig& c) {
+       return std::string(c.score_function == ScoreFunction::kSigmoid ? "sigmoid" : "softmax");
+     }},
+    {"moe_router_num_groups", "expert groups for group-limited routing (0: off)", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.num_groups = is_config_null(v) ? 0 : parse_config_int(v, w);
+     },
+     [](const RouterTrainConfig& c) { return std::to_string(c.num_groups); }},
+    {"moe_router_group_topk", "groups a token may use", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.group_topk = is_config_null(v) ? 0 : parse_config_int(v, w);
+     },
+     [](const RouterTrainConfig& c) { return std::to_string(c.group_topk); }},
+    {"moe_router_topk_scaling_factor", "multiplies the routing weights", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.topk_scaling_factor = optional_number(v, w);
+     },
+     [](const RouterTrainConfig& c) { return show(c.topk_scaling_factor); }},
+    {"moe_router_enable_expert_bias", "aux-loss-free balancing bias (DeepSeek-V3)", true,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.enable_expert_bias = parse_config_bool(v, w);
+     },
+     [](const RouterTrainConfig& c) { return show(c.enable_expert_bias); }},
+    {"moe_router_bias_update_rate", "expert bias step per global batch", false,
+     [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
+       c.bias_update_rate = parse_config_number(v, w);
+     },
+     [](const RouterTrainConfig& c) { return show(c.bias_update_rate); }},
 };
+
+const RouterKey* find_key(const std::string& key) {
+  for (const RouterKey& row : kKeys)
+    if (key == row.key) return &row;
+  return nullptr;
+}
 
 // Megatron-Core MoE keys outside the router: accepted beside the router keys, read elsewhere.
 const char* const kOtherMoeKeys[] = {
@@ -44,21 +128,18 @@ const char* const kOtherMoeKeys[] = {
 // The router key nearest to `key` and its distance.
 std::pair<std::string, size_t> nearest_key(const std::string& key) {
   std::pair<std::string, size_t> best{"", SIZE_MAX};
-  for (const char* known : kKeys) {
-    const size_t distance = edit_distance(key, known);
-    if (distance < best.second) best = {known, distance};
+  for (const RouterKey& known : kKeys) {
+    const size_t distance = edit_distance(key, known.key);
+    if (distance < best.second) best = {known.key, distance};
   }
   return best;
 }
 
 std::string unknown_key_message(const std::string& key) {
-  return "unknown router key '" + key + "'" +
-         suggest_known(key, std::vector<std::string>(std::begin(kKeys), std::end(kKeys)));
+  return "unknown router key '" + key + "'" + suggest_known(key, router_train_keys());
 }
 
-bool is_router_key(const std::string& key) {
-  return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
-}
+bool is_router_key(const std::string& key) { return find_key(key) != nullptr; }
 
 // Keys that other readers own: Megatron's other MoE keys and the parallel layout keys.
 bool is_other_known_key(const std::string& key) {
@@ -69,65 +150,27 @@ bool is_other_known_key(const std::string& key) {
 
 }  // namespace
 
+std::span<const RouterKey> router_key_table() { return kKeys; }
+
 const std::vector<std::string>& router_train_keys() {
-  static const std::vector<std::string> keys(std::begin(kKeys), std::end(kKeys));
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> names;
+    for (const RouterKey& row : kKeys) names.emplace_back(row.key);
+    return names;
+  }();
   return keys;
 }
 
 bool router_train_key_is_flag(const std::string& key) {
-  return key == "moe_pad_expert_input_to_capacity" || key == "moe_router_pre_softmax" ||
-         key == "moe_router_enable_expert_bias";
+  const RouterKey* row = find_key(key);
+  return row != nullptr && row->is_flag;
 }
 
 void set_router_train_key(RouterTrainConfig& config, const std::string& key, const std::string& value,
                           const std::string& where) {
-  MOE_CHECK(is_router_key(key), ConfigError, where, ": ", unknown_key_message(key));
-  // Keys Megatron leaves unset (None) by default may be null; the rest need a value.
-  const bool null = is_config_null(value);
-  if (key == "moe_expert_capacity_factor") {
-    config.capacity_factor = null ? std::nullopt : std::optional(parse_config_number(value, where));
-  } else if (key == "moe_router_topk_scaling_factor") {
-    config.topk_scaling_factor = null ? std::nullopt : std::optional(parse_config_number(value, where));
-  } else if (key == "moe_z_loss_coeff") {
-    config.z_loss_coeff = null ? 0.0 : parse_config_number(value, where);
-  } else if (key == "moe_router_num_groups") {
-    config.num_groups = null ? 0 : parse_config_int(value, where);
-  } else if (key == "moe_router_group_topk") {
-    config.group_topk = null ? 0 : parse_config_int(value, where);
-  } else if (key == "num_experts") {
-    config.num_experts = parse_config_int(value, where);
-  } else if (key == "moe_router_topk") {
-    config.topk = parse_config_int(value, where);
-  } else if (key == "moe_aux_loss_coeff") {
-    config.aux_loss_coeff = parse_config_number(value, where);
-  } else if (key == "moe_router_bias_update_rate") {
-    config.bias_update_rate = parse_config_number(value, where);
-  } else if (key == "moe_pad_expert_input_to_capacity") {
-    config.pad_to_capacity = parse_config_bool(value, where);
-  } else if (key == "moe_router_pre_softmax") {
-    config.pre_softmax = parse_config_bool(value, where);
-  } else if (key == "moe_router_enable_expert_bias") {
-    config.enable_expert_bias = parse_config_bool(value, where);
-  } else if (key == "moe_router_load_balancing_type") {
-    if (value == "aux_loss")
-      config.load_balancing = LoadBalancing::kAuxLoss;
-    else if (value == "seq_aux_loss")
-      config.load_balancing = LoadBalancing::kSeqAuxLoss;
-    else if (value == "sinkhorn")
-      config.load_balancing = LoadBalancing::kSinkhorn;
-    else if (value == "none")
-      config.load_balancing = LoadBalancing::kNone;
-    else
-      throw ConfigError(detail::concat(where, " must be aux_loss, seq_aux_loss, sinkhorn or none, got '", value, "'"));
-  } else if (key == "moe_token_drop_policy") {
-    MOE_CHECK(value == "probs" || value == "position", ConfigError, where, " must be probs or position, got '", value,
-              "'");
-    config.drop_policy = value == "probs" ? DropPolicy::kProbs : DropPolicy::kPosition;
-  } else if (key == "moe_router_score_function") {
-    MOE_CHECK(value == "softmax" || value == "sigmoid", ConfigError, where, " must be softmax or sigmoid, got '", value,
-              "'");
-    config.score_function = value == "softmax" ? ScoreFunction::kSoftmax : ScoreFunction::kSigmoid;
-  }
+  const RouterKey* row = find_key(key);
+  MOE_CHECK(row != nullptr, ConfigError, where, ": ", unknown_key_message(key));
+  row->set(config, value, where);
 }
 
 void read_router_train_keys(const YAML::Node& root, const std::string& where, RouterTrainConfig& config) {

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,20 @@
 
 namespace moe::train {
 
-// The router keys, in RouterTrainConfig's order.
+// One router key: its help, whether the command line takes it without a value (Megatron's
+// store_true flags), and how it is read from text (`where` prefixes errors) and printed.
+struct RouterKey {
+  const char* key;
+  const char* help;
+  bool is_flag;
+  void (*set)(RouterTrainConfig& config, const std::string& value, const std::string& where);
+  std::string (*get)(const RouterTrainConfig& config);
+};
+
+// The table of every router key, in RouterTrainConfig's order: the one list `moe route`,
+// `moe train` and the YAML readers use.
+std::span<const RouterKey> router_key_table();
+// The router keys' names, in the table's order.
 const std::vector<std::string>& router_train_keys();
 // True for the keys that take no value on the command line (Megatron's store_true flags).
 bool router_train_key_is_flag(const std::string& key);

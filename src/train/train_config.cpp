@@ -43,11 +43,7 @@ bool to_bool(const std::string& text, const std::string& where) {
   return text.empty() || parse_config_bool(text, where);
 }
 
-std::string show(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
+std::string show(double value) { return config_number_text(value); }
 template <typename T>
 std::string show_optional(const std::optional<T>& value) {
   if (!value) return "null";
@@ -127,35 +123,18 @@ Entry choice_key(const char* key, const char* section, const char* help, Field f
           }};
 }
 
-// A router key: parsed by the router's own reader (router_train_yaml.h), printed from the config.
-std::string router_value(const RouterTrainConfig& r, const std::string& key) {
-  if (key == "moe_router_topk") return std::to_string(r.topk);
-  if (key == "moe_router_load_balancing_type") return load_balancing_name(r.load_balancing);
-  if (key == "moe_aux_loss_coeff") return show(r.aux_loss_coeff);
-  if (key == "moe_z_loss_coeff") return show(r.z_loss_coeff);
-  if (key == "moe_expert_capacity_factor") return show_optional(r.capacity_factor);
-  if (key == "moe_token_drop_policy") return drop_policy_name(r.drop_policy);
-  if (key == "moe_pad_expert_input_to_capacity") return r.pad_to_capacity ? "true" : "false";
-  if (key == "moe_router_pre_softmax") return r.pre_softmax ? "true" : "false";
-  if (key == "moe_router_score_function") return r.score_function == ScoreFunction::kSigmoid ? "sigmoid" : "softmax";
-  if (key == "moe_router_num_groups") return std::to_string(r.num_groups);
-  if (key == "moe_router_group_topk") return std::to_string(r.group_topk);
-  if (key == "moe_router_topk_scaling_factor") return show_optional(r.topk_scaling_factor);
-  if (key == "moe_router_enable_expert_bias") return r.enable_expert_bias ? "true" : "false";
-  return show(r.bias_update_rate);  // moe_router_bias_update_rate
-}
-Entry router_key(const char* key, const char* help) {
-  return {
-      {key, "moe", help, router_train_key_is_flag(key)},
-      [key](TrainConfig& c, const std::string& v, const std::string& w) { set_router_train_key(c.router, key, v, w); },
-      [key](const TrainConfig& c) { return router_value(c.router, key); }};
+// A router key, from the router's own table (router_train_yaml.h).
+Entry router_entry(const RouterKey& row) {
+  return {{row.key, "moe", row.help, row.is_flag},
+          [&row](TrainConfig& c, const std::string& v, const std::string& w) { row.set(c.router, v, w); },
+          [&row](const TrainConfig& c) { return row.get(c.router); }};
 }
 
 #define FIELD(member) \
   [](TrainConfig & c) -> auto& { return c.member; }
 
-const std::vector<Entry>& entries() {
-  static const std::vector<Entry> table = {
+std::vector<Entry> make_entries() {
+  std::vector<Entry> rows = {
       // model
       string_key("model", "model", "preset name, HF config.json or HF model directory", FIELD(model.model)),
       string_key("tokenizer", "model", "model whose tokenizer to use (default: the model's)", FIELD(model.tokenizer)),
@@ -179,22 +158,8 @@ const std::vector<Entry>& entries() {
                           FIELD(model.init_method_std), 0.0),
       int_key("seq_length", "model", "tokens per training sequence", FIELD(model.seq_length), 1),
       // moe
-      router_key("moe_router_topk", "experts per token (default: the model's)"),
-      router_key("moe_router_load_balancing_type", "aux_loss, seq_aux_loss, sinkhorn or none"),
-      router_key("moe_aux_loss_coeff", "weight of the load-balancing loss"),
-      router_key("moe_z_loss_coeff", "weight of the router z-loss"),
       double_key("moe_input_jitter_eps", "moe", "router input noise in [1-eps, 1+eps] (0: off)",
                  FIELD(input_jitter_eps), 0.0),
-      router_key("moe_expert_capacity_factor", "capacity factor (null: dropless)"),
-      router_key("moe_token_drop_policy", "probs or position"),
-      router_key("moe_pad_expert_input_to_capacity", "pad every expert to its capacity"),
-      router_key("moe_router_pre_softmax", "softmax over all experts before top-k (default: the architecture's)"),
-      router_key("moe_router_score_function", "softmax or sigmoid"),
-      router_key("moe_router_num_groups", "expert groups for group-limited routing (0: off)"),
-      router_key("moe_router_group_topk", "groups a token may use"),
-      router_key("moe_router_topk_scaling_factor", "multiplies the routing weights"),
-      router_key("moe_router_enable_expert_bias", "aux-loss-free balancing bias (DeepSeek-V3)"),
-      router_key("moe_router_bias_update_rate", "expert bias step per global batch"),
       // parallel
       int_key("expert_model_parallel_size", "parallel", "ranks that split the experts (EP)",
               FIELD(expert_model_parallel_size), 1),
@@ -244,6 +209,16 @@ const std::vector<Entry>& entries() {
       int_key("eval_iters", "logging", "validation batches per evaluation", FIELD(eval_iters), 1),
       string_key("log_file", "logging", "JSON-lines log of every logged step", FIELD(log_file)),
   };
+  // The router's keys from its own table, ahead of the jitter; num_experts is a model size here.
+  auto at = std::find_if(rows.begin(), rows.end(),
+                         [](const Entry& e) { return std::string(e.info.key) == "moe_input_jitter_eps"; });
+  for (const RouterKey& row : router_key_table())
+    if (std::string(row.key) != "num_experts") at = rows.insert(at, router_entry(row)) + 1;
+  return rows;
+}
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> table = make_entries();
   return table;
 }
 
