@@ -1,21 +1,23 @@
-// `moe serve`: an OpenAI-compatible HTTP server on one process (src/serve/): parses the options
-// and runs the server until SIGTERM or SIGINT.
+// `moe serve`: an OpenAI-compatible HTTP server (src/serve/), alone or under mpirun in any
+// parallel layout: parses the options and runs the server until SIGTERM or SIGINT.
+#include <cstdio>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/session_options.h"
 #include "serve/serve.h"
 
 namespace moe::cli {
 
 void add_serve_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<serve::ServeOptions>();
+  auto session = std::make_shared<SessionCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve",
       "OpenAI-compatible HTTP server (/v1/completions, /v1/models, /health, /metrics, /tokenize, /detokenize)");
-  cmd->add_option("-m,--model", o->model, kModelPathHelp)->required();
+  add_session_options(cmd, *session);
   cmd->add_option("--host", o->http.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->http.port, "Port to listen on; 0: any free port (printed)")->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "Compute threads (default: the machine's cores)");
   cmd->add_option("--max-num-seqs", o->scheduler.max_num_seqs, "Requests decoded together in one step")
       ->capture_default_str();
   cmd->add_option("--max-num-tokens", o->scheduler.max_num_tokens,
@@ -28,7 +30,13 @@ void add_serve_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--served-model-name", o->served_model_name,
                   "The model's name in requests and /v1/models (default: --model as given)");
   const parallel::MpiRuntime& mpi = context.mpi;
-  cmd->callback([o, &mpi] { serve::run_server(mpi, *o); });
+  cmd->callback([o, session, &mpi] {
+    o->session = session->resolve();
+    serve::run_server(mpi, *o, [&](runtime::Session& served) {
+      const std::string report = finish_session(served, *session, o->session);
+      if (served.world().rank() == 0 && !report.empty()) std::fputs(report.c_str(), stderr);
+    });
+  });
 }
 
 }  // namespace moe::cli

@@ -14,6 +14,9 @@ enum class MessageTag : int {
   // moe/balance/online_balancer.cpp: one expert's packed weights (bytes) moving between two ranks
   // of an EP group while a layer switches placement.
   kExpertWeights = 18,
+  // serve/engine_ranks.cpp: after each step of a server, every rank's events (bytes: a count,
+  // then the events) to rank 0, which answers the HTTP clients.
+  kStepEvents = 19,
   // parallel/communicator.cpp, alltoallv: each peer's element count, ahead of its data.
   kAllToAllCounts = 32000,
   // parallel/communicator.cpp, alltoallv: the elements, in messages of at most max_message each.
@@ -32,6 +35,8 @@ constexpr std::string_view tag_name(MessageTag tag) {
       return "pipeline activations";
     case MessageTag::kExpertWeights:
       return "expert weights";
+    case MessageTag::kStepEvents:
+      return "step events";
     case MessageTag::kAllToAllCounts:
       return "all-to-all counts";
     case MessageTag::kAllToAllData:

@@ -92,10 +92,12 @@ ParallelEngine::ParallelEngine(const model::Model& model, const parallel::Mappin
 
 ParallelEngine::~ParallelEngine() = default;
 
-bool ParallelEngine::serves(uint64_t index) const {
+int ParallelEngine::n_slots() const { return mapping_.dp * (mapping_.attention_dp ? mapping_.tp : 1); }
+
+bool ParallelEngine::serves_slot(int slot) const {
   const parallel::Mapping& m = mapping_;
-  if (index % m.dp != static_cast<uint64_t>(m.dp_rank)) return false;
-  return !m.attention_dp || (index / m.dp) % m.tp == static_cast<uint64_t>(m.tp_rank);
+  if (slot % m.dp != m.dp_rank) return false;
+  return !m.attention_dp || (slot / m.dp) % m.tp == m.tp_rank;
 }
 
 bool ParallelEngine::reports() const {

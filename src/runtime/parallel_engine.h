@@ -27,8 +27,13 @@ class ParallelEngine {
   model::Transformer& transformer() { return *transformer_; }
   const parallel::Mapping& mapping() const { return mapping_; }
   parallel::Communicator& world() { return world_; }
-  // Whether this rank computes request `index` (of the whole job).
-  bool serves(uint64_t index) const;
+  // The places a request can go: the data-parallel replicas times, under attention DP, the ranks
+  // of a TP group. Slot s is replica s % dp and, under attention DP, TP rank (s / dp) % tp.
+  int n_slots() const;
+  // Whether this rank computes the requests placed in `slot`.
+  bool serves_slot(int slot) const;
+  // Whether this rank computes request `index` (of the whole job): round robin over the slots.
+  bool serves(uint64_t index) const { return serves_slot(static_cast<int>(index % n_slots())); }
   // Whether this rank reports the results of the requests it serves (one rank per request).
   bool reports() const;
   // True while any rank of this replica still has work; every rank of the replica calls it.

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <thread>
 
 #include "core/error.h"
 #include "io/byte_io.h"
+#include "runtime/request_codec.h"
 
 namespace moe::runtime {
 
@@ -35,20 +35,6 @@ double negative_log_likelihood(const float* row, int64_t vocab, int32_t target) 
   return -(static_cast<double>(row[target]) - max - std::log(exp_sum));
 }
 
-void append_tokens(std::vector<std::byte>& out, const std::vector<int32_t>& tokens) {
-  io::append<uint64_t>(out, tokens.size());
-  const auto* bytes = reinterpret_cast<const std::byte*>(tokens.data());
-  out.insert(out.end(), bytes, bytes + tokens.size() * sizeof(int32_t));
-}
-
-std::vector<int32_t> read_tokens(io::ByteReader& in) {
-  const auto n = in.read<uint64_t>("token count");
-  const std::byte* bytes = in.take(n * sizeof(int32_t), "tokens");
-  std::vector<int32_t> tokens(n);
-  std::memcpy(tokens.data(), bytes, n * sizeof(int32_t));
-  return tokens;
-}
-
 }  // namespace
 
 std::unique_ptr<Session> Session::open(const parallel::MpiRuntime& mpi, const SessionOptions& options) {
@@ -70,12 +56,17 @@ Session::Session(parallel::Communicator world, std::shared_ptr<const model::Mode
 
 Session::~Session() = default;
 
+void Session::check_request(const Request& request) const {
+  MOE_CHECK(!request.prompt.empty(), UsageError, "request ", request.id,
+            ": the prompt is empty and the model adds no BOS token");
+  MOE_CHECK(request.n_predict >= 0, UsageError, "request ", request.id, ": n_predict must be >= 0, got ",
+            request.n_predict);
+  request.sampler.validate();
+}
+
 void Session::add_request(Request request) {
   const uint64_t id = request.id;
-  MOE_CHECK(!request.prompt.empty(), UsageError, "request ", id,
-            ": the prompt is empty and the model adds no BOS token");
-  MOE_CHECK(request.n_predict >= 0, UsageError, "request ", id, ": n_predict must be >= 0, got ", request.n_predict);
-  request.sampler.validate();
+  check_request(request);
   for (const Active& active : active_)
     MOE_CHECK(active.request.id != id, UsageError, "request ", id, " is already in the session");
   const auto capacity = static_cast<int64_t>(request.prompt.size()) + request.n_predict;
@@ -153,25 +144,14 @@ std::vector<Completion> gather_completions(parallel::Communicator& world, std::s
   std::vector<Completion> all(mine.begin(), mine.end());
   if (world.size() > 1) {
     std::vector<std::byte> bytes;
-    for (const Completion& completion : mine) {
-      io::append(bytes, completion.id);
-      io::append(bytes, completion.reason);
-      append_tokens(bytes, completion.prompt);
-      append_tokens(bytes, completion.tokens);
-    }
+    for (const Completion& completion : mine) append_completion(bytes, completion);
     const std::vector<std::vector<std::byte>> parts = all_gather_bytes(world, bytes);
     if (world.rank() == 0) {
       all.clear();
       for (size_t rank = 0; rank < parts.size(); ++rank) {
         io::ByteReader in(parts[rank].data(), static_cast<int64_t>(parts[rank].size()),
                           "completions of rank " + std::to_string(rank));
-        while (in.remaining() > 0) {
-          Completion& completion = all.emplace_back();
-          completion.id = in.read<uint64_t>("id");
-          completion.reason = in.read<FinishReason>("finish reason");
-          completion.prompt = read_tokens(in);
-          completion.tokens = read_tokens(in);
-        }
+        while (in.remaining() > 0) all.push_back(read_completion(in));
       }
     }
   }

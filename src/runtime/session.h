@@ -77,11 +77,17 @@ class Session {
   int threads() const { return pool_.n_threads(); }
   // Whether this rank computes request `id`: each rank adds exactly the requests it serves.
   bool serves(uint64_t id) const { return engine_.serves(id); }
+  // The places a request can go (ParallelEngine::n_slots) and whether this rank computes those
+  // placed in `slot`: a server places requests by load rather than by id.
+  int n_slots() const { return engine_.n_slots(); }
+  bool serves_slot(int slot) const { return engine_.serves_slot(slot); }
   // Whether this rank reports the requests it serves (one rank per request).
   bool reports() const { return engine_.reports(); }
 
   // Throws UsageError for an empty prompt, a bad sampler or a reused id.
   void add_request(Request request);
+  // add_request's checks but the id's, on a rank that may not serve the request.
+  void check_request(const Request& request) const;
   // Removes request `id` before the next step (a client that left), freeing its KV cache; false
   // when it is not active here. Between steps, on the ranks that serve it.
   bool cancel(uint64_t id);

@@ -2,11 +2,12 @@
 #include "serve/scheduler.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace moe::serve {
 
 Scheduler::Scheduler(runtime::Session& session, SchedulerOptions options)
-    : session_(session), options_(options), thread_([this] { loop(); }) {}
+    : session_(session), ranks_(session), options_(options), thread_([this] { loop(); }) {}
 
 Scheduler::~Scheduler() { drain(); }
 
@@ -60,20 +61,35 @@ void Scheduler::drain() {
 
 void Scheduler::loop() {
   for (;;) {
+    StepPlan plan;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return draining_ || !waiting_.empty() || !running_.empty(); });
-      if (draining_ && waiting_.empty() && running_.empty()) return;
+      const auto ready = [&] { return draining_ || !waiting_.empty() || !running_.empty(); };
+      if (ranks_.distributed())
+        wake_.wait_for(lock, std::chrono::seconds(1), ready);
+      else
+        wake_.wait(lock, ready);
+      if (draining_ && waiting_.empty() && running_.empty()) break;
       metrics_.cancelled += static_cast<int64_t>(
           std::erase_if(waiting_, [](const std::shared_ptr<Generation>& g) { return g->cancelled(); }));
-      admit();
+      admit(plan);
     }
-    drop_cancelled();
-    if (!running_.empty()) step();
+    drop_cancelled(plan);
+    plan.step = !running_.empty();
+    step(plan);
   }
+  StepPlan stop;
+  stop.stop = true;
+  ranks_.run(stop, events_);
 }
 
-void Scheduler::admit() {
+int Scheduler::least_loaded_slot() const {
+  std::vector<int64_t> load(ranks_.n_slots(), 0);
+  for (const auto& [id, running] : running_) load[running.slot] += running.tokens_in_flight();
+  return static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+}
+
+void Scheduler::admit(StepPlan& plan) {
   int64_t budget = options_.max_num_tokens;
   for (const auto& [id, running] : running_) budget -= running.step_tokens();
   while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_num_seqs && budget > 0) {
@@ -89,25 +105,28 @@ void Scheduler::admit() {
     const auto n_prompt = static_cast<int64_t>(params.prompt.size());
     request.prefill_chunk = std::min(n_prompt, budget);
     try {
-      session_.add_request(request);
+      session_.check_request(request);
     } catch (const std::exception& e) {
       generation->fail(e.what());
       ++metrics_.failed;
       continue;
     }
     metrics_.prompt_tokens += n_prompt;
-    Running running{generation, TextStream(params.stop), n_prompt, request.prefill_chunk, 0};
+    Running running{generation, TextStream(params.stop), n_prompt, request.prefill_chunk, 0, least_loaded_slot()};
     budget -= running.step_tokens();
-    running_.emplace(request.id, std::move(running));
+    plan.admitted.push_back({running.slot, std::move(request)});
+    running_.emplace(plan.admitted.back().request.id, std::move(running));
   }
   metrics_.running = static_cast<int64_t>(running_.size());
 }
 
-void Scheduler::drop_cancelled() {
+void Scheduler::drop_cancelled(StepPlan& plan) {
+  plan.cancelled = std::move(finished_early_);
+  finished_early_.clear();
   Metrics delta;
   for (auto it = running_.begin(); it != running_.end();) {
     if (it->second.generation->cancelled()) {
-      session_.cancel(it->first);
+      plan.cancelled.push_back(it->first);
       it = running_.erase(it);
       ++delta.cancelled;
     } else {
@@ -128,13 +147,14 @@ void Scheduler::fail_running(const std::string& message) {
   record(delta);
 }
 
-void Scheduler::step() {
+void Scheduler::step(const StepPlan& plan) {
   try {
-    session_.step(events_);
+    ranks_.run(plan, events_);  // under MPI a failure ends every rank instead
   } catch (const std::exception& e) {
     fail_running(e.what());
     return;
   }
+  if (!plan.step) return;
   Metrics delta;
   delta.steps = 1;
   for (runtime::Event& event : events_) {
@@ -150,7 +170,7 @@ void Scheduler::step() {
     }
     if (running.text.stopped()) {
       running.generation->finish(text, running.n_tokens, "stop");
-      session_.cancel(event.id);
+      finished_early_.push_back(event.id);
       ++delta.finished_stop;
     } else if (event.completion) {
       text += running.text.finish();

@@ -2,7 +2,10 @@
 // drop requests whose clients left, admit waiting requests (up to max_num_seqs running, and a
 // step's tokens up to max_num_tokens: each admitted prompt is prefilled in chunks that fit what
 // the running requests leave), step, and hand each event's text to its Generation; finished
-// requests leave between steps. HTTP handler threads only submit and wait.
+// requests leave between steps. HTTP handler threads only submit and wait. Under MPI the engine
+// thread of rank 0 drives every rank (EngineRanks): each admitted request goes to the slot
+// (replica, or attention-DP rank) with the fewest tokens in flight, and an idle server still
+// sends a plan every second so that the other ranks' waits never time out.
 #pragma once
 
 #include <condition_variable>
@@ -15,6 +18,7 @@
 
 #include "core/error.h"
 #include "runtime/session.h"
+#include "serve/engine_ranks.h"
 #include "serve/generation.h"
 #include "serve/metrics.h"
 #include "serve/text_stream.h"
@@ -57,19 +61,24 @@ class Scheduler {
     int64_t prompt_left = 0;  // prompt tokens not yet prefilled
     int64_t chunk = 0;        // prompt tokens per step
     int64_t n_tokens = 0;     // generated
+    int slot = 0;             // where it runs (EngineRanks)
+    // Positions in its KV cache once the prompt is in: what it weighs on its slot.
+    int64_t tokens_in_flight() const { return static_cast<int64_t>(generation->params().prompt.size()) + n_tokens; }
     // Tokens this request adds to the next step; never more than before, so admitted requests
     // always fit the budget.
     int64_t step_tokens() const { return prompt_left > 0 ? std::min(chunk, prompt_left) : 1; }
   };
 
   void loop();
-  void admit();  // with mutex_ held; sets the running gauge
-  void drop_cancelled();
-  void step();
+  void admit(StepPlan& plan);  // with mutex_ held; sets the running gauge
+  int least_loaded_slot() const;
+  void drop_cancelled(StepPlan& plan);
+  void step(const StepPlan& plan);
   void fail_running(const std::string& message);
   void record(const Metrics& delta);  // adds the counters, sets the running gauge
 
   runtime::Session& session_;
+  EngineRanks ranks_;
   const SchedulerOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -78,6 +87,7 @@ class Scheduler {
   Metrics metrics_;                                  // guarded by mutex_; waiting read from waiting_
   std::map<uint64_t, Running> running_;              // the engine thread's, by session request id
   uint64_t next_id_ = 0;
+  std::vector<uint64_t> finished_early_;  // ids that met a stop string: dropped at the next step
   std::vector<runtime::Event> events_;
   std::thread thread_;  // last: starts after the members it uses
 };

@@ -3,12 +3,14 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 
 #include "core/error.h"
 #include "runtime/session.h"
+#include "serve/engine_ranks.h"
 
 namespace moe::serve {
 
@@ -48,26 +50,28 @@ void ServeOptions::validate() const {
   MOE_CHECK(scheduler.max_queued >= 0 && scheduler.max_queued <= 4096, UsageError,
             "--max-queued: must be in [0, 4096], got ", scheduler.max_queued);
   MOE_CHECK(http.port >= 0 && http.port <= 65535, UsageError, "--port: must be in [0, 65535], got ", http.port);
-  MOE_CHECK(threads >= 0, UsageError, "-t: must be >= 0, got ", threads);
+  MOE_CHECK(session.threads >= 0, UsageError, "-t: must be >= 0, got ", session.threads);
 }
 
-void run_server(const parallel::MpiRuntime& mpi, ServeOptions options) {
-  MOE_CHECK(mpi.world_size() == 1, UsageError, "moe serve: parallel layouts are not supported yet");
+void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
+                const std::function<void(runtime::Session&)>& at_end) {
   options.validate();
   const ShutdownSignals signals;  // before any thread starts
   // httplib 0.11.4 writes without MSG_NOSIGNAL: a write to a client that left must fail with
   // EPIPE, not end the process.
   std::signal(SIGPIPE, SIG_IGN);
 
-  runtime::SessionOptions session_options;
-  session_options.model = options.model;
-  session_options.threads = options.threads;
-  const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, session_options);
+  const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options.session);
+  if (session->world().rank() != 0) {  // rank 0 alone speaks HTTP and tells the others what to do
+    EngineRanks(*session).follow();
+    if (at_end) at_end(*session);
+    return;
+  }
 
   OpenStreams streams;
   ServeContext context;
   context.streams = &streams;
-  context.model.name = options.served_model_name.empty() ? options.model : options.served_model_name;
+  context.model.name = options.served_model_name.empty() ? options.session.model : options.served_model_name;
   context.model.tokenizer = &session->tokenizer();
   context.model.context = session->model().config.max_positions;
   Scheduler scheduler(*session, options.scheduler);
@@ -78,9 +82,10 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options) {
   HttpServer http(options.http, context);
   const int port = http.bind();
   http.start();
-  std::fprintf(stderr, "moe serve: serving %s on http://%s:%d (%d threads, --max-num-seqs %lld)\n",
-               context.model.name.c_str(), options.http.host.c_str(), port, session->threads(),
-               static_cast<long long>(options.scheduler.max_num_seqs));
+  // The pid is the process to send SIGTERM to under mpirun (mpirun itself ends the job at once).
+  std::fprintf(stderr, "moe serve: serving %s on http://%s:%d (%d ranks x %d threads, --max-num-seqs %lld, pid %d)\n",
+               context.model.name.c_str(), options.http.host.c_str(), port, session->world().size(), session->threads(),
+               static_cast<long long>(options.scheduler.max_num_seqs), static_cast<int>(getpid()));
   std::fflush(stderr);
 
   const int signal = signals.wait();
@@ -91,6 +96,7 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options) {
   scheduler.drain();
   streams.wait_until_none();
   http.stop();
+  if (at_end) at_end(*session);
   std::fputs("moe serve: stopped\n", stderr);
 }
 

@@ -26,16 +26,18 @@ def finish():
 
 
 class Server:
-    """`moe serve --port 0 ...`: the port is read from its "serving ... on http://host:port" line."""
+    """`moe serve --port 0 ...`: the port and rank 0's pid are read from its "serving ... on
+    http://host:port (... pid P)" line. launcher: e.g. ["mpirun", "-np", "2"] to run under MPI."""
 
-    def __init__(self, moe, args):
-        self.proc = subprocess.Popen([moe, "serve", "--port", "0", *args], stdout=subprocess.DEVNULL,
+    def __init__(self, moe, args, launcher=()):
+        self.proc = subprocess.Popen([*launcher, moe, "serve", "--port", "0", *args], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.log = []
         for line in self.proc.stderr:
             self.log.append(line)
             if " on http://" in line:
                 self.port = int(line.rsplit(":", 1)[1].split()[0])
+                self.pid = int(line.rsplit("pid ", 1)[1].split(")")[0])
                 break
         else:
             raise RuntimeError("moe serve did not start: " + "".join(self.log))
@@ -101,7 +103,8 @@ class Server:
         return None
 
     def stop(self, timeout=120):
-        self.proc.send_signal(signal.SIGTERM)
+        """SIGTERM to rank 0 (mpirun would end the job at once); the exit code of the whole."""
+        os.kill(self.pid, signal.SIGTERM)
         return self.proc.wait(timeout=timeout)
 
 

@@ -1,0 +1,64 @@
+"""moe serve under mpirun (2 ranks) in the layouts of the parallel-inference issue: the same
+requests, sent concurrently, give the texts of one process, greedy and seeded, whole and streamed;
+SIGTERM to rank 0 drains and the whole job exits 0."""
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_lib import Server, check, finish, init_model, read_events  # noqa: E402
+
+moe, work = sys.argv[1], sys.argv[2]
+os.makedirs(work, exist_ok=True)
+model = init_model(moe, work)
+os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+MPIRUN = ["mpirun", "-np", "2", "--oversubscribe"]
+
+PROMPTS = ["Once upon a time", "The quick brown fox", "In the beginning", "Hello", "A long time ago in a galaxy",
+           "1 2 3 4 5 6 7 8"]
+REQUESTS = [{"prompt": p, "max_tokens": 14, "temperature": 0} for p in PROMPTS] + \
+           [{"prompt": p, "max_tokens": 14, "temperature": 0.9, "top_p": 0.9, "seed": 7 + i}
+            for i, p in enumerate(PROMPTS[:3])]
+
+
+def texts(server):
+    """Every request's text, all sent at once (one thread each), then one streamed."""
+    out = [None] * len(REQUESTS)
+
+    def send(i):
+        status, body = server.call("POST", "/v1/completions", REQUESTS[i])
+        out[i] = body["choices"][0]["text"] if status == 200 else f"HTTP {status}: {body}"
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(REQUESTS))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conn, resp = server.stream({**REQUESTS[0], "stream": True})
+    out.append("".join(e["choices"][0]["text"] for e in read_events(resp) if isinstance(e, dict) and e["choices"]))
+    conn.close()
+    return out
+
+
+single = Server(moe, ["--model", model, "-t", "1"])
+want = texts(single)
+check(single.stop() == 0, "single process: exit code not 0")
+check(want[-1] == want[0], f"streamed {want[-1]!r} != whole {want[0]!r}")
+
+LAYOUTS = {
+    "EP 2": ["--tp", "2", "--moe-ep", "2"],
+    "TP 2": ["--tp", "2", "--moe-tp", "2"],
+    "attention DP 2 + EP 2": ["--tp", "2", "--moe-ep", "2", "--enable-attention-dp"],
+    "PP 2": ["--pp", "2"],
+    "DP 2": ["--dp", "2"],
+}
+for name, flags in LAYOUTS.items():
+    server = Server(moe, ["--model", model, "-t", "1", *flags], launcher=MPIRUN)
+    check("2 ranks" in "".join(server.log), f"{name}: the serving line does not say 2 ranks")
+    got = texts(server)
+    for i, (g, w) in enumerate(zip(got, want)):
+        check(g == w, f"{name}: request {i}: {g!r} != one process's {w!r}")
+    code = server.stop()
+    check(code == 0, f"{name}: job exit code {code} after SIGTERM to rank 0: {''.join(server.log)}")
+    print(f"{name}: {len(got)} texts equal one process's", flush=True)
+finish()
