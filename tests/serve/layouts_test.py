@@ -1,6 +1,7 @@
 """moe serve under mpirun (2 ranks) in the layouts of the parallel-inference issue: the same
 requests, sent concurrently, give the texts of one process, greedy and seeded, whole and streamed;
-SIGTERM to rank 0 drains and the whole job exits 0."""
+with Wide-EP slots the online balancer moves layers on the served traffic; SIGTERM to rank 0
+drains and the whole job exits 0."""
 import os
 import sys
 import threading
@@ -51,7 +52,11 @@ LAYOUTS = {
     "attention DP 2 + EP 2": ["--tp", "2", "--moe-ep", "2", "--enable-attention-dp"],
     "PP 2": ["--pp", "2"],
     "DP 2": ["--dp", "2"],
+    "Wide-EP 12 slots, online EPLB": ["--tp", "2", "--moe-ep", "2", "--enable-attention-dp", "--config",
+                                      os.path.join(work, "online.yaml"), "--profile"],
 }
+with open(os.path.join(work, "online.yaml"), "w") as f:
+    f.write("moe_load_balancer:\n  num_slots: 12\n  update_interval: 2\n  window_size: 4\n")
 for name, flags in LAYOUTS.items():
     server = Server(moe, ["--model", model, "-t", "1", *flags], launcher=MPIRUN)
     check("2 ranks" in "".join(server.log), f"{name}: the serving line does not say 2 ranks")
@@ -60,5 +65,10 @@ for name, flags in LAYOUTS.items():
         check(g == w, f"{name}: request {i}: {g!r} != one process's {w!r}")
     code = server.stop()
     check(code == 0, f"{name}: job exit code {code} after SIGTERM to rank 0: {''.join(server.log)}")
+    if "--profile" in flags:
+        server.drain.join(timeout=30)
+        moves = [line for line in server.log if line.startswith("online EPLB rank 0:")]
+        check(moves and not moves[0].startswith("online EPLB rank 0: 0 layer moves"),
+              f"{name}: no layer moves on served traffic: {''.join(server.log)}")
     print(f"{name}: {len(got)} texts equal one process's", flush=True)
 finish()
