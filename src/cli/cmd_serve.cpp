@@ -14,7 +14,8 @@ void add_serve_command(CLI::App& app, const CliContext& context) {
   auto session = std::make_shared<SessionCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "serve",
-      "OpenAI-compatible HTTP server (/v1/completions, /v1/models, /health, /metrics, /tokenize, /detokenize)");
+      "OpenAI-compatible HTTP server (/v1/completions, /v1/models, /health, /metrics, /v1/moe/stats, /tokenize, "
+      "/detokenize), alone or under mpirun in any parallel layout");
   add_session_options(cmd, *session);
   cmd->add_option("--host", o->http.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->http.port, "Port to listen on; 0: any free port (printed)")->capture_default_str();
@@ -25,6 +26,9 @@ void add_serve_command(CLI::App& app, const CliContext& context) {
       ->capture_default_str();
   cmd->add_option("--max-queued", o->scheduler.max_queued,
                   "Requests waiting beyond the batch's free places; more get 503 at once")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-timeout", o->shutdown_timeout_s,
+                  "After SIGTERM, seconds the requests under way may take; then they fail (0: all they need)")
       ->capture_default_str();
   cmd->add_option("--api-key", o->http.api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
   cmd->add_option("--served-model-name", o->served_model_name,

@@ -31,55 +31,96 @@ nlohmann::json matrix_json(const std::vector<double>& flat, size_t rows, size_t 
 
 }  // namespace
 
-void write_stats_file(parallel::Communicator& world, const parallel::Mapping& mapping, const ExpertStats& stats,
-                      int64_t hidden_size, const std::string& model, const std::string& path) {
+GatheredStats gather_stats(parallel::Communicator& world, const parallel::Mapping& mapping, const ExpertStats& stats,
+                           int64_t hidden_size) {
+  GatheredStats out;
   const size_t L = stats.n_layers(), E = stats.n_experts();
+  const size_t R = world.size(), P = mapping.moe_ep;
+  out.layers = static_cast<int64_t>(L);
+  out.experts = static_cast<int64_t>(E);
+  out.ranks = static_cast<int64_t>(R);
+  out.ep = static_cast<int64_t>(P);
+  out.steps = stats.steps();
+  out.window_steps = stats.window_steps();
   // Ranks of a moe_tp group route the same tokens: only the first counts them.
   const double weight = mapping.moe_tp_rank == 0 ? 1.0 : 0.0;
-  std::vector<double> tokens = flatten(stats.tokens(), E), mass = flatten(stats.prob_mass(), E);
-  const int64_t n_windows = world.size() > 1 ? world.allreduce_max(static_cast<int64_t>(stats.window_tokens().size()))
-                                             : static_cast<int64_t>(stats.window_tokens().size());
-  std::vector<double> windows(n_windows * L * E, 0.0);
+  out.tokens = flatten(stats.tokens(), E);
+  out.prob_mass = flatten(stats.prob_mass(), E);
+  out.windows = world.size() > 1 ? world.allreduce_max(static_cast<int64_t>(stats.window_tokens().size()))
+                                 : static_cast<int64_t>(stats.window_tokens().size());
+  out.window_tokens.assign(out.windows * L * E, 0.0);
   for (size_t w = 0; w < stats.window_tokens().size(); ++w) {
     const std::vector<double> flat = flatten(stats.window_tokens()[w], E);
-    std::copy(flat.begin(), flat.end(), windows.begin() + w * L * E);
+    std::copy(flat.begin(), flat.end(), out.window_tokens.begin() + w * L * E);
   }
   // Rows each world rank received per layer, and bytes it received from each EP peer.
-  const size_t R = world.size(), P = mapping.moe_ep;
-  std::vector<double> received(L * R, 0.0), bytes(R * P, 0.0);
-  for (size_t layer = 0; layer < L; ++layer)
-    for (size_t peer = 0; peer < stats.rows_received()[layer].size(); ++peer) {
-      received[layer * R + world.rank()] += stats.rows_received()[layer][peer];
-      bytes[world.rank() * P + peer] += stats.rows_received()[layer][peer] * hidden_size * sizeof(float);
+  out.rows_received.assign(L * R, 0.0);
+  out.dispatches.assign(L * R, 0.0);
+  out.bytes_received.assign(R * P, 0.0);
+  for (size_t layer = 0; layer < L; ++layer) {
+    const std::vector<double>& received = stats.rows_received()[layer];
+    if (!received.empty()) out.dispatches[layer * R + world.rank()] = 1;
+    for (size_t peer = 0; peer < received.size(); ++peer) {
+      out.rows_received[layer * R + world.rank()] += received[peer];
+      out.bytes_received[world.rank() * P + peer] += received[peer] * hidden_size * sizeof(float);
     }
-  for (std::vector<double>* values : {&tokens, &mass, &windows})
+  }
+  for (std::vector<double>* values : {&out.tokens, &out.prob_mass, &out.window_tokens})
     for (double& v : *values) v *= weight;
   if (world.size() > 1)
-    for (std::vector<double>* values : {&tokens, &mass, &windows, &received, &bytes})
+    for (std::vector<double>* values :
+         {&out.tokens, &out.prob_mass, &out.window_tokens, &out.rows_received, &out.bytes_received, &out.dispatches})
       world.allreduce_sum(values->data(), static_cast<int64_t>(values->size()));
-  if (world.rank() != 0) return;
+  return out;
+}
 
+std::string stats_json(const GatheredStats& stats, const std::string& model) {
+  const size_t L = stats.layers, E = stats.experts;
   nlohmann::ordered_json out;
   out["format"] = "moe.cpp expert statistics v1";
   out["model"] = model;
   out["layers"] = L;
   out["experts"] = E;
-  out["steps"] = stats.steps();
-  out["window_steps"] = stats.window_steps();
-  out["moe_expert_parallel_size"] = P;
-  out["expert_tokens"] = matrix_json(tokens, L, E);
-  out["expert_prob_mass"] = matrix_json(mass, L, E);
+  out["steps"] = stats.steps;
+  out["window_steps"] = stats.window_steps;
+  out["moe_expert_parallel_size"] = stats.ep;
+  out["expert_tokens"] = matrix_json(stats.tokens, L, E);
+  out["expert_prob_mass"] = matrix_json(stats.prob_mass, L, E);
   nlohmann::json window_list = nlohmann::json::array();
-  for (int64_t w = 0; w < n_windows; ++w)
-    window_list.push_back(
-        matrix_json(std::vector<double>(windows.begin() + w * L * E, windows.begin() + (w + 1) * L * E), L, E));
+  for (int64_t w = 0; w < stats.windows; ++w)
+    window_list.push_back(matrix_json(
+        std::vector<double>(stats.window_tokens.begin() + w * L * E, stats.window_tokens.begin() + (w + 1) * L * E), L,
+        E));
   out["windows"] = window_list;
-  out["rows_received_per_rank"] = matrix_json(received, L, R);
-  out["alltoall_bytes_received"] = matrix_json(bytes, R, P);
-  const std::string text = out.dump(1);
+  out["rows_received_per_rank"] = matrix_json(stats.rows_received, L, stats.ranks);
+  out["alltoall_bytes_received"] = matrix_json(stats.bytes_received, stats.ranks, stats.ep);
+  return out.dump(1);
+}
+
+void write_stats_file(parallel::Communicator& world, const parallel::Mapping& mapping, const ExpertStats& stats,
+                      int64_t hidden_size, const std::string& model, const std::string& path) {
+  const GatheredStats gathered = gather_stats(world, mapping, stats, hidden_size);
+  if (world.rank() != 0) return;
+  const std::string text = stats_json(gathered, model);
   OutputFile file(path);
   file.write(text.data(), text.size());
   file.commit();
+}
+
+std::vector<double> max_mean_rank_rows(const GatheredStats& stats) {
+  std::vector<double> ratios(stats.layers, 1.0);
+  for (int64_t layer = 0; layer < stats.layers; ++layer) {
+    double total = 0, max = 0, n = 0;
+    for (int64_t rank = 0; rank < stats.ranks; ++rank) {
+      if (stats.dispatches[layer * stats.ranks + rank] == 0) continue;
+      const double rows = stats.rows_received[layer * stats.ranks + rank];
+      total += rows;
+      max = std::max(max, rows);
+      ++n;
+    }
+    if (total > 0) ratios[layer] = max / (total / n);
+  }
+  return ratios;
 }
 
 LayerImbalance layer_imbalance(std::span<const double> loads, int64_t ranks) {

@@ -2,6 +2,7 @@
 // adds, and how a handler answers (a JSON body, or OpenAI's error object for whatever it threw).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -40,14 +41,18 @@ class OpenStreams {
   int n_ = 0;
 };
 
+// What the routes use. The HTTP server starts before the model is loaded: until `ready` is set
+// (after every other member), every route but /health answers 503.
 struct ServeContext {
   ServedModel model;
   Scheduler* scheduler = nullptr;
   OpenStreams* streams = nullptr;
+  std::atomic<bool> ready = false;
 };
 
 void add_completions_endpoint(httplib::Server& server, const ServeContext& context);  // POST /v1/completions
 void add_tokenize_endpoints(httplib::Server& server, const ServeContext& context);    // POST /tokenize, /detokenize
+void add_stats_endpoints(httplib::Server& server, const ServeContext& context);       // GET /metrics, /v1/moe/stats
 
 void send_json(httplib::Response& response, int status, const Json& body);
 // Runs `handler`; what it throws becomes the response: ApiError its status, Overloaded 503,

@@ -7,6 +7,7 @@
 #include "io/byte_io.h"
 #include "parallel/communicator.h"
 #include "runtime/request_codec.h"
+#include "runtime/stats_file.h"
 
 namespace moe::serve {
 
@@ -49,11 +50,34 @@ void EngineRanks::gather_events(std::vector<runtime::Event>& events) {
   }
 }
 
-void EngineRanks::run(const StepPlan& plan, std::vector<runtime::Event>& events) {
+EngineFigures EngineRanks::collect_figures() {
+  model::Transformer& transformer = session_.transformer();
+  const parallel::Mapping& mapping = session_.mapping();
+  EngineFigures figures;
+  figures.stats =
+      runtime::gather_stats(session_.world(), mapping, transformer.expert_stats(), session_.model().config.hidden_size);
+  figures.layer_rank_balance = runtime::max_mean_rank_rows(figures.stats);
+  // Every rank of an EP group makes the same moves: its first rank counts them.
+  double counters[3] = {0, 0, 0};
+  const balance::OnlineBalancer* balancer = transformer.online_balancer();
+  if (balancer != nullptr && mapping.moe_ep_rank == 0 && mapping.moe_tp_rank == 0) {
+    counters[0] = static_cast<double>(balancer->replans());
+    counters[1] = static_cast<double>(balancer->moves().size());
+    counters[2] = static_cast<double>(balancer->layers_skipped());
+  }
+  if (distributed()) session_.world().allreduce_sum(counters, 3);
+  figures.eplb_replans = static_cast<int64_t>(counters[0]);
+  figures.eplb_layer_moves = static_cast<int64_t>(counters[1]);
+  figures.eplb_layers_skipped = static_cast<int64_t>(counters[2]);
+  return figures;
+}
+
+void EngineRanks::run(const StepPlan& plan, std::vector<runtime::Event>& events, EngineFigures* figures) {
   events.clear();
   if (!distributed()) {
     apply(plan);
     if (plan.step) session_.step(events);
+    if (plan.collect_figures && figures != nullptr) *figures = collect_figures();
     return;
   }
   try {
@@ -61,6 +85,10 @@ void EngineRanks::run(const StepPlan& plan, std::vector<runtime::Event>& events)
     if (plan.step) {
       session_.step(events);
       gather_events(events);
+    }
+    if (plan.collect_figures) {
+      EngineFigures collected = collect_figures();
+      if (figures != nullptr) *figures = std::move(collected);
     }
   } catch (const std::exception& e) {
     session_.world().abort_all(e.what());
@@ -74,9 +102,11 @@ void EngineRanks::follow() {
       const StepPlan plan = exchange_plan(nullptr);
       if (plan.stop) return;
       apply(plan);
-      if (!plan.step) continue;
-      session_.step(events);
-      gather_events(events);
+      if (plan.step) {
+        session_.step(events);
+        gather_events(events);
+      }
+      if (plan.collect_figures) collect_figures();
     }
   } catch (const std::exception& e) {
     session_.world().abort_all(e.what());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/session.h"
+#include "serve/metrics.h"
 #include "serve/step_plan.h"
 
 namespace moe::serve {
@@ -19,9 +20,10 @@ class EngineRanks {
   int n_slots() const { return session_.n_slots(); }
   bool distributed() const { return session_.world().size() > 1; }
 
-  // Rank 0: applies `plan` on every rank; after a step, `events` holds every reporting rank's.
-  // Under MPI an exception here ends every rank (the ranks would otherwise wait on each other).
-  void run(const StepPlan& plan, std::vector<runtime::Event>& events);
+  // Rank 0: applies `plan` on every rank; after a step, `events` holds every reporting rank's,
+  // and `figures` the engine's figures when the plan collects them. Under MPI an exception here
+  // ends every rank (the ranks would otherwise wait on each other).
+  void run(const StepPlan& plan, std::vector<runtime::Event>& events, EngineFigures* figures = nullptr);
   // Every rank but 0: applies rank 0's plans until one says stop.
   void follow();
 
@@ -29,6 +31,7 @@ class EngineRanks {
   StepPlan exchange_plan(const StepPlan* plan);  // the broadcast; plan is null off rank 0
   void apply(const StepPlan& plan);
   void gather_events(std::vector<runtime::Event>& events);  // after a step
+  EngineFigures collect_figures();                          // collective; complete on rank 0
 
   runtime::Session& session_;
 };

@@ -35,8 +35,10 @@ struct GenerationUpdate {
 
 class Generation {
  public:
-  explicit Generation(GenerationParams params) : params_(std::move(params)) {}
+  explicit Generation(GenerationParams params)
+      : params_(std::move(params)), arrival_(std::chrono::steady_clock::now()) {}
   const GenerationParams& params() const { return params_; }
+  std::chrono::steady_clock::time_point arrival() const { return arrival_; }
 
   // Engine side.
   void append(const std::string& text, int64_t completion_tokens);
@@ -51,6 +53,7 @@ class Generation {
 
  private:
   const GenerationParams params_;
+  const std::chrono::steady_clock::time_point arrival_;
   std::atomic<bool> cancelled_ = false;
   std::mutex mutex_;
   std::condition_variable changed_;

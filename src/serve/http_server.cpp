@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "serve/api_error.h"
-#include "serve/metrics.h"
 
 namespace moe::serve {
 
@@ -51,14 +50,19 @@ HttpServer::HttpServer(const HttpOptions& options, const ServeContext& context) 
   server_.set_payload_max_length(kMaxBodyBytes);
 
   const std::string key = options.api_key;
-  server_.set_pre_routing_handler([key](const httplib::Request& request, httplib::Response& response) {
-    if (key.empty() || request.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-    if (same_key(request.get_header_value("Authorization"), "Bearer " + key))
-      return httplib::Server::HandlerResponse::Unhandled;
-    send_json(
-        response, 401,
-        error_body(401, "a missing or wrong API key: send 'Authorization: Bearer <--api-key>'", {}, "invalid_api_key"));
-    return httplib::Server::HandlerResponse::Handled;
+  server_.set_pre_routing_handler([key, &context](const httplib::Request& request, httplib::Response& response) {
+    if (request.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    if (!key.empty() && !same_key(request.get_header_value("Authorization"), "Bearer " + key)) {
+      send_json(response, 401,
+                error_body(401, "a missing or wrong API key: send 'Authorization: Bearer <--api-key>'", {},
+                           "invalid_api_key"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!context.ready) {
+      send_json(response, 503, error_body(503, "the model is still loading; GET /health says when it is ready"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   // Statuses httplib sets itself (no route, body too large, bad request line) get the error object too.
   server_.set_error_handler(
@@ -74,20 +78,21 @@ HttpServer::HttpServer(const HttpOptions& options, const ServeContext& context) 
     send_json(response, 500, error_body(500, "internal error"));
   });
 
-  server_.Get("/health", [](const httplib::Request&, httplib::Response& response) {
-    send_json(response, 200, {{"status", "ok"}});
+  server_.Get("/health", [&context](const httplib::Request&, httplib::Response& response) {
+    if (context.ready)
+      send_json(response, 200, {{"status", "ok"}});
+    else
+      send_json(response, 503, {{"status", "loading"}});
   });
-  const Json models = {{"object", "list"},
-                       {"data", Json::array({{{"id", context.model.name},
-                                              {"object", "model"},
-                                              {"created", unix_seconds()},
-                                              {"owned_by", "moe.cpp"},
-                                              {"max_model_len", context.model.context}}})}};
-  server_.Get("/v1/models",
-              [models](const httplib::Request&, httplib::Response& response) { send_json(response, 200, models); });
-  server_.Get("/metrics", [&context](const httplib::Request&, httplib::Response& response) {
-    response.set_content(prometheus_text(context.scheduler->metrics(), context.model.name),
-                         "text/plain; version=0.0.4");
+  const int64_t created = unix_seconds();
+  server_.Get("/v1/models", [&context, created](const httplib::Request&, httplib::Response& response) {
+    send_json(response, 200,
+              {{"object", "list"},
+               {"data", Json::array({{{"id", context.model.name},
+                                      {"object", "model"},
+                                      {"created", created},
+                                      {"owned_by", "moe.cpp"},
+                                      {"max_model_len", context.model.context}}})}});
   });
   // Named so that a client learns why, rather than getting a bare 404.
   server_.Post("/v1/chat/completions", [](const httplib::Request&, httplib::Response& response) {
@@ -98,6 +103,7 @@ HttpServer::HttpServer(const HttpOptions& options, const ServeContext& context) 
   });
   add_completions_endpoint(server_, context);
   add_tokenize_endpoints(server_, context);
+  add_stats_endpoints(server_, context);
 }
 
 HttpServer::~HttpServer() { stop(); }

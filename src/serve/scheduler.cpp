@@ -6,6 +6,10 @@
 
 namespace moe::serve {
 
+namespace {
+double seconds(std::chrono::steady_clock::duration duration) { return std::chrono::duration<double>(duration).count(); }
+}  // namespace
+
 Scheduler::Scheduler(runtime::Session& session, SchedulerOptions options)
     : session_(session), ranks_(session), options_(options), thread_([this] { loop(); }) {}
 
@@ -34,8 +38,24 @@ Metrics Scheduler::metrics() const {
   return metrics;
 }
 
+std::optional<EngineFigures> Scheduler::engine_figures(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  if (engine_stopped_) return std::nullopt;
+  const uint64_t serial = figures_serial_;
+  figures_wanted_ = true;
+  wake_.notify_one();
+  if (!figures_ready_.wait_for(lock, timeout, [&] { return engine_stopped_ || figures_serial_ != serial; }) ||
+      figures_serial_ == serial)
+    return std::nullopt;
+  return figures_;
+}
+
 void Scheduler::record(const Metrics& delta) {
   const std::lock_guard lock(mutex_);
+  metrics_.time_to_first_token.merge(delta.time_to_first_token);
+  metrics_.inter_token_latency.merge(delta.inter_token_latency);
+  metrics_.e2e_request_latency.merge(delta.e2e_request_latency);
+  metrics_.request_queue_time.merge(delta.request_queue_time);
   metrics_.running = static_cast<int64_t>(running_.size());
   metrics_.prompt_tokens += delta.prompt_tokens;
   metrics_.generation_tokens += delta.generation_tokens;
@@ -54,9 +74,31 @@ void Scheduler::close() {
   wake_.notify_one();
 }
 
-void Scheduler::drain() {
+void Scheduler::drain(std::chrono::milliseconds timeout) {
   close();
+  {
+    std::unique_lock lock(mutex_);
+    const auto stopped = [&] { return engine_stopped_; };
+    if (timeout == std::chrono::milliseconds::max())
+      figures_ready_.wait(lock, stopped);
+    else if (!figures_ready_.wait_for(lock, timeout, stopped))
+      abandoning_ = true;
+  }
+  wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::abandon(StepPlan& plan) {
+  const std::string message = "the server shut down (--shutdown-timeout) before this request finished";
+  for (const std::shared_ptr<Generation>& generation : waiting_) generation->fail(message);
+  metrics_.failed += static_cast<int64_t>(waiting_.size() + running_.size());
+  waiting_.clear();
+  for (const auto& [id, running] : running_) {
+    running.generation->fail(message);
+    plan.cancelled.push_back(id);
+  }
+  running_.clear();
+  metrics_.running = 0;
 }
 
 void Scheduler::loop() {
@@ -64,15 +106,19 @@ void Scheduler::loop() {
     StepPlan plan;
     {
       std::unique_lock lock(mutex_);
-      const auto ready = [&] { return draining_ || !waiting_.empty() || !running_.empty(); };
+      const auto ready = [&] {
+        return draining_ || abandoning_ || figures_wanted_ || !waiting_.empty() || !running_.empty();
+      };
       if (ranks_.distributed())
         wake_.wait_for(lock, std::chrono::seconds(1), ready);
       else
         wake_.wait(lock, ready);
       if (draining_ && waiting_.empty() && running_.empty()) break;
+      if (abandoning_) abandon(plan);
       metrics_.cancelled += static_cast<int64_t>(
           std::erase_if(waiting_, [](const std::shared_ptr<Generation>& g) { return g->cancelled(); }));
       admit(plan);
+      plan.collect_figures = figures_wanted_;
     }
     drop_cancelled(plan);
     plan.step = !running_.empty();
@@ -81,6 +127,11 @@ void Scheduler::loop() {
   StepPlan stop;
   stop.stop = true;
   ranks_.run(stop, events_);
+  {
+    const std::lock_guard lock(mutex_);
+    engine_stopped_ = true;
+  }
+  figures_ready_.notify_all();
 }
 
 int Scheduler::least_loaded_slot() const {
@@ -112,7 +163,9 @@ void Scheduler::admit(StepPlan& plan) {
       continue;
     }
     metrics_.prompt_tokens += n_prompt;
-    Running running{generation, TextStream(params.stop), n_prompt, request.prefill_chunk, 0, least_loaded_slot()};
+    const auto now = std::chrono::steady_clock::now();
+    metrics_.request_queue_time.observe(seconds(now - generation->arrival()));
+    Running running{generation, TextStream(params.stop), n_prompt, request.prefill_chunk, 0, least_loaded_slot(), now};
     budget -= running.step_tokens();
     plan.admitted.push_back({running.slot, std::move(request)});
     running_.emplace(plan.admitted.back().request.id, std::move(running));
@@ -148,13 +201,24 @@ void Scheduler::fail_running(const std::string& message) {
 }
 
 void Scheduler::step(const StepPlan& plan) {
+  EngineFigures figures;
   try {
-    ranks_.run(plan, events_);  // under MPI a failure ends every rank instead
+    ranks_.run(plan, events_, &figures);  // under MPI a failure ends every rank instead
   } catch (const std::exception& e) {
     fail_running(e.what());
     return;
   }
+  if (plan.collect_figures) {
+    {
+      const std::lock_guard lock(mutex_);
+      figures_ = std::move(figures);
+      figures_wanted_ = false;
+      ++figures_serial_;
+    }
+    figures_ready_.notify_all();
+  }
   if (!plan.step) return;
+  const auto now = std::chrono::steady_clock::now();
   Metrics delta;
   delta.steps = 1;
   for (runtime::Event& event : events_) {
@@ -164,6 +228,9 @@ void Scheduler::step(const StepPlan& plan) {
     running.prompt_left -= std::min(running.chunk, running.prompt_left);
     std::string text;
     if (event.token) {
+      const auto since = now - (running.n_tokens == 0 ? running.generation->arrival() : running.last_token);
+      (running.n_tokens == 0 ? delta.time_to_first_token : delta.inter_token_latency).observe(seconds(since));
+      running.last_token = now;
       ++running.n_tokens;
       ++delta.generation_tokens;
       text = running.text.push(event.piece);
@@ -171,12 +238,14 @@ void Scheduler::step(const StepPlan& plan) {
     if (running.text.stopped()) {
       running.generation->finish(text, running.n_tokens, "stop");
       finished_early_.push_back(event.id);
+      delta.e2e_request_latency.observe(seconds(now - running.generation->arrival()));
       ++delta.finished_stop;
     } else if (event.completion) {
       text += running.text.finish();
       const bool eos = event.completion->reason == runtime::FinishReason::kEos;
       running.generation->finish(text, running.n_tokens, eos ? "stop" : "length");
       ++(eos ? delta.finished_stop : delta.finished_length);
+      delta.e2e_request_latency.observe(seconds(now - running.generation->arrival()));
     } else {
       if (!text.empty()) running.generation->append(text, running.n_tokens);
       continue;

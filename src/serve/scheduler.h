@@ -8,12 +8,14 @@
 // sends a plan every second so that the other ranks' waits never time out.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
@@ -49,19 +51,24 @@ class Scheduler {
   std::shared_ptr<Generation> submit(GenerationParams params);
   // A snapshot of the counters and gauges.
   Metrics metrics() const;
+  // The engine's figures, gathered at the end of the next step (a collective of every rank);
+  // nullopt once the engine has stopped or after `timeout`.
+  std::optional<EngineFigures> engine_figures(std::chrono::milliseconds timeout);
   // From now on submit() refuses every request.
   void close();
-  // close(), then lets every queued and running request finish and stops the engine thread.
-  void drain();
+  // close(), then lets the queued and running requests finish for up to `timeout`, fails those
+  // still unfinished (their clients get an error), and stops the engine thread.
+  void drain(std::chrono::milliseconds timeout = std::chrono::milliseconds::max());
 
  private:
   struct Running {
     std::shared_ptr<Generation> generation;
     TextStream text;
-    int64_t prompt_left = 0;  // prompt tokens not yet prefilled
-    int64_t chunk = 0;        // prompt tokens per step
-    int64_t n_tokens = 0;     // generated
-    int slot = 0;             // where it runs (EngineRanks)
+    int64_t prompt_left = 0;                           // prompt tokens not yet prefilled
+    int64_t chunk = 0;                                 // prompt tokens per step
+    int64_t n_tokens = 0;                              // generated
+    int slot = 0;                                      // where it runs (EngineRanks)
+    std::chrono::steady_clock::time_point last_token;  // when its last token came
     // Positions in its KV cache once the prompt is in: what it weighs on its slot.
     int64_t tokens_in_flight() const { return static_cast<int64_t>(generation->params().prompt.size()) + n_tokens; }
     // Tokens this request adds to the next step; never more than before, so admitted requests
@@ -75,6 +82,7 @@ class Scheduler {
   void drop_cancelled(StepPlan& plan);
   void step(const StepPlan& plan);
   void fail_running(const std::string& message);
+  void abandon(StepPlan& plan);       // with mutex_ held: fails every waiting and running request
   void record(const Metrics& delta);  // adds the counters, sets the running gauge
 
   runtime::Session& session_;
@@ -84,8 +92,14 @@ class Scheduler {
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Generation>> waiting_;  // guarded by mutex_
   bool draining_ = false;                            // guarded by mutex_
+  bool abandoning_ = false;                          // guarded by mutex_: drain's timeout passed
   Metrics metrics_;                                  // guarded by mutex_; waiting read from waiting_
-  std::map<uint64_t, Running> running_;              // the engine thread's, by session request id
+  bool figures_wanted_ = false;                      // guarded by mutex_
+  bool engine_stopped_ = false;                      // guarded by mutex_
+  uint64_t figures_serial_ = 0;                      // guarded by mutex_; counts figures_ updates
+  EngineFigures figures_;                            // guarded by mutex_
+  std::condition_variable figures_ready_;
+  std::map<uint64_t, Running> running_;  // the engine thread's, by session request id
   uint64_t next_id_ = 0;
   std::vector<uint64_t> finished_early_;  // ids that met a stop string: dropped at the next step
   std::vector<runtime::Event> events_;

@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 
 #include "core/error.h"
@@ -50,6 +52,10 @@ void ServeOptions::validate() const {
   MOE_CHECK(scheduler.max_queued >= 0 && scheduler.max_queued <= 4096, UsageError,
             "--max-queued: must be in [0, 4096], got ", scheduler.max_queued);
   MOE_CHECK(http.port >= 0 && http.port <= 65535, UsageError, "--port: must be in [0, 65535], got ", http.port);
+  // Checked before the server listens (the rest of the model is checked as it loads).
+  MOE_CHECK(std::filesystem::exists(session.model), IoError, session.model, ": no such file or directory");
+  MOE_CHECK(shutdown_timeout_s >= 0 && shutdown_timeout_s <= 1e6, UsageError,
+            "--shutdown-timeout: must be in [0, 1e6] seconds, got ", shutdown_timeout_s);
   MOE_CHECK(session.threads >= 0, UsageError, "-t: must be >= 0, got ", session.threads);
 }
 
@@ -61,27 +67,33 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
   // EPIPE, not end the process.
   std::signal(SIGPIPE, SIG_IGN);
 
-  const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options.session);
-  if (session->world().rank() != 0) {  // rank 0 alone speaks HTTP and tells the others what to do
+  if (mpi.world_rank() != 0) {  // rank 0 alone speaks HTTP and tells the others what to do
+    const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options.session);
     EngineRanks(*session).follow();
     if (at_end) at_end(*session);
     return;
   }
 
+  // Listening before the model loads: /health answers 503 until it is ready.
   OpenStreams streams;
   ServeContext context;
   context.streams = &streams;
   context.model.name = options.served_model_name.empty() ? options.session.model : options.served_model_name;
-  context.model.tokenizer = &session->tokenizer();
-  context.model.context = session->model().config.max_positions;
-  Scheduler scheduler(*session, options.scheduler);
-  context.scheduler = &scheduler;
-
   // Every running or queued request holds a handler thread; the others answer at once (503, health).
   options.http.n_handler_threads = static_cast<int>(options.scheduler.max_num_seqs + options.scheduler.max_queued) + 16;
   HttpServer http(options.http, context);
   const int port = http.bind();
   http.start();
+  std::fprintf(stderr, "moe serve: loading %s; http://%s:%d/health answers 503 until it is ready\n",
+               options.session.model.c_str(), options.http.host.c_str(), port);
+  std::fflush(stderr);
+
+  const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options.session);
+  context.model.tokenizer = &session->tokenizer();
+  context.model.context = session->model().config.max_positions;
+  Scheduler scheduler(*session, options.scheduler);
+  context.scheduler = &scheduler;
+  context.ready = true;
   // The pid is the process to send SIGTERM to under mpirun (mpirun itself ends the job at once).
   std::fprintf(stderr, "moe serve: serving %s on http://%s:%d (%d ranks x %d threads, --max-num-seqs %lld, pid %d)\n",
                context.model.name.c_str(), options.http.host.c_str(), port, session->world().size(), session->threads(),
@@ -93,7 +105,9 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
   std::fprintf(stderr, "moe serve: %s: refusing new requests, finishing those under way\n",
                signal == SIGTERM ? "SIGTERM" : "SIGINT");
   std::fflush(stderr);
-  scheduler.drain();
+  scheduler.drain(options.shutdown_timeout_s > 0
+                      ? std::chrono::milliseconds(static_cast<int64_t>(options.shutdown_timeout_s * 1000))
+                      : std::chrono::milliseconds::max());
   streams.wait_until_none();
   http.stop();
   if (at_end) at_end(*session);

@@ -19,6 +19,7 @@ struct ServeOptions {
   std::string served_model_name;    // the "model" of requests and /v1/models; empty: --model as given
   HttpOptions http;                 // --host, --port, --api-key (n_handler_threads derived)
   SchedulerOptions scheduler;       // --max-num-seqs, --max-num-tokens, --max-queued
+  double shutdown_timeout_s = 0;    // after SIGTERM, seconds left to requests under way; 0: all they need
   void validate() const;            // throws UsageError naming the flag
 };
 

@@ -8,7 +8,7 @@ namespace moe::serve {
 
 std::vector<std::byte> encode(const StepPlan& plan) {
   std::vector<std::byte> out;
-  io::append<uint8_t>(out, (plan.step ? 1 : 0) | (plan.stop ? 2 : 0));
+  io::append<uint8_t>(out, (plan.step ? 1 : 0) | (plan.stop ? 2 : 0) | (plan.collect_figures ? 4 : 0));
   io::append<uint64_t>(out, plan.admitted.size());
   for (const PlacedRequest& placed : plan.admitted) {
     io::append<int32_t>(out, placed.slot);
@@ -23,9 +23,11 @@ StepPlan decode_step_plan(std::span<const std::byte> bytes, const std::string& s
   io::ByteReader in(bytes.data(), static_cast<int64_t>(bytes.size()), source);
   StepPlan plan;
   const auto flags = in.read<uint8_t>("flags");
-  MOE_CHECK(flags <= 3, FormatError, source, ": flags ", int{flags}, " hold bits other than step (1) and stop (2)");
+  MOE_CHECK(flags <= 7, FormatError, source, ": flags ", int{flags},
+            " hold bits other than step (1), stop (2) and collect figures (4)");
   plan.step = (flags & 1) != 0;
   plan.stop = (flags & 2) != 0;
+  plan.collect_figures = (flags & 4) != 0;
   const auto n_admitted = in.read<uint64_t>("admitted count");
   for (uint64_t i = 0; i < n_admitted; ++i) {
     PlacedRequest& placed = plan.admitted.emplace_back();

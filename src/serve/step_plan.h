@@ -22,6 +22,7 @@ struct StepPlan {
   std::vector<uint64_t> cancelled;  // request ids
   bool step = false;                // run one forward pass after applying the plan
   bool stop = false;                // the server is done: every rank leaves its loop
+  bool collect_figures = false;     // after the step, gather the EngineFigures on rank 0
 };
 
 std::vector<std::byte> encode(const StepPlan& plan);

@@ -8,9 +8,9 @@
 namespace moe::serve {
 
 void add_tokenize_endpoints(httplib::Server& server, const ServeContext& context) {
-  const tokenizer::Tokenizer& tok = *context.model.tokenizer;
-  server.Post("/tokenize", [&tok](const httplib::Request& request, httplib::Response& response) {
+  server.Post("/tokenize", [&context](const httplib::Request& request, httplib::Response& response) {
     respond(response, [&] {
+      const tokenizer::Tokenizer& tok = *context.model.tokenizer;
       const nlohmann::json body = parse_object(request.body);
       const std::optional<std::string> content = get_string(body, "content");
       if (!content) throw bad_field("content", "is required");
@@ -23,8 +23,9 @@ void add_tokenize_endpoints(httplib::Server& server, const ServeContext& context
       send_json(response, 200, {{"tokens", tokens}});
     });
   });
-  server.Post("/detokenize", [&tok](const httplib::Request& request, httplib::Response& response) {
+  server.Post("/detokenize", [&context](const httplib::Request& request, httplib::Response& response) {
     respond(response, [&] {
+      const tokenizer::Tokenizer& tok = *context.model.tokenizer;
       const nlohmann::json body = parse_object(request.body);
       const auto it = body.find("tokens");
       if (it == body.end() || it->is_null()) throw bad_field("tokens", "is required");

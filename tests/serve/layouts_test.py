@@ -1,5 +1,6 @@
 """moe serve under mpirun (2 ranks) in the layouts of the parallel-inference issue: the same
-requests, sent concurrently, give the texts of one process, greedy and seeded, whole and streamed;
+requests, sent concurrently, give the texts of one process, greedy and seeded, whole and streamed,
+and the same routed-token statistics in /v1/moe/stats;
 with Wide-EP slots the online balancer moves layers on the served traffic; SIGTERM to rank 0
 drains and the whole job exits 0."""
 import os
@@ -43,6 +44,7 @@ def texts(server):
 
 single = Server(moe, ["--model", model, "-t", "1"])
 want = texts(single)
+want_tokens = single.call("GET", "/v1/moe/stats")[1]["expert_tokens"]
 check(single.stop() == 0, "single process: exit code not 0")
 check(want[-1] == want[0], f"streamed {want[-1]!r} != whole {want[0]!r}")
 
@@ -63,6 +65,14 @@ for name, flags in LAYOUTS.items():
     got = texts(server)
     for i, (g, w) in enumerate(zip(got, want)):
         check(g == w, f"{name}: request {i}: {g!r} != one process's {w!r}")
+    status, stats = server.call("GET", "/v1/moe/stats")
+    check(status == 200 and stats["expert_tokens"] == want_tokens,
+          f"{name}: /v1/moe/stats routed tokens differ from one process's: {status}")
+    values = server.metrics()
+    if "--profile" in flags:
+        check(values.get("moe:eplb_replans_total", 0) > 0 and values.get("moe:eplb_layer_moves_total", 0) > 0,
+              f"{name}: online EPLB counters: {values.get('moe:eplb_replans_total')} re-plans, "
+              f"{values.get('moe:eplb_layer_moves_total')} layer moves")
     code = server.stop()
     check(code == 0, f"{name}: job exit code {code} after SIGTERM to rank 0: {''.join(server.log)}")
     if "--profile" in flags:

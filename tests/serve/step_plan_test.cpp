@@ -30,10 +30,12 @@ TEST(StepPlan, RoundTripsEveryField) {
   plan.admitted.push_back({0, runtime::Request{.id = 42, .prompt = {7}}});
   plan.cancelled = {3, 40};
   plan.step = true;
+  plan.collect_figures = true;
   const StepPlan back = decode_step_plan(encode(plan), "test");
   ASSERT_EQ(back.admitted.size(), 2u);
   EXPECT_TRUE(back.step);
   EXPECT_FALSE(back.stop);
+  EXPECT_TRUE(back.collect_figures);
   EXPECT_EQ(back.cancelled, plan.cancelled);
   const runtime::Request& r = back.admitted[0].request;
   const runtime::Request& want = plan.admitted[0].request;
@@ -63,7 +65,7 @@ TEST(StepPlan, BadBytesAreFormatErrors) {
   longer.push_back(std::byte{0});
   EXPECT_THROW(decode_step_plan(longer, "plan"), FormatError);
   std::vector<std::byte> flags = bytes;
-  flags[0] = std::byte{7};
+  flags[0] = std::byte{8};
   EXPECT_THROW(decode_step_plan(flags, "plan"), FormatError);
   // A count of 2^60 tokens over a few bytes is refused before anything is allocated.
   std::vector<std::byte> huge;

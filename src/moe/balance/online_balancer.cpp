@@ -209,6 +209,8 @@ void OnlineBalancer::plan() {
   Replan next = replan(load, current_, config_, first_layer_, end_layer_, next_layer_);
   target_ = std::move(next.target);
   pending_.assign(next.layers.begin(), next.layers.end());
+  ++replans_;
+  layers_skipped_ += end_layer_ - first_layer_ - static_cast<int64_t>(next.layers.size());
 }
 
 void OnlineBalancer::start_move(int64_t layer, const std::vector<std::unique_ptr<Experts>>& experts) {

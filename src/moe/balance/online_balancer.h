@@ -77,6 +77,10 @@ class OnlineBalancer {
 
   const Placement& placement() const { return current_; }
   const std::vector<LayerMove>& moves() const { return moves_; }
+  // Re-plans made, and the layers they left as they were because the move would not make the
+  // busiest rank >= 5 % lighter.
+  int64_t replans() const { return replans_; }
+  int64_t layers_skipped() const { return layers_skipped_; }
 
  private:
   // A layer move whose transfers are in flight.
@@ -104,6 +108,8 @@ class OnlineBalancer {
   std::deque<int64_t> pending_;             // layers whose target differs, in switch order
   std::deque<InFlight> in_flight_;          // posted after the last step, switched after the next
   std::vector<LayerMove> moves_;
+  int64_t replans_ = 0;
+  int64_t layers_skipped_ = 0;
 };
 
 }  // namespace moe::balance
