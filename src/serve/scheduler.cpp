@@ -10,8 +10,8 @@ Scheduler::Scheduler(runtime::Session& session, SchedulerOptions options)
 
 Scheduler::~Scheduler() { drain(); }
 
-std::shared_ptr<Generation> Scheduler::submit(GenerationParams params) {
-  auto generation = std::make_shared<Generation>(std::move(params));
+std::shared_ptr<Generation> Scheduler::submit(GenerationParams params, std::shared_ptr<Waker> waker) {
+  auto generation = std::make_shared<Generation>(std::move(params), std::move(waker));
   {
     const std::lock_guard lock(mutex_);
     MOE_CHECK(!draining_, Overloaded, "the server is shutting down");
@@ -86,6 +86,7 @@ void Scheduler::admit() {
     request.n_predict = params.max_tokens;
     request.sampler = params.sampler;
     request.stop_at_eos = params.stop_at_eos;
+    request.logprobs = params.logprobs;
     const auto n_prompt = static_cast<int64_t>(params.prompt.size());
     request.prefill_chunk = std::min(n_prompt, budget);
     try {
@@ -149,16 +150,17 @@ void Scheduler::step() {
       text = running.text.push(event.piece);
     }
     if (running.text.stopped()) {
-      running.generation->finish(text, running.n_tokens, "stop");
+      running.generation->finish(text, running.n_tokens, std::move(event.logprobs), "stop");
       session_.cancel(event.id);
       ++delta.finished_stop;
     } else if (event.completion) {
       text += running.text.finish();
       const bool eos = event.completion->reason == runtime::FinishReason::kEos;
-      running.generation->finish(text, running.n_tokens, eos ? "stop" : "length");
+      running.generation->finish(text, running.n_tokens, std::move(event.logprobs), eos ? "stop" : "length");
       ++(eos ? delta.finished_stop : delta.finished_length);
     } else {
-      if (!text.empty()) running.generation->append(text, running.n_tokens);
+      if (!text.empty() || event.logprobs)
+        running.generation->append(text, running.n_tokens, std::move(event.logprobs));
       continue;
     }
     running_.erase(it);

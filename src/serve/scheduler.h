@@ -41,8 +41,8 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues a request (params checked by the caller); throws Overloaded.
-  std::shared_ptr<Generation> submit(GenerationParams params);
+  // Queues a request (params checked by the caller), `waker` told of its news; throws Overloaded.
+  std::shared_ptr<Generation> submit(GenerationParams params, std::shared_ptr<Waker> waker = nullptr);
   // A snapshot of the counters and gauges.
   Metrics metrics() const;
   // From now on submit() refuses every request.

@@ -70,6 +70,7 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options) {
   context.model.name = options.served_model_name.empty() ? options.model : options.served_model_name;
   context.model.tokenizer = &session->tokenizer();
   context.model.context = session->model().config.max_positions;
+  context.model.max_n = options.scheduler.max_num_seqs;
   Scheduler scheduler(*session, options.scheduler);
   context.scheduler = &scheduler;
 
