@@ -22,6 +22,24 @@ std::optional<T> read_optional(io::ByteReader& in, const char* what) {
   return in.read<T>(what);
 }
 
+void append_logprob(std::vector<std::byte>& out, const TokenLogprob& value) {
+  io::append(out, value.token);
+  io::append(out, value.logprob);
+}
+
+TokenLogprob read_logprob(io::ByteReader& in) {
+  TokenLogprob value;
+  value.token = in.read<int32_t>("logprob token");
+  value.logprob = in.read<float>("logprob");
+  return value;
+}
+
+template <typename T>
+void check_count(io::ByteReader& in, uint64_t n, const char* what) {
+  MOE_CHECK(n <= static_cast<uint64_t>(in.remaining()) / sizeof(T), FormatError, in.source(), ": ", n, " ", what,
+            " claimed but ", in.remaining(), " bytes remain");
+}
+
 }  // namespace
 
 void append_tokens(std::vector<std::byte>& out, const std::vector<int32_t>& tokens) {
@@ -32,8 +50,7 @@ void append_tokens(std::vector<std::byte>& out, const std::vector<int32_t>& toke
 
 std::vector<int32_t> read_tokens(io::ByteReader& in) {
   const auto n = in.read<uint64_t>("token count");
-  MOE_CHECK(n <= static_cast<uint64_t>(in.remaining()) / sizeof(int32_t), FormatError, in.source(), ": ", n,
-            " tokens claimed but ", in.remaining(), " bytes remain");
+  check_count<int32_t>(in, n, "tokens");
   const std::byte* bytes = in.take(n * sizeof(int32_t), "tokens");
   std::vector<int32_t> tokens(n);
   std::memcpy(tokens.data(), bytes, n * sizeof(int32_t));
@@ -47,10 +64,20 @@ void append_request(std::vector<std::byte>& out, const Request& request) {
   io::append(out, request.sampler.temperature);
   io::append(out, request.sampler.top_k);
   io::append(out, request.sampler.top_p);
+  io::append(out, request.sampler.min_p);
+  io::append(out, request.sampler.presence_penalty);
+  io::append(out, request.sampler.frequency_penalty);
+  io::append(out, request.sampler.repetition_penalty);
+  io::append<uint64_t>(out, request.sampler.logit_bias.size());
+  for (const auto& [token, bias] : request.sampler.logit_bias) {
+    io::append(out, token);
+    io::append(out, bias);
+  }
   io::append(out, request.sampler.seed);
   io::append<uint8_t>(out, request.stop_at_eos ? 1 : 0);
   io::append(out, request.prefill_chunk);
   append_optional(out, request.score_from);
+  append_optional(out, request.logprobs);
 }
 
 Request read_request(io::ByteReader& in) {
@@ -61,10 +88,21 @@ Request read_request(io::ByteReader& in) {
   request.sampler.temperature = in.read<float>("temperature");
   request.sampler.top_k = in.read<int64_t>("top_k");
   request.sampler.top_p = in.read<float>("top_p");
+  request.sampler.min_p = in.read<float>("min_p");
+  request.sampler.presence_penalty = in.read<float>("presence_penalty");
+  request.sampler.frequency_penalty = in.read<float>("frequency_penalty");
+  request.sampler.repetition_penalty = in.read<float>("repetition_penalty");
+  const auto n_bias = in.read<uint64_t>("logit_bias count");
+  check_count<std::pair<int32_t, float>>(in, n_bias, "logit biases");
+  for (uint64_t i = 0; i < n_bias; ++i) {
+    const auto token = in.read<int32_t>("logit_bias token");
+    request.sampler.logit_bias.emplace_back(token, in.read<float>("logit_bias"));
+  }
   request.sampler.seed = in.read<uint64_t>("seed");
   request.stop_at_eos = in.read<uint8_t>("stop_at_eos") != 0;
   request.prefill_chunk = in.read<int64_t>("prefill_chunk");
   request.score_from = read_optional<int64_t>(in, "score_from");
+  request.logprobs = read_optional<int64_t>(in, "logprobs");
   return request;
 }
 
@@ -93,6 +131,12 @@ void append_event(std::vector<std::byte>& out, const Event& event) {
   io::append_string(out, event.piece);
   io::append<uint64_t>(out, event.nll.size());
   for (const double nll : event.nll) io::append(out, nll);
+  io::append<uint8_t>(out, event.logprobs ? 1 : 0);
+  if (event.logprobs) {
+    append_logprob(out, event.logprobs->chosen);
+    io::append<uint64_t>(out, event.logprobs->top.size());
+    for (const TokenLogprob& top : event.logprobs->top) append_logprob(out, top);
+  }
   io::append<uint8_t>(out, event.completion ? 1 : 0);
   if (event.completion) append_completion(out, *event.completion);
 }
@@ -103,9 +147,15 @@ Event read_event(io::ByteReader& in) {
   event.token = read_optional<int32_t>(in, "token");
   event.piece = std::string(in.read_string("piece"));
   const auto n_nll = in.read<uint64_t>("nll count");
-  MOE_CHECK(n_nll <= static_cast<uint64_t>(in.remaining()) / sizeof(double), FormatError, in.source(), ": ", n_nll,
-            " scores claimed but ", in.remaining(), " bytes remain");
+  check_count<double>(in, n_nll, "scores");
   for (uint64_t i = 0; i < n_nll; ++i) event.nll.push_back(in.read<double>("nll"));
+  if (in.read<uint8_t>("logprobs flag") != 0) {
+    Logprobs& logprobs = event.logprobs.emplace();
+    logprobs.chosen = read_logprob(in);
+    const auto n_top = in.read<uint64_t>("top logprobs count");
+    check_count<TokenLogprob>(in, n_top, "top logprobs");
+    for (uint64_t i = 0; i < n_top; ++i) logprobs.top.push_back(read_logprob(in));
+  }
   if (in.read<uint8_t>("completion flag") != 0) event.completion = read_completion(in);
   return event;
 }

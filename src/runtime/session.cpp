@@ -62,6 +62,12 @@ void Session::check_request(const Request& request) const {
   MOE_CHECK(request.n_predict >= 0, UsageError, "request ", request.id, ": n_predict must be >= 0, got ",
             request.n_predict);
   request.sampler.validate();
+  const int64_t n_vocab = model_->config.vocab_size;
+  for (const auto& [token, bias] : request.sampler.logit_bias)
+    MOE_CHECK(token < n_vocab, UsageError, "request ", request.id, ": logit_bias token ", token,
+              " is outside the vocabulary [0, ", n_vocab, ")");
+  MOE_CHECK(!request.logprobs || *request.logprobs >= 0, UsageError, "request ", request.id,
+            ": logprobs must be >= 0, got ", request.logprobs.value_or(0));
 }
 
 void Session::add_request(Request request) {
@@ -71,8 +77,8 @@ void Session::add_request(Request request) {
     MOE_CHECK(active.request.id != id, UsageError, "request ", id, " is already in the session");
   const auto capacity = static_cast<int64_t>(request.prompt.size()) + request.n_predict;
   model::KvCache cache = engine_.transformer().make_cache(capacity);
-  Sampler sampler(request.sampler);
-  active_.push_back({std::move(request), std::move(cache), sampler, 0, {}});
+  Sampler sampler(request.sampler, request.prompt);
+  active_.push_back({std::move(request), std::move(cache), std::move(sampler), 0, {}});
 }
 
 bool Session::cancel(uint64_t id) {
@@ -122,9 +128,11 @@ bool Session::step(std::vector<Event>& events) {
     const int64_t n_rows = batch[i].all_logits ? n : 1;
     const bool prompt_done = active.prefilled == n_prompt;
     if (prompt_done && static_cast<int64_t>(active.tokens.size()) < request.n_predict) {
-      const int32_t token = active.sampler.sample(std::span<const float>(rows + (n_rows - 1) * vocab, vocab));
+      const std::span<const float> row(rows + (n_rows - 1) * vocab, vocab);
+      const int32_t token = active.sampler.sample(row);
       active.tokens.push_back(token);
       event.token = token;
+      if (request.logprobs) event.logprobs = token_logprobs(row, token, *request.logprobs);
       event.piece = tokenizer_.token_bytes(token);
     }
     rows += n_rows * vocab;

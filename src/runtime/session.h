@@ -39,6 +39,8 @@ struct Request {
   int64_t prefill_chunk = 0;  // prompt tokens per step; 0: the whole prompt in one step
   // Scores the prompt: -log p(prompt[pos + 1]) for every pos >= score_from (events' nll).
   std::optional<int64_t> score_from;
+  // Each generated token's log-probability and the top N (events' logprobs); unset: none computed.
+  std::optional<int64_t> logprobs;
 };
 
 enum class FinishReason : uint8_t { kLength, kEos };
@@ -57,6 +59,7 @@ struct Event {
   std::optional<int32_t> token;          // chosen this step
   std::string piece;                     // its bytes
   std::vector<double> nll;               // the scored positions this step computed, in order
+  std::optional<Logprobs> logprobs;      // of `token`, when the request asked
   std::optional<Completion> completion;  // set when the request finished and left
 };
 

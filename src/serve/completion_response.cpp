@@ -27,21 +27,23 @@ Json head(const CompletionIdentity& identity) {
 }
 }  // namespace
 
-Json completion_json(const CompletionIdentity& identity, const std::string& text, const std::string& finish_reason,
-                     const Json& usage) {
+Json completion_choice_json(int64_t index, const std::string& text, const Json& logprobs,
+                            const std::optional<std::string>& finish_reason) {
+  Json choice = {{"index", index}, {"text", text}, {"logprobs", logprobs}, {"finish_reason", nullptr}};
+  if (finish_reason) choice["finish_reason"] = *finish_reason;
+  return choice;
+}
+
+Json completion_json(const CompletionIdentity& identity, Json choices, const Json& usage) {
   Json out = head(identity);
-  out["choices"] =
-      Json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", finish_reason}}});
+  out["choices"] = std::move(choices);
   out["usage"] = usage;
   return out;
 }
 
-Json completion_chunk_json(const CompletionIdentity& identity, const std::string& text,
-                           const std::optional<std::string>& finish_reason, bool include_usage) {
+Json completion_chunk_json(const CompletionIdentity& identity, Json choice, bool include_usage) {
   Json out = head(identity);
-  Json choice = {{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
-  if (finish_reason) choice["finish_reason"] = *finish_reason;
-  out["choices"] = Json::array({choice});
+  out["choices"] = Json::array({std::move(choice)});
   if (include_usage) out["usage"] = nullptr;
   return out;
 }

@@ -15,8 +15,8 @@ Scheduler::Scheduler(runtime::Session& session, SchedulerOptions options)
 
 Scheduler::~Scheduler() { drain(); }
 
-std::shared_ptr<Generation> Scheduler::submit(GenerationParams params) {
-  auto generation = std::make_shared<Generation>(std::move(params));
+std::shared_ptr<Generation> Scheduler::submit(GenerationParams params, std::shared_ptr<Waker> waker) {
+  auto generation = std::make_shared<Generation>(std::move(params), std::move(waker));
   {
     const std::lock_guard lock(mutex_);
     MOE_CHECK(!draining_, Overloaded, "the server is shutting down");
@@ -153,6 +153,7 @@ void Scheduler::admit(StepPlan& plan) {
     request.n_predict = params.max_tokens;
     request.sampler = params.sampler;
     request.stop_at_eos = params.stop_at_eos;
+    request.logprobs = params.logprobs;
     const auto n_prompt = static_cast<int64_t>(params.prompt.size());
     request.prefill_chunk = std::min(n_prompt, budget);
     try {
@@ -236,18 +237,19 @@ void Scheduler::step(const StepPlan& plan) {
       text = running.text.push(event.piece);
     }
     if (running.text.stopped()) {
-      running.generation->finish(text, running.n_tokens, "stop");
+      running.generation->finish(text, running.n_tokens, std::move(event.logprobs), "stop");
       finished_early_.push_back(event.id);
       delta.e2e_request_latency.observe(seconds(now - running.generation->arrival()));
       ++delta.finished_stop;
     } else if (event.completion) {
       text += running.text.finish();
       const bool eos = event.completion->reason == runtime::FinishReason::kEos;
-      running.generation->finish(text, running.n_tokens, eos ? "stop" : "length");
+      running.generation->finish(text, running.n_tokens, std::move(event.logprobs), eos ? "stop" : "length");
       ++(eos ? delta.finished_stop : delta.finished_length);
       delta.e2e_request_latency.observe(seconds(now - running.generation->arrival()));
     } else {
-      if (!text.empty()) running.generation->append(text, running.n_tokens);
+      if (!text.empty() || event.logprobs)
+        running.generation->append(text, running.n_tokens, std::move(event.logprobs));
       continue;
     }
     running_.erase(it);

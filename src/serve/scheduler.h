@@ -47,8 +47,8 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues a request (params checked by the caller); throws Overloaded.
-  std::shared_ptr<Generation> submit(GenerationParams params);
+  // Queues a request (params checked by the caller), `waker` told of its news; throws Overloaded.
+  std::shared_ptr<Generation> submit(GenerationParams params, std::shared_ptr<Waker> waker = nullptr);
   // A snapshot of the counters and gauges.
   Metrics metrics() const;
   // The engine's figures, gathered at the end of the next step (a collective of every rank);

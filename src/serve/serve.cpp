@@ -7,8 +7,8 @@
 
 #include <chrono>
 #include <csignal>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 
 #include "core/error.h"
 #include "runtime/session.h"
@@ -91,6 +91,7 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
   const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, options.session);
   context.model.tokenizer = &session->tokenizer();
   context.model.context = session->model().config.max_positions;
+  context.model.max_n = options.scheduler.max_num_seqs;
   Scheduler scheduler(*session, options.scheduler);
   context.scheduler = &scheduler;
   context.ready = true;

@@ -1,5 +1,6 @@
-// parse_completion_request: OpenAI's defaults, prompts as text or ids, and a 400 naming the field
-// for every malformed body, wrong type, unknown model, unsupported field and over-long request.
+// parse_completion_request: OpenAI's defaults, prompts as text or ids, the sampling fields (min_p,
+// penalties, logit_bias, logprobs, n, echo, max_completion_tokens), and a 400 naming the field for
+// every malformed body, wrong type or range, unknown model, unsupported field and over-long request.
 #include "serve/completion_request.h"
 
 #include <string>
@@ -15,7 +16,8 @@ namespace {
 class CompletionRequestTest : public ::testing::Test {
  protected:
   CompletionRequestTest()
-      : tokenizer_(model::make_preset_model("mixtral-tiny", 1, DType::kF32).vocab), model_{"tiny", &tokenizer_, 64} {}
+      : tokenizer_(model::make_preset_model("mixtral-tiny", 1, DType::kF32).vocab),
+        model_{"tiny", &tokenizer_, 64, 4} {}
 
   // The status and param of the ApiError that `body` raises.
   std::pair<int, Json> error_of(const std::string& body) {
@@ -84,9 +86,75 @@ TEST_F(CompletionRequestTest, BadBodiesName) {
   EXPECT_EQ(error_of(R"({"prompt": "a", "stream_options": {"include_usage": true}})"),
             std::make_pair(400, Json("stream_options")));
   EXPECT_EQ(error_of(R"({"prompt": "a", "model": "other"})"), std::make_pair(400, Json("model")));
-  EXPECT_EQ(error_of(R"({"prompt": "a", "n": 2})"), std::make_pair(400, Json("n")));
-  EXPECT_EQ(error_of(R"({"prompt": "a", "logprobs": 1})"), std::make_pair(400, Json("logprobs")));
-  EXPECT_EQ(error_of(R"({"prompt": "a", "presence_penalty": 0.5})"), std::make_pair(400, Json("presence_penalty")));
+}
+
+TEST_F(CompletionRequestTest, SamplingFieldsAreRead) {
+  const CompletionRequest r = parse_completion_request(
+      R"({"prompt": "a", "min_p": 0.05, "presence_penalty": -1.5, "frequency_penalty": 2,
+          "repetition_penalty": 1.1, "logit_bias": {"7": 5, "300": -100}, "logprobs": 3, "n": 3, "best_of": 3,
+          "max_completion_tokens": 9, "seed": 42})",
+      model_);
+  const runtime::SamplerOptions& s = r.params.sampler;
+  EXPECT_EQ(s.min_p, 0.05f);
+  EXPECT_EQ(s.presence_penalty, -1.5f);
+  EXPECT_EQ(s.frequency_penalty, 2.0f);
+  EXPECT_EQ(s.repetition_penalty, 1.1f);
+  EXPECT_EQ(s.logit_bias, (std::vector<std::pair<int32_t, float>>{{300, -100.0f}, {7, 5.0f}}));  // keys as sorted
+  EXPECT_EQ(s.seed, 42u);
+  EXPECT_EQ(r.params.logprobs, 3);
+  EXPECT_EQ(r.n, 3);
+  EXPECT_EQ(r.params.max_tokens, 9);
+  EXPECT_FALSE(r.echo);
+
+  const CompletionRequest neutral = parse_completion_request(
+      R"({"prompt": "a", "min_p": 0, "presence_penalty": 0, "frequency_penalty": 0, "logit_bias": {}, "n": 1,
+          "max_tokens": 5, "max_completion_tokens": 5, "echo": true})",
+      model_);
+  EXPECT_EQ(neutral.params.sampler.min_p, 0.0f);
+  EXPECT_EQ(neutral.params.sampler.repetition_penalty, 1.0f);
+  EXPECT_TRUE(neutral.params.sampler.logit_bias.empty());
+  EXPECT_EQ(neutral.params.logprobs, std::nullopt);
+  EXPECT_EQ(parse_completion_request(R"({"prompt": "a", "logprobs": 0})", model_).params.logprobs, 0);
+  EXPECT_EQ(neutral.params.max_tokens, 5);
+  EXPECT_EQ(neutral.echo, "a");
+  EXPECT_EQ(parse_completion_request(R"({"prompt": [3, 4], "echo": true})", model_).echo,
+            tokenizer_.decode(std::vector<int32_t>{3, 4}));
+}
+
+TEST_F(CompletionRequestTest, BadSamplingFieldsName) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"("min_p": 1.5)", "min_p"},
+      {R"("min_p": "low")", "min_p"},
+      {R"("presence_penalty": 2.5)", "presence_penalty"},
+      {R"("presence_penalty": true)", "presence_penalty"},
+      {R"("frequency_penalty": -3)", "frequency_penalty"},
+      {R"("repetition_penalty": 0)", "repetition_penalty"},
+      {R"("repetition_penalty": -1)", "repetition_penalty"},
+      {R"("logit_bias": [1, 2])", "logit_bias"},
+      {R"("logit_bias": {"x": 1})", "logit_bias"},
+      {R"("logit_bias": {"7a": 1})", "logit_bias"},
+      {R"("logit_bias": {"-1": 1})", "logit_bias"},
+      {R"("logit_bias": {"100000": 1})", "logit_bias"},
+      {R"("logit_bias": {"7": 101})", "logit_bias"},
+      {R"("logit_bias": {"7": "up"})", "logit_bias"},
+      {R"("logprobs": 21)", "logprobs"},
+      {R"("logprobs": -1)", "logprobs"},
+      {R"("logprobs": true)", "logprobs"},
+      {R"("n": 0)", "n"},
+      {R"("n": 5)", "n"},  // over max_n
+      {R"("n": 1.5)", "n"},
+      {R"("n": 2, "best_of": 3)", "best_of"},
+      {R"("best_of": 2)", "best_of"},
+      {R"("echo": "yes")", "echo"},
+      {R"("echo": true, "logprobs": 1)", "echo"},
+      {R"("suffix": "end")", "suffix"},
+      {R"("max_completion_tokens": 0)", "max_completion_tokens"},
+      {R"("max_completion_tokens": "9")", "max_completion_tokens"},
+      {R"("max_tokens": 4, "max_completion_tokens": 5)", "max_completion_tokens"},
+      {R"("max_completion_tokens": 1000)", "prompt"},  // over the context
+  };
+  for (const auto& [fields, param] : bad)
+    EXPECT_EQ(error_of(R"({"prompt": "a", )" + fields + "}"), std::make_pair(400, Json(param))) << fields;
 }
 
 TEST_F(CompletionRequestTest, ContextLimitsPromptAndCompletion) {

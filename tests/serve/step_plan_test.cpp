@@ -18,6 +18,12 @@ runtime::Request sample_request() {
   request.sampler.top_k = 12;
   request.sampler.top_p = 0.85f;
   request.sampler.seed = 123456789012345ull;
+  request.sampler.min_p = 0.05f;
+  request.sampler.presence_penalty = 0.5f;
+  request.sampler.frequency_penalty = -0.25f;
+  request.sampler.repetition_penalty = 1.1f;
+  request.sampler.logit_bias = {{3, -100.0f}, {8, 2.5f}};
+  request.logprobs = 4;
   request.stop_at_eos = false;
   request.prefill_chunk = 3;
   request.score_from = 2;
@@ -47,6 +53,12 @@ TEST(StepPlan, RoundTripsEveryField) {
   EXPECT_EQ(r.sampler.top_k, want.sampler.top_k);
   EXPECT_EQ(r.sampler.top_p, want.sampler.top_p);
   EXPECT_EQ(r.sampler.seed, want.sampler.seed);
+  EXPECT_EQ(r.sampler.min_p, want.sampler.min_p);
+  EXPECT_EQ(r.sampler.presence_penalty, want.sampler.presence_penalty);
+  EXPECT_EQ(r.sampler.frequency_penalty, want.sampler.frequency_penalty);
+  EXPECT_EQ(r.sampler.repetition_penalty, want.sampler.repetition_penalty);
+  EXPECT_EQ(r.sampler.logit_bias, want.sampler.logit_bias);
+  EXPECT_EQ(r.logprobs, want.logprobs);
   EXPECT_EQ(r.stop_at_eos, want.stop_at_eos);
   EXPECT_EQ(r.prefill_chunk, want.prefill_chunk);
   EXPECT_EQ(r.score_from, want.score_from);
@@ -80,6 +92,7 @@ TEST(RequestCodec, EventsRoundTripWithTheirCompletion) {
   event.token = 77;
   event.piece = "caf\xc3\xa9";
   event.nll = {0.25, 1.5};
+  event.logprobs = runtime::Logprobs{{77, -0.5f}, {{77, -0.5f}, {12, -1.25f}}};
   event.completion = runtime::Completion{5, {1, 2}, {77}, runtime::FinishReason::kEos};
   std::vector<std::byte> bytes;
   runtime::append_event(bytes, event);
@@ -92,6 +105,13 @@ TEST(RequestCodec, EventsRoundTripWithTheirCompletion) {
   EXPECT_EQ(a.token, 77);
   EXPECT_EQ(a.piece, event.piece);
   EXPECT_EQ(a.nll, event.nll);
+  ASSERT_TRUE(a.logprobs.has_value());
+  EXPECT_EQ(a.logprobs->chosen.token, 77);
+  EXPECT_EQ(a.logprobs->chosen.logprob, -0.5f);
+  ASSERT_EQ(a.logprobs->top.size(), 2u);
+  EXPECT_EQ(a.logprobs->top[1].token, 12);
+  EXPECT_EQ(a.logprobs->top[1].logprob, -1.25f);
+  EXPECT_FALSE(b.logprobs.has_value());
   ASSERT_TRUE(a.completion.has_value());
   EXPECT_EQ(a.completion->prompt, (std::vector<int32_t>{1, 2}));
   EXPECT_EQ(a.completion->tokens, std::vector<int32_t>{77});
