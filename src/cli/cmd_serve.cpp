@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/session_options.h"
 #include "serve/serve.h"
 
 namespace moe::cli {
@@ -24,6 +25,7 @@ void add_serve_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--max-queued", o->scheduler.max_queued,
                   "Requests waiting beyond the batch's free places; more get 503 at once")
       ->capture_default_str();
+  add_kv_pool_options(cmd, o->kv_blocks, o->kv_cache_gib, o->no_prefix_cache);
   cmd->add_option("--api-key", o->http.api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
   cmd->add_option("--served-model-name", o->served_model_name,
                   "The model's name in requests and /v1/models (default: --model as given)");

@@ -1,6 +1,8 @@
 // Metrics: Prometheus' text exposition format, one HELP/TYPE pair per family.
 #include "serve/metrics.h"
 
+#include <cstdio>
+
 namespace moe::serve {
 
 namespace {
@@ -25,6 +27,12 @@ void family(std::string& out, const char* name, const char* type, const char* he
 void sample(std::string& out, const char* name, const std::string& labels, int64_t value) {
   out += std::string(name) + "{" + labels + "} " + std::to_string(value) + "\n";
 }
+
+void sample(std::string& out, const char* name, const std::string& labels, double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  out += std::string(name) + "{" + labels + "} " + text + "\n";
+}
 }  // namespace
 
 std::string prometheus_text(const Metrics& m, const std::string& model_name) {
@@ -47,6 +55,19 @@ std::string prometheus_text(const Metrics& m, const std::string& model_name) {
   sample(out, "moe:request_failed_total", model, m.failed);
   family(out, "moe:engine_steps_total", "counter", "Forward passes of the engine.");
   sample(out, "moe:engine_steps_total", model, m.steps);
+  family(out, "moe:kv_cache_blocks", "gauge", "Blocks in the KV cache pool (64 positions each).");
+  sample(out, "moe:kv_cache_blocks", model, m.kv_blocks);
+  family(out, "moe:kv_cache_blocks_used", "gauge", "KV cache blocks held by requests.");
+  sample(out, "moe:kv_cache_blocks_used", model, m.kv_blocks_used);
+  family(out, "moe:kv_cache_usage_perc", "gauge", "KV cache usage. 1 means 100 percent usage.");
+  sample(out, "moe:kv_cache_usage_perc", model,
+         m.kv_blocks > 0 ? static_cast<double>(m.kv_blocks_used) / static_cast<double>(m.kv_blocks) : 0.0);
+  family(out, "moe:num_preemptions_total", "counter", "Requests preempted (KV blocks taken back, to be recomputed).");
+  sample(out, "moe:num_preemptions_total", model, m.preemptions);
+  family(out, "moe:prefix_cache_queries_total", "counter", "Tokens looked up in the prefix cache.");
+  sample(out, "moe:prefix_cache_queries_total", model, m.prefix_queries);
+  family(out, "moe:prefix_cache_hits_total", "counter", "Tokens found in the prefix cache (not prefilled).");
+  sample(out, "moe:prefix_cache_hits_total", model, m.prefix_hits);
   return out;
 }
 

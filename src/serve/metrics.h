@@ -1,5 +1,5 @@
 // Metrics: the scheduler's counters and gauges, and GET /metrics in Prometheus' text format under
-// vLLM's names with a `moe:` prefix (latency histograms and KV blocks come with later slices).
+// vLLM's names with a `moe:` prefix (latency histograms come with a later slice).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,11 @@ struct Metrics {
   int64_t cancelled = 0;        // requests whose client left before they finished
   int64_t failed = 0;           // requests the engine failed
   int64_t steps = 0;            // forward passes
+  int64_t kv_blocks = 0;        // in the KV cache pool
+  int64_t kv_blocks_used = 0;   // held by requests
+  int64_t preemptions = 0;      // requests whose KV blocks were taken back, to be recomputed
+  int64_t prefix_queries = 0;   // tokens looked up in the prefix cache
+  int64_t prefix_hits = 0;      // of those, found there (not prefilled)
 };
 
 std::string prometheus_text(const Metrics& metrics, const std::string& model_name);

@@ -2,15 +2,39 @@
 #include "serve/scheduler.h"
 
 #include <algorithm>
+#include <string>
+
+#include "serve/api_error.h"
 
 namespace moe::serve {
 
+namespace {
+
+void set_kv_figures(Metrics& metrics, const runtime::KvCacheStats& kv) {
+  metrics.kv_blocks = kv.blocks;
+  metrics.kv_blocks_used = kv.blocks_used;
+  metrics.preemptions = kv.preemptions;
+  metrics.prefix_queries = kv.prefix_queries;
+  metrics.prefix_hits = kv.prefix_hits;
+}
+
+}  // namespace
+
 Scheduler::Scheduler(runtime::Session& session, SchedulerOptions options)
-    : session_(session), options_(options), thread_([this] { loop(); }) {}
+    : session_(session), options_(options), max_positions_(session.max_request_positions()) {
+  set_kv_figures(metrics_, session_.kv_stats());
+  thread_ = std::thread([this] { loop(); });
+}
 
 Scheduler::~Scheduler() { drain(); }
 
 std::shared_ptr<Generation> Scheduler::submit(GenerationParams params) {
+  const int64_t positions = static_cast<int64_t>(params.prompt.size()) + params.max_tokens;
+  if (max_positions_ && positions > *max_positions_)
+    throw ApiError(400,
+                   "the request needs " + std::to_string(positions) + " KV cache positions (prompt and max_tokens) " +
+                       "but the server's KV cache pool holds " + std::to_string(*max_positions_),
+                   "max_tokens", "context_length_exceeded");
   auto generation = std::make_shared<Generation>(std::move(params));
   {
     const std::lock_guard lock(mutex_);
@@ -34,7 +58,9 @@ Metrics Scheduler::metrics() const {
 }
 
 void Scheduler::record(const Metrics& delta) {
+  const runtime::KvCacheStats kv = session_.kv_stats();
   const std::lock_guard lock(mutex_);
+  set_kv_figures(metrics_, kv);
   metrics_.running = static_cast<int64_t>(running_.size());
   metrics_.prompt_tokens += delta.prompt_tokens;
   metrics_.generation_tokens += delta.generation_tokens;
@@ -74,9 +100,9 @@ void Scheduler::loop() {
 }
 
 void Scheduler::admit() {
-  int64_t budget = options_.max_num_tokens;
-  for (const auto& [id, running] : running_) budget -= running.step_tokens();
-  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_num_seqs && budget > 0) {
+  int64_t budget = options_.max_num_tokens - session_.next_step_tokens();
+  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_num_seqs && budget > 0 &&
+         session_.can_admit(static_cast<int64_t>(waiting_.front()->params().prompt.size()))) {
     std::shared_ptr<Generation> generation = std::move(waiting_.front());
     waiting_.pop_front();
     const GenerationParams& params = generation->params();
@@ -96,9 +122,8 @@ void Scheduler::admit() {
       continue;
     }
     metrics_.prompt_tokens += n_prompt;
-    Running running{generation, TextStream(params.stop), n_prompt, request.prefill_chunk, 0};
-    budget -= running.step_tokens();
-    running_.emplace(request.id, std::move(running));
+    budget -= request.prefill_chunk;
+    running_.emplace(request.id, Running{generation, TextStream(params.stop), 0});
   }
   metrics_.running = static_cast<int64_t>(running_.size());
 }
@@ -141,7 +166,6 @@ void Scheduler::step() {
     const auto it = running_.find(event.id);
     if (it == running_.end()) continue;
     Running& running = it->second;
-    running.prompt_left -= std::min(running.chunk, running.prompt_left);
     std::string text;
     if (event.token) {
       ++running.n_tokens;

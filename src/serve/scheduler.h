@@ -1,8 +1,9 @@
 // Scheduler: continuous batching on a Session. One engine thread owns the session and loops:
-// drop requests whose clients left, admit waiting requests (up to max_num_seqs running, and a
-// step's tokens up to max_num_tokens: each admitted prompt is prefilled in chunks that fit what
-// the running requests leave), step, and hand each event's text to its Generation; finished
-// requests leave between steps. HTTP handler threads only submit and wait.
+// drop requests whose clients left, admit waiting requests in arrival order (up to max_num_seqs
+// running, a step's tokens up to max_num_tokens: each admitted prompt is prefilled in chunks that
+// fit what the running requests leave, and while the KV pool has blocks for the next prompt),
+// step, and hand each event's text to its Generation; finished requests leave between steps. HTTP
+// handler threads only submit and wait.
 #pragma once
 
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
@@ -41,7 +43,8 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues a request (params checked by the caller); throws Overloaded.
+  // Queues a request (params checked by the caller); throws Overloaded, or ApiError 400 when its
+  // prompt and max_tokens could never fit the KV pool.
   std::shared_ptr<Generation> submit(GenerationParams params);
   // A snapshot of the counters and gauges.
   Metrics metrics() const;
@@ -54,12 +57,7 @@ class Scheduler {
   struct Running {
     std::shared_ptr<Generation> generation;
     TextStream text;
-    int64_t prompt_left = 0;  // prompt tokens not yet prefilled
-    int64_t chunk = 0;        // prompt tokens per step
-    int64_t n_tokens = 0;     // generated
-    // Tokens this request adds to the next step; never more than before, so admitted requests
-    // always fit the budget.
-    int64_t step_tokens() const { return prompt_left > 0 ? std::min(chunk, prompt_left) : 1; }
+    int64_t n_tokens = 0;  // generated
   };
 
   void loop();
@@ -67,10 +65,11 @@ class Scheduler {
   void drop_cancelled();
   void step();
   void fail_running(const std::string& message);
-  void record(const Metrics& delta);  // adds the counters, sets the running gauge
+  void record(const Metrics& delta);  // adds the counters, sets the running and KV gauges
 
   runtime::Session& session_;
   const SchedulerOptions options_;
+  const std::optional<int64_t> max_positions_;  // of one request: the KV pool's (unset: it grows)
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Generation>> waiting_;  // guarded by mutex_
@@ -79,7 +78,7 @@ class Scheduler {
   std::map<uint64_t, Running> running_;              // the engine thread's, by session request id
   uint64_t next_id_ = 0;
   std::vector<runtime::Event> events_;
-  std::thread thread_;  // last: starts after the members it uses
+  std::thread thread_;  // started by the constructor once the members it uses are set
 };
 
 }  // namespace moe::serve

@@ -62,6 +62,9 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options) {
   runtime::SessionOptions session_options;
   session_options.model = options.model;
   session_options.threads = options.threads;
+  session_options.kv_blocks = options.kv_blocks;
+  session_options.kv_cache_gib = options.kv_cache_gib;
+  session_options.prefix_cache = !options.no_prefix_cache;
   const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, session_options);
 
   OpenStreams streams;
@@ -78,9 +81,12 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options) {
   HttpServer http(options.http, context);
   const int port = http.bind();
   http.start();
-  std::fprintf(stderr, "moe serve: serving %s on http://%s:%d (%d threads, --max-num-seqs %lld)\n",
+  const runtime::KvCacheStats kv = session->kv_stats();
+  const std::string pool =
+      session->max_request_positions() ? std::to_string(kv.blocks) + " KV blocks" : "a KV pool that grows";
+  std::fprintf(stderr, "moe serve: serving %s on http://%s:%d (%d threads, --max-num-seqs %lld, %s)\n",
                context.model.name.c_str(), options.http.host.c_str(), port, session->threads(),
-               static_cast<long long>(options.scheduler.max_num_seqs));
+               static_cast<long long>(options.scheduler.max_num_seqs), pool.c_str());
   std::fflush(stderr);
 
   const int signal = signals.wait();

@@ -3,6 +3,8 @@
 // running ones finish; then it returns (exit 0). One process: parallel layouts come later.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "parallel/mpi_runtime.h"
@@ -12,12 +14,15 @@
 namespace moe::serve {
 
 struct ServeOptions {
-  std::string model;              // --model: HF directory, GGUF file or training save directory
-  std::string served_model_name;  // the "model" of requests and /v1/models; empty: --model as given
-  int threads = 0;                // compute threads; 0: the machine's cores
-  HttpOptions http;               // --host, --port, --api-key (n_handler_threads derived)
-  SchedulerOptions scheduler;     // --max-num-seqs, --max-num-tokens, --max-queued
-  void validate() const;          // throws UsageError naming the flag
+  std::string model;                   // --model: HF directory, GGUF file or training save directory
+  std::string served_model_name;       // the "model" of requests and /v1/models; empty: --model as given
+  int threads = 0;                     // compute threads; 0: the machine's cores
+  HttpOptions http;                    // --host, --port, --api-key (n_handler_threads derived)
+  SchedulerOptions scheduler;          // --max-num-seqs, --max-num-tokens, --max-queued
+  std::optional<int64_t> kv_blocks;    // --kv-blocks: the KV pool in blocks
+  std::optional<double> kv_cache_gib;  // --kv-cache-gib: the KV pool in GiB; neither: it grows
+  bool no_prefix_cache = false;        // --no-prefix-cache
+  void validate() const;               // throws UsageError naming the flag
 };
 
 void run_server(const parallel::MpiRuntime& mpi, ServeOptions options);
