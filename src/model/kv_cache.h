@@ -85,7 +85,6 @@ class KvCache {
   }
   // Called once all layers have stored n new positions.
   void advance(int64_t n) { length_ += n; }
-  void clear() { length_ = 0; }
   // Throws UsageError when n more tokens would not fit.
   void check_room(int64_t n) const;
 

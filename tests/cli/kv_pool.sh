@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `moe run` with a KV pool too small for its prompts (--kv-blocks, --kv-cache-gib): requests wait
 # for blocks and are preempted and recomputed, and the text is that of a pool that holds them all,
-# in one process and under tensor, pipeline and attention-data parallelism (each rank its own pool).
+# with every KV dtype, in one process and under tensor, pipeline and attention-data parallelism
+# (each rank its own pool).
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
@@ -17,6 +18,12 @@ for flags in "--kv-blocks 3" "--kv-blocks 3 --no-prefix-cache" "--kv-blocks 2" "
   got=$(run $flags 2>"$WORK/log") || fail "$flags: $(cat "$WORK/log")"
   [ "$got" = "$want" ] || fail "$flags generates differently: $got"
   grep -Eq "ranks, [1-9][0-9]* KV preemptions" "$WORK/log" || fail "$flags: no preemption: $(cat "$WORK/log")"
+done
+
+for dtype in f16 int8; do
+  a=$(run --kv-dtype $dtype 2>/dev/null) || fail "--kv-dtype $dtype"
+  b=$(run --kv-dtype $dtype --kv-blocks 2 2>/dev/null) || fail "--kv-dtype $dtype --kv-blocks 2"
+  [ "$a" = "$b" ] || fail "--kv-dtype $dtype: a pool of 2 blocks generates differently: $b"
 done
 
 for layout in "--tp 2" "--pp 2" "--tp 2 --moe-ep 2 --enable-attention-dp"; do
