@@ -58,7 +58,7 @@ struct Request {
   int64_t n_predict = 0;        // tokens to generate (0: the prompt only)
   SamplerOptions sampler;
   bool stop_at_eos = true;
-  int64_t prefill_chunk = 0;  // prompt tokens per step; 0: the whole prompt in one step
+  int64_t prefill_chunk = 0;  // prompt (or, after a preemption, recomputed) tokens per step; 0: all in one step
   // Scores the prompt: -log p(prompt[pos + 1]) for every pos >= score_from (events' nll).
   std::optional<int64_t> score_from;
 };
