@@ -129,10 +129,11 @@ void add_run_command(CLI::App& app, const CliContext& context) {
     const double n_decode = static_cast<double>(n_generated - static_cast<int64_t>(done.size()));
     std::fprintf(stderr,
                  "prompt: %lld tokens, %.1f tokens/s | generated: %lld tokens, %.1f tokens/s (rank 0: %zu requests, "
-                 "%d threads, %d ranks)\n",
+                 "%d threads, %d ranks, %lld KV preemptions)\n",
                  static_cast<long long>(n_prompt), static_cast<double>(n_prompt) / std::max(1e-9, seconds[0]),
                  static_cast<long long>(n_generated), n_decode > 0 ? n_decode / std::max(1e-9, seconds[1]) : 0.0,
-                 done.size(), session->threads(), world.size());
+                 done.size(), session->threads(), world.size(),
+                 static_cast<long long>(session->kv_stats().preemptions));
   });
 }
 

@@ -1,8 +1,11 @@
 // The options of the commands that open a session (`moe run`, `moe eval`): the model, threads per
-// rank, the KV cache dtype, --record-stats and the parallel layout; and what they do at the end.
+// rank, the KV cache dtype and pool, --record-stats and the parallel layout; and what they do at
+// the end.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +19,9 @@ struct SessionCliOptions {
   std::string model;
   int threads = 0;
   std::string kv_dtype = "f32";
+  std::optional<int64_t> kv_blocks;
+  std::optional<double> kv_cache_gib;
+  bool no_prefix_cache = false;
   std::string stats_file;
   std::shared_ptr<ParallelOptions> layout = std::make_shared<ParallelOptions>();
 

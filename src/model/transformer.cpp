@@ -167,8 +167,16 @@ PhaseTimes Transformer::phase_times() const {
 }
 
 KvCache Transformer::make_cache(int64_t capacity) const {
-  return KvCache(shard_.layers.begin, shard_.layers.size(), capacity, shard_.kv_heads.size(),
-                 config_.attention().head_dim, kv_dtype_);
+  return KvCache(make_pool((capacity + kKvBlockPositions - 1) / kKvBlockPositions), capacity);
+}
+
+std::unique_ptr<KvPool> Transformer::make_pool(int64_t n_blocks) const {
+  return std::make_unique<KvPool>(shard_.layers.begin, shard_.layers.size(), n_blocks, shard_.kv_heads.size(),
+                                  config_.attention().head_dim, kv_dtype_);
+}
+
+int64_t Transformer::kv_block_bytes() const {
+  return KvPool::block_bytes(shard_.layers.size(), shard_.kv_heads.size(), config_.attention().head_dim, kv_dtype_);
 }
 
 // RMSNorm over a projection split across the attention group (OLMoE's q/k norm): the sum of
@@ -238,9 +246,20 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
         }
       });
     cache.store(layer, first, n, k, v_.data() + row * kv_dim);
-    kernels::attention({q, cache.keys(layer), cache.values(layer), cache.dtype(), attn_.data() + row * q_dim, n, first,
-                        n_heads, n_kv_heads, head_dim, spec.scale},
-                       &pool_);
+    kernels::AttentionArgs args{q,
+                                cache.keys(layer),
+                                cache.values(layer),
+                                cache.dtype(),
+                                attn_.data() + row * q_dim,
+                                n,
+                                first,
+                                n_heads,
+                                n_kv_heads,
+                                head_dim,
+                                spec.scale};
+    args.block_table = cache.blocks().data();
+    args.block_positions = kKvBlockPositions;
+    kernels::attention(args, &pool_);
     row += n;
   }
   kernels::matmul(l.wo, {attn_.data(), q_dim, h_.data(), H, n_tokens}, &pool_);

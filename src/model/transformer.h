@@ -60,8 +60,12 @@ class Transformer {
   Transformer(const Model& model, ThreadPool& pool, const Shard& shard, ParallelGroups groups);
   ~Transformer();
 
+  // A cache of its own for `capacity` positions.
   KvCache make_cache(int64_t capacity) const;
-  // Storage of the caches made from now on (default f32).
+  // A pool of n_blocks blocks for this rank's layers and KV heads, and the bytes of one block.
+  std::unique_ptr<KvPool> make_pool(int64_t n_blocks) const;
+  int64_t kv_block_bytes() const;
+  // Storage of the caches and pools made from now on (default f32).
   void set_kv_dtype(kernels::KvDtype dtype) { kv_dtype_ = dtype; }
   int64_t vocab_size() const { return config_.vocab_size; }
   // Runs `tokens` at positions cache.length() onward. logits receives [n_tokens, vocab] when

@@ -50,6 +50,12 @@ void histogram(std::string& out, const char* name, const char* help, const std::
   sample(out, std::string(name) + "_sum", labels, h.sum());
   sample(out, std::string(name) + "_count", labels, h.count());
 }
+
+void sample(std::string& out, const char* name, const std::string& labels, double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  out += std::string(name) + "{" + labels + "} " + text + "\n";
+}
 }  // namespace
 
 void Histogram::observe(double value) {
@@ -85,6 +91,19 @@ std::string prometheus_text(const Metrics& m, const EngineFigures* engine, const
   sample(out, "moe:request_failed_total", model, m.failed);
   family(out, "moe:engine_steps_total", "counter", "Forward passes of the engine.");
   sample(out, "moe:engine_steps_total", model, m.steps);
+  family(out, "moe:kv_cache_blocks", "gauge", "Blocks in the KV cache pool (64 positions each).");
+  sample(out, "moe:kv_cache_blocks", model, m.kv_blocks);
+  family(out, "moe:kv_cache_blocks_used", "gauge", "KV cache blocks held by requests.");
+  sample(out, "moe:kv_cache_blocks_used", model, m.kv_blocks_used);
+  family(out, "moe:kv_cache_usage_perc", "gauge", "KV cache usage. 1 means 100 percent usage.");
+  sample(out, "moe:kv_cache_usage_perc", model,
+         m.kv_blocks > 0 ? static_cast<double>(m.kv_blocks_used) / static_cast<double>(m.kv_blocks) : 0.0);
+  family(out, "moe:num_preemptions_total", "counter", "Requests preempted (KV blocks taken back, to be recomputed).");
+  sample(out, "moe:num_preemptions_total", model, m.preemptions);
+  family(out, "moe:prefix_cache_queries_total", "counter", "Tokens looked up in the prefix cache.");
+  sample(out, "moe:prefix_cache_queries_total", model, m.prefix_queries);
+  family(out, "moe:prefix_cache_hits_total", "counter", "Tokens found in the prefix cache (not prefilled).");
+  sample(out, "moe:prefix_cache_hits_total", model, m.prefix_hits);
   histogram(out, "moe:time_to_first_token_seconds", "Arrival to the first generated token.", model,
             m.time_to_first_token);
   histogram(out, "moe:inter_token_latency_seconds", "Time between two tokens of a request.", model,

@@ -49,6 +49,11 @@ struct Metrics {
       {0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0}};
   Histogram request_queue_time{
       {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0}};
+  int64_t kv_blocks = 0;       // in the KV cache pool
+  int64_t kv_blocks_used = 0;  // held by requests
+  int64_t preemptions = 0;     // requests whose KV blocks were taken back, to be recomputed
+  int64_t prefix_queries = 0;  // tokens looked up in the prefix cache
+  int64_t prefix_hits = 0;     // of those, found there (not prefilled)
 };
 
 // What only the engine's ranks know, gathered on demand (a collective step of EngineRanks).

@@ -3,19 +3,40 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
+
+#include "serve/api_error.h"
 
 namespace moe::serve {
 
 namespace {
 double seconds(std::chrono::steady_clock::duration duration) { return std::chrono::duration<double>(duration).count(); }
+
+void set_kv_figures(Metrics& metrics, const runtime::KvCacheStats& kv) {
+  metrics.kv_blocks = kv.blocks;
+  metrics.kv_blocks_used = kv.blocks_used;
+  metrics.preemptions = kv.preemptions;
+  metrics.prefix_queries = kv.prefix_queries;
+  metrics.prefix_hits = kv.prefix_hits;
+}
+
 }  // namespace
 
 Scheduler::Scheduler(runtime::Session& session, SchedulerOptions options)
-    : session_(session), ranks_(session), options_(options), thread_([this] { loop(); }) {}
+    : session_(session), ranks_(session), options_(options), max_positions_(session.max_request_positions()) {
+  set_kv_figures(metrics_, session_.kv_stats());
+  thread_ = std::thread([this] { loop(); });
+}
 
 Scheduler::~Scheduler() { drain(); }
 
 std::shared_ptr<Generation> Scheduler::submit(GenerationParams params, std::shared_ptr<Waker> waker) {
+  const int64_t positions = static_cast<int64_t>(params.prompt.size()) + params.max_tokens;
+  if (max_positions_ && positions > *max_positions_)
+    throw ApiError(400,
+                   "the request needs " + std::to_string(positions) + " KV cache positions (prompt and max_tokens) " +
+                       "but the server's KV cache pool holds " + std::to_string(*max_positions_),
+                   "max_tokens", "context_length_exceeded");
   auto generation = std::make_shared<Generation>(std::move(params), std::move(waker));
   {
     const std::lock_guard lock(mutex_);
@@ -51,11 +72,13 @@ std::optional<EngineFigures> Scheduler::engine_figures(std::chrono::milliseconds
 }
 
 void Scheduler::record(const Metrics& delta) {
+  const runtime::KvCacheStats kv = session_.kv_stats();
   const std::lock_guard lock(mutex_);
   metrics_.time_to_first_token.merge(delta.time_to_first_token);
   metrics_.inter_token_latency.merge(delta.inter_token_latency);
   metrics_.e2e_request_latency.merge(delta.e2e_request_latency);
   metrics_.request_queue_time.merge(delta.request_queue_time);
+  set_kv_figures(metrics_, kv);
   metrics_.running = static_cast<int64_t>(running_.size());
   metrics_.prompt_tokens += delta.prompt_tokens;
   metrics_.generation_tokens += delta.generation_tokens;
@@ -141,9 +164,9 @@ int Scheduler::least_loaded_slot() const {
 }
 
 void Scheduler::admit(StepPlan& plan) {
-  int64_t budget = options_.max_num_tokens;
-  for (const auto& [id, running] : running_) budget -= running.step_tokens();
-  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_num_seqs && budget > 0) {
+  int64_t budget = options_.max_num_tokens - session_.next_step_tokens();
+  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_num_seqs && budget > 0 &&
+         session_.can_admit(static_cast<int64_t>(waiting_.front()->params().prompt.size()))) {
     std::shared_ptr<Generation> generation = std::move(waiting_.front());
     waiting_.pop_front();
     const GenerationParams& params = generation->params();
@@ -166,8 +189,8 @@ void Scheduler::admit(StepPlan& plan) {
     metrics_.prompt_tokens += n_prompt;
     const auto now = std::chrono::steady_clock::now();
     metrics_.request_queue_time.observe(seconds(now - generation->arrival()));
-    Running running{generation, TextStream(params.stop), n_prompt, request.prefill_chunk, 0, least_loaded_slot(), now};
-    budget -= running.step_tokens();
+    budget -= request.prefill_chunk;
+    Running running{generation, TextStream(params.stop), 0, least_loaded_slot(), now};
     plan.admitted.push_back({running.slot, std::move(request)});
     running_.emplace(plan.admitted.back().request.id, std::move(running));
   }
@@ -226,7 +249,6 @@ void Scheduler::step(const StepPlan& plan) {
     const auto it = running_.find(event.id);
     if (it == running_.end()) continue;
     Running& running = it->second;
-    running.prompt_left -= std::min(running.chunk, running.prompt_left);
     std::string text;
     if (event.token) {
       const auto since = now - (running.n_tokens == 0 ? running.generation->arrival() : running.last_token);

@@ -1,11 +1,14 @@
 // Scheduler: continuous batching on a Session. One engine thread owns the session and loops:
-// drop requests whose clients left, admit waiting requests (up to max_num_seqs running, and a
-// step's tokens up to max_num_tokens: each admitted prompt is prefilled in chunks that fit what
-// the running requests leave), step, and hand each event's text to its Generation; finished
-// requests leave between steps. HTTP handler threads only submit and wait. Under MPI the engine
-// thread of rank 0 drives every rank (EngineRanks): each admitted request goes to the slot
-// (replica, or attention-DP rank) with the fewest tokens in flight, and an idle server still
-// sends a plan every second so that the other ranks' waits never time out.
+// drop requests whose clients left, admit waiting requests in arrival order (up to max_num_seqs
+// running, a step's tokens up to max_num_tokens: each admitted prompt is prefilled in chunks that
+// fit what the running requests leave, and while the KV pool has blocks for the next prompt),
+// step, and hand each event's text to its Generation; finished requests leave between steps. HTTP
+// handler threads only submit and wait. Under MPI the engine thread of rank 0 drives every rank
+// (EngineRanks): each admitted request goes to the slot (replica, or attention-DP rank) with the
+// fewest tokens in flight, and an idle server still sends a plan every second so that the other
+// ranks' waits never time out. The token budget and the KV pool's room are rank 0's view (its
+// slot's requests plus those admitted this step); a request placed on a slot whose pool is full
+// waits inside that rank's session.
 #pragma once
 
 #include <chrono>
@@ -47,7 +50,8 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues a request (params checked by the caller), `waker` told of its news; throws Overloaded.
+  // Queues a request (params checked by the caller), `waker` told of its news; throws Overloaded,
+  // or ApiError 400 when its prompt and max_tokens could never fit the KV pool.
   std::shared_ptr<Generation> submit(GenerationParams params, std::shared_ptr<Waker> waker = nullptr);
   // A snapshot of the counters and gauges.
   Metrics metrics() const;
@@ -64,16 +68,11 @@ class Scheduler {
   struct Running {
     std::shared_ptr<Generation> generation;
     TextStream text;
-    int64_t prompt_left = 0;                           // prompt tokens not yet prefilled
-    int64_t chunk = 0;                                 // prompt tokens per step
     int64_t n_tokens = 0;                              // generated
     int slot = 0;                                      // where it runs (EngineRanks)
     std::chrono::steady_clock::time_point last_token;  // when its last token came
     // Positions in its KV cache once the prompt is in: what it weighs on its slot.
     int64_t tokens_in_flight() const { return static_cast<int64_t>(generation->params().prompt.size()) + n_tokens; }
-    // Tokens this request adds to the next step; never more than before, so admitted requests
-    // always fit the budget.
-    int64_t step_tokens() const { return prompt_left > 0 ? std::min(chunk, prompt_left) : 1; }
   };
 
   void loop();
@@ -83,11 +82,12 @@ class Scheduler {
   void step(const StepPlan& plan);
   void fail_running(const std::string& message);
   void abandon(StepPlan& plan);       // with mutex_ held: fails every waiting and running request
-  void record(const Metrics& delta);  // adds the counters, sets the running gauge
+  void record(const Metrics& delta);  // adds the counters, sets the running and KV gauges
 
   runtime::Session& session_;
   EngineRanks ranks_;
   const SchedulerOptions options_;
+  const std::optional<int64_t> max_positions_;  // of one request: the KV pool's (unset: it grows)
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Generation>> waiting_;  // guarded by mutex_
@@ -103,7 +103,7 @@ class Scheduler {
   uint64_t next_id_ = 0;
   std::vector<uint64_t> finished_early_;  // ids that met a stop string: dropped at the next step
   std::vector<runtime::Event> events_;
-  std::thread thread_;  // last: starts after the members it uses
+  std::thread thread_;  // started by the constructor once the members it uses are set
 };
 
 }  // namespace moe::serve

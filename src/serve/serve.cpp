@@ -56,7 +56,7 @@ void ServeOptions::validate() const {
   MOE_CHECK(std::filesystem::exists(session.model), IoError, session.model, ": no such file or directory");
   MOE_CHECK(shutdown_timeout_s >= 0 && shutdown_timeout_s <= 1e6, UsageError,
             "--shutdown-timeout: must be in [0, 1e6] seconds, got ", shutdown_timeout_s);
-  MOE_CHECK(session.threads >= 0, UsageError, "-t: must be >= 0, got ", session.threads);
+  session.validate();
 }
 
 void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
@@ -95,10 +95,14 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
   Scheduler scheduler(*session, options.scheduler);
   context.scheduler = &scheduler;
   context.ready = true;
+  const std::string pool = session->max_request_positions()
+                               ? std::to_string(session->kv_stats().blocks) + " KV blocks per rank"
+                               : "a KV pool that grows";
   // The pid is the process to send SIGTERM to under mpirun (mpirun itself ends the job at once).
-  std::fprintf(stderr, "moe serve: serving %s on http://%s:%d (%d ranks x %d threads, --max-num-seqs %lld, pid %d)\n",
+  std::fprintf(stderr,
+               "moe serve: serving %s on http://%s:%d (%d ranks x %d threads, --max-num-seqs %lld, %s, pid %d)\n",
                context.model.name.c_str(), options.http.host.c_str(), port, session->world().size(), session->threads(),
-               static_cast<long long>(options.scheduler.max_num_seqs), static_cast<int>(getpid()));
+               static_cast<long long>(options.scheduler.max_num_seqs), pool.c_str(), static_cast<int>(getpid()));
   std::fflush(stderr);
 
   const int signal = signals.wait();

@@ -8,13 +8,18 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # expect_error "what" "pattern" cmd...: the command must exit 1 and print exactly one stderr line
-# that matches the pattern (grep -E).
+# that matches the pattern (grep -E). With PROGRESS set, stderr lines matching it (progress a
+# command printed before the error) are not counted.
 expect_error() {
   local what="$1" pattern="$2"
   shift 2
   local err="$WORK/stderr.txt"
   "$@" >/dev/null 2>"$err"
   local rc=$?
+  if [ -n "${PROGRESS:-}" ]; then
+    grep -vE -- "$PROGRESS" "$err" >"$err.kept"
+    mv "$err.kept" "$err"
+  fi
   local lines
   lines=$(wc -l <"$err")
   if [ "$rc" -ne 1 ]; then fail "$what: exit code $rc, expected 1 ($(head -c 300 "$err"))"; return; fi

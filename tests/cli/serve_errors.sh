@@ -13,6 +13,10 @@ expect_error "max-num-tokens" "--max-num-tokens.*>= 1" "$MOE" serve --model "$WO
 expect_error "max-queued" "--max-queued.*-1" "$MOE" serve --model "$WORK/tiny" --max-queued -1
 expect_error "port" "--port.*70000" "$MOE" serve --model "$WORK/tiny" --port 70000
 expect_error "threads" "-t: must be >= 0" "$MOE" serve --model "$WORK/tiny" -t -2
+expect_error "kv-blocks" "--kv-blocks: must be >= 1, got 0" "$MOE" serve --model "$WORK/tiny" --kv-blocks 0 --port 0
+# Known once the model is open: after the server's "loading" line.
+PROGRESS="^moe serve: loading " expect_error "kv-cache-gib" "--kv-cache-gib: 1e-09 GiB holds no KV block" "$MOE" serve --model "$WORK/tiny" --kv-cache-gib 1e-9 --port 0
+expect_error "both pool sizes" "--kv-blocks excludes --kv-cache-gib" "$MOE" serve --model "$WORK/tiny" --kv-blocks 4 --kv-cache-gib 1
 expect_error "bad host" "--host 256.1.1.1 --port 0: cannot listen" "$MOE" serve --model "$WORK/tiny" --host 256.1.1.1 --port 0
 expect_job_error "parallel layout" "tensor_parallel_size = 1 \* 4 = 4 does not divide the world size 2" \
   mpirun -np 2 "$MOE" serve --model "$WORK/tiny" --port 0 --tp 4

@@ -1,6 +1,7 @@
 // kernels::attention: the reference level against a double-precision softmax attention; every
 // level this CPU has gives the reference's bits on f32/f16/int8/fp8 caches; a token's bits do not
-// depend on the other tokens of the call (prefill == one token at a time) or on the threads.
+// depend on the other tokens of the call (prefill == one token at a time) or on the threads; a
+// paged cache read through a shuffled block table gives the contiguous cache's bits.
 #include "kernels/attention/attention.h"
 
 #include <gtest/gtest.h>
@@ -73,6 +74,42 @@ struct Problem {
                           end - begin, shape.first_position + begin, shape.n_heads, shape.n_kv_heads, shape.head_dim,
                           1.0f / std::sqrt(static_cast<float>(shape.head_dim))},
                          pool);
+  }
+
+  // The same positions in a paged cache: blocks of block_positions positions in a shuffled order
+  // among spare blocks filled with NaN bytes (read one and the outputs change), all tokens at once.
+  std::vector<float> paged(IsaLevel level, int64_t block_positions, uint64_t seed) const {
+    const Shape& s = shape;
+    const int64_t position_bytes = s.n_kv_heads * kv_head_bytes(dtype, s.head_dim);
+    const int64_t n_pos = s.first_position + s.n_tokens;
+    const int64_t n_used = (n_pos + block_positions - 1) / block_positions, n_blocks = n_used + 3;
+    std::vector<int32_t> order(n_blocks);
+    for (int64_t i = 0; i < n_blocks; ++i) order[i] = static_cast<int32_t>(i);
+    Rng rng(seed);
+    for (int64_t i = n_blocks - 1; i > 0; --i) std::swap(order[i], order[rng.next_u64() % (i + 1)]);
+    const std::vector<int32_t> table(order.begin(), order.begin() + n_used);
+    std::vector<std::byte> k_pool(n_blocks * block_positions * position_bytes, std::byte{0xff}), v_pool = k_pool;
+    for (int64_t pos = 0; pos < n_pos; ++pos) {
+      const int64_t at = (table[pos / block_positions] * block_positions + pos % block_positions) * position_bytes;
+      std::memcpy(k_pool.data() + at, k_cache.data() + pos * position_bytes, position_bytes);
+      std::memcpy(v_pool.data() + at, v_cache.data() + pos * position_bytes, position_bytes);
+    }
+    std::vector<float> out(q.size());
+    AttentionArgs args{q.data(),
+                       k_pool.data(),
+                       v_pool.data(),
+                       dtype,
+                       out.data(),
+                       s.n_tokens,
+                       s.first_position,
+                       s.n_heads,
+                       s.n_kv_heads,
+                       s.head_dim,
+                       1.0f / std::sqrt(static_cast<float>(s.head_dim))};
+    args.block_table = table.data();
+    args.block_positions = block_positions;
+    attention_with_level(level, args, nullptr);
+    return out;
   }
 
   std::vector<float> all_at_once(IsaLevel level, ThreadPool* pool) const {
@@ -173,6 +210,35 @@ TEST(Attention, ThreadCountDoesNotChangeTheBits) {
       EXPECT_TRUE(same_bits(problem.all_at_once(level, &one), serial)) << isa_level_name(level) << ", " << name(shape);
       EXPECT_TRUE(same_bits(problem.all_at_once(level, &two), serial)) << isa_level_name(level) << ", " << name(shape);
     }
+  }
+}
+
+TEST(Attention, ShuffledBlockTableGivesTheContiguousBits) {
+  uint64_t seed = 800;
+  for (KvDtype dtype : {KvDtype::kF32, KvDtype::kF16, KvDtype::kInt8, KvDtype::kFp8})
+    for (const Shape& shape : shapes()) {
+      const Problem problem(shape, dtype, seed += 3);
+      const std::vector<float> want = problem.all_at_once(IsaLevel::kRef, nullptr);
+      const int64_t block_positions = seed % 2 == 0 ? 64 : 128;  // blocks of one and two key blocks
+      for (IsaLevel level : levels_here())
+        EXPECT_TRUE(same_bits(problem.paged(level, block_positions, seed), want))
+            << isa_level_name(level) << ", " << kv_dtype_name(dtype) << ", blocks of " << block_positions << ", "
+            << name(shape);
+    }
+}
+
+TEST(Attention, BlockNotAMultipleOfTheKeyBlockIsAnError) {
+  std::vector<float> q(8), out(8);
+  const std::vector<std::byte> cache(64 * 8 * 4);
+  const int32_t table[] = {0};
+  AttentionArgs args{q.data(), cache.data(), cache.data(), KvDtype::kF32, out.data(), 1, 0, 1, 1, 8, 0.35f};
+  args.block_table = table;
+  args.block_positions = 32;
+  try {
+    attention(args, nullptr);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "attention: block_positions = 32 is not a positive multiple of 64");
   }
 }
 

@@ -77,6 +77,8 @@ LAYOUTS = {
     "EP 2": ["--tp", "2", "--moe-ep", "2"],
     "TP 2": ["--tp", "2", "--moe-tp", "2"],
     "attention DP 2 + EP 2": ["--tp", "2", "--moe-ep", "2", "--enable-attention-dp"],
+    "attention DP 2 + EP 2, 2 KV blocks per rank": ["--tp", "2", "--moe-ep", "2", "--enable-attention-dp",
+                                                    "--kv-blocks", "2"],
     "PP 2": ["--pp", "2"],
     "DP 2": ["--dp", "2"],
     "Wide-EP 12 slots, online EPLB": ["--tp", "2", "--moe-ep", "2", "--enable-attention-dp", "--config",

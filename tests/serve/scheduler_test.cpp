@@ -1,6 +1,7 @@
 // Scheduler: a seeded request's text does not depend on what shares its batch or on prompt
-// chunking, a full queue refuses at once, a cancelled request leaves and is counted, and a closed
-// scheduler refuses new requests.
+// chunking, a full queue refuses at once, a cancelled request leaves and is counted, a closed
+// scheduler refuses new requests, and a KV pool too small for its requests keeps them waiting or
+// preempts them without changing their text (a request over the whole pool is a 400).
 #include "serve/scheduler.h"
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "model/presets.h"
+#include "serve/api_error.h"
 
 namespace moe::serve {
 namespace {
@@ -85,6 +87,52 @@ TEST_F(SchedulerTest, FullQueueRefusesAtOnceAndCancelledRequestsLeave) {
   scheduler.drain();  // returns at once: nothing is left to run
   EXPECT_EQ(scheduler.metrics().cancelled, 2);
   EXPECT_THROW(scheduler.submit(params("d", 4, 4)), Overloaded);  // closed
+}
+
+TEST(SchedulerPool, ATinyPoolServesEveryRequestWithItsTextAndRefusesOneOverIt) {
+  const auto model = std::make_shared<const model::Model>(model::make_preset_model("mixtral-tiny", 1, DType::kF32));
+  runtime::SessionOptions options;
+  options.threads = 2;
+  options.kv_blocks = 2;
+  runtime::Session session(parallel::Communicator::single(), model, options);
+  auto params = [&](uint64_t seed, int64_t max_tokens) {
+    GenerationParams p;
+    p.prompt = session.tokenizer().encode("Once upon a time", true);
+    p.max_tokens = max_tokens;
+    p.sampler = {.temperature = 0.9f, .top_k = 0, .top_p = 0.95f, .seed = seed};
+    p.stop_at_eos = false;
+    return p;
+  };
+  auto text_of = [](Generation& generation) {
+    std::string text;
+    for (;;) {
+      const GenerationUpdate update = generation.take(std::chrono::seconds(1));
+      EXPECT_FALSE(update.error) << *update.error;
+      text += update.text;
+      if (update.done()) return text;
+    }
+  };
+  Scheduler scheduler(session, {.max_num_seqs = 4, .max_num_tokens = 512, .max_queued = 8});
+  const int64_t n_prompt = static_cast<int64_t>(params(0, 1).prompt.size());
+  try {
+    scheduler.submit(params(1, 129 - n_prompt));  // 129 positions: 3 blocks of 64
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status(), 400);
+  }
+  // Each request needs both blocks before it ends (80 positions): one of two started is preempted.
+  const int64_t max_tokens = 80 - n_prompt;
+  std::vector<std::string> alone;
+  for (uint64_t seed : {1, 2, 3}) alone.push_back(text_of(*scheduler.submit(params(seed, max_tokens))));
+  std::vector<std::shared_ptr<Generation>> together;
+  for (uint64_t seed : {1, 2, 3}) together.push_back(scheduler.submit(params(seed, max_tokens)));
+  for (size_t i = 0; i < together.size(); ++i) EXPECT_EQ(text_of(*together[i]), alone[i]) << "request " << i;
+  scheduler.drain();
+  const Metrics metrics = scheduler.metrics();
+  EXPECT_EQ(metrics.kv_blocks, 2);
+  EXPECT_EQ(metrics.kv_blocks_used, 0);
+  EXPECT_GT(metrics.preemptions, 0);
+  EXPECT_EQ(metrics.finished_length, 6);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 // once (keys transposed; values decoded into contiguous zero-padded rows, since read in place the
 // cache's n_kv_heads-wide stride maps a block's values onto a few L1 sets) and runs the level's
 // block kernel over every row of its tile that sees the block: the n_heads / n_kv_heads query
-// heads of each of its tokens, so a block is loaded into L1 once for up to 64 rows.
+// heads of each of its tokens, so a block is loaded into L1 once for up to 64 rows. A paged cache
+// is read through its block table one key block at a time: a cache block holds whole key blocks,
+// so the packing, and therefore every bit, is that of a contiguous cache.
 #include "kernels/attention/attention.h"
 
 #include <algorithm>
@@ -52,6 +54,13 @@ void decode_rows(const AttentionArgs& a, const Kernels& kernels, const std::byte
       kv_decode(a.kv_dtype, src + j * position_bytes, scratch + j * padded_dim, a.head_dim);
 }
 
+// Byte offset of cache position `position` (the first of a key block) in a.k_cache / a.v_cache.
+int64_t position_offset(const AttentionArgs& a, int64_t position, int64_t position_bytes) {
+  if (a.block_table == nullptr) return position * position_bytes;
+  const int64_t block = a.block_table[position / a.block_positions];
+  return (block * a.block_positions + position % a.block_positions) * position_bytes;
+}
+
 void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head, int64_t token_begin,
                  int64_t token_end) {
   const int64_t group = a.n_heads / a.n_kv_heads;
@@ -78,7 +87,7 @@ void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head
   const int64_t last_position = a.first_position + token_end - 1;
   for (int64_t block = 0; block <= last_position; block += kAttentionBlock) {
     const int64_t n_keys = std::min(kAttentionBlock, last_position + 1 - block);
-    const int64_t offset = block * position_bytes + kv_head * head_bytes;
+    const int64_t offset = position_offset(a, block, position_bytes) + kv_head * head_bytes;
     if (a.kv_dtype == KvDtype::kF32) {  // keys are transposed straight from the cache
       kernels.transpose(reinterpret_cast<const float*>(a.k_cache + offset), position_bytes / 4, n_keys, a.head_dim,
                         kt.data());
@@ -112,6 +121,9 @@ void run(IsaLevel level, const AttentionArgs& a, ThreadPool* pool) {
             "attention: head_dim = ", a.head_dim, ", first_position = ", a.first_position, ", n_tokens = ", a.n_tokens,
             " (need > 0, >= 0, >= 0)");
   MOE_CHECK(a.scale > 0, ConfigError, "attention: scale = ", a.scale, " (need > 0)");
+  MOE_CHECK(a.block_table == nullptr || (a.block_positions > 0 && a.block_positions % kAttentionBlock == 0),
+            ConfigError, "attention: block_positions = ", a.block_positions, " is not a positive multiple of ",
+            kAttentionBlock);
   const Kernels kernels = kernels_for(level);
   const int64_t n_tiles = (a.n_tokens + kQueryTile - 1) / kQueryTile;
   // The last tiles see the most keys: they go first so that the threads finish together.

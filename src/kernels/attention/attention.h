@@ -1,7 +1,9 @@
 // Causal scaled-dot-product attention of new query tokens over a KV cache, with GQA.
 // Shapes: q [n_tokens, n_heads * head_dim]; cache k/v [capacity][n_kv_heads] head vectors of
-// kv_head_bytes(kv_dtype, head_dim) bytes; out [n_tokens, n_heads * head_dim]. Query token t sits
-// at position first_position + t and sees cache positions [0, first_position + t].
+// kv_head_bytes(kv_dtype, head_dim) bytes, contiguous or paged (blocks of block_positions
+// positions, position p in block block_table[p / block_positions]); out [n_tokens, n_heads *
+// head_dim]. Query token t sits at position first_position + t and sees cache positions
+// [0, first_position + t].
 // A token's output bits depend only on its own query and the cache, never on n_tokens or the
 // threads, and are the same on every ISA level (attention_kernels.h gives the algorithm).
 #pragma once
@@ -13,6 +15,9 @@
 #include "kernels/kv_codec.h"
 
 namespace moe::kernels {
+
+// Keys are read in blocks of this many positions, aligned at position 0 (attention_kernels.h).
+constexpr int64_t kAttentionBlock = 64;
 
 struct AttentionArgs {
   const float* q;
@@ -26,6 +31,11 @@ struct AttentionArgs {
   int64_t n_kv_heads;
   int64_t head_dim;
   float scale;  // multiplies q.k (usually 1 / sqrt(head_dim))
+  // Paged cache: k_cache / v_cache hold blocks of block_positions positions (a multiple of
+  // kAttentionBlock, so a key block never straddles two cache blocks), and cache position p lives
+  // in block block_table[p / block_positions]. nullptr: one contiguous cache.
+  const int32_t* block_table = nullptr;
+  int64_t block_positions = 0;
 };
 
 void attention(const AttentionArgs& args, ThreadPool* pool);

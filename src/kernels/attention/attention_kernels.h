@@ -15,9 +15,9 @@
 
 #include <cstdint>
 
-namespace moe::kernels {
+#include "kernels/attention/attention.h"
 
-constexpr int64_t kAttentionBlock = 64;
+namespace moe::kernels {
 constexpr int64_t kAttentionLanes = 16;  // head vectors are padded to a multiple of this
 
 // One key block of one KV head, packed by the driver.
