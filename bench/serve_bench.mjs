@@ -3,7 +3,8 @@
 // llama-server, vLLM, ...), with vLLM's benchmark_serving definitions. Node 20, no dependencies.
 // A closed loop of `concurrency` clients sends num-prompts streamed requests (temperature 0,
 // ignore_eos, max_tokens = output length) and measures, per concurrency level:
-//   TTFT  time from sending a request to its first chunk with text
+//   TTFT  time from sending a request to its first chunk with text (with no text at all: its
+//         first chunk with a choice)
 //   TPOT  (E2E - TTFT) / (output tokens - 1), per request with more than one output token
 //   ITL   the gaps between successive chunks with text, over all requests
 //   E2E   time from sending a request to its last chunk with choices
@@ -37,7 +38,7 @@ const HELP = `Usage: node bench/serve_bench.mjs --url URL [options]
                           request's figures (tokens, TTFT, E2E, ITL gaps) in results[].requests
   --help                  this text
 
-A failed request (connection, HTTP status, error event, a stream without text) stops the run
+A failed request (connection, HTTP status, error event, a stream without choices) stops the run
 with a one-line error and exit code 1.`;
 
 class UsageError extends Error {}
@@ -213,7 +214,7 @@ async function runRequest(opts, model, item) {
   const start = performance.now();
   const response = await send(url, { method: "POST", headers: headers(opts), body: JSON.stringify(body) });
   if (!response.ok) throw await httpError(url, response);
-  const r = { ttft: null, itl: [], e2e: null, textChunks: 0, usage: null };
+  const r = { ttft: null, firstChoice: null, itl: [], e2e: null, textChunks: 0, usage: null };
   let last = null;
   let buffered = "";
   let done = false;
@@ -237,6 +238,7 @@ async function runRequest(opts, model, item) {
       if (chunk.usage) r.usage = chunk.usage;
       const choice = chunk.choices?.[0];
       if (!choice) continue;
+      r.firstChoice ??= now;
       r.e2e = now;
       if (typeof choice.text !== "string" || choice.text.length === 0) continue;
       if (r.ttft === null) r.ttft = now;
@@ -246,7 +248,8 @@ async function runRequest(opts, model, item) {
     }
   }
   if (!done) await reader.cancel().catch(() => {});
-  if (r.ttft === null) throw new Error(`${url}: the stream carried no text (${r.e2e === null ? "no choices" : "only empty text"})`);
+  if (r.e2e === null) throw new Error(`${url}: the stream carried no choices`);
+  r.ttft ??= r.firstChoice;  // no text at all (e.g. only end-of-sequence tokens): vLLM's first choice
   return r;
 }
 
