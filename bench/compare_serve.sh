@@ -78,7 +78,7 @@ start() {
   url=""
   for _ in $(seq 1200); do
     kill -0 "$server" 2>/dev/null || die "$name exited: $(tail -n 3 "$log" | tr '\n' ' ')"
-    [ -n "$url" ] || url=$(grep -ho "http://127\.0\.0\.1:[0-9]*" "$log" | head -n 1 || true)
+    [ -n "$url" ] || url=$(grep -ho "http://127\.0\.0\.1:[0-9]*" "$log" 2>/dev/null | head -n 1 || true)
     [ -n "$url" ] && curl -sf "$url/health" >/dev/null && return 0
     sleep 0.1
   done

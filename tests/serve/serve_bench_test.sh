@@ -19,7 +19,7 @@ start_server() {
   server=$!
   url=""
   for _ in $(seq 600); do
-    url=$(grep -ho "http://[0-9.]*:[0-9]*" "$log" | head -n 1)
+    url=$(grep -ho "http://[0-9.]*:[0-9]*" "$log" 2>/dev/null | head -n 1)
     [ -n "$url" ] && return 0
     kill -0 "$server" 2>/dev/null || break
     sleep 0.1
