@@ -27,9 +27,11 @@ const HELP = `Usage: node bench/serve_bench.mjs --url URL [options]
   --input-len N           random prompts of exactly N token ids (default 128)
   --output-len M          max_tokens of each request (default 128; ignore_eos makes it exact)
   --dataset FILE          prompts from a JSON Lines file instead of random ones: one object a line,
-                          {"prompt": "text" or [ids], "output_len": M (optional)}; reused in order
+                          {"prompt": "text" or [ids], "output_len": M (optional)}; taken in order,
+                          from the start again when all are used
   --num-prompts N         requests per concurrency level (default max(4 * concurrency, 8))
-  --seed S                seed of the random prompts (default 0): the same seed, the same prompts
+  --seed S                seed of the random prompts (default 0): the same seed, the same prompts;
+                          the warm-up and each level get prompts of their own, none sent twice
   --vocab-range LO,HI     token ids of random prompts, inclusive (default 3,508: no special token
                           in any moe init preset, nor in SentencePiece or byte-level vocabularies)
   --warmup N              untimed requests before the first level (default 1)
@@ -129,8 +131,9 @@ function generator(seed) {
   };
 }
 
-// The first n prompts: {prompt, promptLen (ids sent, or null for text), outputLen}. Every level
-// takes its prompts from the front of the same sequence.
+// n prompts: {prompt, promptLen (ids sent, or null for text), outputLen}, the same sequence for
+// the same flags. The warm-up takes the first ones and each level the next ones, so that no prompt
+// is sent twice in a run (a server's prefix cache finds nothing to reuse), unless a dataset runs out.
 function makePrompts(opts, n) {
   if (opts.dataset) {
     let lines;
@@ -337,12 +340,14 @@ async function main() {
   try { opts = parseArgs(process.argv.slice(2)); } catch (e) { die(e.message); }
   try {
     const counts = opts.concurrency.map((c) => opts.numPrompts ?? Math.max(4 * c, 8));
-    const prompts = makePrompts(opts, Math.max(...counts, opts.warmup));
+    const prompts = makePrompts(opts, opts.warmup + counts.reduce((a, b) => a + b, 0));
     const model = opts.model ?? (await defaultModel(opts));
     for (let i = 0; i < opts.warmup; i++) await runRequest(opts, model, prompts[i]);
     const results = [];
+    let next = opts.warmup;
     for (const [k, c] of opts.concurrency.entries()) {
-      results.push(await runLevel(opts, model, prompts.slice(0, counts[k]), c));
+      results.push(await runLevel(opts, model, prompts.slice(next, next + counts[k]), c));
+      next += counts[k];
       if (!opts.json) process.stderr.write(`serve_bench: concurrency ${c} done\n`);
     }
     const report = {
