@@ -6,6 +6,7 @@
 #
 #   bench/compare_serve.sh MOE_BIN LLAMA_SERVER_BIN GGUF [--threads N] [--shapes 128x128,512x32,32x256]
 #       [--concurrency 1,4,16,64] [--num-prompts N] [--out DIR] [--moe-args "..."] [--llama-args "..."]
+#       [--llama-body JSON]
 #
 # Both servers get the same requests (serve_bench's seeded random token-id prompts, temperature 0,
 # ignore_eos, max_tokens = output length, streamed with usage) and run with prompt caching off:
@@ -17,6 +18,16 @@
 #             one request; --no-cache-prompt makes the per-request cache_prompt default false,
 #             --cache-ram 0 turns off its host-memory prompt cache; -fa on as compare_llama_bench.sh)
 # moe's KV cache is f32, llama-server's f16 (its default). --moe-args / --llama-args add flags.
+#
+# llama-server runs its chat-output parser on /v1/completions text too, and that parser fails on
+# invalid UTF-8: a random-weight model that emits a lone byte token (<0xC8> ...) gets its stream
+# ended by an error event ("The model produced output that does not match the expected
+# Content-only format"), which stops serve_bench. So for a SentencePiece GGUF (`moe info` says
+# so; its byte tokens <0x00>..<0xFF> are ids 3..258) llama-server's requests carry
+# {"logit_bias": [[3, false], ..., [258, false]]}: it never samples a byte token. moe serve
+# gets no bias (it has no logit_bias; its output turns invalid bytes into U+FFFD); the work per
+# token is the same, only the greedy token ids differ. --llama-body JSON replaces that body
+# ('{}' for none; other tokenizers get none by default).
 # serve_bench's reports are kept as DIR/{moe,llama}-IxO.json (DIR: --out, default a temporary
 # folder). Needs node (20+) and curl. Measure on a quiet machine: nothing here checks for load.
 set -euo pipefail
@@ -29,6 +40,7 @@ die() { echo "compare_serve: error: $*" >&2; exit 1; }
 MOE=$1 LLAMA=$2 GGUF=$3
 shift 3
 THREADS=$(nproc) SHAPES="128x128,512x32,32x256" CONC="1,4,16,64" NUM_PROMPTS="" OUT="" MOE_ARGS="" LLAMA_ARGS=""
+LLAMA_BODY=auto
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || die "$1 needs a value"
   case "$1" in
@@ -39,6 +51,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2 ;;
     --moe-args) MOE_ARGS=$2 ;;
     --llama-args) LLAMA_ARGS=$2 ;;
+    --llama-body) LLAMA_BODY=$2 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
   shift 2
@@ -52,6 +65,13 @@ done
 [ -z "$NUM_PROMPTS" ] || [[ "$NUM_PROMPTS" =~ ^[1-9][0-9]*$ ]] || die "--num-prompts must be a positive integer"
 command -v node >/dev/null || die "node is not installed"
 command -v curl >/dev/null || die "curl is not installed"
+
+if [ "$LLAMA_BODY" = auto ]; then
+  LLAMA_BODY='{}'
+  if "$MOE" info --model "$GGUF" | grep -q "SentencePiece tokenizer"; then
+    LLAMA_BODY=$(node -e 'console.log(JSON.stringify({logit_bias: Array.from({length: 256}, (_, i) => [3 + i, false])}))')
+  fi
+fi
 
 BENCH="$(cd "$(dirname "$0")" && pwd)/serve_bench.mjs"
 OUT=${OUT:-$(mktemp -d /tmp/compare_serve.XXXXXX)}
@@ -85,25 +105,25 @@ start() {
   die "$name did not answer on /health within 120 s (log: $log)"
 }
 
-# bench NAME: serve_bench for every shape against the running server.
+# bench NAME BODY: serve_bench for every shape against the running server, BODY merged into each request.
 bench() {
   local shape
   for shape in ${SHAPES//,/ }; do
     echo "compare_serve: $1 ${shape/x/ in, } out at concurrency $CONC" >&2
     node "$BENCH" --url "$url" --input-len "${shape%x*}" --output-len "${shape#*x}" --concurrency "$CONC" \
-      ${NUM_PROMPTS:+--num-prompts "$NUM_PROMPTS"} --json >"$OUT/$1-$shape.json"
+      ${NUM_PROMPTS:+--num-prompts "$NUM_PROMPTS"} --extra-body "$2" --json >"$OUT/$1-$shape.json"
   done
 }
 
 # shellcheck disable=SC2086 # the extra args are split on purpose
 start moe "$MOE" serve --model "$GGUF" -t "$THREADS" --host 127.0.0.1 --port 0 --max-num-seqs "$MAX_C" \
   --max-queued "$MAX_C" $MOE_ARGS
-bench moe
+bench moe '{}'
 stop_server
 # shellcheck disable=SC2086
 start llama "$LLAMA" -m "$GGUF" -t "$THREADS" -tb "$THREADS" --host 127.0.0.1 --port 0 -np "$MAX_C" \
   -c $((MAX_C * MAX_IO)) -fa on --no-cache-prompt --cache-reuse 0 --cache-ram 0 --no-warmup $LLAMA_ARGS
-bench llama
+bench llama "$LLAMA_BODY"
 stop_server
 
 echo "$GGUF, -t $THREADS, reports in $OUT"

@@ -163,8 +163,10 @@ function makePrompts(opts, n) {
   }));
 }
 
+// A connection per request: a server that closes an idle kept-alive connection (llama-server's
+// HTTP library does) races the next request sent on it, which then fails with "other side closed".
 function headers(opts) {
-  const h = { "Content-Type": "application/json" };
+  const h = { "Content-Type": "application/json", Connection: "close" };
   if (opts.apiKey) h.Authorization = `Bearer ${opts.apiKey}`;
   return h;
 }
