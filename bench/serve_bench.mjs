@@ -163,8 +163,8 @@ function makePrompts(opts, n) {
   }));
 }
 
-// A connection per request: a server that closes an idle kept-alive connection (llama-server's
-// HTTP library does) races the next request sent on it, which then fails with "other side closed".
+// A connection per request: on a reused kept-alive connection a request to llama-server once
+// failed with "other side closed" before reaching a slot (the server closing it as it was reused).
 function headers(opts) {
   const h = { "Content-Type": "application/json", Connection: "close" };
   if (opts.apiKey) h.Authorization = `Bearer ${opts.apiKey}`;
