@@ -68,7 +68,8 @@ command -v curl >/dev/null || die "curl is not installed"
 
 if [ "$LLAMA_BODY" = auto ]; then
   LLAMA_BODY='{}'
-  if "$MOE" info --model "$GGUF" | grep -q "SentencePiece tokenizer"; then
+  info=$("$MOE" info --model "$GGUF")
+  if grep -q "SentencePiece tokenizer" <<<"$info"; then
     LLAMA_BODY=$(node -e 'console.log(JSON.stringify({logit_bias: Array.from({length: 256}, (_, i) => [3 + i, false])}))')
   fi
 fi
