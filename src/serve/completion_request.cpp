@@ -14,6 +14,7 @@ namespace moe::serve {
 namespace {
 
 constexpr int64_t kIntMax = std::numeric_limits<int64_t>::max();
+constexpr int64_t kDefaultMaxTokens = 16;  // OpenAI's for completions
 
 // The prompt: a string, token ids, or a list holding exactly one of those.
 std::vector<int32_t> read_prompt(const nlohmann::json& object, const ServedModel& model) {
@@ -75,8 +76,9 @@ void reject_unsupported(const nlohmann::json& object) {
 
 }  // namespace
 
-CompletionRequest parse_completion_request(const std::string& body, const ServedModel& model) {
-  const nlohmann::json object = parse_object(body);
+CompletionRequest parse_generation_request(const nlohmann::json& object, const ServedModel& model,
+                                           const PromptReader& read_prompt_ids,
+                                           std::optional<int64_t> default_max_tokens) {
   if (const std::optional<std::string> name = get_string(object, "model"); name && *name != model.name)
     throw ApiError(400, "the model '" + *name + "' does not exist; this server serves '" + model.name + "'", "model",
                    "model_not_found");
@@ -84,8 +86,13 @@ CompletionRequest parse_completion_request(const std::string& body, const Served
 
   CompletionRequest request;
   GenerationParams& params = request.params;
-  params.prompt = read_prompt(object, model);
-  params.max_tokens = get_int(object, "max_tokens", 1, kIntMax).value_or(16);
+  params.prompt = read_prompt_ids(object);
+  const auto n_prompt = static_cast<int64_t>(params.prompt.size());
+  // max_completion_tokens is OpenAI's newer name; it wins, as in vLLM.
+  const std::optional<int64_t> max_tokens = get_int(object, "max_tokens", 1, kIntMax);
+  const std::optional<int64_t> max_completion_tokens = get_int(object, "max_completion_tokens", 1, kIntMax);
+  params.max_tokens = max_completion_tokens.value_or(max_tokens.value_or(
+      default_max_tokens.value_or(model.context > n_prompt ? model.context - n_prompt : kDefaultMaxTokens)));
   params.sampler.temperature = static_cast<float>(get_number(object, "temperature", 0, 2).value_or(1));
   params.sampler.top_p = static_cast<float>(get_number(object, "top_p", 0, 1).value_or(1));
   if (params.sampler.top_p <= 0) throw bad_field("top_p", "must be greater than 0");
@@ -105,7 +112,6 @@ CompletionRequest parse_completion_request(const std::string& body, const Served
     request.include_usage = get_bool(*it, "include_usage").value_or(false);
   }
 
-  const auto n_prompt = static_cast<int64_t>(params.prompt.size());
   if (model.context > 0 && (n_prompt > model.context || params.max_tokens > model.context - n_prompt))
     throw ApiError(400,
                    "this model's maximum context length is " + std::to_string(model.context) +
@@ -113,6 +119,12 @@ CompletionRequest parse_completion_request(const std::string& body, const Served
                        std::to_string(params.max_tokens) + " for the completion",
                    "prompt", "context_length_exceeded");
   return request;
+}
+
+CompletionRequest parse_completion_request(const std::string& body, const ServedModel& model) {
+  return parse_generation_request(
+      parse_object(body), model, [&](const nlohmann::json& object) { return read_prompt(object, model); },
+      kDefaultMaxTokens);
 }
 
 }  // namespace moe::serve

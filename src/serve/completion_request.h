@@ -5,7 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "serve/generation.h"
 #include "tokenizer/tokenizer.h"
@@ -27,5 +32,13 @@ struct CompletionRequest {
 
 // Throws ApiError (400) naming the field at fault.
 CompletionRequest parse_completion_request(const std::string& body, const ServedModel& model);
+
+// What every generating endpoint reads around its own prompt: the model's name, the fields not
+// implemented, max_tokens (or max_completion_tokens; unset: `default_max_tokens`, or with none the
+// rest of the context), the sampling fields, stop, ignore_eos, stream and stream_options; then the
+// prompt and max_tokens are checked against the context. `read_prompt` makes the prompt's ids.
+using PromptReader = std::function<std::vector<int32_t>(const nlohmann::json& object)>;
+CompletionRequest parse_generation_request(const nlohmann::json& object, const ServedModel& model,
+                                           const PromptReader& read_prompt, std::optional<int64_t> default_max_tokens);
 
 }  // namespace moe::serve

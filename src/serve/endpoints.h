@@ -40,13 +40,17 @@ class OpenStreams {
   int n_ = 0;
 };
 
+struct ServedChatTemplate;
+
 struct ServeContext {
   ServedModel model;
+  const ServedChatTemplate* chat = nullptr;  // the chat template, or why there is none
   Scheduler* scheduler = nullptr;
   OpenStreams* streams = nullptr;
 };
 
 void add_completions_endpoint(httplib::Server& server, const ServeContext& context);  // POST /v1/completions
+void add_chat_endpoint(httplib::Server& server, const ServeContext& context);         // POST /v1/chat/completions
 void add_tokenize_endpoints(httplib::Server& server, const ServeContext& context);    // POST /tokenize, /detokenize
 
 void send_json(httplib::Response& response, int status, const Json& body);

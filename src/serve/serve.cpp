@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "runtime/session.h"
+#include "serve/chat_request.h"
 
 namespace moe::serve {
 
@@ -64,9 +65,15 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options) {
   session_options.threads = options.threads;
   const std::unique_ptr<runtime::Session> session = runtime::Session::open(mpi, session_options);
 
+  const ServedChatTemplate chat =
+      served_chat_template(options.chat_template, session->tokenizer().vocab().chat_template);
+  if (!chat.chat_template)
+    std::fprintf(stderr, "moe serve: /v1/chat/completions will answer 400: %s\n", chat.missing.c_str());
+
   OpenStreams streams;
   ServeContext context;
   context.streams = &streams;
+  context.chat = &chat;
   context.model.name = options.served_model_name.empty() ? options.model : options.served_model_name;
   context.model.tokenizer = &session->tokenizer();
   context.model.context = session->model().config.max_positions;

@@ -14,6 +14,7 @@ namespace moe::serve {
 struct ServeOptions {
   std::string model;              // --model: HF directory, GGUF file or training save directory
   std::string served_model_name;  // the "model" of requests and /v1/models; empty: --model as given
+  std::string chat_template;      // --chat-template FILE; empty: the model's own template
   int threads = 0;                // compute threads; 0: the machine's cores
   HttpOptions http;               // --host, --port, --api-key (n_handler_threads derived)
   SchedulerOptions scheduler;     // --max-num-seqs, --max-num-tokens, --max-queued

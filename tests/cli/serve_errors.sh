@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `moe serve` refuses bad options, a missing model, an address it cannot listen on and a parallel
-# layout with one error line and exit code 1 (tests/serve/ drives a running server).
+# `moe serve` refuses bad options, a missing model, a chat template file it cannot read or parse, an
+# address it cannot listen on and a parallel layout with one error line and exit code 1
+# (tests/serve/ drives a running server).
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
@@ -13,6 +14,11 @@ expect_error "max-queued" "--max-queued.*-1" "$MOE" serve --model "$WORK/tiny" -
 expect_error "port" "--port.*70000" "$MOE" serve --model "$WORK/tiny" --port 70000
 expect_error "threads" "-t: must be >= 0" "$MOE" serve --model "$WORK/tiny" -t -2
 expect_error "bad host" "--host 256.1.1.1 --port 0: cannot listen" "$MOE" serve --model "$WORK/tiny" --host 256.1.1.1 --port 0
+expect_error "chat template file" "--chat-template .*nowhere.jinja: cannot open" \
+  "$MOE" serve --model "$WORK/tiny" --port 0 --chat-template "$WORK/nowhere.jinja"
+printf 'a\n{%% macro f() %%}{%% endmacro %%}' >"$WORK/bad.jinja"
+expect_error "bad chat template" "--chat-template .*bad.jinja: chat template line 2: the tag 'macro' is not supported" \
+  "$MOE" serve --model "$WORK/tiny" --port 0 --chat-template "$WORK/bad.jinja"
 expect_job_error "parallel layout" "moe serve: parallel layouts are not supported yet" \
   mpirun -np 2 "$MOE" serve --model "$WORK/tiny" --port 0
 finish
