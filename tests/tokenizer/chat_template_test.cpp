@@ -121,6 +121,27 @@ TEST(ChatTemplate, SyntaxErrorsNameTheLine) {
   EXPECT_EQ(error_of("{% endfor %}"), "chat template line 1: the tag 'endfor' is not supported by this Jinja subset");
 }
 
+TEST(ChatTemplate, DeepNestingIsRefusedNotACrash) {
+  const int n = 100000;
+  EXPECT_EQ(error_of("{{ " + std::string(n, '(') + "1" + std::string(n, ')') + " }}"),
+            "chat template line 1: nested deeper than 256 levels");
+  std::string ifs;
+  for (int i = 0; i < n; ++i) ifs += "{% if true %}";
+  EXPECT_EQ(error_of(ifs), "chat template line 1: nested deeper than 256 levels");
+  std::string elses = "{{ 1";
+  for (int i = 0; i < n; ++i) elses += " if x else 2";
+  EXPECT_EQ(error_of(elses + " }}"), "chat template line 1: nested deeper than 256 levels");
+  std::string nots = "{{ ";
+  for (int i = 0; i < n; ++i) nots += "not ";
+  EXPECT_EQ(error_of(nots + "x }}"), "chat template line 1: nested deeper than 256 levels");
+  // Messages too: a conversation's values nested past the limit are a TemplateError.
+  nlohmann::ordered_json deep = "x";
+  for (int i = 0; i < 1000; ++i) deep = nlohmann::ordered_json::array({deep});
+  ChatTemplateInputs inputs;
+  inputs.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", "hi"}, {"extra", deep}}});
+  EXPECT_THROW(ChatTemplate("{{ messages|length }}").render(inputs), TemplateError);
+}
+
 TEST(ChatTemplate, RuntimeErrorsNameTheLineAndValue) {
   EXPECT_EQ(error_of("a\n\n{{ m.content.x }}", {{"m", jinja::Value(jinja::Dict{})}}),
             "chat template line 3: 'm.content' is undefined (reading .x)");

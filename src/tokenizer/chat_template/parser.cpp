@@ -118,6 +118,7 @@ class Parser {
           return body;
         }
         if (name == "generation") {  // transformers' assistant-mask tag: renders its body
+          const Nesting nesting(*this);
           expect(K::kBlockEnd, "'%}'");
           std::string inner;
           for (auto& s : parse_body({"endgeneration"}, inner)) body.push_back(std::move(s));
@@ -138,6 +139,7 @@ class Parser {
   }
 
   std::unique_ptr<Stmt> parse_statement(const std::string& name, int line) {
+    const Nesting nesting(*this);
     auto s = std::make_unique<Stmt>();
     s->line = line;
     std::string end;
@@ -215,6 +217,7 @@ class Parser {
   ExprPtr parse_expression() { return parse_condexpr(); }
 
   ExprPtr parse_condexpr() {
+    const Nesting nesting(*this);
     ExprPtr expr = parse_or();
     while (is_name("if")) {
       const int at = line();
@@ -251,6 +254,7 @@ class Parser {
   }
 
   ExprPtr parse_not() {
+    const Nesting nesting(*this);
     if (is_name("not")) {
       const int at = line();
       ++pos_;
@@ -329,7 +333,17 @@ class Parser {
     return left;
   }
 
+  // Counts the parser's recursion; a template nested deeper than kMaxDepth is refused.
+  struct Nesting {
+    explicit Nesting(Parser& parser) : parser_(parser) {
+      if (++parser_.depth_ > kMaxDepth) parser_.fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    ~Nesting() { --parser_.depth_; }
+    Parser& parser_;
+  };
+
   ExprPtr parse_unary(bool with_filter) {
+    const Nesting nesting(*this);
     const int at = line();
     ExprPtr node;
     if (skip_op("-")) {
@@ -532,6 +546,7 @@ class Parser {
 
   std::vector<Token> tokens_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -8,7 +8,8 @@
 
 namespace moe::tokenizer::jinja {
 
-Value Value::from_json(const nlohmann::ordered_json& json) {
+Value Value::from_json(const nlohmann::ordered_json& json, int depth) {
+  if (depth > kMaxDepth) throw TemplateError("a value nested deeper than " + std::to_string(kMaxDepth) + " levels");
   switch (json.type()) {
     case nlohmann::ordered_json::value_t::null:
       return none();
@@ -23,12 +24,12 @@ Value Value::from_json(const nlohmann::ordered_json& json) {
       return Value(json.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       List list;
-      for (const auto& item : json) list.push_back(from_json(item));
+      for (const auto& item : json) list.push_back(from_json(item, depth + 1));
       return Value(std::move(list));
     }
     case nlohmann::ordered_json::value_t::object: {
       Dict dict;
-      for (const auto& [key, item] : json.items()) dict.emplace_back(key, from_json(item));
+      for (const auto& [key, item] : json.items()) dict.emplace_back(key, from_json(item, depth + 1));
       return Value(std::move(dict));
     }
     default:

@@ -22,6 +22,9 @@ class TemplateError : public Error {
   using Error::Error;
 };
 
+// How deep values and expressions may nest: deeper input is refused, never a stack overflow.
+inline constexpr int kMaxDepth = 256;
+
 class Value;
 using List = std::vector<Value>;
 using Dict = std::vector<std::pair<std::string, Value>>;  // insertion order, as Python's dict
@@ -43,7 +46,8 @@ class Value {
       : kind_(Kind::kList), tuple_(is_tuple), list_(std::make_shared<List>(std::move(list))) {}
   Value(Dict dict, bool is_namespace = false)
       : kind_(is_namespace ? Kind::kNamespace : Kind::kDict), dict_(std::make_shared<Dict>(std::move(dict))) {}
-  static Value from_json(const nlohmann::ordered_json& json);
+  // TemplateError for values nested deeper than kMaxDepth.
+  static Value from_json(const nlohmann::ordered_json& json, int depth = 0);
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }
