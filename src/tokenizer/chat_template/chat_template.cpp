@@ -29,7 +29,7 @@ jinja::Value message_value(const nlohmann::ordered_json& message) {
 
 }  // namespace
 
-ChatTemplate::ChatTemplate(std::string source) : source_(std::move(source)), body_(jinja::parse_template(source_)) {}
+ChatTemplate::ChatTemplate(const std::string& source) : body_(jinja::parse_template(source)) {}
 
 std::string ChatTemplate::render(const ChatTemplateInputs& inputs) const {
   jinja::List messages;

@@ -29,13 +29,11 @@ struct ChatTemplateInputs {
 class ChatTemplate {
  public:
   // Throws TemplateError for a template this Jinja subset cannot parse.
-  explicit ChatTemplate(std::string source);
+  explicit ChatTemplate(const std::string& source);
   // Throws TemplateError when rendering fails (including the template's raise_exception).
   std::string render(const ChatTemplateInputs& inputs) const;
-  const std::string& source() const { return source_; }
 
  private:
-  std::string source_;
   jinja::Body body_;
 };
 

@@ -64,7 +64,6 @@ class Value {
   const std::string& as_string() const { return *string_; }
   const List& as_list() const { return *list_; }
   const Dict& as_dict() const { return *dict_; }
-  Dict& mutable_dict() const { return *dict_; }  // namespaces only: `set ns.key = ...`
 
   // A dict's value for `key`, or undefined.
   Value get(const std::string& key) const;
