@@ -181,7 +181,8 @@ FEATURES = [
                        "{{ ms|selectattr('role', 'in', ['system', 'user'])|list|length }}",
      {"ms": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "x": True},
              {"role": "user", "content": "c"}]}),
-    ("tojson", "{{ v|tojson }}|{{ v|tojson(indent=2) }}|{{ 'é\"\\n'|tojson }}|{{ {}|tojson }}|{{ []|tojson(indent=2) }}",
+    ("tojson", "{{ v|tojson }}|{{ v|tojson(indent=2) }}|{{ 'é\"\\n'|tojson }}|{{ {}|tojson }}|{{ []|tojson(indent=2) }}"
+               "|{{ v|tojson(sort_keys=true) }}|{{ v|tojson(indent=0) }}",
      {"v": {"b": [1, 2.5, None, True, "x"], "a": {"n": -3, "f": 1e-7, "big": 1e21, "z": 0.0}}}),
     ("tests", "{{ x is defined }}{{ y is defined }}{{ y is undefined }}{{ none is none }}{{ 'a' is string }}"
               "{{ 1 is number }}{{ 1.5 is float }}{{ 1 is integer }}{{ true is boolean }}{{ d is mapping }}"

@@ -221,9 +221,16 @@ Value apply_filter(const std::string& name, const Value& target, const Args& arg
     if (target.is_undefined()) return Value(int64_t{0});
     type_error("length: the value has no length", target);
   }
-  if (name == "tojson") {
-    const Value indent = arg(args, kwargs, 0, "indent");
-    return Value(target.to_json(indent.is_int() ? static_cast<int>(indent.as_int()) : -1));
+  if (name == "tojson") {  // transformers' tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
+    const Value ensure_ascii = arg(args, kwargs, 0, "ensure_ascii", Value(false));
+    const Value indent = arg(args, kwargs, 1, "indent", Value::none());
+    const Value separators = arg(args, kwargs, 2, "separators", Value::none());
+    if (ensure_ascii.truthy() || !separators.is_none())
+      throw TemplateError("tojson: ensure_ascii and separators are not supported by this Jinja subset");
+    if (!indent.is_none() && (!indent.is_int() || indent.as_int() < 0 || indent.as_int() > 64))
+      type_error("tojson: indent must be None or an integer in [0, 64]", indent);
+    return Value(target.to_json(indent.is_none() ? -1 : static_cast<int>(indent.as_int()),
+                                arg(args, kwargs, 3, "sort_keys", Value(false)).truthy()));
   }
   if (name == "items") {
     if (target.is_undefined()) return Value(List{});

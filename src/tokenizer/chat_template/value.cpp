@@ -1,6 +1,7 @@
 // Value: Python's semantics for the few operations every template uses (truth, ==, str, repr, JSON).
 #include "tokenizer/chat_template/value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -240,7 +241,7 @@ std::string Value::str() const {
   }
 }
 
-void Value::write_json(std::string& out, int indent, int depth) const {
+void Value::write_json(std::string& out, int indent, bool sort_keys, int depth) const {
   const auto newline = [&](int level) {
     if (indent >= 0) out += "\n" + std::string(static_cast<size_t>(indent * level), ' ');
   };
@@ -274,7 +275,7 @@ void Value::write_json(std::string& out, int indent, int depth) const {
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += comma;
         newline(depth + 1);
-        (*list_)[i].write_json(out, indent, depth + 1);
+        (*list_)[i].write_json(out, indent, sort_keys, depth + 1);
       }
       newline(depth);
       out += ']';
@@ -286,12 +287,16 @@ void Value::write_json(std::string& out, int indent, int depth) const {
         return;
       }
       out += '{';
-      for (size_t i = 0; i < dict_->size(); ++i) {
+      std::vector<const std::pair<std::string, Value>*> items;
+      for (const auto& item : *dict_) items.push_back(&item);
+      if (sort_keys)
+        std::stable_sort(items.begin(), items.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+      for (size_t i = 0; i < items.size(); ++i) {
         if (i) out += comma;
         newline(depth + 1);
-        json_string(out, (*dict_)[i].first);
+        json_string(out, items[i]->first);
         out += ": ";
-        (*dict_)[i].second.write_json(out, indent, depth + 1);
+        items[i]->second.write_json(out, indent, sort_keys, depth + 1);
       }
       newline(depth);
       out += '}';
@@ -299,9 +304,9 @@ void Value::write_json(std::string& out, int indent, int depth) const {
   }
 }
 
-std::string Value::to_json(int indent) const {
+std::string Value::to_json(int indent, bool sort_keys) const {
   std::string out;
-  write_json(out, indent, 0);
+  write_json(out, indent, sort_keys, 0);
   return out;
 }
 

@@ -77,14 +77,15 @@ class Value {
   // dicts as repr.
   std::string str() const;
   std::string repr() const;
-  // json.dumps(value, ensure_ascii=False) with `indent` spaces (< 0: one line, ", " and ": ").
-  std::string to_json(int indent = -1) const;
+  // json.dumps(value, ensure_ascii=False, sort_keys=sort_keys) with `indent` spaces (< 0: one
+  // line, ", " and ": ").
+  std::string to_json(int indent = -1, bool sort_keys = false) const;
   // The Python type's name, for error messages.
   std::string type_name() const;
 
  private:
   explicit Value(Kind kind) : kind_(kind) {}
-  void write_json(std::string& out, int indent, int depth) const;
+  void write_json(std::string& out, int indent, bool sort_keys, int depth) const;
 
   Kind kind_ = Kind::kUndefined;
   bool tuple_ = false;
