@@ -16,8 +16,8 @@ expect_error "threads" "-t: must be >= 0" "$MOE" serve --model "$WORK/tiny" -t -
 expect_error "bad host" "--host 256.1.1.1 --port 0: cannot listen" "$MOE" serve --model "$WORK/tiny" --host 256.1.1.1 --port 0
 expect_error "chat template file" "--chat-template .*nowhere.jinja: cannot open" \
   "$MOE" serve --model "$WORK/tiny" --port 0 --chat-template "$WORK/nowhere.jinja"
-printf 'a\n{%% macro f() %%}{%% endmacro %%}' >"$WORK/bad.jinja"
-expect_error "bad chat template" "--chat-template .*bad.jinja: chat template line 2: the tag 'macro' is not supported" \
+printf 'a\n{%% call f() %%}{%% endcall %%}' >"$WORK/bad.jinja"
+expect_error "bad chat template" "--chat-template .*bad.jinja: chat template line 2: the tag 'call' is not supported" \
   "$MOE" serve --model "$WORK/tiny" --port 0 --chat-template "$WORK/bad.jinja"
 expect_job_error "parallel layout" "moe serve: parallel layouts are not supported yet" \
   mpirun -np 2 "$MOE" serve --model "$WORK/tiny" --port 0

@@ -199,6 +199,16 @@ FEATURES = [
                      "{{ d.items()|list }}", {"d": {"a": 1, "b": "two"}}),
     ("lists_and_dicts", "{{ [1, 2] + [3] }} {{ 'ab' * 2 }} {{ [0] * 3 }} {{ {'a': 1, 'b': [2]}['b'][0] }} {{ (1, 2)[1] }}",
      {}),
+    ("macro", "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('a') }} "
+              "{{ greet('b', '?') }} {{ greet(name='c', punct='.') }} {{ greet() }} {{ greet('d', punct=1) }}|", {}),
+    ("macro_scope", "{% set top = 'T' %}{% macro show(x) %}{{ top }}{{ x }}{{ item is defined }}{% set top = 'in' %}"
+                    "{% endmacro %}{% for item in [1, 2] %}{{ show(item) }}{% endfor %}{{ top }}", {}),
+    ("macro_calls_macro", "{% macro a(x) %}[{{ x }}]{% endmacro %}{% macro b(x) %}{{ a(x) ~ a(x * 2) }}{% endmacro %}"
+                          "{{ b(3) }}{% set r = b(1) %}{{ r|length }}", {}),
+    ("macro_whitespace", "{%- macro m(x) -%}\n  {{ x }}\n{%- endmacro -%}\n{{ m(1) }}\n{{ m(2) }}", {}),
+    ("macro_in_loop_namespace", "{% set ns = namespace(n=0) %}{% macro bump() %}{% set ns.n = ns.n + 1 %}{% endmacro %}"
+                                "{% for i in range(3) %}{{ bump() }}{% endfor %}{{ ns.n }}", {}),
+    ("macro_too_many_args_error", "{% macro m(x) %}{% endmacro %}{{ m(1, 2) }}", {}),
     ("raise_exception", "a{{ raise_exception('Roles must alternate: ' ~ n) }}", {"n": 3}),
     ("undefined_attribute_error", "{{ m.a.b }}", {"m": {}}),
     ("type_error", "{{ 'a' + 1 }}", {}),

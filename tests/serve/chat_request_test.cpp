@@ -65,9 +65,9 @@ TEST_F(ChatRequestTest, NoTemplateIsA400NamingTheFlag) {
     EXPECT_EQ(e.status(), 400);
     EXPECT_NE(std::string(e.what()).find("--chat-template FILE"), std::string::npos) << e.what();
   }
-  const ServedChatTemplate broken = served_chat_template("", "{% macro x() %}{% endmacro %}");
+  const ServedChatTemplate broken = served_chat_template("", "{% call x() %}{% endcall %}");
   EXPECT_EQ(broken.chat_template, nullptr);
-  EXPECT_NE(broken.missing.find("'macro' is not supported"), std::string::npos) << broken.missing;
+  EXPECT_NE(broken.missing.find("'call' is not supported"), std::string::npos) << broken.missing;
   EXPECT_THROW(served_chat_template(std::string(MOE_TEST_TMP) + "/none.jinja", ""), UsageError);
 }
 

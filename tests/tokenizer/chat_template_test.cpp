@@ -96,8 +96,10 @@ std::string error_of(const std::string& source, const jinja::Dict& variables = {
 }
 
 TEST(ChatTemplate, UnsupportedConstructsAreClearErrors) {
-  EXPECT_EQ(error_of("a\n{% macro f(x) %}{{ x }}{% endmacro %}"),
-            "chat template line 2: the tag 'macro' is not supported by this Jinja subset");
+  EXPECT_EQ(error_of("a\n{% call f() %}x{% endcall %}"),
+            "chat template line 2: the tag 'call' is not supported by this Jinja subset");
+  EXPECT_EQ(error_of("{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(1) }}"),
+            "chat template line 1: macro calls nested deeper than 64");
   EXPECT_EQ(error_of("{% include 'x' %}"),
             "chat template line 1: the tag 'include' is not supported by this Jinja subset");
   EXPECT_EQ(error_of("{{ x|wordwrap }}"),

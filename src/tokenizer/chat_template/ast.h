@@ -53,6 +53,7 @@ struct Stmt {
     kFor,       // for targets in expr [if filter]: body [else: else_body]
     kSet,       // set targets[0] = expr, or set targets[0].targets[1] = expr (attribute)
     kSetBlock,  // set targets[0]: body rendered
+    kMacro,     // macro targets[0](targets[1:] with defaults): body
     kBreak,
     kContinue,
   };
@@ -63,6 +64,7 @@ struct Stmt {
   ExprPtr filter;
   std::vector<std::string> targets;
   bool attribute = false;
+  std::vector<ExprPtr> defaults;  // kMacro: one per parameter, null when it has none
   std::vector<std::pair<ExprPtr, Body>> branches;
   Body body;
   Body else_body;

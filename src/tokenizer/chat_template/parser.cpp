@@ -190,6 +190,18 @@ class Parser {
         expect(K::kBlockEnd, "'%}'");
         s->body = parse_body({"endset"}, end);
       }
+    } else if (name == "macro") {
+      s->kind = Stmt::Kind::kMacro;
+      s->targets.push_back(expect_name());
+      expect_op("(");
+      while (!is_op(")")) {
+        s->targets.push_back(expect_name());
+        s->defaults.push_back(skip_op("=") ? parse_expression() : nullptr);
+        if (!skip_op(",")) break;
+      }
+      expect_op(")");
+      expect(K::kBlockEnd, "'%}'");
+      s->body = parse_body({"endmacro"}, end);
     } else if (name == "break" || name == "continue") {
       s->kind = name == "break" ? Stmt::Kind::kBreak : Stmt::Kind::kContinue;
     } else {

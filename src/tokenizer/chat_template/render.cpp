@@ -2,6 +2,7 @@
 // Python's operators.
 #include "tokenizer/chat_template/render.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -17,7 +18,7 @@ class Renderer {
  public:
   explicit Renderer(const Dict& variables) {
     scopes_.emplace_back();
-    for (const auto& [name, value] : variables) scopes_.back()[name] = value;
+    for (const auto& [name, value] : variables) scopes_.back().vars[name] = value;
   }
 
   std::string run(const Body& body) {
@@ -30,10 +31,30 @@ class Renderer {
     throw TemplateError("chat template line " + std::to_string(line) + ": " + what);
   }
 
+  // A variable scope: the template's, one per for-loop iteration, one per macro call.
+  struct Scope {
+    std::map<std::string, Value> vars;
+    std::map<std::string, const Stmt*> macros;
+  };
+
   Value lookup(const std::string& name) const {
-    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it)
-      if (const auto found = it->find(name); found != it->end()) return found->second;
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      if (const auto found = it->vars.find(name); found != it->vars.end()) return found->second;
+      if (it->macros.count(name)) return Value();
+    }
     return Value();
+  }
+
+  // The macro `name` names where it is looked up, or null.
+  const Stmt* find_macro(const std::string& name, size_t& depth) const {
+    for (size_t i = scopes_.size(); i-- > 0;) {
+      if (scopes_[i].vars.count(name)) return nullptr;
+      if (const auto found = scopes_[i].macros.find(name); found != scopes_[i].macros.end()) {
+        depth = i + 1;
+        return found->second;
+      }
+    }
+    return nullptr;
   }
 
   Flow exec(const Body& body) {
@@ -71,7 +92,7 @@ class Renderer {
       case Stmt::Kind::kSet: {
         Value value = eval(*s.expr);
         if (!s.attribute) {
-          scopes_.back()[s.targets[0]] = std::move(value);
+          scopes_.back().vars[s.targets[0]] = std::move(value);
           return Flow::kNormal;
         }
         const Value target = lookup(s.targets[0]);
@@ -84,10 +105,14 @@ class Renderer {
         std::string saved = std::move(out_);
         out_.clear();
         exec(s.body);
-        scopes_.back()[s.targets[0]] = Value(std::move(out_));
+        scopes_.back().vars[s.targets[0]] = Value(std::move(out_));
         out_ = std::move(saved);
         return Flow::kNormal;
       }
+      case Stmt::Kind::kMacro:
+        scopes_.back().vars.erase(s.targets[0]);
+        scopes_.back().macros[s.targets[0]] = &s;
+        return Flow::kNormal;
       case Stmt::Kind::kBreak:
         return Flow::kBreak;
       case Stmt::Kind::kContinue:
@@ -96,16 +121,16 @@ class Renderer {
     return Flow::kNormal;
   }
 
-  void bind(const Stmt& s, std::map<std::string, Value>& scope, const Value& item) {
+  void bind(const Stmt& s, Scope& scope, const Value& item) {
     if (s.targets.size() == 1) {
-      scope[s.targets[0]] = item;
+      scope.vars[s.targets[0]] = item;
       return;
     }
     const List parts = iterate(item);
     if (parts.size() != s.targets.size())
       fail(s.line, "cannot unpack " + std::to_string(parts.size()) + " values into " +
                        std::to_string(s.targets.size()) + " loop variables");
-    for (size_t i = 0; i < parts.size(); ++i) scope[s.targets[i]] = parts[i];
+    for (size_t i = 0; i < parts.size(); ++i) scope.vars[s.targets[i]] = parts[i];
   }
 
   Flow exec_for(const Stmt& s) {
@@ -137,7 +162,7 @@ class Renderer {
                    {"depth0", Value(int64_t{0})},
                    {"previtem", i > 0 ? items[i - 1] : Value()},
                    {"nextitem", i + 1 < n ? items[i + 1] : Value()}};
-      scopes_.back()["loop"] = Value(std::move(loop));
+      scopes_.back().vars["loop"] = Value(std::move(loop));
       bind(s, scopes_.back(), items[i]);
       const Flow flow = exec(s.body);
       scopes_.pop_back();
@@ -270,10 +295,63 @@ class Renderer {
         fail(e.line, undefined_name(*callee.args[0]) + " is undefined (calling ." + callee.name + "())");
       fail(e.line, "'" + target.type_name() + "' object has no method '" + callee.name + "' in this Jinja subset");
     }
+    size_t depth = 0;
+    if (callee.kind == Expr::Kind::kName) {
+      if (const Stmt* macro = find_macro(callee.name, depth)) {
+        eval_args(e, 1, args, kwargs);
+        return call_macro(*macro, depth, args, kwargs, e.line);
+      }
+    }
     if (callee.kind != Expr::Kind::kName || !lookup(callee.name).is_undefined())
       fail(e.line, undefined_name(callee) + " is not callable");
     eval_args(e, 1, args, kwargs);
     return call_global(callee.name, args, kwargs);
+  }
+
+  // A macro call renders its body in a scope of its parameters above the scopes it was defined
+  // in (not the caller's), and returns the text.
+  Value call_macro(const Stmt& macro, size_t depth, const Args& args, const Kwargs& kwargs, int line) {
+    const std::string& name = macro.targets[0];
+    const size_t n_params = macro.targets.size() - 1;
+    if (args.size() > n_params)
+      fail(line, "macro '" + name + "' takes not more than " + std::to_string(n_params) + " argument(s)");
+    if (macro_depth_ >= kMaxMacroDepth) fail(line, "macro calls nested deeper than " + std::to_string(kMaxMacroDepth));
+    Scope scope;
+    for (const auto& [key, value] : kwargs) {
+      const auto it = std::find(macro.targets.begin() + 1, macro.targets.end(), key);
+      if (it == macro.targets.end()) fail(line, "macro '" + name + "' has no argument '" + key + "'");
+      if (static_cast<size_t>(it - macro.targets.begin() - 1) < args.size())
+        fail(line, "macro '" + name + "' got multiple values for argument '" + key + "'");
+      scope.vars[key] = value;
+    }
+    std::vector<Scope> callers(std::make_move_iterator(scopes_.begin() + static_cast<std::ptrdiff_t>(depth)),
+                               std::make_move_iterator(scopes_.end()));
+    scopes_.resize(depth);
+    scopes_.push_back(std::move(scope));
+    std::string saved = std::move(out_);
+    out_.clear();
+    ++macro_depth_;
+    const auto restore = [&] {
+      --macro_depth_;
+      scopes_.resize(depth);
+      for (Scope& s : callers) scopes_.push_back(std::move(s));
+      std::swap(saved, out_);
+    };
+    try {
+      for (size_t i = 0; i < n_params; ++i) {
+        const std::string& param = macro.targets[i + 1];
+        if (i < args.size())
+          scopes_.back().vars[param] = args[i];
+        else if (!scopes_.back().vars.count(param) && macro.defaults[i])
+          scopes_.back().vars[param] = eval(*macro.defaults[i]);
+      }
+      exec(macro.body);
+    } catch (...) {
+      restore();
+      throw;
+    }
+    restore();
+    return Value(std::move(saved));  // swapped: `saved` holds the macro's text
   }
 
   Value slice(const Expr& e) {
@@ -417,8 +495,11 @@ class Renderer {
     return type_error();
   }
 
-  std::vector<std::map<std::string, Value>> scopes_;
+  static constexpr int kMaxMacroDepth = 64;  // a recursive macro stops here, never overflowing the stack
+
+  std::vector<Scope> scopes_;
   std::string out_;
+  int macro_depth_ = 0;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // render_template: a parsed template walked with its variables to the text it writes, with
 // Jinja2's scoping (a for loop's body gets a fresh scope each iteration; if blocks none; a
-// namespace's attributes are how a loop's sets reach outside it) and the `loop` variable.
+// namespace's attributes are how a loop's sets reach outside it; a macro sees its parameters and
+// the scopes it was defined in) and the `loop` variable.
 #pragma once
 
 #include <string>
