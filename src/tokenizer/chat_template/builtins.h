@@ -1,7 +1,8 @@
 // The filters, tests, methods and global functions of the Jinja subset: what Jinja2 and Python's
 // str, dict and list offer that chat templates call (trim, length, tojson, items, selectattr,
 // map, join, default, ..; is defined, is string, ...; .strip(), .split(), .startswith(), .get(),
-// ...; raise_exception, namespace, range, strftime_now).
+// ...; raise_exception, namespace, range, strftime_now). Defined in filters.cpp, jinja_tests.cpp
+// and methods.cpp.
 #pragma once
 
 #include <string>
