@@ -12,10 +12,10 @@ namespace moe::cli {
 void add_serve_command(CLI::App& app, const CliContext& context) {
   auto o = std::make_shared<serve::ServeOptions>();
   auto session = std::make_shared<SessionCliOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "serve",
-      "OpenAI-compatible HTTP server (/v1/completions, /v1/models, /health, /metrics, /v1/moe/stats, /tokenize, "
-      "/detokenize), alone or under mpirun in any parallel layout");
+  CLI::App* cmd = app.add_subcommand("serve",
+                                     "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions, "
+                                     "/v1/models, /health, /metrics, /v1/moe/stats, /tokenize, "
+                                     "/detokenize), alone or under mpirun in any parallel layout");
   add_session_options(cmd, *session);
   cmd->add_option("--host", o->http.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->http.port, "Port to listen on; 0: any free port (printed)")->capture_default_str();
@@ -33,6 +33,8 @@ void add_serve_command(CLI::App& app, const CliContext& context) {
   cmd->add_option("--api-key", o->http.api_key, "Require 'Authorization: Bearer KEY' (all routes but /health)");
   cmd->add_option("--served-model-name", o->served_model_name,
                   "The model's name in requests and /v1/models (default: --model as given)");
+  cmd->add_option("--chat-template", o->chat_template,
+                  "A Jinja chat template file for /v1/chat/completions (default: the model's own)");
   const parallel::MpiRuntime& mpi = context.mpi;
   cmd->callback([o, session, &mpi] {
     o->session = session->resolve();

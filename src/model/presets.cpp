@@ -130,6 +130,7 @@ Model make_preset_model(const std::string& name, uint64_t seed, DType dtype) {
   model.vocab = tokenizer::make_vocab(arch.preset_spm ? tokenizer::Vocab::Kind::kSpm : tokenizer::Vocab::Kind::kBpe,
                                       model.config.vocab_size);
   if (*arch.preset_pre_tokenizer != '\0') model.vocab.pre = arch.preset_pre_tokenizer;
+  if (arch.preset_chat_template) model.vocab.chat_template = arch.preset_chat_template;
 
   // Every tensor through the HF naming table, each filled by its role.
   std::vector<HfTensorSlot> jobs = hf_tensor_slots(model.config, model.weights);

@@ -41,16 +41,20 @@ class OpenStreams {
   int n_ = 0;
 };
 
+struct ServedChatTemplate;
+
 // What the routes use. The HTTP server starts before the model is loaded: until `ready` is set
 // (after every other member), every route but /health answers 503.
 struct ServeContext {
   ServedModel model;
+  const ServedChatTemplate* chat = nullptr;  // the chat template, or why there is none
   Scheduler* scheduler = nullptr;
   OpenStreams* streams = nullptr;
   std::atomic<bool> ready = false;
 };
 
 void add_completions_endpoint(httplib::Server& server, const ServeContext& context);  // POST /v1/completions
+void add_chat_endpoint(httplib::Server& server, const ServeContext& context);         // POST /v1/chat/completions
 void add_tokenize_endpoints(httplib::Server& server, const ServeContext& context);    // POST /tokenize, /detokenize
 void add_stats_endpoints(httplib::Server& server, const ServeContext& context);       // GET /metrics, /v1/moe/stats
 

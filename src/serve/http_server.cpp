@@ -94,14 +94,8 @@ HttpServer::HttpServer(const HttpOptions& options, const ServeContext& context) 
                                       {"owned_by", "moe.cpp"},
                                       {"max_model_len", context.model.context}}})}});
   });
-  // Named so that a client learns why, rather than getting a bare 404.
-  server_.Post("/v1/chat/completions", [](const httplib::Request&, httplib::Response& response) {
-    send_json(response, 501,
-              error_body(501,
-                         "/v1/chat/completions is not served yet: it needs the model's chat template; "
-                         "use /v1/completions with the prompt already formatted"));
-  });
   add_completions_endpoint(server_, context);
+  add_chat_endpoint(server_, context);
   add_tokenize_endpoints(server_, context);
   add_stats_endpoints(server_, context);
 }

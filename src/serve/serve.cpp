@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "runtime/session.h"
+#include "serve/chat_request.h"
 #include "serve/engine_ranks.h"
 
 namespace moe::serve {
@@ -74,6 +75,11 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
     return;
   }
 
+  // A --chat-template file is read now (a bad one stops the server before it listens); the
+  // model's own template once the model is loaded.
+  ServedChatTemplate chat;
+  if (!options.chat_template.empty()) chat = served_chat_template(options.chat_template, "");
+
   // Listening before the model loads: /health answers 503 until it is ready.
   OpenStreams streams;
   ServeContext context;
@@ -92,6 +98,10 @@ void run_server(const parallel::MpiRuntime& mpi, ServeOptions options,
   context.model.tokenizer = &session->tokenizer();
   context.model.context = session->model().config.max_positions;
   context.model.max_n = options.scheduler.max_num_seqs;
+  if (options.chat_template.empty()) chat = served_chat_template("", session->tokenizer().vocab().chat_template);
+  if (!chat.chat_template)
+    std::fprintf(stderr, "moe serve: /v1/chat/completions will answer 400: %s\n", chat.missing.c_str());
+  context.chat = &chat;
   Scheduler scheduler(*session, options.scheduler);
   context.scheduler = &scheduler;
   context.ready = true;

@@ -17,6 +17,7 @@ namespace moe::serve {
 struct ServeOptions {
   runtime::SessionOptions session;  // --model, -t, --kv-dtype, --config and the layout flags
   std::string served_model_name;    // the "model" of requests and /v1/models; empty: --model as given
+  std::string chat_template;        // --chat-template FILE; empty: the model's own template
   HttpOptions http;                 // --host, --port, --api-key (n_handler_threads derived)
   SchedulerOptions scheduler;       // --max-num-seqs, --max-num-tokens, --max-queued
   double shutdown_timeout_s = 0;    // after SIGTERM, seconds left to requests under way; 0: all they need

@@ -17,6 +17,7 @@ const std::string kEosId = "tokenizer.ggml.eos_token_id";
 const std::string kUnkId = "tokenizer.ggml.unknown_token_id";
 const std::string kPadId = "tokenizer.ggml.padding_token_id";
 const std::string kAddBos = "tokenizer.ggml.add_bos_token";
+const std::string kChatTemplate = "tokenizer.chat_template";
 
 template <typename T>
 T required(std::optional<T> value, const std::string& path, const std::string& key) {
@@ -60,6 +61,7 @@ Vocab read_vocab(const io::GgufMetadata& meta, const std::string& path) {
   v.unk_id = token_id(meta, kUnkId, path);
   v.pad_id = token_id(meta, kPadId, path);
   v.add_bos = meta.get_bool(kAddBos).value_or(v.kind == Vocab::Kind::kSpm);
+  v.chat_template = meta.get_string(kChatTemplate).value_or("");
   validate_vocab(v, path);
   return v;
 }
@@ -90,6 +92,7 @@ void vocab_to_gguf(const Vocab& vocab, io::GgufMetadata& meta) {
   if (vocab.unk_id) meta.set_int(kUnkId, *vocab.unk_id, io::GgufType::kUint32);
   if (vocab.pad_id) meta.set_int(kPadId, *vocab.pad_id, io::GgufType::kUint32);
   meta.set_bool(kAddBos, vocab.add_bos);
+  if (!vocab.chat_template.empty()) meta.set_string(kChatTemplate, vocab.chat_template);
 }
 
 }  // namespace moe::tokenizer

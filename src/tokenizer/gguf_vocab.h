@@ -13,7 +13,8 @@ namespace moe::tokenizer {
 Vocab vocab_from_gguf(const io::GgufMetadata& meta, const std::string& path);
 
 // Writes what convert_hf_to_gguf.py writes: model, pre, tokens, scores (float32; SPM), token_type
-// (int32), merges (BPE), bos/eos/unknown/padding ids (uint32), add_bos_token (bool).
+// (int32), merges (BPE), bos/eos/unknown/padding ids (uint32), add_bos_token (bool), and
+// tokenizer.chat_template when the vocab has one (read back the same way).
 void vocab_to_gguf(const Vocab& vocab, io::GgufMetadata& meta);
 
 }  // namespace moe::tokenizer

@@ -1,5 +1,5 @@
 // load_hf_vocab: tokenizer.json (SPM-style or byte-level BPE) or tokenizer.model, plus the special
-// tokens of tokenizer_config.json.
+// tokens and chat template of tokenizer_config.json (or chat_template.jinja).
 #include <sentencepiece_processor.h>
 
 #include <cctype>
@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "io/json_file.h"
+#include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/hf_files.h"
 #include "tokenizer/hf_json.h"
 #include "tokenizer/spm_model_proto.h"
@@ -163,12 +164,16 @@ Vocab read_tokenizer_json(const std::string& path, Specials& specials) {
   }
 }
 
-Vocab read_tokenizer_model(const std::string& path, Specials& specials) {
+std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   MOE_CHECK(in.is_open(), IoError, path, ": cannot open");
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  const std::string serialized = bytes.str();
+  return bytes.str();
+}
+
+Vocab read_tokenizer_model(const std::string& path, Specials& specials) {
+  const std::string serialized = read_bytes(path);
   sentencepiece::SentencePieceProcessor sp;
   const auto status = sp.LoadFromSerializedProto(serialized);
   MOE_CHECK(status.ok(), FormatError, path, ": not a SentencePiece model: ", status.ToString());
@@ -215,6 +220,7 @@ void apply_tokenizer_config(Vocab& v, Specials& specials, const std::string& pat
     MOE_CHECK(config["add_bos_token"].is_boolean(), FormatError, path, ": add_bos_token is not a boolean");
     v.add_bos = config["add_bos_token"].get<bool>();
   }
+  if (config.contains("chat_template")) v.chat_template = chat_template_from_config(config["chat_template"], path);
 }
 
 }  // namespace
@@ -237,6 +243,9 @@ Vocab load_hf_vocab(const std::string& dir) {
     throw IoError(detail::concat(dir, ": no tokenizer.json or tokenizer.model"));
   }
   if (fs::exists(config_path)) apply_tokenizer_config(v, specials, config_path);
+  // transformers >= 4.43 saves the template beside the config, and reads it first.
+  if (const std::string jinja_path = dir + "/chat_template.jinja"; fs::exists(jinja_path))
+    v.chat_template = read_bytes(jinja_path);
   MOE_CHECK(specials.eos.has_value(), FormatError, source, ": no end-of-sequence token (set eos_token in ", config_path,
             ")");
   v.eos_id = *specials.eos;

@@ -176,6 +176,7 @@ json tokenizer_config(const Vocab& vocab) {
   if (spm) config["legacy"] = true;  // a dummy prefix after every special token, as llama.cpp
   config["unk_token"] = vocab.unk_id ? json(vocab.tokens[*vocab.unk_id]) : json(nullptr);
   config["pad_token"] = vocab.pad_id ? json(vocab.tokens[*vocab.pad_id]) : json(nullptr);
+  if (!vocab.chat_template.empty()) config["chat_template"] = vocab.chat_template;
   return config;
 }
 

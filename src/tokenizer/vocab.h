@@ -32,6 +32,9 @@ struct Vocab {
   // BPE pre-tokenizer: "qwen2", or "gpt2" / "olmo" (the GPT-2 regex; llama.cpp names OLMoE's
   // "olmo").
   std::string pre;
+  // The Jinja chat template (tokenizer_config.json "chat_template" or chat_template.jinja, GGUF
+  // tokenizer.chat_template); empty: the model has none.
+  std::string chat_template;
 };
 
 // Throws FormatError (prefixed by `where`, a file or "vocab") unless sizes match, ids are in

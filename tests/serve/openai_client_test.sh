@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # moe serve driven by the official `openai` npm client (openai@6.30.1, installed into the scratch
-# directory at test time, never committed) as a user's code would: completions whole and
-# streamed with usage, the model list, and its typed errors for a bad model and a wrong key.
+# directory at test time, never committed) as a user's code would: completions and chat
+# completions whole and streamed with usage, the model list, and its typed errors for a bad model,
+# an image part and a wrong key.
 # Exit 77 (skipped) without node, npm or the npm registry.
 source "$(dirname "$0")/../cli/lib.bash"
 

@@ -72,10 +72,10 @@ class Server:
         except ValueError:
             return resp.status, None
 
-    def stream(self, body, headers=None):
+    def stream(self, body, headers=None, path="/v1/completions"):
         """An open streamed response: (connection, response)."""
         conn = self.connect()
-        conn.request("POST", "/v1/completions", body=json.dumps(body),
+        conn.request("POST", path, body=json.dumps(body),
                      headers={"Content-Type": "application/json", **(headers or {})})
         return conn, conn.getresponse()
 

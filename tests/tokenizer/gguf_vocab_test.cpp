@@ -40,7 +40,8 @@ TEST(GgufVocab, KeysAndTypesAsLlamaCpp) {
 
 TEST(GgufVocab, FileRoundTripMatchesHfFiles) {
   for (auto kind : {Vocab::Kind::kSpm, Vocab::Kind::kBpe}) {
-    const Vocab vocab = make_vocab(kind, 1024);
+    Vocab vocab = make_vocab(kind, 1024);
+    vocab.chat_template = "{{ bos_token }}{% for m in messages %}{{ m['content'] }}\n{% endfor %}";
     const std::string dir = fresh_dir(kind == Vocab::Kind::kSpm ? "gguf_spm" : "gguf_bpe");
     io::GgufWriter writer;
     writer.metadata().set_string("general.architecture", "llama");
@@ -49,6 +50,7 @@ TEST(GgufVocab, FileRoundTripMatchesHfFiles) {
     const io::GgufFile file = io::GgufFile::open(dir + "/vocab.gguf");
     const Vocab from_gguf = vocab_from_gguf(file.metadata(), file.path());
     expect_same_vocab(vocab, from_gguf);
+    EXPECT_EQ(file.metadata().get_string("tokenizer.chat_template"), vocab.chat_template);
 
     write_hf_tokenizer(vocab, dir);
     const Tokenizer a(from_gguf), b(load_hf_vocab(dir));

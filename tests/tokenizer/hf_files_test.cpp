@@ -163,6 +163,29 @@ TEST(HfFiles, ConfigOverridesSpecials) {
   EXPECT_EQ(load_hf_vocab(dir).eos_id, 597);  // "<|endoftext|>" by default
 }
 
+TEST(HfFiles, ChatTemplateFromConfigOrJinjaFile) {
+  Vocab vocab = make_vocab(Vocab::Kind::kBpe, 600);
+  vocab.chat_template = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}";
+  const std::string dir = fresh_dir("hf_chat_template");
+  write_hf_tokenizer(vocab, dir);
+  EXPECT_EQ(load_hf_vocab(dir).chat_template, vocab.chat_template);
+  // The list of named templates: "default" is the one.
+  write_file(dir + "/tokenizer_config.json",
+             R"({"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}]})");
+  EXPECT_EQ(load_hf_vocab(dir).chat_template, "D");
+  write_file(dir + "/chat_template.jinja", "J\n");  // transformers' separate file wins
+  EXPECT_EQ(load_hf_vocab(dir).chat_template, "J\n");
+  std::filesystem::remove(dir + "/chat_template.jinja");
+  write_file(dir + "/tokenizer_config.json", R"({"chat_template": 7})");
+  try {
+    load_hf_vocab(dir);
+    ADD_FAILURE() << "no error for a chat_template of 7";
+  } catch (const FormatError& error) {
+    EXPECT_NE(std::string(error.what()).find("tokenizer_config.json: chat_template is neither"), std::string::npos)
+        << error.what();
+  }
+}
+
 template <typename ErrorType>
 void expect_error_naming(const std::string& dir, const std::string& needle) {
   try {

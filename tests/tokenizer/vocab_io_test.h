@@ -38,6 +38,7 @@ inline void expect_same_vocab(const Vocab& a, const Vocab& b) {
   EXPECT_EQ(a.unk_id, b.unk_id);
   EXPECT_EQ(a.pad_id, b.pad_id);
   EXPECT_EQ(a.add_bos, b.add_bos);
+  EXPECT_EQ(a.chat_template, b.chat_template);
   EXPECT_EQ(a.pre, b.pre);
 }
 

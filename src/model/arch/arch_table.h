@@ -28,6 +28,7 @@ struct ArchTable {
   // Tokenizer of presets: SentencePiece (else byte-level BPE) and the BPE pre-tokenizer.
   bool preset_spm;
   const char* preset_pre_tokenizer;
+  const char* preset_chat_template;  // the real instruct model's (arch/preset_chat_templates.h); may be null
 
   // The architecture's defaults for every layer (q/k norms, biases, routing), before its keys.
   void (*traits)(LayerSpec& layer);

@@ -1,6 +1,7 @@
 // Mixtral (HF MixtralForCausalLM; llama.cpp stores it as its `llama` arch with q/k rows permuted
 // for interleaved RoPE): softmax router renormalised over the top-k (TRT-LLM's RENORM).
 #include "model/arch/arch_table.h"
+#include "model/arch/preset_chat_templates.h"
 
 namespace moe::model {
 namespace {
@@ -33,6 +34,7 @@ extern const ArchTable kMixtralArch = {.arch = Arch::kMixtral,
                                        .gguf_interleaved_rope = true,
                                        .preset_spm = true,
                                        .preset_pre_tokenizer = "",
+                                       .preset_chat_template = kMixtralChatTemplate,
                                        .traits = traits,
                                        .read_hf = read_hf,
                                        .write_hf = write_hf,

@@ -1,6 +1,7 @@
 // OLMoE: softmax router (top-k weights renormalised only with norm_topk_prob), RMSNorm over the
 // whole q and k projections before RoPE, optional clamping of q, k, v (clip_qkv).
 #include "model/arch/arch_table.h"
+#include "model/arch/preset_chat_templates.h"
 
 namespace moe::model {
 namespace {
@@ -38,6 +39,7 @@ extern const ArchTable kOlmoeArch = {.arch = Arch::kOlmoe,
                                      .gguf_interleaved_rope = false,
                                      .preset_spm = false,
                                      .preset_pre_tokenizer = "gpt2",
+                                     .preset_chat_template = kOlmoeChatTemplate,
                                      .traits = traits,
                                      .read_hf = read_hf,
                                      .write_hf = write_hf,

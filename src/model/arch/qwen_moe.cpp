@@ -2,6 +2,7 @@
 // shared expert gated by sigmoid(shared_expert_gate . x)) and Qwen3-MoE (per-head q/k RMSNorm, no
 // shared expert; llama.cpp renormalises its top-k).
 #include "model/arch/arch_table.h"
+#include "model/arch/preset_chat_templates.h"
 
 namespace moe::model {
 namespace {
@@ -67,6 +68,7 @@ extern const ArchTable kQwen2MoeArch = {.arch = Arch::kQwen2Moe,
                                         .gguf_interleaved_rope = false,
                                         .preset_spm = false,
                                         .preset_pre_tokenizer = "",
+                                        .preset_chat_template = kQwen2ChatTemplate,
                                         .traits = traits_qwen2,
                                         .read_hf = read_hf_qwen2,
                                         .write_hf = write_hf_qwen2,
@@ -83,6 +85,7 @@ extern const ArchTable kQwen3MoeArch = {.arch = Arch::kQwen3Moe,
                                         .gguf_interleaved_rope = false,
                                         .preset_spm = false,
                                         .preset_pre_tokenizer = "",
+                                        .preset_chat_template = kQwen3ChatTemplate,
                                         .traits = traits_qwen3,
                                         .read_hf = read_hf_qwen3,
                                         .write_hf = write_hf_qwen3,
