@@ -12,6 +12,8 @@ namespace moe::serve {
 
 namespace {
 
+constexpr int64_t kMaxChatTopLogprobs = 20;  // OpenAI's
+
 // A copy of `messages` with each one checked and reduced to what templates read.
 nlohmann::ordered_json read_messages(const nlohmann::json& object) {
   const auto it = object.find("messages");
@@ -103,11 +105,10 @@ CompletionRequest parse_chat_request(const std::string& body, const ServedModel&
                                      const ServedChatTemplate& chat) {
   nlohmann::json object = parse_object(body);
   reject_unsupported_chat(object);
-  // Chat's logprobs is a boolean (top_logprobs the count): false is neutral, true not served yet.
-  if (const std::optional<bool> logprobs = get_bool(object, "logprobs"); logprobs.value_or(false))
-    throw bad_field("logprobs", "is not served on /v1/chat/completions yet");
-  if (const auto it = object.find("top_logprobs"); it != object.end() && !it->is_null())
-    throw bad_field("top_logprobs", "is not served on /v1/chat/completions yet");
+  // Chat's logprobs is a boolean, top_logprobs the count (0..20, only with logprobs).
+  const bool logprobs = get_bool(object, "logprobs").value_or(false);
+  const std::optional<int64_t> top_logprobs = get_int(object, "top_logprobs", 0, kMaxChatTopLogprobs);
+  if (top_logprobs && !logprobs) throw bad_field("top_logprobs", "needs 'logprobs': true");
   const auto read_prompt = [&](const nlohmann::json& fields) {
     tokenizer::ChatTemplateInputs inputs;
     inputs.messages = read_messages(fields);
@@ -141,7 +142,8 @@ CompletionRequest parse_chat_request(const std::string& body, const ServedModel&
   const auto n_prompt = static_cast<int64_t>(params.prompt.size());
   params.max_tokens = model.context > n_prompt ? model.context - n_prompt : 16;
   read_generation_fields(object, model, params);
-  if (read_n(object, model) > 1) throw bad_field("n", "n > 1 is not served on /v1/chat/completions yet");
+  if (logprobs) params.logprobs = top_logprobs.value_or(0);
+  request.n = read_n(object, model);
   read_stream_fields(object, request.stream, request.include_usage);
   check_context(params, model);
   return request;

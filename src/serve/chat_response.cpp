@@ -9,10 +9,11 @@ Json head(const CompletionIdentity& identity, const char* object) {
   return {{"id", identity.id}, {"object", object}, {"created", identity.created}, {"model", identity.model}};
 }
 
-Json chunk(const CompletionIdentity& identity, Json delta, const std::optional<std::string>& finish_reason,
-           bool include_usage) {
+Json chunk(const CompletionIdentity& identity, int64_t index, Json delta, Json logprobs,
+           const std::optional<std::string>& finish_reason, bool include_usage) {
   Json out = head(identity, "chat.completion.chunk");
-  Json choice = {{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
+  Json choice = {
+      {"index", index}, {"delta", std::move(delta)}, {"logprobs", std::move(logprobs)}, {"finish_reason", nullptr}};
   if (finish_reason) choice["finish_reason"] = *finish_reason;
   out["choices"] = Json::array({choice});
   if (include_usage) out["usage"] = nullptr;
@@ -27,25 +28,27 @@ CompletionIdentity new_chat_identity(const std::string& model) {
   return identity;
 }
 
-Json chat_completion_json(const CompletionIdentity& identity, const std::string& text, const std::string& finish_reason,
-                          const Json& usage) {
-  Json out = head(identity, "chat.completion");
+Json chat_choice_json(int64_t index, const std::string& text, Json logprobs, const std::string& finish_reason) {
   const Json message = {{"role", "assistant"}, {"content", text}};
-  out["choices"] =
-      Json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", finish_reason}}});
+  return {{"index", index}, {"message", message}, {"logprobs", std::move(logprobs)}, {"finish_reason", finish_reason}};
+}
+
+Json chat_completion_json(const CompletionIdentity& identity, Json choices, const Json& usage) {
+  Json out = head(identity, "chat.completion");
+  out["choices"] = std::move(choices);
   out["usage"] = usage;
   return out;
 }
 
-Json chat_role_chunk_json(const CompletionIdentity& identity, bool include_usage) {
-  return chunk(identity, {{"role", "assistant"}, {"content", ""}}, std::nullopt, include_usage);
+Json chat_role_chunk_json(const CompletionIdentity& identity, int64_t index, bool include_usage) {
+  return chunk(identity, index, {{"role", "assistant"}, {"content", ""}}, nullptr, std::nullopt, include_usage);
 }
 
-Json chat_chunk_json(const CompletionIdentity& identity, const std::string& text,
+Json chat_chunk_json(const CompletionIdentity& identity, int64_t index, const std::string& text, Json logprobs,
                      const std::optional<std::string>& finish_reason, bool include_usage) {
   Json delta = Json::object();
   if (!text.empty() || !finish_reason) delta["content"] = text;
-  return chunk(identity, std::move(delta), finish_reason, include_usage);
+  return chunk(identity, index, std::move(delta), std::move(logprobs), finish_reason, include_usage);
 }
 
 Json chat_usage_chunk_json(const CompletionIdentity& identity, const Json& usage) {

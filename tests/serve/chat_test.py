@@ -110,9 +110,10 @@ bad = [
     ("a part without text", {"messages": [{"role": "user", "content": [{"type": "text"}]}]},
      "messages[0].content[0].text"),
     ("roles that do not alternate (the template's raise_exception)", {"messages": [user, user]}, "messages"),
-    ("n > 1", {"messages": [user], "n": 2}, "n"),
+    ("n over --max-num-seqs", {"messages": [user], "n": 100}, "n"),
+    ("top_logprobs without logprobs", {"messages": [user], "top_logprobs": 2}, "top_logprobs"),
+    ("top_logprobs over 20", {"messages": [user], "logprobs": True, "top_logprobs": 21}, "top_logprobs"),
     ("tools", {"messages": [user], "tools": [{"type": "function", "function": {"name": "f"}}]}, "tools"),
-    ("logprobs", {"messages": [user], "logprobs": True}, "logprobs"),
     ("max_completion_tokens of a wrong type", {"messages": [user], "max_completion_tokens": "x"},
      "max_completion_tokens"),
     ("over the context", {"messages": [user], "max_tokens": 10 ** 6}, "prompt"),
@@ -126,6 +127,33 @@ status, got = server.call("POST", "/v1/chat/completions", {"messages": [user, us
 check("conversation roles must alternate" in got["error"]["message"], f"the template's message: {got}")
 status, got = server.call("POST", "/v1/chat/completions", {"messages": [user], "logprobs": False, "max_tokens": 1})
 check(status == 200, f"logprobs: false is neutral: {status} {got}")
+
+# n = 3 gives the choices of three requests with seeds s, s + 1, s + 2; logprobs in chat's shape,
+# streamed deltas and logprobs concatenating to the whole answer's.
+sampled = {"messages": [user], "max_tokens": 6, "temperature": 1, "seed": 11, "ignore_eos": True}
+status, many = server.call("POST", "/v1/chat/completions", {**sampled, "n": 3, "logprobs": True, "top_logprobs": 2})
+check(status == 200 and [c["index"] for c in many["choices"]] == [0, 1, 2], f"n = 3: {status} {many}")
+for i in range(3):
+    status, one = server.call("POST", "/v1/chat/completions", {**sampled, "seed": 11 + i})
+    check(one["choices"][0]["message"] == many["choices"][i]["message"], f"choice {i} != the request with seed + {i}")
+check(many["usage"]["completion_tokens"] == 18, f"usage of n = 3: {many['usage']}")
+content = many["choices"][0]["logprobs"]["content"]
+check(len(content) == 6 and all(set(e) == {"token", "logprob", "bytes", "top_logprobs"} and len(e["top_logprobs"]) == 2
+                                and e["logprob"] <= 0 for e in content), f"chat logprobs shape: {content[:2]}")
+check("".join(e["token"] for e in content) == many["choices"][0]["message"]["content"] or
+      "\ufffd" in many["choices"][0]["message"]["content"], "logprob tokens spell the content")
+conn, resp = server.stream({**sampled, "n": 3, "logprobs": True, "top_logprobs": 2, "stream": True},
+                           path="/v1/chat/completions")
+chunks = [e for e in read_events(resp) if isinstance(e, dict)]
+conn.close()
+for i in range(3):
+    mine = [c["choices"][0] for c in chunks if c["choices"] and c["choices"][0]["index"] == i]
+    text = "".join(c["delta"].get("content", "") for c in mine)
+    streamed = [e for c in mine if c["logprobs"] for e in c["logprobs"]["content"]]
+    check(text == many["choices"][i]["message"]["content"], f"streamed choice {i}: {text!r}")
+    check(streamed == many["choices"][i]["logprobs"]["content"], f"streamed logprobs of choice {i}")
+    check(sum(1 for c in mine if c["finish_reason"]) == 1 and mine[0]["delta"].get("role") == "assistant",
+          f"choice {i}: role first, finish_reason once")
 for raw in ["[]", '{"messages": {"a": 1}}', '{"messages": [{"role": "user", "content": [[]]}]}',
             '{"messages": [{"role": "user", "content": "\\u0000"}], "max_tokens": 1}',
             '{"messages": [{"role": "user", "content": "hi"}], "chat_template_kwargs": 3}']:
