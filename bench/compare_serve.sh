@@ -6,12 +6,12 @@
 #
 #   bench/compare_serve.sh MOE_BIN LLAMA_SERVER_BIN GGUF [--threads N] [--shapes 128x128,512x32,32x256]
 #       [--concurrency 1,4,16,64] [--num-prompts N] [--out DIR] [--moe-args "..."] [--llama-args "..."]
-#       [--llama-body JSON]
+#       [--body JSON]
 #
 # Both servers get the same requests (serve_bench's seeded random token-id prompts, temperature 0,
 # ignore_eos, max_tokens = output length, streamed with usage) and run with prompt caching off:
-#   moe serve --model GGUF -t N --port 0 --max-num-seqs C --max-queued C
-#             (C = the largest concurrency; moe has no prompt cache yet)
+#   moe serve --model GGUF -t N --port 0 --max-num-seqs C --max-queued C --no-prefix-cache
+#             (C = the largest concurrency)
 #   llama-server -m GGUF -t N -tb N --host 127.0.0.1 --port 0 -np C -c C*(I+O) -fa on
 #             --no-cache-prompt --cache-reuse 0 --cache-ram 0 --no-warmup
 #             (I+O = the largest prompt + output of the shapes, so that each of the C slots holds
@@ -23,11 +23,10 @@
 # invalid UTF-8: a random-weight model that emits a lone byte token (<0xC8> ...) gets its stream
 # ended by an error event ("The model produced output that does not match the expected
 # Content-only format"), which stops serve_bench. So for a SentencePiece GGUF (`moe info` says
-# so; its byte tokens <0x00>..<0xFF> are ids 3..258) llama-server's requests carry
-# {"logit_bias": [[3, false], ..., [258, false]]}: it never samples a byte token. moe serve
-# gets no bias (it has no logit_bias; its output turns invalid bytes into U+FFFD); the work per
-# token is the same, only the greedy token ids differ. --llama-body JSON replaces that body
-# ('{}' for none; other tokenizers get none by default).
+# so; its byte tokens <0x00>..<0xFF> are ids 3..258) both servers' requests carry OpenAI's
+# {"logit_bias": {"3": -100, ..., "258": -100}}: neither samples a byte token, and both generate
+# the same greedy tokens up to rounding. --body JSON replaces that body ('{}' for none; other
+# tokenizers get none by default).
 # serve_bench's reports are kept as DIR/{moe,llama}-IxO.json (DIR: --out, default a temporary
 # folder). Needs node (20+) and curl. Measure on a quiet machine: nothing here checks for load.
 set -euo pipefail
@@ -40,7 +39,7 @@ die() { echo "compare_serve: error: $*" >&2; exit 1; }
 MOE=$1 LLAMA=$2 GGUF=$3
 shift 3
 THREADS=$(nproc) SHAPES="128x128,512x32,32x256" CONC="1,4,16,64" NUM_PROMPTS="" OUT="" MOE_ARGS="" LLAMA_ARGS=""
-LLAMA_BODY=auto
+BODY=auto
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || die "$1 needs a value"
   case "$1" in
@@ -51,7 +50,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2 ;;
     --moe-args) MOE_ARGS=$2 ;;
     --llama-args) LLAMA_ARGS=$2 ;;
-    --llama-body) LLAMA_BODY=$2 ;;
+    --body) BODY=$2 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
   shift 2
@@ -66,11 +65,11 @@ done
 command -v node >/dev/null || die "node is not installed"
 command -v curl >/dev/null || die "curl is not installed"
 
-if [ "$LLAMA_BODY" = auto ]; then
-  LLAMA_BODY='{}'
+if [ "$BODY" = auto ]; then
+  BODY='{}'
   info=$("$MOE" info --model "$GGUF")
   if grep -q "SentencePiece tokenizer" <<<"$info"; then
-    LLAMA_BODY=$(node -e 'console.log(JSON.stringify({logit_bias: Array.from({length: 256}, (_, i) => [3 + i, false])}))')
+    BODY=$(node -e 'console.log(JSON.stringify({logit_bias: Object.fromEntries(Array.from({length: 256}, (_, i) => [String(3 + i), -100]))}))')
   fi
 fi
 
@@ -118,13 +117,13 @@ bench() {
 
 # shellcheck disable=SC2086 # the extra args are split on purpose
 start moe "$MOE" serve --model "$GGUF" -t "$THREADS" --host 127.0.0.1 --port 0 --max-num-seqs "$MAX_C" \
-  --max-queued "$MAX_C" $MOE_ARGS
-bench moe '{}'
+  --max-queued "$MAX_C" --no-prefix-cache $MOE_ARGS
+bench moe "$BODY"
 stop_server
 # shellcheck disable=SC2086
 start llama "$LLAMA" -m "$GGUF" -t "$THREADS" -tb "$THREADS" --host 127.0.0.1 --port 0 -np "$MAX_C" \
   -c $((MAX_C * MAX_IO)) -fa on --no-cache-prompt --cache-reuse 0 --cache-ram 0 --no-warmup $LLAMA_ARGS
-bench llama "$LLAMA_BODY"
+bench llama "$BODY"
 stop_server
 
 echo "$GGUF, -t $THREADS, reports in $OUT"
