@@ -2,9 +2,12 @@
 requests, sent concurrently, give the texts of one process, greedy and seeded, whole and streamed,
 and the same routed-token statistics in /v1/moe/stats;
 with Wide-EP slots the online balancer moves layers on the served traffic; SIGTERM to rank 0
-drains and the whole job exits 0."""
+drains and the whole job exits 0; a rank killed with SIGKILL ends the job within 10 s."""
 import os
+import signal
+import subprocess
 import sys
+import time
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -108,4 +111,22 @@ for name, flags in LAYOUTS.items():
         check(moves and not moves[0].startswith("online EPLB rank 0: 0 layer moves"),
               f"{name}: no layer moves on served traffic: {''.join(server.log)}")
     print(f"{name}: {len(got)} results equal one process's", flush=True)
+# A rank that dies ends the job within 10 s (mpirun notices and ends the others), its client
+# getting an error or a cut connection rather than a hang.
+server = Server(moe, ["--model", model, "-t", "1", "--tp", "2", "--moe-ep", "2"], launcher=MPIRUN)
+children = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
+followers = [int(pid) for pid in children if int(pid) != server.pid]
+conn, resp = server.stream({"prompt": "a", "max_tokens": 3000, "ignore_eos": True, "stream": True})
+check(len(followers) == 1, f"rank 1's pid among mpirun's children {children}")
+if followers:
+    start = time.monotonic()
+    os.kill(followers[0], signal.SIGKILL)
+    try:
+        code = server.proc.wait(timeout=10)
+        check(code != 0, f"the job's exit code after rank 1 was killed: {code}")
+    except subprocess.TimeoutExpired:
+        check(False, "the job still runs 10 s after rank 1 was killed")
+        server.proc.kill()
+    print(f"rank 1 killed: the job ended after {time.monotonic() - start:.1f} s", flush=True)
+conn.close()
 finish()
