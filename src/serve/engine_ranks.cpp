@@ -69,6 +69,20 @@ EngineFigures EngineRanks::collect_figures() {
   figures.eplb_replans = static_cast<int64_t>(counters[0]);
   figures.eplb_layer_moves = static_cast<int64_t>(counters[1]);
   figures.eplb_layers_skipped = static_cast<int64_t>(counters[2]);
+  // Each slot's pool counted once, on its reporting rank (TP ranks and pipeline stages hold
+  // shares of the same blocks).
+  const runtime::KvCacheStats mine = session_.kv_stats();
+  double kv[5] = {0, 0, 0, 0, 0};
+  if (session_.reports()) {
+    kv[0] = static_cast<double>(mine.blocks);
+    kv[1] = static_cast<double>(mine.blocks_used);
+    kv[2] = static_cast<double>(mine.preemptions);
+    kv[3] = static_cast<double>(mine.prefix_queries);
+    kv[4] = static_cast<double>(mine.prefix_hits);
+  }
+  if (distributed()) session_.world().allreduce_sum(kv, 5);
+  figures.kv = {static_cast<int64_t>(kv[0]), static_cast<int64_t>(kv[1]), static_cast<int64_t>(kv[2]),
+                static_cast<int64_t>(kv[3]), static_cast<int64_t>(kv[4])};
   return figures;
 }
 

@@ -65,6 +65,14 @@ void Histogram::observe(double value) {
   ++count_;
 }
 
+void Metrics::set_kv(const runtime::KvCacheStats& kv) {
+  kv_blocks = kv.blocks;
+  kv_blocks_used = kv.blocks_used;
+  preemptions = kv.preemptions;
+  prefix_queries = kv.prefix_queries;
+  prefix_hits = kv.prefix_hits;
+}
+
 void Histogram::merge(const Histogram& other) {
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
   sum_ += other.sum_;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/session.h"
 #include "runtime/stats_file.h"
 
 namespace moe::serve {
@@ -54,6 +55,7 @@ struct Metrics {
   int64_t preemptions = 0;     // requests whose KV blocks were taken back, to be recomputed
   int64_t prefix_queries = 0;  // tokens looked up in the prefix cache
   int64_t prefix_hits = 0;     // of those, found there (not prefilled)
+  void set_kv(const runtime::KvCacheStats& kv);
 };
 
 // What only the engine's ranks know, gathered on demand (a collective step of EngineRanks).
@@ -63,6 +65,7 @@ struct EngineFigures {
   int64_t eplb_replans = 0;                // online EPLB re-plans (summed over EP groups)
   int64_t eplb_layer_moves = 0;            // layers switched to a new placement
   int64_t eplb_layers_skipped = 0;         // layers a re-plan left alone (< 5 % lighter busiest rank)
+  runtime::KvCacheStats kv;                // summed over the slots' pools (one reporting rank each)
 };
 
 // engine: null when the engine could not answer (stopped).

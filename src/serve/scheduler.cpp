@@ -12,19 +12,11 @@ namespace moe::serve {
 namespace {
 double seconds(std::chrono::steady_clock::duration duration) { return std::chrono::duration<double>(duration).count(); }
 
-void set_kv_figures(Metrics& metrics, const runtime::KvCacheStats& kv) {
-  metrics.kv_blocks = kv.blocks;
-  metrics.kv_blocks_used = kv.blocks_used;
-  metrics.preemptions = kv.preemptions;
-  metrics.prefix_queries = kv.prefix_queries;
-  metrics.prefix_hits = kv.prefix_hits;
-}
-
 }  // namespace
 
 Scheduler::Scheduler(runtime::Session& session, SchedulerOptions options)
     : session_(session), ranks_(session), options_(options), max_positions_(session.max_request_positions()) {
-  set_kv_figures(metrics_, session_.kv_stats());
+  metrics_.set_kv(session_.kv_stats());
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -78,7 +70,7 @@ void Scheduler::record(const Metrics& delta) {
   metrics_.inter_token_latency.merge(delta.inter_token_latency);
   metrics_.e2e_request_latency.merge(delta.e2e_request_latency);
   metrics_.request_queue_time.merge(delta.request_queue_time);
-  set_kv_figures(metrics_, kv);
+  metrics_.set_kv(kv);
   metrics_.running = static_cast<int64_t>(running_.size());
   metrics_.prompt_tokens += delta.prompt_tokens;
   metrics_.generation_tokens += delta.generation_tokens;

@@ -13,8 +13,9 @@ constexpr std::chrono::seconds kFiguresTimeout{30};
 
 void add_stats_endpoints(httplib::Server& server, const ServeContext& context) {
   server.Get("/metrics", [&context](const httplib::Request&, httplib::Response& response) {
-    const Metrics metrics = context.scheduler->metrics();
+    Metrics metrics = context.scheduler->metrics();
     const std::optional<EngineFigures> figures = context.scheduler->engine_figures(kFiguresTimeout);
+    if (figures) metrics.set_kv(figures->kv);  // every slot's pool, not only rank 0's
     response.set_content(prometheus_text(metrics, figures ? &*figures : nullptr, context.model.name),
                          "text/plain; version=0.0.4");
   });

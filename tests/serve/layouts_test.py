@@ -99,6 +99,9 @@ for name, flags in LAYOUTS.items():
     check(status == 200 and stats["expert_tokens"] == want_tokens,
           f"{name}: /v1/moe/stats routed tokens differ from one process's: {status}")
     values = server.metrics()
+    if "--kv-blocks" in flags:  # both slots' pools, counted once each
+        check(values.get("moe:kv_cache_blocks") == 4 and values.get("moe:kv_cache_blocks_used") == 0,
+              f"{name}: KV blocks {values.get('moe:kv_cache_blocks')}, used {values.get('moe:kv_cache_blocks_used')}")
     if "--profile" in flags:
         check(values.get("moe:eplb_replans_total", 0) > 0 and values.get("moe:eplb_layer_moves_total", 0) > 0,
               f"{name}: online EPLB counters: {values.get('moe:eplb_replans_total')} re-plans, "
