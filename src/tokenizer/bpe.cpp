@@ -63,6 +63,21 @@ class BpeWord {
 }  // namespace
 
 void bpe_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index, std::vector<int32_t>& out) {
+  if (index.pipeline) {
+    std::string mapped;
+    for (const std::string& word : index.pipeline->pre_tokenize(index.pipeline->normalize(text))) {
+      if (vocab.ignore_merges) {
+        mapped.clear();
+        for (char c : word) mapped += byte_to_unicode(static_cast<uint8_t>(c));
+        if (const int32_t id = index.find(mapped); id >= 0) {
+          out.push_back(id);
+          continue;
+        }
+      }
+      BpeWord(word, index).encode(out);
+    }
+    return;
+  }
   const PreTokenizer kind = vocab.pre == "qwen2" ? PreTokenizer::kQwen2 : PreTokenizer::kGpt2;
   for (std::string_view word : pre_tokenize(text, kind)) BpeWord(word, index).encode(out);
 }
