@@ -1,6 +1,7 @@
-// Byte-level BPE encoding (GPT-2, Qwen2, OLMoE): pre-tokenize, map each word's bytes to GPT-2's
-// printable code points, then repeatedly merge the adjacent pair with the lowest merge rank
-// (ties: leftmost), as llama.cpp's llm_tokenizer_bpe and HF tokenizers' BPE model do.
+// Byte-level BPE encoding (GPT-2, Qwen2, OLMoE; any tokenizer.json through HfPipeline): normalize
+// and pre-tokenize, map each word's bytes to GPT-2's printable code points, then repeatedly merge
+// the adjacent pair with the lowest merge rank (ties: leftmost), as llama.cpp's llm_tokenizer_bpe
+// and HF tokenizers' BPE model do; with ignore_merges a word that is a token is taken whole.
 #include <queue>
 
 #include "tokenizer/pre_tokenizer.h"
