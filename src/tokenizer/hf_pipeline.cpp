@@ -6,10 +6,12 @@
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "core/error.h"
 #include "tokenizer/hf_regex.h"
+#include "tokenizer/unicode.h"
 
 namespace moe::tokenizer {
 namespace {
@@ -25,11 +27,18 @@ std::string to_utf8(const icu::UnicodeString& text) {
   return out;
 }
 
-// A Split pattern: {"Regex": "..."} or {"String": "..."} (a literal, quoted for the regex).
+// A Split pattern: {"Regex": "..."} or {"String": "..."} (a literal: each code point as \x{...}).
 std::shared_ptr<HfRegex> split_pattern(const json& pattern, const std::string& path) {
   if (pattern.contains("Regex")) return std::make_shared<HfRegex>(pattern["Regex"].get<std::string>(), path);
   MOE_CHECK(pattern.contains("String"), FormatError, path, " is neither {\"Regex\": ...} nor {\"String\": ...}");
-  return std::make_shared<HfRegex>("\\Q" + pattern["String"].get<std::string>() + "\\E", path);
+  const std::string literal = pattern["String"].get<std::string>();
+  std::string regex;
+  for (size_t pos = 0, len = 0; pos < literal.size(); pos += len) {
+    char hex[16];
+    std::snprintf(hex, sizeof(hex), "\\x{%X}", utf8_decode(literal, pos, len));
+    regex += hex;
+  }
+  return std::make_shared<HfRegex>(regex, path);
 }
 
 // HF's SplitDelimiterBehavior over the matches of `regex` in `piece` (invert: the gaps are the

@@ -110,9 +110,11 @@ FILES = {
         {"type": "NFKC"}, {"type": "Replace", "pattern": {"String": "\t"}, "content": "    "}]},
         {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
                                                byte_level(prefix=True, regex=True)]}),
-    # Removed behaviour: the matched whitespace runs are dropped; Lowercase first.
-    "removed_lower": tokenizer({"type": "Lowercase"}, {"type": "Sequence", "pretokenizers": [
-        split(r"\s+", "Removed"), byte_level()]}),
+    # Removed behaviour: the matched whitespace runs are dropped; Lowercase and a literal Replace
+    # (regex metacharacters in a String pattern) first.
+    "removed_lower": tokenizer({"type": "Sequence", "normalizers": [
+        {"type": "Lowercase"}, {"type": "Replace", "pattern": {"String": "\\E(."}, "content": "$1"}]},
+        {"type": "Sequence", "pretokenizers": [split(r"\s+", "Removed"), byte_level()]}),
 }
 
 for name, content in FILES.items():
