@@ -13,7 +13,7 @@ packages=(build-essential cmake pkg-config git python3
           openmpi-bin libopenmpi-dev
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
-          libsentencepiece-dev libcairo2-dev fonts-dejavu-core bible-kjv libdnnl2 clang-format
+          libsentencepiece-dev libicu-dev libcairo2-dev fonts-dejavu-core bible-kjv libdnnl2 clang-format
           libcpp-httplib-dev)
 command -v npm >/dev/null || packages+=(npm)
 missing=()

@@ -1,6 +1,7 @@
-// Byte-level BPE encoding (GPT-2, Qwen2, OLMoE): pre-tokenize, map each word's bytes to GPT-2's
-// printable code points, then repeatedly merge the adjacent pair with the lowest merge rank
-// (ties: leftmost), as llama.cpp's llm_tokenizer_bpe and HF tokenizers' BPE model do.
+// Byte-level BPE encoding (GPT-2, Qwen2, OLMoE; any tokenizer.json through HfPipeline): normalize
+// and pre-tokenize, map each word's bytes to GPT-2's printable code points, then repeatedly merge
+// the adjacent pair with the lowest merge rank (ties: leftmost), as llama.cpp's llm_tokenizer_bpe
+// and HF tokenizers' BPE model do; with ignore_merges a word that is a token is taken whole.
 #include <queue>
 
 #include "tokenizer/pre_tokenizer.h"
@@ -63,6 +64,21 @@ class BpeWord {
 }  // namespace
 
 void bpe_encode(std::string_view text, const Vocab& vocab, const TokenIndex& index, std::vector<int32_t>& out) {
+  if (index.pipeline) {
+    std::string mapped;
+    for (const std::string& word : index.pipeline->pre_tokenize(index.pipeline->normalize(text))) {
+      if (vocab.ignore_merges) {
+        mapped.clear();
+        for (char c : word) mapped += byte_to_unicode(static_cast<uint8_t>(c));
+        if (const int32_t id = index.find(mapped); id >= 0) {
+          out.push_back(id);
+          continue;
+        }
+      }
+      BpeWord(word, index).encode(out);
+    }
+    return;
+  }
   const PreTokenizer kind = vocab.pre == "qwen2" ? PreTokenizer::kQwen2 : PreTokenizer::kGpt2;
   for (std::string_view word : pre_tokenize(text, kind)) BpeWord(word, index).encode(out);
 }

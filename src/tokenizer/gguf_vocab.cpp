@@ -2,6 +2,7 @@
 #include "tokenizer/gguf_vocab.h"
 
 #include "core/error.h"
+#include "tokenizer/hf_json.h"
 
 namespace moe::tokenizer {
 namespace {
@@ -82,7 +83,13 @@ void vocab_to_gguf(const Vocab& vocab, io::GgufMetadata& meta) {
   validate_vocab(vocab, "vocab");
   const bool spm = vocab.kind == Vocab::Kind::kSpm;
   meta.set_string(kModel, spm ? "llama" : "gpt2");
-  meta.set_string(kPre, spm ? "default" : vocab.pre);
+  // tokenizer.json's pipeline: its llama.cpp name when it has one we read back (Qwen2/3's, whose
+  // NFC normalizer llama.cpp does not apply either).
+  const std::string pre =
+      vocab.pre == "hf" ? hf_pre_name(nlohmann::json::parse(vocab.hf_pipeline).at("pre_tokenizer")) : vocab.pre;
+  MOE_CHECK(spm || !pre.empty(), FormatError,
+            "GGUF: this tokenizer.json's pre_tokenizer has no tokenizer.ggml.pre name we write (qwen2, gpt2, olmo)");
+  meta.set_string(kPre, spm ? "default" : pre);
   meta.set_string_array(kTokens, vocab.tokens);
   if (!vocab.scores.empty()) meta.set_float_array(kScores, vocab.scores);
   meta.set_int_array(kTokenType, std::vector<int64_t>(vocab.types.begin(), vocab.types.end()), io::GgufType::kInt32);

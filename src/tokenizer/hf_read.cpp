@@ -1,5 +1,8 @@
 // load_hf_vocab: tokenizer.json (SPM-style or byte-level BPE) or tokenizer.model, plus the special
-// tokens and chat template of tokenizer_config.json (or chat_template.jinja).
+// tokens and chat template of tokenizer_config.json (or chat_template.jinja). A byte-level BPE file
+// whose pipeline is exactly Qwen2's or GPT-2's keeps the hand-written pre-tokenizer ("qwen2" /
+// "gpt2"); any other (NFC, DeepSeek-V3's Split sequence, o200k's) is carried as JSON and run by
+// HfPipeline (pre = "hf").
 #include <sentencepiece_processor.h>
 
 #include <cctype>
@@ -15,6 +18,7 @@
 #include "tokenizer/chat_template/chat_template.h"
 #include "tokenizer/hf_files.h"
 #include "tokenizer/hf_json.h"
+#include "tokenizer/hf_pipeline.h"
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/token_index.h"
 
@@ -56,8 +60,9 @@ bool is_spm_style(const json& root) {
   return false;
 }
 
-// "qwen2" for Qwen2's Split regex, "gpt2" for ByteLevel's own regex; empty if neither.
-std::string bpe_pre(const json& pre) {
+}  // namespace
+
+std::string hf_pre_name(const json& pre) {
   if (!pre.is_object()) return "";
   std::vector<json> steps = {pre};
   if (pre.value("type", "") == "Sequence") steps = pre.at("pretokenizers").get<std::vector<json>>();
@@ -76,6 +81,8 @@ std::string bpe_pre(const json& pre) {
   if (!qwen2_split && byte_level_regex && steps.size() == 1) return "gpt2";
   return "";
 }
+
+namespace {
 
 // Rebuilds SPM scores from HF's merge order: a merged piece scores -(its first merge's position
 // among distinct results), the remaining normal pieces continue below in id order, and
@@ -97,6 +104,34 @@ std::vector<float> spm_scores_from_merges(const Vocab& v, const StringMap& ids) 
   return scores;
 }
 
+// TemplateProcessing whose single template starts with a special token: that token is BOS and is
+// added; ByteLevel changes offsets only. Processors that add other tokens are refused.
+void apply_post_processor(const json& node, const std::string& where, Vocab& v, Specials& specials,
+                          const std::string& path) {
+  if (node.is_null()) return;
+  const std::string type = node.value("type", "");
+  if (type == "Sequence") {
+    const json& list = node.at("processors");
+    for (size_t idx = 0; idx < list.size(); ++idx) {
+      apply_post_processor(list[idx], where + ".processors[" + std::to_string(idx) + "]", v, specials, path);
+    }
+  } else if (type == "TemplateProcessing") {
+    const json& single = node.at("single");
+    for (size_t idx = 0; idx < single.size(); ++idx) {
+      if (!single[idx].contains("SpecialToken")) continue;
+      const std::string text = single[idx]["SpecialToken"].at("id").get<std::string>();
+      MOE_CHECK(idx == 0, FormatError, path, ": ", where, ".single[", idx, "] adds '", text,
+                "' after the text: only a leading BOS is supported");
+      const std::optional<int32_t> id = find_id(v, text);
+      MOE_CHECK(id.has_value(), FormatError, path, ": ", where, ".single[0] '", text, "' is not in the vocabulary");
+      specials.bos = id;
+      v.add_bos = true;
+    }
+  } else {
+    MOE_CHECK(type == "ByteLevel", FormatError, path, ": ", where, ".type '", type, "' is not supported");
+  }
+}
+
 Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& specials) {
   const json& model = root.at("model");
   const std::string model_type = model.value("type", "");
@@ -104,9 +139,19 @@ Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& 
   Vocab v;
   v.kind = is_spm_style(root) ? Vocab::Kind::kSpm : Vocab::Kind::kBpe;
   if (v.kind == Vocab::Kind::kBpe) {
-    v.pre = bpe_pre(root.value("pre_tokenizer", json()));
-    MOE_CHECK(!v.pre.empty(), FormatError, path,
-              ": pre_tokenizer is neither Qwen2's Split regex nor GPT-2's ByteLevel");
+    const json normalizer = root.value("normalizer", json());
+    v.pre = normalizer.is_null() ? hf_pre_name(root.value("pre_tokenizer", json())) : "";
+    if (v.pre.empty()) {
+      const json pipeline = {{"normalizer", normalizer}, {"pre_tokenizer", root.value("pre_tokenizer", json())}};
+      HfPipeline check(pipeline, path);  // refuses, naming the JSON path, what it does not read
+      v.pre = "hf";
+      v.hf_pipeline = pipeline.dump();
+    }
+    v.ignore_merges = model.value("ignore_merges", false);
+    MOE_CHECK(model.value("continuing_subword_prefix", json()).is_null() || model["continuing_subword_prefix"] == "",
+              FormatError, path, ": model.continuing_subword_prefix is not supported");
+    MOE_CHECK(model.value("end_of_word_suffix", json()).is_null() || model["end_of_word_suffix"] == "", FormatError,
+              path, ": model.end_of_word_suffix is not supported");
   }
   // id -> (text, type); added_tokens override the model's vocab entry of the same id.
   std::map<int64_t, std::pair<std::string, int32_t>> entries;
@@ -152,6 +197,7 @@ Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& 
   } else {
     specials = {std::nullopt, find_id(v, "<|endoftext|>")};
   }
+  apply_post_processor(root.value("post_processor", json()), "post_processor", v, specials, path);
   return v;
 }
 

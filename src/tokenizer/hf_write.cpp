@@ -137,12 +137,18 @@ json bpe_tokenizer_json(const Vocab& vocab) {
                                             {"invert", false}},
                                            byte_level(false)}}}
                                   : byte_level(true);
+  json normalizer = nullptr;
+  if (vocab.pre == "hf") {  // tokenizer.json's own pipeline, as read
+    const json pipeline = json::parse(vocab.hf_pipeline);
+    normalizer = pipeline.at("normalizer");
+    pre = pipeline.at("pre_tokenizer");
+  }
   return {
       {"version", "1.0"},
       {"truncation", nullptr},
       {"padding", nullptr},
       {"added_tokens", added_tokens(vocab)},
-      {"normalizer", nullptr},
+      {"normalizer", normalizer},
       {"pre_tokenizer", pre},
       {"post_processor", byte_level(false)},
       {"decoder", byte_level(false)},
@@ -154,7 +160,7 @@ json bpe_tokenizer_json(const Vocab& vocab) {
         {"end_of_word_suffix", ""},
         {"fuse_unk", false},
         {"byte_fallback", false},
-        {"ignore_merges", false},
+        {"ignore_merges", vocab.ignore_merges},
         {"vocab", model_vocab},
         {"merges", vocab.merges}}},
   };
@@ -171,6 +177,7 @@ json tokenizer_config(const Vocab& vocab) {
       {"model_max_length", 32768},
       {"tokenizer_class", spm                    ? "LlamaTokenizerFast"
                           : vocab.pre == "qwen2" ? "Qwen2TokenizerFast"
+                          : vocab.pre == "hf"    ? "PreTrainedTokenizerFast"
                                                  : "GPT2TokenizerFast"},
   };
   if (spm) config["legacy"] = true;  // a dummy prefix after every special token, as llama.cpp

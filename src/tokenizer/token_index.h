@@ -4,11 +4,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/hf_pipeline.h"
 #include "tokenizer/vocab.h"
 
 namespace moe::tokenizer {
@@ -20,9 +22,10 @@ struct StringHash {
 using StringMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
 struct TokenIndex {
-  StringMap ids;                        // token text -> id; the lowest id wins when a text repeats
-  StringMap merge_ranks;                // BPE: "left right" -> rank
-  std::array<int32_t, 256> byte_ids{};  // SPM: id of <0xNN> (-1 if absent); BPE: id of the byte's char
+  StringMap ids;                               // token text -> id; the lowest id wins when a text repeats
+  StringMap merge_ranks;                       // BPE: "left right" -> rank
+  std::array<int32_t, 256> byte_ids{};         // SPM: id of <0xNN> (-1 if absent); BPE: id of the byte's char
+  std::shared_ptr<const HfPipeline> pipeline;  // BPE with pre == "hf"
 
   int32_t find(std::string_view text) const {
     auto it = ids.find(text);

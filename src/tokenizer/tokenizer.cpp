@@ -102,6 +102,9 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
       index_.merge_ranks.emplace(merge, static_cast<int32_t>(rank));
     }
   }
+  if (vocab_.pre == "hf") {
+    index_.pipeline = std::make_shared<HfPipeline>(nlohmann::json::parse(vocab_.hf_pipeline), "vocab");
+  }
   std::stable_sort(specials_.begin(), specials_.end(),
                    [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
   for (int32_t id : specials_) special_first_byte_[static_cast<uint8_t>(vocab_.tokens[id][0])] = true;

@@ -1,5 +1,5 @@
 // Tokenizer: text <-> token ids for SentencePiece-style (Mixtral) and byte-level BPE (Qwen2-MoE,
-// OLMoE) vocabularies.
+// OLMoE, and tokenizer.json pipelines such as DeepSeek-V3's and gpt-oss's) vocabularies.
 #pragma once
 
 #include <array>

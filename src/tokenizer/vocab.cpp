@@ -23,8 +23,10 @@ void validate_vocab(const Vocab& vocab, const std::string& where) {
   const bool spm = vocab.kind == Vocab::Kind::kSpm;
   MOE_CHECK(vocab.scores.size() == n_tokens || (!spm && vocab.scores.empty()), FormatError, where, ": ",
             vocab.scores.size(), " scores for ", n_tokens, " tokens");
-  MOE_CHECK(spm || vocab.pre == "qwen2" || vocab.pre == "gpt2" || vocab.pre == "olmo", FormatError, where,
-            ": unsupported BPE pre-tokenizer '", vocab.pre, "' (want qwen2, gpt2 or olmo)");
+  MOE_CHECK(spm || vocab.pre == "qwen2" || vocab.pre == "gpt2" || vocab.pre == "olmo" ||
+                (vocab.pre == "hf" && !vocab.hf_pipeline.empty()),
+            FormatError, where, ": unsupported BPE pre-tokenizer '", vocab.pre,
+            "' (want qwen2, gpt2, olmo, or hf with its pipeline)");
   MOE_CHECK(!spm || vocab.merges.empty(), FormatError, where, ": an SPM vocabulary has no merges");
   for (size_t id = 0; id < n_tokens; ++id) {
     MOE_CHECK(vocab.types[id] >= kTokenNormal && vocab.types[id] <= kTokenByte, FormatError, where, ": token ", id,

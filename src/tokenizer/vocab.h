@@ -30,11 +30,14 @@ struct Vocab {
   std::optional<int32_t> pad_id;
   bool add_bos = false;  // prepend BOS when encoding a prompt
   // BPE pre-tokenizer: "qwen2", or "gpt2" / "olmo" (the GPT-2 regex; llama.cpp names OLMoE's
-  // "olmo").
+  // "olmo"), or "hf": tokenizer.json's own normalizer and pre_tokenizer, in hf_pipeline.
   std::string pre;
   // The Jinja chat template (tokenizer_config.json "chat_template" or chat_template.jinja, GGUF
   // tokenizer.chat_template); empty: the model has none.
   std::string chat_template;
+  // pre == "hf": {"normalizer": ..., "pre_tokenizer": ...} as JSON text (HfPipeline reads it).
+  std::string hf_pipeline;
+  bool ignore_merges = false;  // BPE: a piece that is a token as a whole is not merged (o200k, Llama 3)
 };
 
 // Throws FormatError (prefixed by `where`, a file or "vocab") unless sizes match, ids are in
