@@ -26,4 +26,11 @@ export MOE_GEMM=moe
 # level or a few steps; together they would take CI past its 45 minutes under the sanitizers.
 excluded='^(layout\.|wide_ep\.|train\.mpi\.(parallel|tensor_parallel)_training$|cli\.(train|train_layout|mpi_run|kernel_levels|wide_ep)$|serve\.layouts$)'
 cd "$build"
-ctest --output-on-failure -j "$(nproc)" --timeout 900 -E "$excluded" "$@"
+status=0
+ctest --output-on-failure -j "$(nproc)" --timeout 900 -E "$excluded" -LE mpi "$@" || status=1
+# The MPI tests (label mpi) without leak detection: Open MPI's plugins are unloaded by
+# MPI_Finalize, so the stacks of their allocations end in "<unknown module>", which no suppression
+# can name. ASan and UBSan stay on.
+ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 ctest --output-on-failure -j "$(nproc)" --timeout 900 -E "$excluded" -L mpi \
+  "$@" || status=1
+exit $status
