@@ -55,8 +55,8 @@ for target in "${targets[@]}"; do
     tail -40 "$log" >&2
   fi
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
   printf '%-20s %12s execs  cov %6s  ft %6s  corpus %5s  %s\n' "$target" "${execs:-?}" "${cov:-?}" "${ft:-?}" \
     "$(ls "corpus/$target" | wc -l)" "$result" | tee -a summary.txt
 done
