@@ -3,7 +3,8 @@
 # DejaVu fonts draw `moe plot` and `moe stats --png`; cpp-httplib is `moe serve`'s HTTP; python3
 # only for the CLI and server tests' JSON, HTTP and PNG checks and bible-kjv for the training
 # test's English text, clang-format for the style test, never for the build; libdnnl2 is oneDNN, whose f32 GEMM training loads at
-# run time when present), then configures and builds in Release into ./build. Safe to run again.
+# run time when present; clang and its runtimes only for the fuzz targets, scripts/fuzz.sh), then
+# configures and builds in Release into ./build. Safe to run again.
 # The server's OpenAI-client test also runs node and npm: Debian's `npm` unless an npm is there
 # already (NodeSource's nodejs bundles one); without the npm registry that test is skipped.
 set -euo pipefail
@@ -14,7 +15,7 @@ packages=(build-essential cmake pkg-config git python3
           nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
           libsentencepiece-dev libicu-dev libcairo2-dev fonts-dejavu-core bible-kjv libdnnl2 clang-format
-          libcpp-httplib-dev)
+          libcpp-httplib-dev clang libclang-rt-dev)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do

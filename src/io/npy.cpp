@@ -1,11 +1,13 @@
 // .npy reading: the magic, the header's Python-dict text (descr, fortran_order, shape), the body.
 #include "io/npy.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace moe::io {
 namespace {
@@ -60,23 +62,31 @@ NpyArray read_npy(const std::string& path) {
 
   const std::string descr = header_value(header, "descr", path);
   const bool f4 = descr == "'<f4'", f8 = descr == "'<f8'";
-  MOE_CHECK(f4 || f8, FormatError, path, ": .npy dtype ", descr,
+  MOE_CHECK(f4 || f8, FormatError, path, ": .npy dtype ", printable(descr),
             " (expected little-endian float32 '<f4' or float64 '<f8')");
   MOE_CHECK(header_value(header, "fortran_order", path) == "False", FormatError, path,
             ": .npy array in Fortran order (save a C-order array)");
   NpyArray array;
-  std::string shape = header_value(header, "shape", path);
+  const std::string shape = header_value(header, "shape", path);
+  // The extents' product is checked against the body's size before anything is allocated.
+  const int64_t element = f4 ? 4 : 8;
+  const auto body_elements = static_cast<int64_t>((bytes.size() - body) / element);
   int64_t count = 1;
+  bool too_many = false;
   for (size_t pos = shape.find_first_of("0123456789"); pos != std::string::npos;
        pos = shape.find_first_of("0123456789", pos)) {
-    size_t used = 0;
-    array.shape.push_back(std::stoll(shape.substr(pos), &used));
-    count *= array.shape.back();
-    pos += used;
+    const size_t end = std::min(shape.find_first_not_of("0123456789", pos), shape.size());
+    int64_t extent = 0;
+    for (size_t i = pos; i < end && !too_many; ++i)
+      too_many = __builtin_mul_overflow(extent, 10, &extent) || __builtin_add_overflow(extent, shape[i] - '0', &extent);
+    too_many = too_many || __builtin_mul_overflow(count, extent, &count);
+    MOE_CHECK(!too_many, FormatError, path, ": .npy shape ", printable(shape),
+              " has more elements than int64 can count");
+    array.shape.push_back(extent);
+    pos = end;
   }
-  const size_t element = f4 ? 4 : 8;
-  MOE_CHECK(bytes.size() - body == static_cast<size_t>(count) * element, FormatError, path, ": .npy body holds ",
-            bytes.size() - body, " bytes, shape ", shape, " needs ", count * static_cast<int64_t>(element));
+  MOE_CHECK((bytes.size() - body) % element == 0 && count == body_elements, FormatError, path, ": .npy body holds ",
+            bytes.size() - body, " bytes, shape ", printable(shape), " needs ", count, " x ", element);
   array.values.resize(count);
   for (int64_t i = 0; i < count; ++i) {
     if (f4) {

@@ -17,4 +17,10 @@ YAML::Node read_yaml_file(const std::string& path) {
   }
 }
 
+std::string yaml_key(const YAML::Node& key, const std::string& where) {
+  MOE_CHECK(key.IsScalar() || key.IsNull(), ConfigError, where, ": a key must be a name, not a ",
+            key.IsMap() ? "mapping" : "list");
+  return key.IsNull() ? "null" : key.Scalar();
+}
+
 }  // namespace moe::io

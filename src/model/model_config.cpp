@@ -3,8 +3,11 @@
 #include "model/model_config.h"
 
 #include <cmath>
+#include <limits>
+#include <string_view>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "model/arch/arch_table.h"
 
 namespace moe::model {
@@ -21,8 +24,8 @@ const ArchTable& find_arch(const std::string& value, const char* ArchTable::*nam
                            const char* what) {
   for (const ArchTable* table : arch_tables())
     if (value == table->*name) return *table;
-  throw ConfigError(
-      detail::concat(source, ": unknown architecture ", what, "'", value, "' (supported: ", supported(name), ")"));
+  throw ConfigError(detail::concat(source, ": unknown architecture ", what, "'", printable(value),
+                                   "' (supported: ", supported(name), ")"));
 }
 
 // The layers' spec from the shared keys: GQA attention with a head_dim-derived scale, a softmax
@@ -37,6 +40,50 @@ LayerSpec common_layer(const ArchTable& arch, int64_t n_heads, int64_t n_kv_head
   layer.ffn.router.top_k = top_k;
   arch.traits(layer);
   return layer;
+}
+
+// Bounds of sizes: token ids and GEMM extents are int32; layers and experts bound what is
+// allocated per layer and expert before a tensor is read (no published model comes near).
+constexpr int64_t kMaxDim = std::numeric_limits<int32_t>::max();
+constexpr int64_t kMaxLayers = 1 << 16;
+constexpr int64_t kMaxExperts = 1 << 16;
+
+void check_size(const char* key, int64_t value, int64_t min, int64_t max) {
+  MOE_CHECK(value >= min && value <= max, ConfigError, key, ": must be in [", min, ", ", max, "], got ", value);
+}
+
+// The layer count, checked before a spec per layer is allocated.
+int64_t layer_count(int64_t n_layers, const std::string& key, const std::string& source) {
+  MOE_CHECK(n_layers >= 1 && n_layers <= kMaxLayers, ConfigError, source, ": ", key, ": must be in [1, ", kMaxLayers,
+            "], got ", n_layers);
+  return n_layers;
+}
+
+// Keys that change the computation in HF's models and that moe.cpp does not implement: refused by
+// name rather than ignored.
+void check_unsupported_hf_keys(const HfKeys& keys) {
+  // Every architecture here has SwiGLU experts; HF's ACT2FN maps "silu" and "swish" to SiLU.
+  const auto act = keys.get<std::string>("hidden_act", "silu");
+  MOE_CHECK(act == "silu" || act == "swish", ConfigError, keys.source(), ": hidden_act ",
+            HfKeys::quote(nlohmann::json(act)), " is not supported (silu only)");
+  MOE_CHECK(!keys.has("rope_scaling"), ConfigError, keys.source(),
+            ": rope_scaling is not supported (only plain RoPE; remove it or set it to null)");
+  MOE_CHECK(!keys.get<bool>("use_sliding_window", false, HfKeys::NullIs::kUnset), ConfigError, keys.source(),
+            ": use_sliding_window: sliding-window attention is not supported");
+}
+
+// bos_token_id and eos_token_id (the tokenizer's own special ids are the ones used): null, or ids in
+// the vocabulary (eos may list several).
+void check_special_ids(const HfKeys& keys, int64_t vocab_size) {
+  for (const char* key : {"bos_token_id", "eos_token_id"}) {
+    if (!keys.has(key)) continue;
+    const bool list = std::string_view(key) == "eos_token_id" && keys.is_array(key);
+    const std::vector<int64_t> ids = list ? keys.get<std::vector<int64_t>>(key) : std::vector{keys.get<int64_t>(key)};
+    MOE_CHECK(!ids.empty(), ConfigError, keys.source(), ": ", key, ": an empty list (give an id or null)");
+    for (int64_t id : ids)
+      MOE_CHECK(id >= 0 && id < vocab_size, ConfigError, keys.source(), ": ", key, ": ", id,
+                " is outside the vocabulary of vocab_size = ", vocab_size);
+  }
 }
 
 void validate_with_source(const ModelConfig& config, const std::string& source) {
@@ -64,33 +111,41 @@ const FfnSpec& ModelConfig::moe() const {
 }
 
 void ModelConfig::validate() const {
-  MOE_CHECK(vocab_size > 0, ConfigError, "vocab_size: must be > 0");
-  MOE_CHECK(hidden_size > 0, ConfigError, "hidden_size: must be > 0");
-  MOE_CHECK(n_layers() > 0, ConfigError, "num_hidden_layers: must be > 0");
-  MOE_CHECK(rms_eps > 0, ConfigError, "rms_norm_eps: must be > 0");
-  MOE_CHECK(rope_theta > 0, ConfigError, "rope_theta: must be > 0");
+  check_size("vocab_size", vocab_size, 1, kMaxDim);
+  check_size("hidden_size", hidden_size, 1, kMaxDim);
+  check_size("num_hidden_layers", n_layers(), 1, kMaxLayers);
+  check_size("max_position_embeddings", max_positions, 1, std::numeric_limits<int64_t>::max());
+  MOE_CHECK(rms_eps > 0 && rms_eps < 1, ConfigError, "rms_norm_eps: must be in (0, 1), got ", rms_eps);
+  MOE_CHECK(std::isfinite(rope_theta) && rope_theta > 0, ConfigError, "rope_theta: must be > 0, got ", rope_theta);
   moe();  // at least one MoE layer
   for (int64_t i = 0; i < n_layers(); ++i) {
     const AttentionSpec& a = layers[i].attention;
     const FfnSpec& f = layers[i].ffn;
-    MOE_CHECK(a.n_heads > 0 && a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0, ConfigError,
-              "num_key_value_heads: ", a.n_kv_heads, " must divide num_attention_heads = ", a.n_heads);
-    MOE_CHECK(a.head_dim > 0 && a.head_dim % 2 == 0, ConfigError, "head_dim: must be even and > 0, got ", a.head_dim);
-    MOE_CHECK(a.head_dim_v > 0, ConfigError, "v_head_dim: must be > 0, got ", a.head_dim_v);
+    check_size("num_attention_heads", a.n_heads, 1, kMaxDim);
+    MOE_CHECK(a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0, ConfigError, "num_key_value_heads: ", a.n_kv_heads,
+              " must divide num_attention_heads = ", a.n_heads);
+    check_size("head_dim", a.head_dim, 2, kMaxDim);
+    MOE_CHECK(a.head_dim % 2 == 0, ConfigError, "head_dim: must be even, got ", a.head_dim);
+    check_size("v_head_dim", a.head_dim_v, 1, kMaxDim);
     MOE_CHECK(a.scale > 0, ConfigError, "layer ", i, ": attention scale must be > 0");
+    MOE_CHECK(!a.clip_qkv || (std::isfinite(*a.clip_qkv) && *a.clip_qkv > 0), ConfigError,
+              "clip_qkv: must be > 0 (or null), got ", *a.clip_qkv);
     // One KV cache geometry and one split of heads over ranks for the whole model.
     MOE_CHECK(a.n_heads == attention().n_heads && a.n_kv_heads == attention().n_kv_heads &&
                   a.head_dim == attention().head_dim && a.head_dim_v == attention().head_dim_v,
               ConfigError, "layer ", i, ": attention heads or head dims differ from layer 0's");
     if (f.is_moe()) {
-      MOE_CHECK(f.expert_ffn > 0, ConfigError, "moe_intermediate_size: must be > 0");
+      check_size("moe_intermediate_size", f.expert_ffn, 1, kMaxDim);
+      check_size("shared_expert_intermediate_size", f.shared_expert_ffn, 0, kMaxDim);
+      check_size("num_experts", f.router.n_experts, 1, kMaxExperts);
       f.router.validate();
       // Statistics, placements and expert shards are model-wide.
       MOE_CHECK(f.router.n_experts == n_experts() && f.expert_ffn == moe().expert_ffn &&
                     f.shared_expert_ffn == moe().shared_expert_ffn,
                 ConfigError, "layer ", i, ": experts or expert sizes differ from the first MoE layer's");
     } else {
-      MOE_CHECK(f.dense_ffn > 0, ConfigError, "intermediate_size: layer ", i, " is dense and needs it > 0");
+      MOE_CHECK(f.dense_ffn > 0 && f.dense_ffn <= kMaxDim, ConfigError, "intermediate_size: layer ", i,
+                " is dense and needs it in [1, ", kMaxDim, "], got ", f.dense_ffn);
     }
   }
 }
@@ -106,16 +161,20 @@ ModelConfig config_from_hf(const nlohmann::json& json, const std::string& source
   config.hidden_size = keys.get<int64_t>("hidden_size");
   const auto n_heads = keys.get<int64_t>("num_attention_heads");
   MOE_CHECK(n_heads > 0, ConfigError, source, ": num_attention_heads must be > 0");
-  const auto n_kv_heads = keys.get<int64_t>("num_key_value_heads", n_heads);
-  const auto head_dim = keys.get<int64_t>("head_dim", config.hidden_size / n_heads);
+  // HF's configs: null (or absent) num_key_value_heads means MHA, null head_dim hidden / heads.
+  const auto n_kv_heads = keys.get<int64_t>("num_key_value_heads", n_heads, HfKeys::NullIs::kUnset);
+  const auto head_dim = keys.get<int64_t>("head_dim", config.hidden_size / n_heads, HfKeys::NullIs::kUnset);
   LayerSpec layer = common_layer(arch, n_heads, n_kv_heads, head_dim, keys.get<int64_t>("num_experts_per_tok"));
   config.max_positions = keys.get<int64_t>("max_position_embeddings", 4096);
   config.rms_eps = keys.get<float>("rms_norm_eps", 1e-6f);
   config.rope_theta = keys.get<double>("rope_theta", 10000.0);
   config.tie_embeddings = keys.get<bool>("tie_word_embeddings", false);
+  check_unsupported_hf_keys(keys);
   arch.read_hf(keys, config, layer);
-  config.layers = uniform_layers(keys.get<int64_t>("num_hidden_layers"), layer);
+  config.layers =
+      uniform_layers(layer_count(keys.get<int64_t>("num_hidden_layers"), "num_hidden_layers", source), layer);
   validate_with_source(config, source);
+  check_special_ids(keys, config.vocab_size);
   return config;
 }
 
@@ -167,7 +226,8 @@ ModelConfig config_from_gguf(const io::GgufMetadata& meta, const std::string& so
   config.rope_theta = keys.get_float("rope.freq_base").value_or(10000.0);
   if (arch.read_gguf != nullptr) arch.read_gguf(keys, config, layer);
   if (const auto norm = keys.get_bool("expert_weights_norm")) layer.ffn.router.renormalize = *norm;
-  config.layers = uniform_layers(keys.require_int("block_count"), layer);
+  config.layers =
+      uniform_layers(layer_count(keys.require_int("block_count"), keys.prefix() + "block_count", source), layer);
   const auto tokens = meta.get_string_array("tokenizer.ggml.tokens");
   config.vocab_size = keys.get_int("vocab_size").value_or(tokens ? static_cast<int64_t>(tokens->size()) : 0);
   validate_with_source(config, source);

@@ -109,11 +109,20 @@ const Tensor& find_tensor(const std::map<std::string, Tensor>& tensors, const st
   MOE_CHECK(it != tensors.end(), FormatError, source, ": missing tensor '", name, "'");
   const Tensor& t = it->second;
   int64_t expected_numel = 1;
-  for (int64_t d : shape) expected_numel *= d;
-  const bool ok = t.shape() == shape || (relaxed && t.numel() == expected_numel);
+  bool overflow = false;
+  for (int64_t d : shape) overflow |= __builtin_mul_overflow(expected_numel, d, &expected_numel);
+  const bool ok = t.shape() == shape || (relaxed && !overflow && t.numel() == expected_numel);
   MOE_CHECK(ok, FormatError, source, ": tensor '", name, "' has shape ", shape_string(t.shape()), ", expected ",
             shape_string(shape));
   return t;
+}
+
+// A checkpoint with a shared expert read with a config that has none would silently drop it;
+// `key` names the file and its key.
+void check_no_shared_expert(const ModelConfig& c, const std::map<std::string, Tensor>& tensors, const std::string& name,
+                            const std::string& key) {
+  MOE_CHECK(c.moe().shared_expert_ffn > 0 || tensors.count(name) == 0, ConfigError, key,
+            " is 0 but the checkpoint has a shared expert (tensor '", name, "')");
 }
 
 // Reorders the rows of each head between HF's rotate-half layout and llama.cpp's interleaved one.
@@ -176,6 +185,8 @@ ModelWeights weights_from_hf(const ModelConfig& c, const std::map<std::string, T
   ModelWeights w;
   for (HfTensorSlot& slot : hf_tensor_slots(c, w)) *slot.tensor = find_tensor(tensors, slot.name, slot.shape, source);
   if (c.tie_embeddings) w.output = w.token_embd;
+  check_no_shared_expert(c, tensors, hf_layer(0) + "mlp.shared_expert.gate_proj.weight",
+                         source + "/config.json: shared_expert_intermediate_size");
   return w;
 }
 
@@ -188,6 +199,8 @@ ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string,
     *slot.tensor = found.shape() == slot.shape ? found : Tensor(found.dtype(), slot.shape, found.data(), found.owner());
   }
   if (c.tie_embeddings) w.output = w.token_embd;
+  check_no_shared_expert(c, tensors, gguf_layer(0) + "ffn_gate_shexp.weight",
+                         source + ": " + gguf_arch_name(c.arch) + ".expert_shared_feed_forward_length");
   for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
     const FfnSpec& f = c.layers[layer].ffn;
     auto& experts = w.layers[layer].experts;

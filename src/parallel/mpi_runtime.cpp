@@ -8,13 +8,15 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace moe::parallel {
 namespace {
 
-// One write(2) per line, so lines from ranks sharing a terminal do not interleave.
+// One write(2) per line, so lines from ranks sharing a terminal do not interleave; bytes quoted
+// from a file or request are escaped, so that the message stays one line of UTF-8.
 void print_line(const std::string& line) {
-  const std::string text = line + "\n";
+  const std::string text = printable(line) + "\n";
   [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, text.data(), text.size());
 }
 

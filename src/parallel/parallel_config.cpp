@@ -85,6 +85,8 @@ std::vector<int64_t> expert_list(const YAML::Node& value, const std::string& whe
   return experts;
 }
 
+constexpr int kMaxLayers = 1 << 16;  // as ModelConfig::validate
+
 // initial_global_assignments: {layer: [experts]} (TensorRT-LLM) or [[experts], ...].
 std::vector<std::vector<int64_t>> assignments(const YAML::Node& value, const std::string& where) {
   std::vector<std::vector<int64_t>> layers;
@@ -96,6 +98,9 @@ std::vector<std::vector<int64_t>> assignments(const YAML::Node& value, const std
   MOE_CHECK(value.IsMap(), ConfigError, where, " must be a mapping {layer: [expert of each slot]} or a list");
   for (const auto& entry : value) {
     const int layer = positive_int(entry.first, where + " layer", 0);
+    // Layers are counted before the model is known: bounded like num_hidden_layers.
+    MOE_CHECK(layer < kMaxLayers, ConfigError, where, " layer ", layer, " is beyond the ", kMaxLayers,
+              " layers a model may have");
     if (static_cast<int>(layers.size()) <= layer) layers.resize(layer + 1);
     layers[layer] = expert_list(entry.second, detail::concat(where, " layer ", layer));
   }
@@ -108,7 +113,7 @@ MoeLoadBalancerConfig load_balancer_config(const YAML::Node& node, const std::st
   MOE_CHECK(node.IsMap(), ConfigError, where, " must be a mapping");
   MoeLoadBalancerConfig config;
   for (const auto& entry : node) {
-    const std::string key = entry.first.as<std::string>();
+    const std::string key = io::yaml_key(entry.first, where);
     const YAML::Node& value = entry.second;
     const std::string at = detail::concat(where, ".", key);
     if (key == "num_slots") {
@@ -202,7 +207,7 @@ ParallelConfig load_parallel_config(const std::string& yaml_path) {
   if (root.IsNull()) return config;  // an empty file: every default
   MOE_CHECK(root.IsMap(), ConfigError, yaml_path, ": expected a mapping of parallel keys at the top level");
   for (const auto& entry : root) {
-    const std::string key = entry.first.as<std::string>();
+    const std::string key = io::yaml_key(entry.first, yaml_path);
     const YAML::Node& value = entry.second;
     if (key == "moe_load_balancer") {
       config.moe_load_balancer = load_balancer_config(value, detail::concat(yaml_path, ": ", key),

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,6 +28,16 @@ namespace {
 
 using nlohmann::json;
 const std::string kSpace = "\xE2\x96\x81";
+
+// A token id as tokenizer.json writes it: an integer in int32's range, else FormatError.
+int64_t token_id(const json& value, const std::string& path) {
+  MOE_CHECK(value.is_number_integer() && value.get<int64_t>() >= 0 &&
+                value.get<int64_t>() <= std::numeric_limits<int32_t>::max(),
+            FormatError, path, ": token id ", value.dump(-1, ' ', true, json::error_handler_t::replace),
+            " is not an integer in [0, 2^31)");
+  return value.get<int64_t>();
+}
+constexpr int64_t kMaxIdGap = 1024;  // unlisted ids beyond as many as are listed
 
 // Special ids before tokenizer_config.json has its say.
 struct Specials {
@@ -157,20 +168,25 @@ Vocab parse_tokenizer_json(const json& root, const std::string& path, Specials& 
   std::map<int64_t, std::pair<std::string, int32_t>> entries;
   for (const auto& [text, id] : model.at("vocab").items()) {
     const int32_t type = v.kind == Vocab::Kind::kSpm && is_byte_piece(text) ? kTokenByte : kTokenNormal;
-    entries[id.get<int64_t>()] = {text, type};
+    entries[token_id(id, path)] = {text, type};
   }
   const json unk_token = model.value("unk_token", json());
   for (const json& added : root.value("added_tokens", json::array())) {
     const std::string text = added.at("content").get<std::string>();
     int32_t type = added.value("special", false) ? kTokenControl : kTokenUserDefined;
     if (unk_token.is_string() && text == unk_token.get<std::string>()) type = kTokenUnknown;
-    const int64_t id = added.at("id").get<int64_t>();
+    const int64_t id = token_id(added.at("id"), path);
     auto it = entries.find(id);
     MOE_CHECK(it == entries.end() || it->second.first == text, FormatError, path, ": id ", id, " is both '",
               it->second.first, "' and '", text, "'");
     entries[id] = {text, type};
   }
-  MOE_CHECK(!entries.empty() && entries.begin()->first >= 0, FormatError, path, ": no tokens or a negative id");
+  MOE_CHECK(!entries.empty(), FormatError, path, ": no tokens");
+  // Gaps are filled (below); their total is bounded by the tokens listed, so that a file of a few
+  // bytes cannot claim billions of ids.
+  const int64_t n_ids = entries.rbegin()->first + 1, listed = static_cast<int64_t>(entries.size());
+  MOE_CHECK(n_ids - listed <= listed + kMaxIdGap, FormatError, path, ": ids go up to ", n_ids - 1, " but only ", listed,
+            " tokens are listed");
   for (const auto& [id, entry] : entries) {
     while (static_cast<int64_t>(v.tokens.size()) < id) {  // a gap: filler as llama.cpp's convert
       v.tokens.push_back("[PAD" + std::to_string(v.tokens.size()) + "]");

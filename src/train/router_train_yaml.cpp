@@ -191,11 +191,11 @@ void read_router_train_keys(const YAML::Node& root, const std::string& where, Ro
     set_router_train_key(config, key, value.IsNull() ? "null" : value.Scalar(), at);
   };
   for (const auto& entry : root) {
-    const std::string key = entry.first.as<std::string>();
+    const std::string key = io::yaml_key(entry.first, where);
     if (key == "moe") {
       MOE_CHECK(entry.second.IsMap() || entry.second.IsNull(), ConfigError, where,
                 ": key 'moe' must be a mapping of router keys");
-      for (const auto& inner : entry.second) read_entry(inner.first.as<std::string>(), inner.second, true);
+      for (const auto& inner : entry.second) read_entry(io::yaml_key(inner.first, where), inner.second, true);
     } else if (is_router_key(key) || entry.second.IsScalar() || entry.second.IsNull()) {
       read_entry(key, entry.second, false);
     }  // else a section of another reader (model:, training:, ...)

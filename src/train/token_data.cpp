@@ -5,10 +5,12 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/output_file.h"
+#include "core/printable.h"
 #include "io/json_file.h"
 
 namespace moe::train {
@@ -30,6 +32,18 @@ void append_ids(OutputFile& out, const std::vector<int32_t>& ids, int width) {
   }
   std::vector<uint16_t> narrow(ids.begin(), ids.end());
   out.write(narrow.data(), narrow.size() * 2);
+}
+
+// object[key]: an integer in [min, max] (documents' spans must lie inside the token file), else
+// FormatError naming the file and key.
+int64_t count(const nlohmann::json& object, const char* key, int64_t min, int64_t max, const std::string& path) {
+  const nlohmann::json& value = object.at(key);
+  const bool integer = value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
+  MOE_CHECK(integer && value.get<uint64_t>() >= static_cast<uint64_t>(min) &&
+                value.get<uint64_t>() <= static_cast<uint64_t>(max),
+            FormatError, path, ": '", key, "' is ", value.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace),
+            ", expected an integer in [", min, ", ", max, "]");
+  return value.get<int64_t>();
 }
 
 }  // namespace
@@ -89,23 +103,27 @@ TokenData TokenData::open(const std::string& prefix) {
   try {
     MOE_CHECK(index.at("format") == kFormat, FormatError, idx_path, ": not a moe token index");
     MOE_CHECK(index.at("version") == kVersion, FormatError, idx_path, ": unsupported version ",
-              index.at("version").dump());
+              index.at("version").dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
     const std::string dtype = index.at("dtype");
-    MOE_CHECK(dtype == "uint16" || dtype == "uint32", FormatError, idx_path, ": dtype '", dtype,
+    MOE_CHECK(dtype == "uint16" || dtype == "uint32", FormatError, idx_path, ": dtype '", printable(dtype),
               "' (expected uint16 or uint32)");
     data.bytes_per_token_ = dtype == "uint16" ? 2 : 4;
-    data.n_tokens_ = index.at("tokens");
-    data.vocab_size_ = index.at("vocab_size");
+    data.n_tokens_ = count(index, "tokens", 0, std::numeric_limits<int64_t>::max(), idx_path);
+    data.vocab_size_ = count(index, "vocab_size", 1, std::numeric_limits<int32_t>::max(), idx_path);
     data.fingerprint_ = index.at("tokenizer_fingerprint");
-    for (const auto& doc : index.at("documents"))
-      data.documents_.push_back({doc.at("name"), doc.at("start"), doc.at("tokens")});
+    for (const auto& doc : index.at("documents")) {
+      const int64_t start = count(doc, "start", 0, data.n_tokens_, idx_path);
+      const int64_t tokens = count(doc, "tokens", 0, data.n_tokens_ - start, idx_path);
+      data.documents_.push_back({doc.at("name"), start, tokens});
+    }
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(detail::concat(idx_path, ": ", e.what()));
   }
   data.bin_ = MappedFile::open(prefix + ".bin");
-  MOE_CHECK(data.bin_->size() == data.n_tokens_ * data.bytes_per_token_, FormatError, prefix,
-            ".bin: ", data.bin_->size(), " bytes, the index says ", data.n_tokens_, " tokens of ",
-            data.bytes_per_token_, " bytes (truncated or another file?)");
+  MOE_CHECK(
+      data.bin_->size() % data.bytes_per_token_ == 0 && data.bin_->size() / data.bytes_per_token_ == data.n_tokens_,
+      FormatError, prefix, ".bin: ", data.bin_->size(), " bytes, the index says ", data.n_tokens_, " tokens of ",
+      data.bytes_per_token_, " bytes (truncated or another file?)");
   for (int64_t i = 0; i < data.n_tokens_; ++i) {
     const int32_t id = data.at(i);
     MOE_CHECK(id >= 0 && id < data.vocab_size_, FormatError, prefix, ".bin: token ", i, " is ", id,

@@ -257,7 +257,7 @@ void load_train_config(TrainConfig& config, const std::string& yaml_path) {
   std::function<void(const YAML::Node&, const std::string&)> read = [&](const YAML::Node& map,
                                                                         const std::string& section) {
     for (const auto& item : map) {
-      const std::string key = item.first.as<std::string>();
+      const std::string key = io::yaml_key(item.first, yaml_path);
       const YAML::Node& value = item.second;
       if (value.IsMap()) {
         MOE_CHECK(section.empty() && std::find(std::begin(kSections), std::end(kSections), key) != std::end(kSections),

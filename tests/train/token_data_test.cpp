@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.h"
@@ -74,6 +75,31 @@ TEST(TokenData, RefusesTruncatedFilesAndAnotherTokenizer) {
     EXPECT_NE(std::string(e.what()).find("data.bin"), std::string::npos) << e.what();
   }
   EXPECT_THROW(TokenData::open(dir + "/missing"), IoError);
+}
+
+TEST(TokenData, IndexCountsAreIntegersInsideTheFile) {
+  const std::string dir = temp_dir("token_data_index");
+  const tokenizer::Tokenizer tok = spm_tokenizer(512);
+  write_token_data(tok, {write_text(dir, "a.txt", "Some text to tokenize, long enough.")}, dir + "/data");
+  std::ifstream in(dir + "/data.idx");
+  const nlohmann::json good = nlohmann::json::parse(in);
+  const int64_t n = good["tokens"];
+  // Each was accepted before: 1e308 converted with UB, negative counts, spans past the end.
+  const std::pair<const char*, nlohmann::json> cases[] = {{"/tokens", 1e308},        {"/tokens", -2},
+                                                          {"/tokens", 2.5},          {"/vocab_size", 0},
+                                                          {"/documents/0/start", n}, {"/documents/0/tokens", n + 1},
+                                                          {"/documents/0/start", -1}};
+  for (const auto& [pointer, value] : cases) {
+    nlohmann::json bad = good;
+    bad[nlohmann::json::json_pointer(pointer)] = value;
+    std::ofstream(dir + "/data.idx") << bad.dump();
+    try {
+      TokenData::open(dir + "/data");
+      ADD_FAILURE() << pointer << " = " << value << " was accepted";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("expected an integer in ["), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(SampleStream, SplitsAndShufflesEachEpochDeterministically) {

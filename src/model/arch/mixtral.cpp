@@ -8,9 +8,16 @@ namespace {
 
 void traits(LayerSpec& layer) { layer.ffn.router.renormalize = true; }
 
-void read_hf(const HfKeys& keys, ModelConfig&, LayerSpec& layer) {
+void read_hf(const HfKeys& keys, ModelConfig& config, LayerSpec& layer) {
   layer.ffn.expert_ffn = keys.get<int64_t>("intermediate_size");
   layer.ffn.router.n_experts = keys.get<int64_t>("num_local_experts");
+  // HF's Mixtral masks attention to the last sliding_window positions; moe.cpp attends to all, the
+  // same only when the window covers the whole context.
+  if (keys.has("sliding_window"))
+    MOE_CHECK(keys.get<int64_t>("sliding_window") >= config.max_positions, ConfigError, keys.source(),
+              ": sliding_window ", keys.get<int64_t>("sliding_window"),
+              " is not supported (sliding-window attention; null or >= max_position_embeddings = ",
+              config.max_positions, ")");
 }
 
 void write_hf(const ModelConfig& config, nlohmann::json& json) {

@@ -8,9 +8,10 @@ namespace moe::model {
 namespace {
 
 void read_moe_keys(const HfKeys& keys, LayerSpec& layer) {
-  MOE_CHECK(
-      keys.get<int64_t>("decoder_sparse_step", 1) == 1 && keys.get<std::vector<int64_t>>("mlp_only_layers", {}).empty(),
-      ConfigError, keys.source(), ": dense layers (decoder_sparse_step != 1 or mlp_only_layers) are not supported");
+  MOE_CHECK(keys.get<int64_t>("decoder_sparse_step", 1) == 1 &&
+                keys.get<std::vector<int64_t>>("mlp_only_layers", {}, HfKeys::NullIs::kUnset).empty(),
+            ConfigError, keys.source(),
+            ": dense layers (decoder_sparse_step != 1 or mlp_only_layers) are not supported");
   layer.ffn.expert_ffn = keys.get<int64_t>("moe_intermediate_size");
   layer.ffn.router.n_experts = keys.get<int64_t>("num_experts");
   layer.ffn.router.renormalize = keys.get<bool>("norm_topk_prob", false);
