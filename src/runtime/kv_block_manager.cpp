@@ -2,7 +2,6 @@
 #include "runtime/kv_block_manager.h"
 
 #include <algorithm>
-#include <ranges>
 
 #include "core/error.h"
 
@@ -59,7 +58,11 @@ std::optional<int32_t> KvBlockManager::allocate() {
 }
 
 void KvBlockManager::release(std::span<const int32_t> blocks) {
-  for (const int32_t id : std::views::reverse(blocks)) {
+  // The tail first, so that a sequence's prefix outlives it in the LRU order. (Reverse iterators,
+  // not std::views::reverse: clang 14's concepts reject libstdc++ 12's views, and CI's sanitized
+  // build uses clang.)
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
+    const int32_t id = *it;
     Block& block = blocks_[id];
     MOE_ASSERT(block.refs > 0);
     if (--block.refs > 0) continue;
@@ -88,7 +91,9 @@ CachedPrefix KvBlockManager::match(std::span<const int32_t> tokens, int64_t max_
     const auto it = by_hash_.find(hash);
     if (it == by_hash_.end()) break;
     const Block& block = blocks_[it->second];
-    if (block.parent != parent || !std::ranges::equal(block.tokens, block_tokens)) break;
+    if (block.parent != parent ||
+        !std::equal(block.tokens.begin(), block.tokens.end(), block_tokens.begin(), block_tokens.end()))
+      break;
     take(it->second);
     prefix.blocks.push_back(it->second);
     prefix.hashes.push_back(hash);
