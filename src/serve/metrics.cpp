@@ -50,12 +50,6 @@ void histogram(std::string& out, const char* name, const char* help, const std::
   sample(out, std::string(name) + "_sum", labels, h.sum());
   sample(out, std::string(name) + "_count", labels, h.count());
 }
-
-void sample(std::string& out, const char* name, const std::string& labels, double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  out += std::string(name) + "{" + labels + "} " + text + "\n";
-}
 }  // namespace
 
 void Histogram::observe(double value) {
