@@ -11,7 +11,9 @@ BENCH="$HERE/../../bench/serve_bench.mjs"
 
 command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
 
-# start_server LOG CMD...: runs CMD in the background ($server), waits for its URL in LOG ($url).
+# start_server LOG CMD...: runs CMD in the background ($server), waits for its URL in LOG ($url):
+# the line that says it serves " on http://..." (moe serve prints its address earlier, while it
+# loads, and answers 503 until then).
 start_server() {
   local log=$1
   shift
@@ -19,7 +21,7 @@ start_server() {
   server=$!
   url=""
   for _ in $(seq 600); do
-    url=$(grep -ho "http://[0-9.]*:[0-9]*" "$log" 2>/dev/null | head -n 1)
+    url=$(grep -h " on http://" "$log" 2>/dev/null | grep -o "http://[0-9.]*:[0-9]*" | head -n 1)
     [ -n "$url" ] && return 0
     kill -0 "$server" 2>/dev/null || break
     sleep 0.1
