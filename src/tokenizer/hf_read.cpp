@@ -236,12 +236,15 @@ std::string read_bytes(const std::string& path) {
 
 Vocab read_tokenizer_model(const std::string& path, Specials& specials) {
   const std::string serialized = read_bytes(path);
+  // Checked before libsentencepiece sees the bytes: its trie builders end the process on some.
+  const std::optional<int> model_type = spm_model_type(serialized);
+  MOE_CHECK(model_type.has_value(), FormatError, path, ": not a SentencePiece model: not a well-formed message");
+  MOE_CHECK(model_type == 2, FormatError, path, ": SentencePiece model type ", *model_type, " is not BPE (2)");
+  if (const std::optional<std::string> problem = spm_pieces_problem(serialized))
+    throw FormatError(detail::concat(path, ": not a usable SentencePiece model: ", *problem));
   sentencepiece::SentencePieceProcessor sp;
   const auto status = sp.LoadFromSerializedProto(serialized);
   MOE_CHECK(status.ok(), FormatError, path, ": not a SentencePiece model: ", status.ToString());
-  const std::optional<int> model_type = spm_model_type(serialized);
-  MOE_CHECK(model_type == 2, FormatError, path, ": SentencePiece model type ", model_type.value_or(0),
-            " is not BPE (2)");
   Vocab v;
   v.kind = Vocab::Kind::kSpm;
   for (int id = 0; id < sp.GetPieceSize(); ++id) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <unordered_set>
 
 #include "core/error.h"
 
@@ -147,6 +148,30 @@ std::optional<int> spm_model_type(std::string_view serialized) {
     }
   }
   return model_type;
+}
+
+std::optional<std::string> spm_pieces_problem(std::string_view serialized) {
+  std::unordered_set<std::string_view> seen;
+  WireReader model(serialized);
+  int64_t index = 0;
+  while (!model.done()) {
+    uint32_t number = 0;
+    uint64_t value = 0;
+    std::string_view bytes;
+    if (!model.field(number, value, bytes)) return "not a well-formed ModelProto message";
+    if (number != kPieces) continue;
+    WireReader piece(bytes);
+    std::string_view text;
+    while (!piece.done()) {
+      if (!piece.field(number, value, bytes)) return "piece " + std::to_string(index) + " is not a well-formed message";
+      if (number == kPiece) text = bytes;
+    }
+    if (text.empty()) return "piece " + std::to_string(index) + " is empty";
+    if (text.find('\0') != std::string_view::npos) return "piece " + std::to_string(index) + " holds a NUL byte";
+    if (!seen.insert(text).second) return "piece " + std::to_string(index) + " comes twice";
+    ++index;
+  }
+  return std::nullopt;
 }
 
 }  // namespace moe::tokenizer

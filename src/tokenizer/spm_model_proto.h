@@ -19,4 +19,9 @@ std::string encode_spm_model_proto(const Vocab& vocab);
 // nullopt if the bytes are not a well-formed message.
 std::optional<int> spm_model_type(std::string_view serialized);
 
+// Why libsentencepiece must not be handed these bytes, or nullopt: a piece that is empty, holds a
+// NUL byte or comes twice (its trie builder throws through a noexcept frame on those, which ends
+// the process), or bytes that are not a well-formed message.
+std::optional<std::string> spm_pieces_problem(std::string_view serialized);
+
 }  // namespace moe::tokenizer
