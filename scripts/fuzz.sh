@@ -3,7 +3,10 @@
 # targets with clang into build-asan/ (scripts/asan_configure.sh: ASan + UBSan + coverage, the
 # build scripts/sanitize.sh tests), writes their seed corpora with moe_fuzz_seeds, then runs each
 # target in turn.
-#   scripts/fuzz.sh [--execs N | --seconds S] [TARGET...]   (default: --seconds 15, every target)
+#   scripts/fuzz.sh [--execs N | --seconds S] [--seed K] [TARGET...]   (default: --seconds 15, every target)
+# --execs with --seed is CI's short run: a fixed budget from a fixed start (two runs here differed
+# only slightly in coverage), so that CI takes the same time on any machine; --seconds explores
+# further.
 # Each target keeps its corpus in build-asan/corpus/<target>/ between runs. A crash, sanitizer
 # report, leak, hang (> 10 s on one input) or allocation over 1 GiB stops that target with the input
 # saved as build-asan/findings/<target>/<kind>-<sha1>; the script then exits 1. The last lines
@@ -13,12 +16,14 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 limit=(-max_total_time=15)
+seed=()
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --execs) limit=(-runs="$2"); shift 2 ;;
     --seconds) limit=(-max_total_time="$2"); shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --seed) seed=(-seed="$2"); shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -46,7 +51,7 @@ status=0
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target" "findings/$target"
   log="findings/$target.log"
-  if ./tests/fuzz/moe_fuzz_"$target" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+  if ./tests/fuzz/moe_fuzz_"$target" "${limit[@]}" "${seed[@]}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
       -print_final_stats=1 -artifact_prefix="findings/$target/" "corpus/$target" "seeds/$target" >"$log" 2>&1; then
     result=ok
   else
