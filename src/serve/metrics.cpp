@@ -39,6 +39,14 @@ void sample(std::string& out, const std::string& name, const std::string& labels
   out += name + "{" + labels + "} " + number(value) + "\n";
 }
 
+// A family of one sample: its HELP and TYPE lines, then the sample.
+template <typename Value>
+void metric(std::string& out, const char* name, const char* type, const char* help, const std::string& labels,
+            Value value) {
+  family(out, name, type, help);
+  sample(out, name, labels, value);
+}
+
 void histogram(std::string& out, const char* name, const char* help, const std::string& labels, const Histogram& h) {
   family(out, name, "histogram", help);
   int64_t cumulative = 0;
@@ -76,36 +84,27 @@ void Histogram::merge(const Histogram& other) {
 std::string prometheus_text(const Metrics& m, const EngineFigures* engine, const std::string& model_name) {
   const std::string model = label(model_name);
   std::string out;
-  family(out, "moe:num_requests_running", "gauge", "Requests in the batch.");
-  sample(out, "moe:num_requests_running", model, m.running);
-  family(out, "moe:num_requests_waiting", "gauge", "Requests queued for a place in the batch.");
-  sample(out, "moe:num_requests_waiting", model, m.waiting);
-  family(out, "moe:prompt_tokens_total", "counter", "Prompt tokens of admitted requests.");
-  sample(out, "moe:prompt_tokens_total", model, m.prompt_tokens);
-  family(out, "moe:generation_tokens_total", "counter", "Generated tokens.");
-  sample(out, "moe:generation_tokens_total", model, m.generation_tokens);
+  metric(out, "moe:num_requests_running", "gauge", "Requests in the batch.", model, m.running);
+  metric(out, "moe:num_requests_waiting", "gauge", "Requests queued for a place in the batch.", model, m.waiting);
+  metric(out, "moe:prompt_tokens_total", "counter", "Prompt tokens of admitted requests.", model, m.prompt_tokens);
+  metric(out, "moe:generation_tokens_total", "counter", "Generated tokens.", model, m.generation_tokens);
   family(out, "moe:request_success_total", "counter", "Finished requests by finish_reason.");
   sample(out, "moe:request_success_total", model + ",finished_reason=\"stop\"", m.finished_stop);
   sample(out, "moe:request_success_total", model + ",finished_reason=\"length\"", m.finished_length);
-  family(out, "moe:request_cancelled_total", "counter", "Requests dropped because their client left.");
-  sample(out, "moe:request_cancelled_total", model, m.cancelled);
-  family(out, "moe:request_failed_total", "counter", "Requests the engine failed.");
-  sample(out, "moe:request_failed_total", model, m.failed);
-  family(out, "moe:engine_steps_total", "counter", "Forward passes of the engine.");
-  sample(out, "moe:engine_steps_total", model, m.steps);
-  family(out, "moe:kv_cache_blocks", "gauge", "Blocks in the KV cache pool (64 positions each).");
-  sample(out, "moe:kv_cache_blocks", model, m.kv_blocks);
-  family(out, "moe:kv_cache_blocks_used", "gauge", "KV cache blocks held by requests.");
-  sample(out, "moe:kv_cache_blocks_used", model, m.kv_blocks_used);
-  family(out, "moe:kv_cache_usage_perc", "gauge", "KV cache usage. 1 means 100 percent usage.");
-  sample(out, "moe:kv_cache_usage_perc", model,
+  metric(out, "moe:request_cancelled_total", "counter", "Requests dropped because their client left.", model,
+         m.cancelled);
+  metric(out, "moe:request_failed_total", "counter", "Requests the engine failed.", model, m.failed);
+  metric(out, "moe:engine_steps_total", "counter", "Forward passes of the engine.", model, m.steps);
+  metric(out, "moe:kv_cache_blocks", "gauge", "Blocks in the KV cache pool (64 positions each).", model, m.kv_blocks);
+  metric(out, "moe:kv_cache_blocks_used", "gauge", "KV cache blocks held by requests.", model, m.kv_blocks_used);
+  metric(out, "moe:kv_cache_usage_perc", "gauge", "KV cache usage. 1 means 100 percent usage.", model,
          m.kv_blocks > 0 ? static_cast<double>(m.kv_blocks_used) / static_cast<double>(m.kv_blocks) : 0.0);
-  family(out, "moe:num_preemptions_total", "counter", "Requests preempted (KV blocks taken back, to be recomputed).");
-  sample(out, "moe:num_preemptions_total", model, m.preemptions);
-  family(out, "moe:prefix_cache_queries_total", "counter", "Tokens looked up in the prefix cache.");
-  sample(out, "moe:prefix_cache_queries_total", model, m.prefix_queries);
-  family(out, "moe:prefix_cache_hits_total", "counter", "Tokens found in the prefix cache (not prefilled).");
-  sample(out, "moe:prefix_cache_hits_total", model, m.prefix_hits);
+  metric(out, "moe:num_preemptions_total", "counter", "Requests preempted (KV blocks taken back, to be recomputed).",
+         model, m.preemptions);
+  metric(out, "moe:prefix_cache_queries_total", "counter", "Tokens looked up in the prefix cache.", model,
+         m.prefix_queries);
+  metric(out, "moe:prefix_cache_hits_total", "counter", "Tokens found in the prefix cache (not prefilled).", model,
+         m.prefix_hits);
   histogram(out, "moe:time_to_first_token_seconds", "Arrival to the first generated token.", model,
             m.time_to_first_token);
   histogram(out, "moe:inter_token_latency_seconds", "Time between two tokens of a request.", model,
@@ -127,13 +126,12 @@ std::string prometheus_text(const Metrics& m, const EngineFigures* engine, const
         sample(out, "moe:expert_rows_received_total",
                model + ",layer=\"" + std::to_string(layer) + "\",rank=\"" + std::to_string(rank) + "\"",
                stats.rows_received[layer * stats.ranks + rank]);
-  family(out, "moe:eplb_replans_total", "counter", "Online EPLB re-plans.");
-  sample(out, "moe:eplb_replans_total", model, engine->eplb_replans);
-  family(out, "moe:eplb_layer_moves_total", "counter", "Layers online EPLB switched to a new placement.");
-  sample(out, "moe:eplb_layer_moves_total", model, engine->eplb_layer_moves);
-  family(out, "moe:eplb_layers_skipped_total", "counter",
-         "Layers a re-plan left as they were (the busiest rank would not get 5 % lighter).");
-  sample(out, "moe:eplb_layers_skipped_total", model, engine->eplb_layers_skipped);
+  metric(out, "moe:eplb_replans_total", "counter", "Online EPLB re-plans.", model, engine->eplb_replans);
+  metric(out, "moe:eplb_layer_moves_total", "counter", "Layers online EPLB switched to a new placement.", model,
+         engine->eplb_layer_moves);
+  metric(out, "moe:eplb_layers_skipped_total", "counter",
+         "Layers a re-plan left as they were (the busiest rank would not get 5 % lighter).", model,
+         engine->eplb_layers_skipped);
   return out;
 }
 
