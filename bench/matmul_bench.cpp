@@ -83,7 +83,7 @@ void register_all() {
          {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kI8, DType::kF8_E4M3}) {
       for (bool panels : {false, true}) {
         if (panels && !uses_sequential_order(dtype)) continue;  // q8_0 / q4_0 always have them
-        for (int64_t n_tokens : {1, 128}) {
+        for (int64_t n_tokens : {1, 4, 16, 128}) {
           const std::string name = std::string("BM_matmul/") + dtype_info(dtype).name + (panels ? "+panels" : "") +
                                    "/" + isa_level_name(level) + "/" + std::to_string(kRows) + "x" +
                                    std::to_string(kCols) + "/tokens:" + std::to_string(n_tokens);

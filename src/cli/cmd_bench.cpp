@@ -3,7 +3,7 @@
 // reaches: read bandwidth for decode, FMA peak for prefill. `--limits` measures those bounds only.
 // --json prints one object per row. Progress goes to stderr. `--ep-workload NAME` runs the Wide-EP
 // workload simulation instead (cli/bench_ep_workload.h), without a model; `--moe-layer` times one
-// training MoE layer (cli/bench_moe_layer.h).
+// training MoE layer (cli/bench_moe_layer.h); `--batch 1,4,16` times batched decode.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -40,6 +40,7 @@ struct BenchOptions {
   std::string limit_gbps;
   std::string limit_gflops;
   std::string limit_int8_gops;
+  std::string batch;  // --batch: sequence counts of the batched decode test
 };
 
 // A limit per thread count: "19.5" (every count) or "19.5,30" (one per -t value, in order).
@@ -284,6 +285,68 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
   }
 }
 
+// --batch: for each thread count and each B, B sequences with a -p token prompt decode -n tokens
+// together; aggregate decode tokens/s and its ratio to the first B (llama-batched-bench's S_TG).
+void run_batched_bench(const BenchOptions& o, const std::vector<int>& threads) {
+  const std::vector<int64_t> batch_sizes = runtime::parse_positive_list(o.batch, "--batch");
+  const std::vector<int64_t> n_prompt = runtime::parse_positive_list(o.n_prompt, "-p");
+  const std::vector<int64_t> n_gen = runtime::parse_positive_list(o.n_gen, "-n");
+  MOE_CHECK(n_prompt.size() == 1 && n_gen.size() == 1, UsageError,
+            "--batch takes one prompt length (-p) and one decode length (-n), got '", o.n_prompt, "' and '", o.n_gen,
+            "'");
+  MOE_CHECK(!o.model.empty(), UsageError, "--model is required with --batch");
+  const auto loaded = std::make_shared<const model::Model>(model::load_model(o.model));
+  const model::Model& m = *loaded;
+  const std::string name = model_file_name(m.path);
+  const std::string dtype = dtype_info(m.weights.layers.at(0).experts.at(0).gate.dtype()).name;
+  const std::string test = "pp" + std::to_string(n_prompt[0]) + "+tg" + std::to_string(n_gen[0]);
+  const int name_width = static_cast<int>(std::max<size_t>(name.size(), 5));
+  if (!o.json) {
+    std::printf("| %-*s | %-5s | %7s | %5s | %-12s | %18s | %9s |\n", name_width, "model", "dtype", "threads", "B",
+                "test", "decode t/s (all B)", "x first B");
+    std::printf("| %s | ----- | ------: | ----: | ------------ | -----------------: | --------: |\n",
+                std::string(name_width, '-').c_str());
+    std::fflush(stdout);
+  }
+  for (int n_threads : threads) {
+    runtime::SessionOptions options;
+    options.threads = n_threads;
+    runtime::Session session(parallel::Communicator::single(), loaded, options);
+    std::optional<double> first;
+    for (int64_t b : batch_sizes) {
+      progress("B " + std::to_string(b) + " " + test + ", " + std::to_string(n_threads) + " threads: warm-up + " +
+               std::to_string(o.repetitions) + " runs");
+      const std::vector<double> samples =
+          runtime::run_batched_decode(session.transformer(), b, n_prompt[0], n_gen[0], o.repetitions, o.seed,
+                                      [&](int repetition, double tokens_per_s) {
+                                        progress(format("  run %.0f: %.2f tokens/s", repetition + 1, tokens_per_s));
+                                      });
+      const runtime::SampleStats stats = runtime::mean_stddev(samples);
+      if (!first) first = stats.mean;
+      if (o.json) {
+        std::puts(json_line({{"model", name},
+                             {"dtype", dtype},
+                             {"isa", kernels::isa_name()},
+                             {"threads", n_threads},
+                             {"batch", b},
+                             {"n_prompt", n_prompt[0]},
+                             {"n_gen", n_gen[0]},
+                             {"tokens_per_s", stats.mean},
+                             {"stddev", stats.stddev},
+                             {"samples", samples},
+                             {"ratio_to_first_batch", stats.mean / *first}})
+                      .c_str());
+      } else {
+        std::printf("| %-*s | %-5s | %7d | %5lld | %-12s | %18s | %9s |\n", name_width, name.c_str(), dtype.c_str(),
+                    n_threads, static_cast<long long>(b), test.c_str(),
+                    format("%.2f ± %.2f", stats.mean, stats.stddev).c_str(),
+                    format("%.2f", stats.mean / *first).c_str());
+      }
+      std::fflush(stdout);
+    }
+  }
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
@@ -310,7 +373,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--limit-int8-gops", o->limit_int8_gops,
                   "int8 dot peak (VNNI; the prefill bound of q8_0 / q4_0 models) to use instead of measuring it "
                   "(GOP/s; one, or one per -t)");
+  auto* batch = cmd->add_option("--batch", o->batch,
+                                "Batched decode instead: sequence counts B (comma-separated, e.g. 1,4,16,64); B "
+                                "sequences with a -p token prompt decode -n tokens together; aggregate tokens/s");
   limits->excludes(model);
+  batch->excludes(limits);
   add_ep_workload_options(cmd, ep);
   add_moe_layer_options(cmd, moe_layer);
   cmd->callback([o, ep, moe_layer] {
@@ -319,6 +386,7 @@ void add_bench_command(CLI::App& app) {
     const std::vector<int> threads = parse_threads(o->threads.empty() ? std::to_string(default_threads()) : o->threads);
     if (o->limits_only) return run_limits(*o, threads);
     if (moe_layer->enabled) return run_moe_layer_bench(*moe_layer, threads, o->repetitions, o->json);
+    if (!o->batch.empty()) return run_batched_bench(*o, threads);
     run_model_bench(*o, threads);
   });
 }

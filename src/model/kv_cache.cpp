@@ -34,17 +34,14 @@ int64_t KvPool::block_bytes(int64_t n_layers, int64_t n_kv_heads, int64_t head_d
 
 void KvPool::store(int64_t layer, std::span<const int32_t> table, int64_t first, int64_t n, const float* k,
                    const float* v) {
-  const int64_t head_bytes = kernels::kv_head_bytes(dtype_, head_dim_), row = n_kv_heads_ * head_dim_;
+  const int64_t row = n_kv_heads_ * head_dim_;
   std::byte* keys = keys_[layer - first_layer_].get();
   std::byte* values = values_[layer - first_layer_].get();
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t position = first + i;
-    const int64_t at =
-        (table[position / kKvBlockPositions] * kKvBlockPositions + position % kKvBlockPositions) * position_bytes_;
-    for (int64_t head = 0; head < n_kv_heads_; ++head) {
-      kernels::kv_encode(dtype_, k + i * row + head * head_dim_, keys + at + head * head_bytes, head_dim_);
-      kernels::kv_encode(dtype_, v + i * row + head * head_dim_, values + at + head * head_bytes, head_dim_);
-    }
+    const int64_t position = first + i, slot = position % kKvBlockPositions;
+    const int64_t block_at = table[position / kKvBlockPositions] * block_bytes_per_layer();
+    kernels::store_kv(dtype_, k + i * row, v + i * row, n_kv_heads_, head_dim_, keys + block_at, values + block_at,
+                      slot);
   }
 }
 

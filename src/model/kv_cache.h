@@ -1,6 +1,7 @@
 // KvPool: a pipeline stage's KV cache storage in fixed-size blocks (per layer, keys and values
 // [n_blocks][kKvBlockPositions][n_kv_heads] head vectors stored as f32, f16, int8 or fp8,
-// kernels/kv_codec.h); KvCache: one sequence's view of a pool, its block table and length.
+// kernels/kv_codec.h; f32 keys transposed within a block, as kernels::store_kv lays them out);
+// KvCache: one sequence's view of a pool, its block table and length.
 // Attention reads a sequence's keys and values through its block table.
 #pragma once
 

@@ -233,6 +233,7 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
     clamp(v_.data(), n_tokens * kv_dim, *spec.clip_qkv);
   }
   int64_t row = 0;
+  attention_calls_.clear();
   for (const Piece& piece : pieces) {
     KvCache& cache = *piece.cache;
     const int64_t first = cache.length(), n = static_cast<int64_t>(piece.tokens.size());
@@ -259,9 +260,10 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
                                 spec.scale};
     args.block_table = cache.blocks().data();
     args.block_positions = kKvBlockPositions;
-    kernels::attention(args, &pool_);
+    attention_calls_.push_back(args);
     row += n;
   }
+  kernels::attention(attention_calls_, &pool_);
   kernels::matmul(l.wo, {attn_.data(), q_dim, h_.data(), H, n_tokens}, &pool_);
   all_reduce(groups_.attention, h_.data(), n_tokens * H);
   add_rows(pool_, x_.data(), h_.data(), n_tokens, H);

@@ -122,6 +122,7 @@ class Transformer {
   std::unique_ptr<balance::OnlineBalancer> balancer_;
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;
+  std::vector<kernels::AttentionArgs> attention_calls_;  // one per piece of the micro-batch
   ExpertBatch batch_;
   int64_t micro_batch_ = 0;
   kernels::KvDtype kv_dtype_ = kernels::KvDtype::kF32;  // index of the micro-batch in flight, for error messages

@@ -107,7 +107,45 @@ double time_run(model::Transformer& transformer, const BenchTest& test, std::spa
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Seconds of the n_gen decode steps of one batched run with fresh caches; tokens[s] are sequence
+// s's prompt then its decode inputs.
+double time_batched_run(model::Transformer& transformer, const std::vector<std::vector<int32_t>>& tokens,
+                        int64_t n_prompt, int64_t n_gen) {
+  std::vector<model::KvCache> caches;
+  for (size_t s = 0; s < tokens.size(); ++s) caches.push_back(transformer.make_cache(n_prompt + n_gen));
+  std::vector<float> logits;
+  for (size_t s = 0; s < tokens.size(); ++s)
+    transformer.forward(std::span(tokens[s]).first(n_prompt), caches[s], logits, false);
+  std::vector<model::SequenceSlice> batch(tokens.size());
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < n_gen; ++step) {
+    for (size_t s = 0; s < tokens.size(); ++s)
+      batch[s] = {std::span(tokens[s]).subspan(n_prompt + step, 1), &caches[s], false};
+    transformer.forward(batch, logits);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 }  // namespace
+
+std::vector<double> run_batched_decode(model::Transformer& transformer, int64_t n_sequences, int64_t n_prompt,
+                                       int64_t n_gen, int repetitions, uint64_t seed,
+                                       const std::function<void(int, double)>& on_sample) {
+  MOE_CHECK(repetitions >= 1, UsageError, "-r: repetitions must be >= 1, got ", repetitions);
+  MOE_CHECK(n_sequences >= 1 && n_prompt >= 1 && n_gen >= 1, UsageError,
+            "--batch: needs at least one sequence, a prompt (-p) and a decode length (-n)");
+  std::vector<std::vector<int32_t>> tokens;
+  for (int64_t s = 0; s < n_sequences; ++s)
+    tokens.push_back(random_tokens(n_prompt + n_gen, transformer.vocab_size(), seed + static_cast<uint64_t>(s)));
+  time_batched_run(transformer, tokens, n_prompt, n_gen);  // warm-up
+  std::vector<double> samples;
+  for (int repetition = 0; repetition < repetitions; ++repetition) {
+    samples.push_back(static_cast<double>(n_sequences * n_gen) /
+                      time_batched_run(transformer, tokens, n_prompt, n_gen));
+    if (on_sample) on_sample(repetition, samples.back());
+  }
+  return samples;
+}
 
 std::vector<double> run_bench_test(model::Transformer& transformer, const BenchTest& test, int repetitions,
                                    uint64_t seed, const std::function<void(int, double)>& on_sample) {

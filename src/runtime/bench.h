@@ -54,4 +54,12 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab_size, uint64_t seed)
 std::vector<double> run_bench_test(model::Transformer& transformer, const BenchTest& test, int repetitions,
                                    uint64_t seed, const std::function<void(int, double)>& on_sample = {});
 
+// Batched decode (llama-batched-bench's S_TG): n_sequences sequences, each prefilled (untimed) with
+// its own n_prompt random tokens, then n_gen timed steps that decode one token of every sequence in
+// one forward pass. One warm-up run, then `repetitions` timed ones; returns the aggregate decode
+// tokens/s of each (n_sequences * n_gen / seconds).
+std::vector<double> run_batched_decode(model::Transformer& transformer, int64_t n_sequences, int64_t n_prompt,
+                                       int64_t n_gen, int repetitions, uint64_t seed,
+                                       const std::function<void(int, double)>& on_sample = {});
+
 }  // namespace moe::runtime

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # moe bench: llama-bench's table and JSON rows on a small init'ed model (f32 and q8_0), with the
 # bound each row is measured against (read bandwidth, fp32 FMA peak, or the int8 dot peak for
-# q8_0 prefill on CPUs with AVX-512 VNNI); bad options give one line and exit 1. Speed itself is
-# never asserted.
+# q8_0 prefill on CPUs with AVX-512 VNNI), and --batch's batched-decode rows; bad options give one
+# line and exit 1. Speed itself is never asserted.
 source "$(dirname "$0")/lib.bash"
 
 "$MOE" init --preset mixtral-tiny --out "$WORK/f32" --seed 5 2>/dev/null || fail "init"
@@ -44,6 +44,25 @@ fi
 only_pp=$("$MOE" bench --model "$WORK/f32" -p 8 -n 0 -t 1 -r 1 --json "${limits[@]}" 2>/dev/null) || fail "bench -n 0"
 [ "$(echo "$only_pp" | grep -c '"test":"pp8"')" -eq 1 ] && [ "$(echo "$only_pp" | wc -l)" -eq 1 ] ||
   fail "bench -n 0: $only_pp"
+# --batch: one row per B with the aggregate decode rate and its ratio to the first B.
+batched=$("$MOE" bench --model "$WORK/q8.gguf" --batch 1,3 -p 5 -n 4 -t 1 -r 2 --json 2>/dev/null) || fail "bench --batch"
+python3 - "$batched" <<'PY' || fail "bench --batch rows"
+import json, sys
+rows = [json.loads(line) for line in sys.argv[1].splitlines()]
+assert [r["batch"] for r in rows] == [1, 3], rows
+for r in rows:
+    assert r["n_prompt"] == 5 and r["n_gen"] == 4 and r["tokens_per_s"] > 0 and len(r["samples"]) == 2, r
+assert rows[0]["ratio_to_first_batch"] == 1.0, rows
+assert abs(rows[1]["ratio_to_first_batch"] - rows[1]["tokens_per_s"] / rows[0]["tokens_per_s"]) < 1e-9, rows
+PY
+table=$("$MOE" bench --model "$WORK/q8.gguf" --batch 2 -p 3 -n 2 -t 1 -r 1 2>/dev/null) || fail "bench --batch table"
+echo "$table" | grep -qE '^\| q8.gguf +\| q8_0 +\| +1 \| +2 \| pp3\+tg2 +\| +[0-9.]+ ± [0-9.]+ \| +1.00 \|' ||
+  fail "no --batch row: $table"
+expect_error "batch with two prompt sizes" "^moe: error: --batch takes one prompt length \(-p\) and one decode length" \
+  "$MOE" bench --model "$WORK/q8.gguf" --batch 2 -p 3,4 -n 2
+expect_error "bad --batch" "^moe: error: --batch: '0' in '1,0' is not a positive integer" \
+  "$MOE" bench --model "$WORK/q8.gguf" --batch 1,0
+
 expect_error "no test" "^moe: error: -p and -n: every size is 0" "$MOE" bench --model "$WORK/f32" -p 0 -n 0
 expect_error "bad -p" "^moe: error: -p: 'x' in 'x' is not a positive integer" "$MOE" bench --model "$WORK/f32" -p x
 expect_error "bad int8 limit" "^moe: error: --limit-int8-gops" "$MOE" bench --model "$WORK/f32" -t 1 --limit-int8-gops abc

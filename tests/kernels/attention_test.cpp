@@ -47,23 +47,45 @@ std::vector<float> uniform(int64_t n, uint64_t seed, float scale) {
 struct Problem {
   Shape shape;
   KvDtype dtype;
-  std::vector<float> q, k, v;  // k, v decoded back from the cache, for the double reference
+  std::vector<float> q, k, v;       // k, v decoded back from the cache, for the double reference
+  std::vector<float> k_src, v_src;  // k, v as stored
   std::vector<std::byte> k_cache, v_cache;
 
   Problem(const Shape& s, KvDtype kv_dtype, uint64_t seed) : shape(s), dtype(kv_dtype) {
     const int64_t n_pos = s.first_position + s.n_tokens, n_vectors = n_pos * s.n_kv_heads;
     const int64_t head_bytes = kv_head_bytes(dtype, s.head_dim);
     q = uniform(s.n_tokens * s.n_heads * s.head_dim, seed, 2.0f);  // scores up to a few units
-    k = uniform(n_vectors * s.head_dim, seed + 1, 2.0f);
-    v = uniform(n_vectors * s.head_dim, seed + 2, 1.0f);
-    k_cache.resize(n_vectors * head_bytes);
-    v_cache.resize(n_vectors * head_bytes);
+    const std::vector<float> k_in = uniform(n_vectors * s.head_dim, seed + 1, 2.0f);
+    const std::vector<float> v_in = uniform(n_vectors * s.head_dim, seed + 2, 1.0f);
+    const int64_t n_blocks = (n_pos + kAttentionBlock - 1) / kAttentionBlock;
+    k_cache.resize(n_blocks * kAttentionBlock * s.n_kv_heads * head_bytes);
+    v_cache.resize(k_cache.size());
+    store(k_in, v_in, k_cache, v_cache, [](int64_t pos) { return pos / kAttentionBlock; });
+    k.resize(k_in.size());
+    v.resize(v_in.size());
+    std::vector<std::byte> code(head_bytes);
     for (int64_t i = 0; i < n_vectors; ++i) {
-      kv_encode(dtype, k.data() + i * s.head_dim, k_cache.data() + i * head_bytes, s.head_dim);
-      kv_encode(dtype, v.data() + i * s.head_dim, v_cache.data() + i * head_bytes, s.head_dim);
-      kv_decode(dtype, k_cache.data() + i * head_bytes, k.data() + i * s.head_dim, s.head_dim);
-      kv_decode(dtype, v_cache.data() + i * head_bytes, v.data() + i * s.head_dim, s.head_dim);
+      kv_encode(dtype, k_in.data() + i * s.head_dim, code.data(), s.head_dim);
+      kv_decode(dtype, code.data(), k.data() + i * s.head_dim, s.head_dim);
+      kv_encode(dtype, v_in.data() + i * s.head_dim, code.data(), s.head_dim);
+      kv_decode(dtype, code.data(), v.data() + i * s.head_dim, s.head_dim);
     }
+    k_src = k_in;
+    v_src = v_in;
+  }
+
+  // Writes every position into k_pool / v_pool with store_kv, position p in the 64-position block
+  // block_of(p).
+  template <class BlockOf>
+  void store(const std::vector<float>& k_in, const std::vector<float>& v_in, std::vector<std::byte>& k_pool,
+             std::vector<std::byte>& v_pool, BlockOf block_of) const {
+    const Shape& s = shape;
+    const int64_t row = s.n_kv_heads * s.head_dim;
+    const int64_t block_bytes = kAttentionBlock * s.n_kv_heads * kv_head_bytes(dtype, s.head_dim);
+    for (int64_t pos = 0; pos < s.first_position + s.n_tokens; ++pos)
+      store_kv(dtype, k_in.data() + pos * row, v_in.data() + pos * row, s.n_kv_heads, s.head_dim,
+               k_pool.data() + block_of(pos) * block_bytes, v_pool.data() + block_of(pos) * block_bytes,
+               pos % kAttentionBlock);
   }
 
   // Tokens [begin, end) in one call.
@@ -89,11 +111,10 @@ struct Problem {
     for (int64_t i = n_blocks - 1; i > 0; --i) std::swap(order[i], order[rng.next_u64() % (i + 1)]);
     const std::vector<int32_t> table(order.begin(), order.begin() + n_used);
     std::vector<std::byte> k_pool(n_blocks * block_positions * position_bytes, std::byte{0xff}), v_pool = k_pool;
-    for (int64_t pos = 0; pos < n_pos; ++pos) {
-      const int64_t at = (table[pos / block_positions] * block_positions + pos % block_positions) * position_bytes;
-      std::memcpy(k_pool.data() + at, k_cache.data() + pos * position_bytes, position_bytes);
-      std::memcpy(v_pool.data() + at, v_cache.data() + pos * position_bytes, position_bytes);
-    }
+    const int64_t per_block = block_positions / kAttentionBlock;  // 64-position blocks per cache block
+    store(k_src, v_src, k_pool, v_pool, [&](int64_t pos) {
+      return table[pos / block_positions] * per_block + pos % block_positions / kAttentionBlock;
+    });
     std::vector<float> out(q.size());
     AttentionArgs args{q.data(),
                        k_pool.data(),

@@ -89,12 +89,12 @@ TEST(KvCodec, AttentionOverCompressedCachesStaysClose) {
   const std::vector<float> q = random_values(n_tokens * n_heads * head_dim, 2);
   const std::vector<float> k = random_values(n_pos * n_kv * head_dim, 3), v = random_values(n_pos * n_kv * head_dim, 4);
   auto run = [&](KvDtype dtype) {
-    const int64_t head_bytes = kv_head_bytes(dtype, head_dim);
-    std::vector<std::byte> kc(n_pos * n_kv * head_bytes), vc(n_pos * n_kv * head_bytes);
-    for (int64_t i = 0; i < n_pos * n_kv; ++i) {
-      kv_encode(dtype, k.data() + i * head_dim, kc.data() + i * head_bytes, head_dim);
-      kv_encode(dtype, v.data() + i * head_dim, vc.data() + i * head_bytes, head_dim);
-    }
+    const int64_t block_bytes = kAttentionBlock * n_kv * kv_head_bytes(dtype, head_dim);
+    std::vector<std::byte> kc(2 * block_bytes), vc(2 * block_bytes);
+    for (int64_t pos = 0; pos < n_pos; ++pos)
+      store_kv(dtype, k.data() + pos * n_kv * head_dim, v.data() + pos * n_kv * head_dim, n_kv, head_dim,
+               kc.data() + pos / kAttentionBlock * block_bytes, vc.data() + pos / kAttentionBlock * block_bytes,
+               pos % kAttentionBlock);
     std::vector<float> out(n_tokens * n_heads * head_dim);
     attention({q.data(), kc.data(), vc.data(), dtype, out.data(), n_tokens, n_pos - n_tokens, n_heads, n_kv, head_dim,
                1.0f / std::sqrt(static_cast<float>(head_dim))},

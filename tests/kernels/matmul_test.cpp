@@ -372,6 +372,41 @@ TEST(MatmulAvx512, WithoutVnniMatchesVnni) {
   }
 }
 
+// The AVX2 activation quantizer writes quantize_row(kQ8_0)'s codes and the scale and bias the
+// kernels read, on random blocks and on blocks of ties (k + 0.5 steps), zeros, NaN, inf,
+// subnormals and mixed signs; the codes are compared with quantize_row's bytes directly.
+TEST(QuantizeActivations, Avx2MatchesQuantizeRow) {
+  if (missing_feature(IsaLevel::kAvx2, cpu_features()) != nullptr) GTEST_SKIP() << "no AVX2";
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-3.0f, 3.0f);
+  constexpr int64_t kBlocks = 64, kCols = kBlocks * kQBlock;
+  std::vector<float> x(kCols);
+  for (float& v : x) v = dist(rng);
+  for (int j = 0; j < 32; ++j) x[1 * 32 + j] = (j - 16) * 127.0f / 32.0f + 0.5f / 32.0f;  // k + 0.5 codes
+  for (int j = 0; j < 32; ++j) x[2 * 32 + j] = 0.0f;
+  x[3 * 32 + 5] = kNaN;
+  x[4 * 32 + 7] = std::numeric_limits<float>::infinity();
+  x[5 * 32] = -std::numeric_limits<float>::infinity();
+  for (int j = 0; j < 32; ++j) x[6 * 32 + j] = std::ldexp(static_cast<float>(j - 16), -140);  // subnormal
+  for (int j = 0; j < 32; ++j) x[7 * 32 + j] = j % 2 ? -1e30f : 1e30f;
+  for (int j = 0; j < 32; ++j) x[8 * 32 + j] = kNaN;
+  for (int32_t offset : {8, 128}) {
+    std::vector<int8_t> q(kCols), q_ref(kCols);
+    std::vector<float> d(kBlocks), d_ref(kBlocks);
+    std::vector<int32_t> bias(kBlocks), bias_ref(kBlocks);
+    quantize_activations_avx2(x.data(), kCols, offset, q.data(), d.data(), bias.data());
+    quantize_activations_ref(x.data(), kCols, offset, q_ref.data(), d_ref.data(), bias_ref.data());
+    std::vector<BlockQ8_0> blocks(kBlocks);
+    quantize_row(DType::kQ8_0, x.data(), reinterpret_cast<std::byte*>(blocks.data()), kCols);
+    for (int64_t b = 0; b < kBlocks; ++b) {
+      EXPECT_EQ(std::memcmp(q.data() + b * kQBlock, blocks[b].qs, kQBlock), 0) << "block " << b;
+      EXPECT_EQ(std::memcmp(q_ref.data() + b * kQBlock, blocks[b].qs, kQBlock), 0) << "block " << b;
+      EXPECT_EQ(std::memcmp(&d[b], &d_ref[b], 4), 0) << "block " << b << ": " << d[b] << " vs " << d_ref[b];
+      EXPECT_EQ(bias[b], bias_ref[b]) << "block " << b;
+    }
+  }
+}
+
 TEST(Matmul, KernelNameIsDtypeAndLevel) {
   EXPECT_EQ(matmul_kernel_name(DType::kQ8_0), "q8_0/" + isa_name());
   EXPECT_EQ(matmul_kernel_name(DType::kBF16), "bf16/" + isa_name());

@@ -175,10 +175,16 @@ void attention_transpose_avx2(const float* keys, int64_t stride, int64_t n_keys,
       transpose8(r);
       for (int i = 0; i < 8; ++i) _mm256_storeu_ps(kt + (d + i) * kBlock + j, r[i]);
     }
+  if (whole_keys < n_keys)  // the last keys, rows past n_keys read as zero (a decode step's block)
+    for (int64_t d = 0; d < whole_dims; d += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i)
+        r[i] = whole_keys + i < n_keys ? _mm256_loadu_ps(keys + (whole_keys + i) * stride + d) : _mm256_setzero_ps();
+      transpose8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(kt + (d + i) * kBlock + whole_keys, r[i]);
+    }
   for (int64_t d = whole_dims; d < head_dim; ++d)
-    for (int64_t j = 0; j < whole_keys; ++j) kt[d * kBlock + j] = keys[j * stride + d];
-  for (int64_t d = 0; d < head_dim; ++d)
-    for (int64_t j = whole_keys; j < kBlock; ++j) kt[d * kBlock + j] = j < n_keys ? keys[j * stride + d] : 0.0f;
+    for (int64_t j = 0; j < n_keys; ++j) kt[d * kBlock + j] = keys[j * stride + d];
 }
 
 void attention_f16_rows_avx2(const uint16_t* src, int64_t src_stride, int64_t n, int64_t head_dim, float* dst,

@@ -45,7 +45,9 @@ void attention_block_ref(const AttentionTile& tile, AttentionRow* rows, int64_t 
 void attention_block_avx2(const AttentionTile& tile, AttentionRow* rows, int64_t n_rows);
 void attention_block_avx512(const AttentionTile& tile, AttentionRow* rows, int64_t n_rows);
 
-// kt[d * 64 + j] = keys[j * stride + d] for j < n_keys, d < head_dim; 0 for n_keys <= j < 64.
+// kt[d * 64 + j] = keys[j * stride + d] for j < n_keys, d < head_dim. Lanes n_keys <= j < 64 are
+// left as they are or zeroed (ref: all; avx2: up to the next multiple of 8): the block kernels
+// mask every lane at or past a row's n_keys, so a decode step's last block costs n_keys keys.
 void attention_transpose_ref(const float* keys, int64_t stride, int64_t n_keys, int64_t head_dim, float* kt);
 void attention_transpose_avx2(const float* keys, int64_t stride, int64_t n_keys, int64_t head_dim, float* kt);
 

@@ -91,21 +91,14 @@ struct QuantizedActivations {
   std::vector<float> d;
   std::vector<int32_t> bias;
 
-  QuantizedActivations(DType dtype, const MatmulArgs& args, int64_t cols, ThreadPool* pool)
+  QuantizedActivations(IsaLevel level, DType dtype, const MatmulArgs& args, int64_t cols, ThreadPool* pool)
       : qs(args.n_tokens * cols), d(args.n_tokens * (cols / kQBlock)), bias(args.n_tokens * (cols / kQBlock)) {
     const int32_t offset = quantized_bias_offset(dtype);
     const int64_t n_blocks = cols / kQBlock;
+    const auto quantize = level == IsaLevel::kRef ? quantize_activations_ref : quantize_activations_avx2;
     auto quantize_token = [&](int64_t t) {
-      std::vector<BlockQ8_0> blocks(n_blocks);
-      quantize_row(DType::kQ8_0, args.x + t * args.ldx, reinterpret_cast<std::byte*>(blocks.data()), cols);
-      for (int64_t b = 0; b < n_blocks; ++b) {
-        d[t * n_blocks + b] = f16_to_f32(blocks[b].d);
-        int8_t* out = qs.data() + t * cols + b * kQBlock;
-        std::copy(blocks[b].qs, blocks[b].qs + kQBlock, out);
-        int32_t sum = 0;
-        for (int64_t c = 0; c < kQBlock; ++c) sum += out[c];
-        bias[t * n_blocks + b] = -offset * sum;
-      }
+      quantize(args.x + t * args.ldx, cols, offset, qs.data() + t * cols, d.data() + t * n_blocks,
+               bias.data() + t * n_blocks);
     };
     if (pool == nullptr || args.n_tokens == 1) {
       for (int64_t t = 0; t < args.n_tokens; ++t) quantize_token(t);
@@ -150,7 +143,7 @@ void run(const MatmulTable& table, const Tensor& w, const MatmulArgs& args, Thre
   if (w.observer() != nullptr) w.observer()->observe(args.x, args.ldx, args.n_tokens, w.cols());
   const MatmulBlockFn kernel = table.get(w.dtype());
   std::optional<QuantizedActivations> xq;
-  if (uses_quantized_activations(w.dtype())) xq.emplace(w.dtype(), args, w.cols(), pool);
+  if (uses_quantized_activations(w.dtype())) xq.emplace(table.level, w.dtype(), args, w.cols(), pool);
   const std::optional<float> input_scale = w.input_scale();
   std::vector<float> x_codes;
   if (input_scale) x_codes = activation_codes(w.dtype(), *input_scale, args, w.cols(), pool);

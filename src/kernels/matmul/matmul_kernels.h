@@ -78,6 +78,12 @@ constexpr bool uses_panel_kernels(DType dtype) {
 
 using MatmulBlockFn = void (*)(const MatmulBlock& block);
 
+// One token's activations for the q8_0 / q4_0 kernels (MatmulBlock::xq, xq_d, xq_bias): per
+// 32-column block b, q = quantize_row(kQ8_0)'s codes, d[b] = the float of its fp16 scale and
+// bias[b] = -offset * sum q. Every level writes the same values.
+void quantize_activations_ref(const float* x, int64_t cols, int32_t offset, int8_t* q, float* d, int32_t* bias);
+void quantize_activations_avx2(const float* x, int64_t cols, int32_t offset, int8_t* q, float* d, int32_t* bias);
+
 // Portable reference for every dtype (the truth in tests): for q8_0 and q4_0 the integer algorithm
 // above; for f32, f16 and bf16 the column-sequential chain; for the others dequantize_row, then a
 // sum in double. It reads the rows, never the panels.

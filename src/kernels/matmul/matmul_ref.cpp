@@ -76,4 +76,19 @@ void matmul_ref(const MatmulBlock& block) {
   }
 }
 
+void quantize_activations_ref(const float* x, int64_t cols, int32_t offset, int8_t* q, float* d, int32_t* bias) {
+  const int64_t n_blocks = cols / kQBlock;
+  std::vector<BlockQ8_0> blocks(n_blocks);
+  quantize_row(DType::kQ8_0, x, reinterpret_cast<std::byte*>(blocks.data()), cols);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    d[b] = f16_to_f32(blocks[b].d);
+    int32_t sum = 0;
+    for (int64_t c = 0; c < kQBlock; ++c) {
+      q[b * kQBlock + c] = blocks[b].qs[c];
+      sum += blocks[b].qs[c];
+    }
+    bias[b] = -offset * sum;
+  }
+}
+
 }  // namespace moe::kernels
