@@ -53,9 +53,9 @@ while [ "$kills" -lt "$KILLS" ] && [ "$failures" -eq 0 ]; do
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   rc=$?
-  if [ -n "$before" ] && grep -q "^resumed from save/$before at iteration $((10#${before#iter_}))$" "run_$run.out"; then
+  if [ -n "$before" ] && grep -qs "^resumed from save/$before at iteration $((10#${before#iter_}))$" "run_$run.out"; then
     resumed=$((resumed + 1))
-  elif [ -n "$before" ] && grep -q "^resumed" "run_$run.out"; then
+  elif [ -n "$before" ] && grep -qs "^resumed" "run_$run.out"; then
     fail "run $run: resumed from another checkpoint than latest's $before: $(grep '^resumed' "run_$run.out")"
   fi
   n=$(same_losses ref.jsonl "run_$run.jsonl") || fail "run $run: a loss differs from the unkilled run's"
