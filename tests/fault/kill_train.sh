@@ -36,6 +36,9 @@ grep -q "moe: fault injection: rank 0 killed at checkpoint_write" known_2.out ||
 [ ! -e save/iter_0000004 ] || fail "save/iter_0000004 exists after a kill inside its write"
 ls -d save/iter_0000004.tmp.* >/dev/null 2>&1 || fail "no temporary of the killed write (was the kill inside it?)"
 same_losses ref.jsonl known_1.jsonl known_2.jsonl >/dev/null || fail "losses before the known kill"
+# As if a run had been killed between publishing iter_0000003 and replacing latest: the next save
+# of iteration 3 must replace the complete older one (RENAME_EXCHANGE), which the loop then checks.
+printf 'iter_0000002\n' >save/latest
 
 kills=0 in_write=0 resumed=0 completed=0 checked=0 run=0
 while [ "$kills" -lt "$KILLS" ] && [ "$failures" -eq 0 ]; do
