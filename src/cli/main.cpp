@@ -1,12 +1,16 @@
 // `moe`: entry point. Starts MPI when launched by mpirun/srun, dispatches to subcommands, and turns
 // every error into one line on stderr and exit code 1 (under MPI: one line from rank 0 for errors
 // every rank sees alike, else the failing rank's line and an abort of the whole job).
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
+  // A write past RLIMIT_FSIZE then fails with EFBIG, reported like a full disk (the output's
+  // temporary removed), instead of SIGXFSZ ending the process with a partial file left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   moe::parallel::MpiRuntime mpi;
   const moe::cli::CliContext context{mpi};
   CLI::App app{"moe.cpp: Mixture-of-Experts inference and training engine", "moe"};

@@ -3,8 +3,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "core/error.h"
+#include "core/output_file.h"
 #include "io/gguf.h"
 #include "io/hf_checkpoint.h"
 #include "model/quant_scales.h"
@@ -135,8 +137,13 @@ void save_model(const Model& model, const std::string& out, FileFormat format) {
   tensors = with_scale_tensors(tensors);
   config["bos_token_id"] = model.vocab.bos_id;
   config["eos_token_id"] = model.vocab.eos_id;
-  io::write_hf_checkpoint(out, config, tensors);
-  tokenizer::write_hf_tokenizer(model.vocab, out);
+  // A new directory appears only when complete; into an existing one each file is replaced whole.
+  std::optional<OutputDirectory> staged;
+  if (!fs::exists(out)) staged.emplace(out);
+  const std::string dir = staged ? staged->staging() : out;
+  io::write_hf_checkpoint(dir, config, tensors);
+  tokenizer::write_hf_tokenizer(model.vocab, dir);
+  if (staged) staged->commit();
 }
 
 ModelSizes model_sizes(const Model& model) {

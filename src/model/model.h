@@ -32,7 +32,9 @@ std::string model_path(const std::string& path);
 // has no `latest` file; FormatError when it names no checkpoint (no train_state.json there).
 std::string latest_checkpoint(const std::string& dir);
 // Writes `model` as an HF directory (config.json, safetensors, tokenizer files) or one GGUF file.
-// Nothing is left behind on failure: files are written to temporaries and renamed.
+// Nothing is left behind on failure: a new directory is written under a temporary name and renamed
+// once complete; in an existing one, and for a GGUF file, each file is written to a temporary and
+// renamed (core/output_file.h).
 void save_model(const Model& model, const std::string& out, FileFormat format);
 // The format an --out path implies: ".gguf" suffix -> GGUF, else HF directory.
 FileFormat format_for_path(const std::string& out);

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/byte_io.h"
+#include "parallel/fault_injection.h"
 #include "runtime/request_codec.h"
 
 namespace moe::runtime {
@@ -64,6 +65,7 @@ std::unique_ptr<Session> Session::open(const parallel::MpiRuntime& mpi, const Se
   parallel::Communicator world = parallel::Communicator::world(mpi, options.parallel.comm_timeout_s);
   (void)parallel::make_mapping(options.parallel, world.size(), world.rank());  // layout errors before any file is read
   auto model = std::make_shared<const model::Model>(model::load_model(options.model));
+  parallel::fault_point("load");
   return std::make_unique<Session>(std::move(world), std::move(model), options);
 }
 
@@ -262,10 +264,12 @@ bool Session::step(std::vector<Event>& events) {
   std::vector<size_t> members;  // indices in active_ of the batch's requests
   std::vector<std::vector<int32_t>> inputs;
   std::vector<model::SequenceSlice> batch;
+  bool prefill = false;  // a prompt chunk in the batch
   for (size_t i = 0; i < active_.size(); ++i) {
     Active& active = active_[i];
     if (!active.running) continue;
     const int64_t first = active.cache.length(), n = next_chunk(active);
+    prefill = prefill || first < static_cast<int64_t>(active.request.prompt.size());
     std::vector<int32_t>& input = inputs.emplace_back(n);
     for (int64_t t = 0; t < n; ++t) input[t] = token_at(active, first + t);
     const bool scores = active.request.score_from && first + n > *active.request.score_from;
@@ -273,6 +277,7 @@ bool Session::step(std::vector<Event>& events) {
     batch.push_back({input, &active.cache, scores});
   }
   MOE_ASSERT(active_.empty() || !batch.empty());
+  parallel::fault_point(prefill ? "prefill" : "decode");
   model::Transformer& transformer = engine_.transformer();
   transformer.forward(batch, logits_);
 

@@ -1,10 +1,15 @@
-// Writing and reading checkpoints atomically (temporary directory, then rename).
+// Writing checkpoints crash-safely (temporary directory, fsync, rename, fsync; `latest` last) and
+// reading them.
 #include "train/checkpoint.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
@@ -12,6 +17,7 @@
 #include "core/output_file.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "parallel/fault_injection.h"
 
 namespace moe::train {
 namespace fs = std::filesystem;
@@ -42,6 +48,31 @@ void write_optimizer_state(const std::string& path, const OptimizerMoments& mome
   io::write_safetensors(path, tensors, metadata);
 }
 
+// Renames the complete checkpoint `tmp` to `final_path`. An older save of the same iteration (a run
+// resumed from an earlier checkpoint redoes it; `latest` may name it) is swapped out atomically
+// (RENAME_EXCHANGE), so that `final_path` is never missing, then removed.
+void publish(const fs::path& tmp, const fs::path& final_path) {
+  if (!fs::exists(final_path)) {
+    fs::rename(tmp, final_path);
+    return;
+  }
+  MOE_CHECK(::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_EXCHANGE) == 0, IoError,
+            final_path.string(), ": cannot replace the older checkpoint: ", std::strerror(errno));
+  fs::remove_all(tmp);  // now the older one
+}
+
+// Removes what killed runs left in the checkpoint directory: "<name>.tmp.<pid>" entries (checkpoints
+// and `latest` being written) whose process no longer exists.
+void remove_abandoned_temporaries(const std::string& dir) {
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const int64_t owner = temporary_owner(entry.path().filename().string());
+    if (owner <= 0 || owner == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;  // its writer still runs
+    std::error_code error;
+    fs::remove_all(entry.path(), error);
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& dir, const model::Model* model, const TrainState& state,
@@ -57,6 +88,7 @@ void save_checkpoint(const std::string& dir, const model::Model* model, const Tr
     MOE_ASSERT(model != nullptr);
     fs::create_directories(dir, error);
     MOE_CHECK(!error, IoError, dir, ": cannot create the checkpoint directory (", error.message(), ")");
+    remove_abandoned_temporaries(dir);
     fs::remove_all(tmp, error);
     fs::create_directories(tmp / "optimizer", error);
     MOE_CHECK(!error, IoError, tmp.string(), ": cannot create (", error.message(), ")");
@@ -64,15 +96,17 @@ void save_checkpoint(const std::string& dir, const model::Model* model, const Tr
   world.barrier();
   try {
     write_optimizer_state(optimizer_file(tmp.string(), world.world_rank()), moments);
+    parallel::fault_point("checkpoint_write");
     world.barrier();
     if (lead) {
       model::save_model(*model, tmp.string(), model::FileFormat::kHf);
       io::write_json_file(
           (tmp / "train_state.json").string(),
           {{"iteration", state.iteration}, {"consumed_samples", state.consumed_samples}, {"extra", state.extra}});
-      // An older save of the same iteration is replaced only once the new one is complete.
-      if (fs::exists(final_path)) fs::remove_all(final_path);
-      fs::rename(tmp, final_path);
+      sync_directory((tmp / "optimizer").string());
+      sync_directory(tmp.string());
+      publish(tmp, final_path);
+      sync_directory(dir);
     }
   } catch (const fs::filesystem_error& e) {
     if (lead) fs::remove_all(tmp, error);
@@ -81,7 +115,7 @@ void save_checkpoint(const std::string& dir, const model::Model* model, const Tr
     if (lead) fs::remove_all(tmp, error);
     throw;
   }
-  if (lead) {
+  if (lead) {  // only now, and atomically (OutputFile), does latest name the new checkpoint
     OutputFile latest((fs::path(dir) / "latest").string());
     latest.write(name.data(), name.size());
     latest.write("\n", 1);

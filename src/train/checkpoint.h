@@ -3,8 +3,10 @@
 //   save/iter_0000100/train_state.json    iteration, consumed samples, expert biases, config
 //   save/iter_0000100/optimizer/rank_00000.safetensors   Adam moments of the rank's range
 //   save/latest                   "iter_0000100"
-// An iteration is written into a temporary directory and renamed into place before `latest` is
-// replaced (itself write-then-rename), so a kill at any moment leaves the previous checkpoint whole.
+// An iteration is written into a temporary directory (every file fsynced), renamed into place and
+// the directory fsynced before `latest` is replaced (itself written, fsynced and renamed), so a kill
+// or a full disk at any moment leaves `latest` naming a whole checkpoint. A failed write removes its
+// temporary; those of killed runs are removed by the next save.
 // Each rank writes its own optimizer file, with the moments it owns stored by parameter name
 // ("exp_avg.<name>", "exp_avg_sq.<name>", metadata "offset.<name>": the first element, and for a
 // tensor-parallel block "slice.<name>": "rows 1/2" or "cols 0/2"), so a run of another layout

@@ -16,6 +16,7 @@
 #include "core/random.h"
 #include "core/thread_pool.h"
 #include "moe/expert_exchange.h"
+#include "parallel/fault_injection.h"
 #include "train/checkpoint.h"
 #include "train/distributed_optimizer.h"
 #include "train/model_spec.h"
@@ -294,6 +295,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
         for (size_t e = 0; e < parts.expert_tokens[l].size(); ++e)
           record.expert_tokens[l][e] += parts.expert_tokens[l][e];
     }
+    parallel::fault_point("train_step");
     reduce_record(record, world);
     state.consumed_samples += global;
     MOE_CHECK(std::isfinite(record.loss), Error, "step ", step, ": the loss is ", record.loss,

@@ -11,6 +11,7 @@
 #include "kernels/matmul/matmul_panels.h"
 #include "moe/balance/budgeted.h"
 #include "moe/balance/eplb.h"
+#include "parallel/fault_injection.h"
 
 namespace moe::balance {
 
@@ -262,6 +263,7 @@ void OnlineBalancer::start_move(int64_t layer, const std::vector<std::unique_ptr
       move.bytes_received += bytes;
     }
   }
+  parallel::fault_point("eplb_move");  // a testing hook (MOE_FAULT_AT); nothing when unset
   flight.posted = Clock::now();
   move.seconds = std::chrono::duration<double>(flight.posted - start).count();
 }
