@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 
@@ -26,10 +27,14 @@ int nearest_int(float v) {
 
 // std::round (ties away from zero) for |v| < 2^22, without a libm call: the truncation and the
 // fraction v - trunc(v) are exact. (q8_0 quantizes every activation row of a q8_0 / q4_0 matmul.)
+// NaN and |v| >= 2^31 give what x86's truncating conversion gives (INT_MIN, then the same +-1 with
+// wrap-around), defined here, so that the vector quantizers agree with it on any input.
 int round_half_away(float v) {
-  const int truncated = static_cast<int>(v);
+  const int truncated = std::fabs(v) < 2147483648.0f ? static_cast<int>(v) : INT32_MIN;
   const float fraction = v - static_cast<float>(truncated);
-  return truncated + (fraction >= 0.5f) - (fraction <= -0.5f);
+  const uint32_t rounded = static_cast<uint32_t>(truncated) + static_cast<uint32_t>(fraction >= 0.5f) -
+                           static_cast<uint32_t>(fraction <= -0.5f);
+  return static_cast<int>(rounded);
 }
 
 // Smallest |x| treated as a non-zero group (ggml's GROUP_MAX_EPS).
