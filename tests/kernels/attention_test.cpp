@@ -248,6 +248,38 @@ TEST(Attention, ShuffledBlockTableGivesTheContiguousBits) {
     }
 }
 
+// A cache read as keys and values (MLA's latent, stored once, in rows) gives the bits of a cache
+// holding the same vectors as its keys and as its values, for every KV dtype and on every level.
+TEST(Attention, ValuesAreKeysGivesTheBitsOfSeparateValues) {
+  const int64_t n_heads = 4, n_kv = 1, head_dim = 40, n_pos = 100, n_tokens = 3;
+  const std::vector<float> q = uniform(n_tokens * n_heads * head_dim, 11, 2.0f);
+  const std::vector<float> kv = uniform(n_pos * n_kv * head_dim, 12, 2.0f);
+  for (KvDtype dtype : {KvDtype::kF32, KvDtype::kF16, KvDtype::kInt8}) {
+    const int64_t block_bytes = kAttentionBlock * n_kv * kv_head_bytes(dtype, head_dim);
+    std::vector<std::byte> latent(2 * block_bytes), k_cache(2 * block_bytes), v_cache(2 * block_bytes);
+    for (int64_t pos = 0; pos < n_pos; ++pos) {
+      const float* row = kv.data() + pos * n_kv * head_dim;
+      const int64_t at = pos / kAttentionBlock * block_bytes, slot = pos % kAttentionBlock;
+      store_kv(dtype, row, nullptr, n_kv, head_dim, latent.data() + at, nullptr, slot);
+      store_kv(dtype, row, row, n_kv, head_dim, k_cache.data() + at, v_cache.data() + at, slot);
+    }
+    for (IsaLevel level : {IsaLevel::kRef, IsaLevel::kAvx2, IsaLevel::kAvx512}) {
+      if (missing_feature(level, cpu_features()) != nullptr) continue;
+      std::vector<float> once(q.size()), separate(q.size());
+      AttentionArgs args{q.data(),         latent.data(), latent.data(), dtype,    once.data(), n_tokens,
+                         n_pos - n_tokens, n_heads,       n_kv,          head_dim, 0.2f};
+      args.values_are_keys = true;
+      attention_with_level(level, args, nullptr);
+      attention_with_level(level,
+                           {q.data(), k_cache.data(), v_cache.data(), dtype, separate.data(), n_tokens,
+                            n_pos - n_tokens, n_heads, n_kv, head_dim, 0.2f},
+                           nullptr);
+      EXPECT_EQ(std::memcmp(once.data(), separate.data(), once.size() * sizeof(float)), 0)
+          << isa_level_name(level) << ", " << kv_dtype_name(dtype);
+    }
+  }
+}
+
 TEST(Attention, BlockNotAMultipleOfTheKeyBlockIsAnError) {
   std::vector<float> q(8), out(8);
   const std::vector<std::byte> cache(64 * 8 * 4);

@@ -47,7 +47,9 @@ Kernels kernels_for(IsaLevel level) {
 // `position_bytes` apart) into rows of padded_dim floats.
 void decode_rows(const AttentionArgs& a, const Kernels& kernels, const std::byte* src, int64_t n,
                  int64_t position_bytes, float* scratch, int64_t padded_dim) {
-  if (a.kv_dtype == KvDtype::kF16)
+  if (a.kv_dtype == KvDtype::kF32)
+    for (int64_t j = 0; j < n; ++j) std::memcpy(scratch + j * padded_dim, src + j * position_bytes, a.head_dim * 4);
+  else if (a.kv_dtype == KvDtype::kF16)
     kernels.f16_rows(reinterpret_cast<const uint16_t*>(src), position_bytes / 2, n, a.head_dim, scratch, padded_dim);
   else
     for (int64_t j = 0; j < n; ++j)
@@ -69,10 +71,13 @@ void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head
   const int64_t position_bytes = a.n_kv_heads * head_bytes;
   const int64_t n_rows = (token_end - token_begin) * group;
 
-  // f32 keys are read in place, and f32 values too when head_dim fills whole vectors; else they
-  // are decoded into scratch rows, which start zeroed: the padding past head_dim is never written.
-  const bool f32 = a.kv_dtype == KvDtype::kF32, values_in_place = f32 && padded_dim == a.head_dim;
-  std::vector<float> kt(f32 ? 0 : a.head_dim * kAttentionBlock), key_rows(f32 ? 0 : kAttentionBlock * padded_dim),
+  // An f32 cache with its own values is read in place (its values too when head_dim fills whole
+  // vectors); else keys and values are decoded into scratch rows, which start zeroed: the padding
+  // past head_dim is never written.
+  const bool in_place = a.kv_dtype == KvDtype::kF32 && !a.values_are_keys;
+  const bool values_in_place = in_place && padded_dim == a.head_dim;
+  std::vector<float> kt(in_place ? 0 : a.head_dim * kAttentionBlock),
+      key_rows(in_place ? 0 : kAttentionBlock * padded_dim),
       value_rows(values_in_place ? 0 : kAttentionBlock * padded_dim), acc(n_rows * padded_dim, 0.0f),
       scores(n_rows * kAttentionBlock);
   std::vector<AttentionRow> rows(n_rows);
@@ -91,7 +96,7 @@ void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head
   for (int64_t block = 0; block <= last_position; block += kAttentionBlock) {
     const int64_t n_keys = std::min(kAttentionBlock, last_position + 1 - block);
     const int64_t block_offset = position_offset(a, block, position_bytes);
-    if (f32) {  // store_kv's layout: this head's keys transposed, its values in rows of head_dim
+    if (in_place) {  // store_kv's layout: this head's keys transposed, its values in rows of head_dim
       tile.kt = reinterpret_cast<const float*>(a.k_cache + block_offset) + kv_head * a.head_dim * kAttentionBlock;
       const float* values =
           reinterpret_cast<const float*>(a.v_cache + block_offset) + kv_head * a.head_dim * kAttentionBlock;
@@ -104,7 +109,10 @@ void attend_tile(const AttentionArgs& a, const Kernels& kernels, int64_t kv_head
       const int64_t offset = block_offset + kv_head * head_bytes;
       decode_rows(a, kernels, a.k_cache + offset, n_keys, position_bytes, key_rows.data(), padded_dim);
       kernels.transpose(key_rows.data(), padded_dim, n_keys, a.head_dim, kt.data());
-      decode_rows(a, kernels, a.v_cache + offset, n_keys, position_bytes, value_rows.data(), padded_dim);
+      if (a.values_are_keys)
+        std::copy(key_rows.begin(), key_rows.begin() + n_keys * padded_dim, value_rows.begin());
+      else
+        decode_rows(a, kernels, a.v_cache + offset, n_keys, position_bytes, value_rows.data(), padded_dim);
     }
 
     // Rows whose token sits before the block do not see it; they come first.
@@ -165,10 +173,11 @@ void run(IsaLevel level, std::span<const AttentionArgs> calls, ThreadPool* pool)
 void store_kv(KvDtype dtype, const float* k, const float* v, int64_t n_kv_heads, int64_t head_dim, std::byte* k_block,
               std::byte* v_block, int64_t slot) {
   const int64_t head_bytes = kv_head_bytes(dtype, head_dim), position_bytes = n_kv_heads * head_bytes;
-  if (dtype != KvDtype::kF32) {
+  if (dtype != KvDtype::kF32 || v == nullptr) {
     for (int64_t head = 0; head < n_kv_heads; ++head) {
       kv_encode(dtype, k + head * head_dim, k_block + slot * position_bytes + head * head_bytes, head_dim);
-      kv_encode(dtype, v + head * head_dim, v_block + slot * position_bytes + head * head_bytes, head_dim);
+      if (v != nullptr)
+        kv_encode(dtype, v + head * head_dim, v_block + slot * position_bytes + head * head_bytes, head_dim);
     }
     return;
   }

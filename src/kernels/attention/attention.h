@@ -37,6 +37,9 @@ struct AttentionArgs {
   // in block block_table[p / block_positions]. nullptr: one contiguous cache.
   const int32_t* block_table = nullptr;
   int64_t block_positions = 0;
+  // One cache read as keys and as values (MLA's latent: v_cache == k_cache), stored in rows for
+  // every dtype (store_kv without values).
+  bool values_are_keys = false;
 };
 
 // The cache layout. f16, int8 and fp8: a 64-position block holds its positions in order, each as
@@ -44,8 +47,10 @@ struct AttentionArgs {
 // (a decode step would otherwise copy and transpose the whole context): per KV head h a region
 // of 64 * head_dim floats at float h * 64 * head_dim of the block, keys transposed (element d of
 // the key at slot j at d * 64 + j of the region), values in rows (slot j at j * head_dim).
-// Stores one position: k and v [n_kv_heads * head_dim] f32, at `slot` of the blocks starting at
-// k_block and v_block. Lanes of a block not yet written are never read into a result.
+// A cache whose values are its keys (AttentionArgs::values_are_keys) keeps the rows layout for f32
+// too. Stores one position: k and v [n_kv_heads * head_dim] f32, at `slot` of the blocks starting
+// at k_block and v_block (v and v_block null: a values-are-keys cache). Lanes of a block not yet
+// written are never read into a result.
 void store_kv(KvDtype dtype, const float* k, const float* v, int64_t n_kv_heads, int64_t head_dim, std::byte* k_block,
               std::byte* v_block, int64_t slot);
 
