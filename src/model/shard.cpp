@@ -63,6 +63,10 @@ Shard make_shard(const ModelConfig& c, const ShardLayout& layout) {
   const AttentionSpec& a = c.attention();
   const FfnSpec& moe = c.moe();
   const int64_t group = a.n_heads / a.n_kv_heads;  // query heads per kv head
+  MOE_CHECK(layout.attention_tp == 1 || a.kind != AttentionKind::kMla, ConfigError,
+            "tensor_parallel_size = ", layout.attention_tp,
+            ": attention TP does not split MLA heads yet; use enable_attention_dp (experts may still use "
+            "moe_expert_parallel_size)");
   if (layout.attention_tp > 1) {
     check_divides(a.n_heads, layout.attention_tp, "num_attention_heads", "tensor_parallel_size");
     const int64_t local_heads = a.n_heads / layout.attention_tp;
@@ -117,6 +121,13 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     l.attn_norm = f.attn_norm;
     l.ffn_norm = f.ffn_norm;
     l.router = f.router;
+    l.router_bias = f.router_bias;
+    l.dense = f.dense;  // dense layers and MLA's projections are whole on every rank (no attention TP)
+    l.wq_a = f.wq_a;
+    l.q_a_norm = f.q_a_norm;
+    l.wkv_a = f.wkv_a;
+    l.kv_a_norm = f.kv_a_norm;
+    l.wkv_b = f.wkv_b;
     l.wq = slice_rows(f.wq, q_rows);
     l.wk = slice_rows(f.wk, kv_rows);
     l.wv = slice_rows(f.wv, v_rows);
@@ -128,10 +139,11 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     l.q_norm = whole_norm ? slice_rows(f.q_norm, q_rows) : f.q_norm;
     l.k_norm = whole_norm ? slice_rows(f.k_norm, kv_rows) : f.k_norm;
     l.wo = slice_columns(f.wo, {shard.heads.begin * a.head_dim_v, shard.heads.end * a.head_dim_v});
-    if (shard.slot_experts.empty()) {
+    const bool moe = c.layers[layer].ffn.is_moe();  // a dense layer has no experts
+    if (moe && shard.slot_experts.empty()) {
       for (int64_t e = shard.experts.begin; e < shard.experts.end; ++e)
         l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
-    } else {
+    } else if (moe) {
       for (int64_t e : shard.slot_experts[layer]) l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
     }
     if (c.layers[layer].ffn.shared_expert_ffn > 0) {
