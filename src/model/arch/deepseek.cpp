@@ -81,6 +81,8 @@ void read_common(const HfKeys& keys, ModelConfig& config, LayerSpec& layer) {
   FfnSpec& f = layer.ffn;
   f.expert_ffn = keys.get<int64_t>("moe_intermediate_size");
   f.router.n_experts = keys.get<int64_t>("n_routed_experts");
+  MOE_CHECK(f.router.n_experts >= 1 && f.router.n_experts <= 65536, ConfigError, keys.source(),
+            ": n_routed_experts must be in [1, 65536], got ", f.router.n_experts);
   const auto n_shared = keys.get<int64_t>("n_shared_experts", 0, HfKeys::NullIs::kUnset);
   MOE_CHECK(n_shared >= 0 && n_shared <= 1024, ConfigError, keys.source(),
             ": n_shared_experts must be in [0, 1024], got ", n_shared);
@@ -96,13 +98,17 @@ void read_layers(const HfKeys& keys, ModelConfig& config) {
   const auto freq = keys.get<int64_t>("moe_layer_freq", 1);
   MOE_CHECK(first_dense >= 0, ConfigError, keys.source(), ": first_k_dense_replace must be >= 0, got ", first_dense);
   MOE_CHECK(freq >= 1, ConfigError, keys.source(), ": moe_layer_freq must be >= 1, got ", freq);
-  bool any_dense = false;
-  for (int64_t i = 0; i < config.n_layers(); ++i)
+  bool any_dense = false, any_moe = false;
+  for (int64_t i = 0; i < config.n_layers(); ++i) {
+    any_moe = any_moe || (i >= first_dense && i % freq == 0);
     if (i < first_dense || i % freq != 0) {
       any_dense = true;
       config.layers[i].ffn = FfnSpec();
       config.layers[i].ffn.kind = FfnKind::kDense;
     }
+  }
+  MOE_CHECK(any_moe, ConfigError, keys.source(), ": first_k_dense_replace = ", first_dense,
+            " and moe_layer_freq = ", freq, " leave no MoE layer among num_hidden_layers = ", config.n_layers());
   if (!any_dense) return;
   const auto dense_ffn = keys.get<int64_t>("intermediate_size");
   for (LayerSpec& layer : config.layers)
