@@ -155,9 +155,14 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
   } else {
     dispatcher_ = std::make_unique<LocalDispatcher>(placement.num_slots, &pool_);
   }
-  if (groups_.online)
+  if (groups_.online) {
+    for (const LayerSpec& layer : config_.layers)
+      MOE_CHECK(layer.ffn.is_moe(), ConfigError,
+                "moe_load_balancer: update_interval (online EPLB) does not support dense layers yet (",
+                arch_name(config_.arch), "); use a static placement");
     balancer_ = std::make_unique<balance::OnlineBalancer>(*groups_.online, *groups_.moe_ep, placement,
                                                           shard_.layers.begin, shard_.layers.end);
+  }
 }
 
 Transformer::~Transformer() = default;
