@@ -76,7 +76,9 @@ void print_info(const model::Model& m) {
   std::printf("vocabulary:        %lld (%s tokenizer, %zu tokens)\n", static_cast<long long>(c.vocab_size),
               m.vocab.kind == tokenizer::Vocab::Kind::kSpm ? "SentencePiece" : "byte-level BPE", m.vocab.tokens.size());
   std::printf("rope:              theta %g, %s\n", c.rope_theta,
-              c.rope_style == kernels::RopeStyle::kNeox ? "rotate-half" : "interleaved");
+              c.attention().kind == model::AttentionKind::kMla ? "interleaved pairs of the rope part (MLA)"
+              : c.rope_style == kernels::RopeStyle::kNeox      ? "rotate-half"
+                                                               : "interleaved");
   std::printf("parameters:        %s total, %s active per token\n",
               human(static_cast<double>(sizes.total_params), "").c_str(),
               human(static_cast<double>(sizes.active_params), "").c_str());

@@ -7,6 +7,7 @@
 // softmax, greedy or group_limited_greedy (group score: max), routed_scaling_factor only when not
 // normalised. The MTP layers (num_nextn_predict_layers) are not read.
 #include "model/arch/arch_table.h"
+#include "model/arch/preset_chat_templates.h"
 #include "model/mla.h"
 
 namespace moe::model {
@@ -240,7 +241,7 @@ extern const ArchTable kDeepseekV3Arch = {.arch = Arch::kDeepseekV3,
                                           .gguf_interleaved_rope = false,
                                           .preset_spm = false,
                                           .preset_pre_tokenizer = "",
-                                          .preset_chat_template = nullptr,
+                                          .preset_chat_template = kDeepseekV3ChatTemplate,
                                           .traits = traits,
                                           .read_hf = read_hf_v3,
                                           .write_hf = write_hf_v3,
