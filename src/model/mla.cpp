@@ -69,12 +69,13 @@ void mla_rope_apply(const MlaRope& rope, float* vectors, int64_t n_vectors, int6
 Tensor mla_absorbed_uk(const AttentionSpec& a, const Tensor& wkv_b) {
   if (a.kind != AttentionKind::kMla || wkv_b.empty()) return {};
   const int64_t r = a.kv_lora_rank, nope = a.nope_dim(), per_head = nope + a.head_dim_v;
-  const std::vector<float> kv_b = wkv_b.to_f32();  // [n_heads * per_head, r]
-  std::vector<float> uk_t(a.n_heads * r * nope);
-  for (int64_t h = 0; h < a.n_heads; ++h)
+  const int64_t n_heads = wkv_b.dim(0) / per_head;  // this rank's heads
+  const std::vector<float> kv_b = wkv_b.to_f32();   // [n_heads * per_head, r]
+  std::vector<float> uk_t(n_heads * r * nope);
+  for (int64_t h = 0; h < n_heads; ++h)
     for (int64_t i = 0; i < nope; ++i)
       for (int64_t c = 0; c < r; ++c) uk_t[(h * r + c) * nope + i] = kv_b[(h * per_head + i) * r + c];
-  return Tensor::from_f32({a.n_heads * r, nope}, std::move(uk_t));
+  return Tensor::from_f32({n_heads * r, nope}, std::move(uk_t));
 }
 
 }  // namespace moe::model

@@ -31,9 +31,10 @@ MlaRope mla_rope(int64_t rope_dim, double theta, const std::optional<YarnScaling
 void mla_rope_apply(const MlaRope& rope, float* vectors, int64_t n_vectors, int64_t stride, int64_t offset,
                     int64_t position);
 
-// The latent cache's query absorption: per head h, the transpose of kv_b's k rows [nope, kv_lora_rank]
-// as f32 [n_heads * kv_lora_rank, nope] (head h's rows h * kv_lora_rank on), so that one GEMM per head
-// maps q_nope to the latent. Empty for GQA attention or an empty wkv_b.
+// The latent cache's query absorption: per head h of wkv_b (a rank's heads under attention TP), the
+// transpose of kv_b's k rows [nope, kv_lora_rank] as f32 [n_heads * kv_lora_rank, nope] (head h's
+// rows h * kv_lora_rank on), so that one GEMM per head maps q_nope to the latent. Empty for GQA
+// attention or an empty wkv_b.
 Tensor mla_absorbed_uk(const AttentionSpec& a, const Tensor& wkv_b);
 
 }  // namespace moe::model

@@ -63,10 +63,6 @@ Shard make_shard(const ModelConfig& c, const ShardLayout& layout) {
   const AttentionSpec& a = c.attention();
   const FfnSpec& moe = c.moe();
   const int64_t group = a.n_heads / a.n_kv_heads;  // query heads per kv head
-  MOE_CHECK(layout.attention_tp == 1 || a.kind != AttentionKind::kMla, ConfigError,
-            "tensor_parallel_size = ", layout.attention_tp,
-            ": attention TP does not split MLA heads yet; use enable_attention_dp (experts may still use "
-            "moe_expert_parallel_size)");
   if (layout.attention_tp > 1) {
     check_divides(a.n_heads, layout.attention_tp, "num_attention_heads", "tensor_parallel_size");
     const int64_t local_heads = a.n_heads / layout.attention_tp;
@@ -122,12 +118,14 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     l.ffn_norm = f.ffn_norm;
     l.router = f.router;
     l.router_bias = f.router_bias;
-    l.dense = f.dense;  // dense layers and MLA's projections are whole on every rank (no attention TP)
+    l.dense = f.dense;  // a dense layer whole on every rank
+    // MLA: q_a and kv_a (the latent) whole on every rank, kv_b's rows by heads (as q_b's and o's).
     l.wq_a = f.wq_a;
     l.q_a_norm = f.q_a_norm;
     l.wkv_a = f.wkv_a;
     l.kv_a_norm = f.kv_a_norm;
-    l.wkv_b = f.wkv_b;
+    const int64_t kv_b_rows = a.nope_dim() + a.head_dim_v;
+    l.wkv_b = slice_rows(f.wkv_b, {shard.heads.begin * kv_b_rows, shard.heads.end * kv_b_rows});
     l.wq = slice_rows(f.wq, q_rows);
     l.wk = slice_rows(f.wk, kv_rows);
     l.wv = slice_rows(f.wv, v_rows);

@@ -54,7 +54,7 @@ void Transformer::mla_attention_block(int64_t layer, std::span<const Piece> piec
       // q_latent per head: [q_nope . W_UK (r) | q_pe (rope)].
       float* q_latent = q_latent_.data() + row * n_heads * latent;
       for (int64_t h = 0; h < n_heads; ++h) {
-        const Tensor uk = vec.uk_t.slice_rows((shard_.heads.begin + h) * r, r);
+        const Tensor uk = vec.uk_t.slice_rows(h * r, r);
         kernels::matmul(uk, {q + h * hd, q_dim, q_latent + h * latent, n_heads * latent, n}, &pool_);
         for (int64_t t = 0; t < n; ++t)
           std::memcpy(q_latent + t * n_heads * latent + h * latent + r, q + t * q_dim + h * hd + nope,
@@ -108,7 +108,7 @@ void Transformer::mla_attention_block(int64_t layer, std::span<const Piece> piec
   // Each head's output [n_tokens, n_heads * v_head_dim] for o_proj.
   if (latent_mode) {
     for (int64_t h = 0; h < n_heads; ++h) {
-      const Tensor uv = l.wkv_b.slice_rows((shard_.heads.begin + h) * per_head + nope, dv);
+      const Tensor uv = l.wkv_b.slice_rows(h * per_head + nope, dv);
       kernels::matmul(
           uv, {attn_.data() + h * latent, n_heads * latent, attn_v_.data() + h * dv, n_heads * dv, n_tokens}, &pool_);
     }

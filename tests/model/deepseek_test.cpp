@@ -93,13 +93,27 @@ TEST(DeepseekConfig, UnsupportedValuesAreRefusedByName) {
   refused(with(v3, "n_routed_experts", nullptr), "n_routed_experts");
 }
 
-TEST(DeepseekLayout, AttentionTpIsRefusedNamingTheOption) {
+// Attention TP splits MLA's heads (q_b, kv_b and o by heads; q_a and kv_a whole on every rank).
+TEST(DeepseekLayout, AttentionTpSplitsTheHeads) {
+  const ModelConfig config = preset_config("deepseek-tiny");
+  const Model model = make_preset_model("deepseek-tiny", 3, DType::kF32);
   ShardLayout layout;
   layout.attention_tp = 2;
-  expect_error_with([&] { make_shard(preset_config("deepseek-tiny"), layout); }, "tensor_parallel_size = 2");
-  layout.attention_tp = 1;
-  layout.moe_ep = 2;
-  EXPECT_EQ(make_shard(preset_config("deepseek-tiny"), layout).experts.size(), 8);
+  layout.attention_tp_rank = 1;
+  const Shard shard = make_shard(config, layout);
+  EXPECT_EQ(shard.heads.begin, 4);
+  EXPECT_EQ(shard.heads.end, 8);
+  const ModelWeights w = shard_weights(config, model.weights, shard);
+  const LayerWeights& l = w.layers[1];
+  EXPECT_EQ(l.wq.shape(), (std::vector<int64_t>{4 * 48, 128}));
+  EXPECT_EQ(l.wkv_b.shape(), (std::vector<int64_t>{4 * (32 + 32), 64}));
+  EXPECT_EQ(l.wkv_b.data(), model.weights.layers[1].wkv_b.row(4 * 64));
+  EXPECT_EQ(l.wo.shape(), (std::vector<int64_t>{256, 4 * 32}));
+  EXPECT_EQ(l.wkv_a.shape(), model.weights.layers[1].wkv_a.shape());
+  layout.attention_tp = 16;
+  layout.attention_tp_rank = 0;
+  expect_error_with([&] { make_shard(config, layout); },
+                    "tensor_parallel_size = 16 does not divide num_attention_heads");
 }
 
 // DeepseekV3YarnRotaryEmbedding for dim 16, base 1e4, factor 4, original context 1024, betas
