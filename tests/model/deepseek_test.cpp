@@ -66,6 +66,68 @@ TEST(DeepseekConfig, PublishedKeysFillTheLayers) {
   EXPECT_EQ(config_from_hf(json, "config.json").attention().q_lora_rank, 0);
 }
 
+// The config.json files deepseek-ai publishes (DeepSeek-V3 without its fp8 quantization_config,
+// DeepSeek-V2-Lite), keys and values as published.
+TEST(DeepseekConfig, PublishedConfigsRead) {
+  const nlohmann::json v3 = nlohmann::json::parse(R"({
+    "architectures": ["DeepseekV3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+    "aux_loss_alpha": 0.001, "bos_token_id": 0, "eos_token_id": 1, "ep_size": 1, "first_k_dense_replace": 3,
+    "hidden_act": "silu", "hidden_size": 7168, "initializer_range": 0.02, "intermediate_size": 18432,
+    "kv_lora_rank": 512, "max_position_embeddings": 163840, "model_type": "deepseek_v3",
+    "moe_intermediate_size": 2048, "moe_layer_freq": 1, "n_group": 8, "n_routed_experts": 256,
+    "n_shared_experts": 1, "norm_topk_prob": true, "num_attention_heads": 128, "num_experts_per_tok": 8,
+    "num_hidden_layers": 61, "num_key_value_heads": 128, "num_nextn_predict_layers": 1, "pretraining_tp": 1,
+    "q_lora_rank": 1536, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "rms_norm_eps": 1e-06,
+    "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 1.0, "mscale_all_dim": 1.0,
+                     "original_max_position_embeddings": 4096, "type": "yarn"},
+    "rope_theta": 10000, "routed_scaling_factor": 2.5, "scoring_func": "sigmoid", "seq_aux": true,
+    "tie_word_embeddings": false, "topk_group": 4, "topk_method": "noaux_tc", "torch_dtype": "bfloat16",
+    "transformers_version": "4.33.1", "use_cache": true, "v_head_dim": 128, "vocab_size": 129280})");
+  const ModelConfig c = config_from_hf(v3, "config.json");
+  EXPECT_EQ(c.n_layers(), 61);
+  for (int64_t i = 0; i < 61; ++i) EXPECT_EQ(c.layers[i].ffn.is_moe(), i >= 3) << i;
+  EXPECT_EQ(c.layers[0].ffn.dense_ffn, 18432);
+  const AttentionSpec& a = c.attention();
+  EXPECT_EQ(a.n_kv_heads, 128);
+  EXPECT_EQ(a.head_dim, 192);
+  EXPECT_EQ(a.head_dim_v, 128);
+  EXPECT_EQ(a.q_lora_rank, 1536);
+  EXPECT_EQ(a.kv_lora_rank + a.rope_dim, 576);  // the latent cache's values per token and layer
+  const double m = 0.1 * std::log(40.0) + 1;
+  EXPECT_FLOAT_EQ(a.scale, static_cast<float>(m * m / std::sqrt(192.0)));
+  const RouterConfig& r = c.moe().router;
+  EXPECT_EQ(r.n_experts, 256);
+  EXPECT_EQ(r.top_k, 8);
+  EXPECT_EQ(r.n_groups, 8);
+  EXPECT_EQ(r.topk_groups, 4);
+  EXPECT_TRUE(r.renormalize);
+  EXPECT_EQ(r.routed_scaling_factor, 2.5f);
+  EXPECT_EQ(c.moe().shared_expert_ffn, 2048);
+  ASSERT_TRUE(c.rope_scaling.has_value());
+  EXPECT_EQ(c.rope_scaling->factor, 40.0);
+
+  const nlohmann::json lite = nlohmann::json::parse(R"({
+    "architectures": ["DeepseekV2ForCausalLM"], "attention_bias": false, "aux_loss_alpha": 0.001,
+    "bos_token_id": 100000, "eos_token_id": 100001, "first_k_dense_replace": 1, "hidden_act": "silu",
+    "hidden_size": 2048, "intermediate_size": 10944, "kv_lora_rank": 512, "max_position_embeddings": 163840,
+    "model_type": "deepseek_v2", "moe_intermediate_size": 1408, "moe_layer_freq": 1, "n_group": 1,
+    "n_routed_experts": 64, "n_shared_experts": 2, "norm_topk_prob": false, "num_attention_heads": 16,
+    "num_experts_per_tok": 6, "num_hidden_layers": 27, "num_key_value_heads": 16, "pretraining_tp": 1,
+    "q_lora_rank": null, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "rms_norm_eps": 1e-06,
+    "rope_scaling": {"beta_fast": 32, "beta_slow": 1, "factor": 40, "mscale": 0.707, "mscale_all_dim": 0.707,
+                     "original_max_position_embeddings": 4096, "type": "yarn"},
+    "rope_theta": 10000, "routed_scaling_factor": 1.0, "scoring_func": "softmax", "seq_aux": true,
+    "tie_word_embeddings": false, "topk_group": 1, "topk_method": "greedy", "torch_dtype": "bfloat16",
+    "use_cache": true, "v_head_dim": 128, "vocab_size": 102400})");
+  const ModelConfig l = config_from_hf(lite, "config.json");
+  EXPECT_EQ(l.attention().q_lora_rank, 0);
+  EXPECT_EQ(l.moe().router.score_function, ScoreFunction::kSoftmax);
+  EXPECT_FALSE(l.moe().router.renormalize);
+  EXPECT_EQ(l.moe().router.n_groups, 1);
+  EXPECT_EQ(l.moe().shared_expert_ffn, 2 * 1408);
+  EXPECT_FALSE(l.moe().router_bias_tensor);
+}
+
 TEST(DeepseekConfig, UnsupportedValuesAreRefusedByName) {
   const nlohmann::json v3 = config_to_hf(preset_config("deepseek-tiny"));
   const nlohmann::json v2 = config_to_hf(preset_config("deepseek-v2-tiny"));
