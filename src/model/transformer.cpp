@@ -371,7 +371,7 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
 // A dense SwiGLU FFN layer (DeepSeek's first layers), whole on every rank.
 void Transformer::dense_block(int64_t layer, int64_t n_tokens) {
   const int64_t H = config_.hidden_size;
-  ScopedPhase timer(times_, Phase::kSharedExpert);
+  ScopedPhase timer(times_, Phase::kExperts);  // counted with the experts in the profile
   rmsnorm_rows(pool_, x_.data(), vectors_[layer].ffn_norm.data(), h_.data(), n_tokens, H, config_.rms_eps);
   swiglu_ffn(weights_.layers[layer].dense, h_.data(), n_tokens, moe_out_.data(), gate_buf_, up_buf_, &pool_);
   add_rows(pool_, x_.data(), moe_out_.data(), n_tokens, H);

@@ -1,10 +1,11 @@
 // Transformer: the forward pass of a decoder-only MoE model over a batch of sequences, appending to
-// their KV caches. Per layer: RMSNorm -> attention (GQA, RoPE, optional q/k norm, biases, clipping)
-// -> residual -> RMSNorm -> MoE (Router -> Dispatcher -> Experts -> combine, plus a gated shared
-// expert) -> residual. Under a parallel layout the same code runs on a Shard: attention heads and
-// the shared expert sliced over the attention TP group (sums all-reduced), experts spread over the
-// moe_ep group (tokens exchanged all-to-all) and sliced over the moe_tp group (sums all-reduced),
-// layers split into pipeline stages (activations sent stage to stage).
+// their KV caches. Per layer: RMSNorm -> attention (GQA, RoPE, optional q/k norm, biases, clipping;
+// or DeepSeek's MLA, transformer_mla.cpp) -> residual -> RMSNorm -> MoE (Router -> Dispatcher ->
+// Experts -> combine, plus a gated or ungated shared expert) or a dense FFN -> residual. Under a
+// parallel layout the same code runs on a Shard: attention heads and the shared expert sliced over
+// the attention TP group (sums all-reduced), experts spread over the moe_ep group (tokens exchanged
+// all-to-all) and sliced over the moe_tp group (sums all-reduced), layers split into pipeline
+// stages (activations sent stage to stage).
 #pragma once
 
 #include <cstdint>
