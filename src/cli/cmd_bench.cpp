@@ -206,7 +206,7 @@ void run_model_bench(const BenchOptions& o, const std::vector<int>& threads) {
   MOE_CHECK(!o.model.empty(), UsageError, "--model is required (or --limits to measure the machine only)");
   const auto loaded = std::make_shared<const model::Model>(model::load_model(o.model));
   const model::Model& m = *loaded;
-  const DType expert_dtype = m.weights.layers.at(0).experts.at(0).gate.dtype();
+  const DType expert_dtype = model::first_expert(m.weights).gate.dtype();
   const bool int8 = int8_bound(expert_dtype);
   // Measured before the first forward pass touches the weights; the read buffer is freed after.
   measure_missing_limits(limits, threads, int8);

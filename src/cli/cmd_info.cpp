@@ -35,7 +35,9 @@ void print_info(const model::Model& m) {
   count(m.weights.token_embd);
   count(m.weights.output);
   for (const auto& l : m.weights.layers) {
-    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router, &l.attn_norm, &l.ffn_norm}) count(*t);
+    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router, &l.attn_norm, &l.ffn_norm, &l.wq_a, &l.wkv_a,
+                            &l.wkv_b, &l.dense.gate, &l.dense.up, &l.dense.down})
+      count(*t);
     for (const auto& e : l.experts) {
       count(e.gate);
       count(e.up);
@@ -55,16 +57,28 @@ void print_info(const model::Model& m) {
               : c.attention().qk_norm == model::QkNorm::kWhole ? ", q/k norm over the projection"
                                                                : "",
               c.attention().qkv_bias ? ", qkv bias" : "");
+  if (const model::AttentionSpec& a = c.attention(); a.kind == model::AttentionKind::kMla)
+    std::printf("MLA:               q_lora_rank %lld, kv_lora_rank %lld, qk_nope %lld, qk_rope %lld, v %lld%s\n",
+                static_cast<long long>(a.q_lora_rank), static_cast<long long>(a.kv_lora_rank),
+                static_cast<long long>(a.nope_dim()), static_cast<long long>(a.rope_dim),
+                static_cast<long long>(a.head_dim_v), c.rope_scaling ? ", YaRN" : "");
+  int64_t dense_layers = 0;
+  for (const model::LayerSpec& layer : c.layers) dense_layers += layer.ffn.is_moe() ? 0 : 1;
+  if (dense_layers > 0) std::printf("dense layers:      %lld\n", static_cast<long long>(dense_layers));
+  const bool sigmoid_gate = c.moe().shared_gate == model::SharedExpertGate::kSigmoid;
   std::printf("experts:           %lld, top-%lld, expert ffn %lld%s\n", static_cast<long long>(c.n_experts()),
               static_cast<long long>(c.moe().router.top_k), static_cast<long long>(c.moe().expert_ffn),
-              c.moe().shared_expert_ffn > 0
-                  ? (", shared expert ffn " + std::to_string(c.moe().shared_expert_ffn) + " (sigmoid gate)").c_str()
-                  : "");
+              c.moe().shared_expert_ffn > 0 ? (", shared expert ffn " + std::to_string(c.moe().shared_expert_ffn) +
+                                               (sigmoid_gate ? " (sigmoid gate)" : " (ungated)"))
+                                                  .c_str()
+                                            : "");
   std::printf("routing:           %s\n", c.moe().router.describe().c_str());
   std::printf("vocabulary:        %lld (%s tokenizer, %zu tokens)\n", static_cast<long long>(c.vocab_size),
               m.vocab.kind == tokenizer::Vocab::Kind::kSpm ? "SentencePiece" : "byte-level BPE", m.vocab.tokens.size());
   std::printf("rope:              theta %g, %s\n", c.rope_theta,
-              c.rope_style == kernels::RopeStyle::kNeox ? "rotate-half" : "interleaved");
+              c.attention().kind == model::AttentionKind::kMla ? "interleaved pairs of the rope part (MLA)"
+              : c.rope_style == kernels::RopeStyle::kNeox      ? "rotate-half"
+                                                               : "interleaved");
   std::printf("parameters:        %s total, %s active per token\n",
               human(static_cast<double>(sizes.total_params), "").c_str(),
               human(static_cast<double>(sizes.active_params), "").c_str());
@@ -72,9 +86,17 @@ void print_info(const model::Model& m) {
               dtypes.c_str());
   std::printf("decode reads:      %s of weights per token\n",
               human(static_cast<double>(sizes.decode_bytes_per_token), "B").c_str());
-  if (const std::string q = model::describe_quantization(m.weights.layers[0].experts[0].gate); !q.empty())
+  if (sizes.kv_bytes_per_token == sizes.kv_bytes_decompressed)
+    std::printf("kv cache:          %s per token (f32)\n",
+                human(static_cast<double>(sizes.kv_bytes_per_token), "B").c_str());
+  else
+    std::printf("kv cache:          %s per token (f32, MLA latent; decompressed k and v: %s)\n",
+                human(static_cast<double>(sizes.kv_bytes_per_token), "B").c_str(),
+                human(static_cast<double>(sizes.kv_bytes_decompressed), "B").c_str());
+  const Tensor& expert_gate = model::first_expert(m.weights).gate;
+  if (const std::string q = model::describe_quantization(expert_gate); !q.empty())
     std::printf("quantization:      %s\n", q.c_str());
-  const DType expert_dtype = m.weights.layers[0].experts[0].gate.dtype();
+  const DType expert_dtype = expert_gate.dtype();
   std::printf("kernels:           %s (cpu: %s)\n", kernels::matmul_kernel_name(expert_dtype).c_str(),
               kernels::isa_name().c_str());
 }

@@ -111,7 +111,7 @@ void quantize_to_hf(const QuantizeOptions& o, DType dtype) {
   const model::Model out = model::quantize_scaled(in, options, pool);
   model::save_model(out, o.out, model::FileFormat::kHf);
   std::fprintf(stderr, "moe quantize: wrote %s (%s)\n", o.out.c_str(),
-               model::describe_quantization(out.weights.layers.at(0).experts.at(0).gate).c_str());
+               model::describe_quantization(model::first_expert(out.weights).gate).c_str());
 }
 
 std::string shape_and_types(const model::QuantizedTensor& t) {

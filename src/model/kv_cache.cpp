@@ -18,30 +18,33 @@ std::vector<std::unique_ptr<std::byte[]>> allocate(int64_t n_layers, int64_t byt
 }  // namespace
 
 KvPool::KvPool(int64_t first_layer, int64_t n_layers, int64_t n_blocks, int64_t n_kv_heads, int64_t head_dim,
-               kernels::KvDtype dtype)
+               kernels::KvDtype dtype, bool values_are_keys)
     : first_layer_(first_layer),
       n_blocks_(n_blocks),
       n_kv_heads_(n_kv_heads),
       head_dim_(head_dim),
       dtype_(dtype),
+      values_are_keys_(values_are_keys),
       position_bytes_(n_kv_heads * kernels::kv_head_bytes(dtype, head_dim)),
       keys_(allocate(n_layers, n_blocks * block_bytes_per_layer())),
-      values_(allocate(n_layers, n_blocks * block_bytes_per_layer())) {}
+      values_(allocate(values_are_keys ? 0 : n_layers, n_blocks * block_bytes_per_layer())) {}
 
-int64_t KvPool::block_bytes(int64_t n_layers, int64_t n_kv_heads, int64_t head_dim, kernels::KvDtype dtype) {
-  return n_layers * 2 * kKvBlockPositions * n_kv_heads * kernels::kv_head_bytes(dtype, head_dim);
+int64_t KvPool::block_bytes(int64_t n_layers, int64_t n_kv_heads, int64_t head_dim, kernels::KvDtype dtype,
+                            bool values_are_keys) {
+  return n_layers * (values_are_keys ? 1 : 2) * kKvBlockPositions * n_kv_heads *
+         kernels::kv_head_bytes(dtype, head_dim);
 }
 
 void KvPool::store(int64_t layer, std::span<const int32_t> table, int64_t first, int64_t n, const float* k,
                    const float* v) {
   const int64_t row = n_kv_heads_ * head_dim_;
   std::byte* keys = keys_[layer - first_layer_].get();
-  std::byte* values = values_[layer - first_layer_].get();
+  std::byte* values = values_are_keys_ ? nullptr : values_[layer - first_layer_].get();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t position = first + i, slot = position % kKvBlockPositions;
     const int64_t block_at = table[position / kKvBlockPositions] * block_bytes_per_layer();
-    kernels::store_kv(dtype_, k + i * row, v + i * row, n_kv_heads_, head_dim_, keys + block_at, values + block_at,
-                      slot);
+    kernels::store_kv(dtype_, k + i * row, values ? v + i * row : nullptr, n_kv_heads_, head_dim_, keys + block_at,
+                      values ? values + block_at : nullptr, slot);
   }
 }
 

@@ -1,8 +1,9 @@
 // KvPool: a pipeline stage's KV cache storage in fixed-size blocks (per layer, keys and values
 // [n_blocks][kKvBlockPositions][n_kv_heads] head vectors stored as f32, f16, int8 or fp8,
 // kernels/kv_codec.h; f32 keys transposed within a block, as kernels::store_kv lays them out);
-// KvCache: one sequence's view of a pool, its block table and length.
-// Attention reads a sequence's keys and values through its block table.
+// KvCache: one sequence's view of a pool, its block table and length. Attention reads a
+// sequence's keys and values through its block table. A pool whose values are its keys (MLA's
+// latent cache: attention reads the latent as both) stores keys only, in rows.
 #pragma once
 
 #include <cstddef>
@@ -29,17 +30,22 @@ class KvPool {
   // Layers [first_layer, first_layer + n_layers), n_kv_heads heads of head_dim per position. The
   // memory is not written here: its pages are touched as blocks are first written.
   KvPool(int64_t first_layer, int64_t n_layers, int64_t n_blocks, int64_t n_kv_heads, int64_t head_dim,
-         kernels::KvDtype dtype);
-  // Bytes of one block: every layer's keys and values.
-  static int64_t block_bytes(int64_t n_layers, int64_t n_kv_heads, int64_t head_dim, kernels::KvDtype dtype);
+         kernels::KvDtype dtype, bool values_are_keys = false);
+  // Bytes of one block: every layer's keys and values (keys only when values_are_keys).
+  static int64_t block_bytes(int64_t n_layers, int64_t n_kv_heads, int64_t head_dim, kernels::KvDtype dtype,
+                             bool values_are_keys = false);
 
   int64_t n_blocks() const { return n_blocks_; }
   kernels::KvDtype dtype() const { return dtype_; }
-  int64_t bytes() const { return n_blocks_ * block_bytes(n_layers(), n_kv_heads_, head_dim_, dtype_); }
+  int64_t bytes() const {
+    return n_blocks_ * block_bytes(n_layers(), n_kv_heads_, head_dim_, dtype_, values_are_keys_);
+  }
   const std::byte* keys(int64_t layer) const { return keys_[layer - first_layer_].get(); }
-  const std::byte* values(int64_t layer) const { return values_[layer - first_layer_].get(); }
+  const std::byte* values(int64_t layer) const {
+    return values_are_keys_ ? keys(layer) : values_[layer - first_layer_].get();
+  }
   // Stores n positions from `first` on, position p in block table[p / kKvBlockPositions]: k, v are
-  // [n, n_kv_heads * head_dim] f32 rows.
+  // [n, n_kv_heads * head_dim] f32 rows (v unused when values_are_keys).
   void store(int64_t layer, std::span<const int32_t> table, int64_t first, int64_t n, const float* k, const float* v);
   // n_blocks in all, the first n_blocks() kept as they are.
   void grow(int64_t n_blocks);
@@ -53,6 +59,7 @@ class KvPool {
   int64_t n_kv_heads_;
   int64_t head_dim_;
   kernels::KvDtype dtype_;
+  bool values_are_keys_;
   int64_t position_bytes_;
   std::vector<std::unique_ptr<std::byte[]>> keys_, values_;  // per layer
 };

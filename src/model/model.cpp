@@ -110,7 +110,7 @@ const char* torch_dtype_name(DType dtype) {
 }  // namespace
 
 void save_model(const Model& model, const std::string& out, FileFormat format) {
-  const DType bulk = model.weights.layers.at(0).experts.at(0).gate.dtype();
+  const DType bulk = first_expert(model.weights).gate.dtype();
   if (format == FileFormat::kGguf) {
     MOE_CHECK(!is_scaled_8bit(bulk), FormatError, out, ": GGUF has no ", dtype_info(bulk).name,
               " type (llama.cpp has none); write an HF directory instead");
@@ -146,6 +146,12 @@ void save_model(const Model& model, const std::string& out, FileFormat format) {
   if (staged) staged->commit();
 }
 
+const ExpertWeights& first_expert(const ModelWeights& weights) {
+  for (const LayerWeights& l : weights.layers)
+    if (!l.experts.empty()) return l.experts.front();
+  throw Error("internal error: a model without routed experts");
+}
+
 ModelSizes model_sizes(const Model& model) {
   const ModelConfig& c = model.config;
   ModelSizes sizes;
@@ -164,9 +170,31 @@ ModelSizes model_sizes(const Model& model) {
   int64_t active_bytes = w.output.nbytes() + w.output_norm.nbytes() + w.token_embd.row_bytes();
   sizes.active_params += c.hidden_size;  // one embedding row
   for (const LayerWeights& l : w.layers) {
-    for (const Tensor* t :
-         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.bq, &l.bk, &l.bv, &l.q_norm, &l.k_norm, &l.ffn_norm, &l.router,
-          &l.shared_expert.gate, &l.shared_expert.up, &l.shared_expert.down, &l.shared_expert_gate}) {
+    for (const Tensor* t : {&l.attn_norm,
+                            &l.wq,
+                            &l.wk,
+                            &l.wv,
+                            &l.wo,
+                            &l.bq,
+                            &l.bk,
+                            &l.bv,
+                            &l.q_norm,
+                            &l.k_norm,
+                            &l.wq_a,
+                            &l.q_a_norm,
+                            &l.wkv_a,
+                            &l.kv_a_norm,
+                            &l.wkv_b,
+                            &l.ffn_norm,
+                            &l.router,
+                            &l.router_bias,
+                            &l.dense.gate,
+                            &l.dense.up,
+                            &l.dense.down,
+                            &l.shared_expert.gate,
+                            &l.shared_expert.up,
+                            &l.shared_expert.down,
+                            &l.shared_expert_gate}) {
       add(*t, true);
       if (!t->empty()) active_bytes += t->nbytes();
     }
@@ -176,10 +204,16 @@ ModelSizes model_sizes(const Model& model) {
       expert_params = e.gate.numel() + e.up.numel() + e.down.numel();
       expert_bytes = e.gate.nbytes() + e.up.nbytes() + e.down.nbytes();
     }
+    if (l.experts.empty()) continue;  // a dense layer
     sizes.active_params += c.moe().router.top_k * expert_params;
     active_bytes += c.moe().router.top_k * expert_bytes;
   }
   sizes.decode_bytes_per_token = active_bytes;
+  const AttentionSpec& a = c.attention();
+  // Decompressed MLA pads each head's v to the k width (transformer_mla.cpp).
+  sizes.kv_bytes_decompressed = c.n_layers() * 2 * a.n_kv_heads * a.head_dim * 4;
+  sizes.kv_bytes_per_token =
+      a.kind == AttentionKind::kMla ? c.n_layers() * (a.kv_lora_rank + a.rope_dim) * 4 : sizes.kv_bytes_decompressed;
   return sizes;
 }
 

@@ -46,7 +46,14 @@ struct ModelSizes {
   int64_t output_params = 0;  // the LM head's (a prompt computes the last token's logits only)
   int64_t total_bytes = 0;
   int64_t decode_bytes_per_token = 0;  // weight bytes one decode step reads
+  // KV cache bytes per token over all layers with an f32 cache: MLA's latent cache (the engine's
+  // default) for MLA models; kv_bytes_decompressed is every head's k and v (GQA: the same figure).
+  int64_t kv_bytes_per_token = 0;
+  int64_t kv_bytes_decompressed = 0;
 };
 ModelSizes model_sizes(const Model& model);
+// The first routed expert (of the first MoE layer): the bulk of the weights, its dtype and
+// quantization the model's.
+const ExpertWeights& first_expert(const ModelWeights& weights);
 
 }  // namespace moe::model

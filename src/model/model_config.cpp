@@ -61,12 +61,12 @@ int64_t layer_count(int64_t n_layers, const std::string& key, const std::string&
 
 // Keys that change the computation in HF's models and that moe.cpp does not implement: refused by
 // name rather than ignored.
-void check_unsupported_hf_keys(const HfKeys& keys) {
+void check_unsupported_hf_keys(const HfKeys& keys, const ArchTable& arch) {
   // Every architecture here has SwiGLU experts; HF's ACT2FN maps "silu" and "swish" to SiLU.
   const auto act = keys.get<std::string>("hidden_act", "silu");
   MOE_CHECK(act == "silu" || act == "swish", ConfigError, keys.source(), ": hidden_act ",
             HfKeys::quote(nlohmann::json(act)), " is not supported (silu only)");
-  MOE_CHECK(!keys.has("rope_scaling"), ConfigError, keys.source(),
+  MOE_CHECK(arch.hf_rope_scaling || !keys.has("rope_scaling"), ConfigError, keys.source(),
             ": rope_scaling is not supported (only plain RoPE; remove it or set it to null)");
   MOE_CHECK(!keys.get<bool>("use_sliding_window", false, HfKeys::NullIs::kUnset), ConfigError, keys.source(),
             ": use_sliding_window: sliding-window attention is not supported");
@@ -117,6 +117,8 @@ void ModelConfig::validate() const {
   check_size("max_position_embeddings", max_positions, 1, std::numeric_limits<int64_t>::max());
   MOE_CHECK(rms_eps > 0 && rms_eps < 1, ConfigError, "rms_norm_eps: must be in (0, 1), got ", rms_eps);
   MOE_CHECK(std::isfinite(rope_theta) && rope_theta > 0, ConfigError, "rope_theta: must be > 0, got ", rope_theta);
+  MOE_CHECK(!rope_scaling || layers.empty() || layers.front().attention.kind == AttentionKind::kMla, ConfigError,
+            "rope_scaling: only MLA layers support it");
   moe();  // at least one MoE layer
   for (int64_t i = 0; i < n_layers(); ++i) {
     const AttentionSpec& a = layers[i].attention;
@@ -130,6 +132,16 @@ void ModelConfig::validate() const {
     MOE_CHECK(a.scale > 0, ConfigError, "layer ", i, ": attention scale must be > 0");
     MOE_CHECK(!a.clip_qkv || (std::isfinite(*a.clip_qkv) && *a.clip_qkv > 0), ConfigError,
               "clip_qkv: must be > 0 (or null), got ", *a.clip_qkv);
+    if (a.kind == AttentionKind::kMla) {
+      check_size("kv_lora_rank", a.kv_lora_rank, 1, kMaxDim);
+      check_size("q_lora_rank", a.q_lora_rank, 0, kMaxDim);
+      MOE_CHECK(a.rope_dim >= 2 && a.rope_dim % 2 == 0 && a.rope_dim < a.head_dim, ConfigError,
+                "qk_rope_head_dim: must be even, >= 2 and leave qk_nope_head_dim >= 1, got ", a.rope_dim);
+      MOE_CHECK(a.n_kv_heads == a.n_heads, ConfigError, "layer ", i, ": MLA has one k and v per head");
+      MOE_CHECK(a.q_lora_rank == attention().q_lora_rank && a.kv_lora_rank == attention().kv_lora_rank &&
+                    a.rope_dim == attention().rope_dim && a.kind == attention().kind,
+                ConfigError, "layer ", i, ": MLA ranks differ from layer 0's");
+    }
     // One KV cache geometry and one split of heads over ranks for the whole model.
     MOE_CHECK(a.n_heads == attention().n_heads && a.n_kv_heads == attention().n_kv_heads &&
                   a.head_dim == attention().head_dim && a.head_dim_v == attention().head_dim_v,
@@ -169,10 +181,11 @@ ModelConfig config_from_hf(const nlohmann::json& json, const std::string& source
   config.rms_eps = keys.get<float>("rms_norm_eps", 1e-6f);
   config.rope_theta = keys.get<double>("rope_theta", 10000.0);
   config.tie_embeddings = keys.get<bool>("tie_word_embeddings", false);
-  check_unsupported_hf_keys(keys);
+  check_unsupported_hf_keys(keys, arch);
   arch.read_hf(keys, config, layer);
   config.layers =
       uniform_layers(layer_count(keys.get<int64_t>("num_hidden_layers"), "num_hidden_layers", source), layer);
+  if (arch.read_hf_layers != nullptr) arch.read_hf_layers(keys, config);
   validate_with_source(config, source);
   check_special_ids(keys, config.vocab_size);
   return config;
@@ -205,6 +218,8 @@ ModelConfig config_from_gguf(const io::GgufMetadata& meta, const std::string& so
   const auto arch_value = meta.get_string("general.architecture");
   MOE_CHECK(arch_value.has_value(), FormatError, source, ": missing key 'general.architecture'");
   const ArchTable& arch = find_arch(*arch_value, &ArchTable::gguf_arch, source, "");
+  MOE_CHECK(arch.gguf_supported, FormatError, source, ": GGUF architecture '", *arch_value,
+            "' is not supported yet (read the HF checkpoint)");
   const GgufKeys keys(meta, *arch_value, source);
   ModelConfig config;
   config.arch = arch.arch;
@@ -236,6 +251,8 @@ ModelConfig config_from_gguf(const io::GgufMetadata& meta, const std::string& so
 
 void config_to_gguf(const ModelConfig& config, io::GgufMetadata& meta) {
   const std::string arch = gguf_arch_name(config.arch);
+  MOE_CHECK(arch_table(config.arch).gguf_supported, FormatError, "GGUF: architecture ", arch_name(config.arch),
+            " cannot be written as GGUF yet (write an HF directory)");
   const std::string prefix = arch + ".";
   const AttentionSpec& attention = config.attention();
   const FfnSpec& moe = config.moe();

@@ -19,10 +19,11 @@
 
 namespace moe::model {
 
-enum class Arch { kMixtral, kQwen2Moe, kQwen3Moe, kOlmoe };
+enum class Arch { kMixtral, kQwen2Moe, kQwen3Moe, kOlmoe, kDeepseekV2, kDeepseekV3 };
 
-// Room for multi-head latent attention (DeepSeek) and sliding-window layers.
-enum class AttentionKind { kGqa };
+// kMla: DeepSeek's multi-head latent attention (q through an optional low-rank q_a/q_b, k and v
+// decompressed from a shared latent by kv_b, RoPE on a separate shared key part).
+enum class AttentionKind { kGqa, kMla };
 
 enum class QkNorm {
   kNone,
@@ -41,6 +42,12 @@ struct AttentionSpec {
   bool qkv_bias = false;   // Qwen2-MoE
   QkNorm qk_norm = QkNorm::kNone;
   std::optional<float> clip_qkv;  // OLMoE: clamp q, k, v to [-c, c]
+  // kMla: head_dim = qk_nope_head_dim + qk_rope_head_dim (the RoPE part last), n_kv_heads = n_heads.
+  int64_t q_lora_rank = 0;  // 0: a plain q_proj
+  int64_t kv_lora_rank = 0;
+  int64_t rope_dim = 0;  // qk_rope_head_dim
+
+  int64_t nope_dim() const { return head_dim - rope_dim; }
 
   int64_t q_dim() const { return n_heads * head_dim; }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }
@@ -61,6 +68,8 @@ struct FfnSpec {
   RouterConfig router;            // kMoe: experts, top-k, score function, bias, groups, scaling, normalisation
   int64_t shared_expert_ffn = 0;  // kMoe: intermediate size of the shared experts together; 0 = none
   SharedExpertGate shared_gate = SharedExpertGate::kSigmoid;
+  // kMoe: the router's expert bias is a tensor of each layer (DeepSeek-V3's e_score_correction_bias).
+  bool router_bias_tensor = false;
 
   bool is_moe() const { return kind == FfnKind::kMoe; }
   bool operator==(const FfnSpec&) const = default;
@@ -72,6 +81,18 @@ struct LayerSpec {
   bool operator==(const LayerSpec&) const = default;
 };
 
+// YaRN (rope_scaling type "yarn", DeepSeek's DeepseekV3YarnRotaryEmbedding): the frequencies
+// between beta_fast and beta_slow rotations blend into 1/factor of themselves, cos and sin scale by
+// mscale(factor, mscale) / mscale(factor, mscale_all_dim), the softmax scale by mscale(factor,
+// mscale_all_dim)^2.
+struct YarnScaling {
+  double factor = 1.0;
+  int64_t original_max_positions = 4096;
+  double beta_fast = 32.0, beta_slow = 1.0;
+  double mscale = 1.0, mscale_all_dim = 0.0;
+  bool operator==(const YarnScaling&) const = default;
+};
+
 struct ModelConfig {
   Arch arch = Arch::kMixtral;
   int64_t vocab_size = 0;
@@ -80,6 +101,7 @@ struct ModelConfig {
   float rms_eps = 1e-5f;
   double rope_theta = 10000.0;
   kernels::RopeStyle rope_style = kernels::RopeStyle::kNeox;
+  std::optional<YarnScaling> rope_scaling;  // MLA layers only
   bool tie_embeddings = false;
   std::vector<LayerSpec> layers;
 

@@ -10,6 +10,7 @@
 #include "core/quantize.h"
 #include "core/random.h"
 #include "model/arch/arch_table.h"
+#include "model/mla.h"
 #include "tokenizer/make_vocab.h"
 
 namespace moe::model {
@@ -20,14 +21,88 @@ struct Preset {
   const char* name;
   Arch arch;
   int64_t hidden, layers, heads, kv_heads, expert_ffn, experts, top_k, shared_ffn, vocab;
+  void (*shape)(ModelConfig& config) = nullptr;  // what the columns above do not say
 };
+
+// MLA of the DeepSeek presets: its ranks and head dims, and the first layer dense.
+struct MlaShape {
+  int64_t q_lora_rank, kv_lora_rank, nope, rope, v, dense_ffn;
+};
+constexpr MlaShape kTinyMla = {128, 64, 32, 16, 32, 512};
+
+void deepseek_layers(ModelConfig& c, const MlaShape& mla) {
+  for (LayerSpec& layer : c.layers) {
+    AttentionSpec& a = layer.attention;
+    a.q_lora_rank = mla.q_lora_rank;
+    a.kv_lora_rank = mla.kv_lora_rank;
+    a.rope_dim = mla.rope;
+    a.head_dim = mla.nope + mla.rope;
+    a.head_dim_v = mla.v;
+    a.scale = mla_softmax_scale(a.head_dim, c.rope_scaling);
+  }
+  c.layers[0].ffn = FfnSpec();
+  c.layers[0].ffn.kind = FfnKind::kDense;
+  c.layers[0].ffn.dense_ffn = mla.dense_ffn;
+}
+
+// DeepSeek-V3's routing: sigmoid scores with the expert bias, topk_group of n_group groups,
+// normalised, x2.5; YaRN as V3 sets it (mscale = mscale_all_dim), here over an original context
+// of 1024.
+void deepseek_v3_routing(ModelConfig& c, int64_t n_groups, int64_t topk_groups) {
+  c.rope_scaling = YarnScaling{.factor = 4, .original_max_positions = 1024, .mscale = 1.0, .mscale_all_dim = 1.0};
+  for (LayerSpec& layer : c.layers) {
+    RouterConfig& r = layer.ffn.router;
+    r.score_function = ScoreFunction::kSigmoid;
+    r.n_groups = n_groups;
+    r.topk_groups = topk_groups;
+    r.renormalize = true;
+    r.routed_scaling_factor = 2.5f;
+    layer.ffn.router_bias_tensor = true;
+  }
+}
+
+// deepseek-tiny: 2 of 4 groups.
+void deepseek_v3(ModelConfig& c) {
+  deepseek_v3_routing(c, 4, 2);
+  deepseek_layers(c, kTinyMla);
+}
+
+// deepseek-bench: mixtral-bench's expert bytes in 64 experts (top-6, 4 of 8 groups), MLA at a
+// quarter of V3's ranks.
+void deepseek_bench(ModelConfig& c) {
+  deepseek_v3_routing(c, 8, 4);
+  deepseek_layers(c, {384, 128, 64, 32, 64, 2816});
+}
+
+// DeepSeek-V2's shape: softmax, group_limited_greedy (2 of 4 groups), not normalised, x2; YaRN with
+// mscale != mscale_all_dim (cos and sin scaled).
+void deepseek_v2(ModelConfig& c) {
+  c.rope_scaling = YarnScaling{.factor = 4, .original_max_positions = 1024, .mscale = 0.707, .mscale_all_dim = 1.0};
+  for (LayerSpec& layer : c.layers) {
+    layer.ffn.router.n_groups = 4;
+    layer.ffn.router.topk_groups = 2;
+    layer.ffn.router.routed_scaling_factor = 2.0f;
+  }
+  deepseek_layers(c, kTinyMla);
+}
+
+// DeepSeek-V2-Lite's shape: a plain q_proj, greedy softmax routing, no rope_scaling.
+void deepseek_v2_lite(ModelConfig& c) {
+  MlaShape mla = kTinyMla;
+  mla.q_lora_rank = 0;
+  deepseek_layers(c, mla);
+}
 
 constexpr Preset kPresets[] = {
     {"mixtral-tiny", Arch::kMixtral, 256, 4, 8, 4, 512, 8, 2, 0, 512},
     {"qwen2moe-tiny", Arch::kQwen2Moe, 256, 4, 8, 4, 256, 16, 4, 512, 512},
     {"qwen3moe-tiny", Arch::kQwen3Moe, 256, 4, 8, 4, 256, 16, 4, 0, 512},
     {"olmoe-tiny", Arch::kOlmoe, 256, 4, 8, 8, 256, 16, 4, 0, 512},
+    {"deepseek-tiny", Arch::kDeepseekV3, 256, 4, 8, 8, 128, 16, 4, 128, 512, deepseek_v3},
+    {"deepseek-v2-tiny", Arch::kDeepseekV2, 256, 4, 8, 8, 128, 16, 4, 256, 512, deepseek_v2},
+    {"deepseek-v2-lite-tiny", Arch::kDeepseekV2, 256, 4, 8, 8, 128, 16, 4, 256, 512, deepseek_v2_lite},
     {"mixtral-bench", Arch::kMixtral, 1024, 8, 16, 8, 2816, 8, 2, 0, 32000},
+    {"deepseek-bench", Arch::kDeepseekV3, 1024, 8, 16, 16, 352, 64, 6, 704, 32000, deepseek_bench},
 };
 
 const Preset& find_preset(const std::string& name) {
@@ -118,6 +193,7 @@ ModelConfig preset_config(const std::string& name) {
   arch.traits(layer);
   c.layers = uniform_layers(p.layers, layer);
   c.rope_theta = arch.preset_rope_theta;
+  if (p.shape != nullptr) p.shape(c);
   c.validate();
   return c;
 }

@@ -98,6 +98,15 @@ std::vector<Job> make_jobs(const ModelConfig& c, const ModelWeights& in, ModelWe
     add(p + "attn_v.bias", l.bv, o.bv, DType::kF32);
     add(p + "attn_q_norm.weight", l.q_norm, o.q_norm, DType::kF32);
     add(p + "attn_k_norm.weight", l.k_norm, o.k_norm, DType::kF32);
+    add(p + "attn_q_a.weight", l.wq_a, o.wq_a, matrices);  // MLA
+    add(p + "attn_q_a_norm.weight", l.q_a_norm, o.q_a_norm, DType::kF32);
+    add(p + "attn_kv_a_mqa.weight", l.wkv_a, o.wkv_a, matrices);
+    add(p + "attn_kv_a_norm.weight", l.kv_a_norm, o.kv_a_norm, DType::kF32);
+    add(p + "attn_kv_b.weight", l.wkv_b, o.wkv_b, matrices);
+    add(p + "ffn_gate.weight", l.dense.gate, o.dense.gate, matrices);  // a dense layer
+    add(p + "ffn_up.weight", l.dense.up, o.dense.up, matrices);
+    add(p + "ffn_down.weight", l.dense.down, o.dense.down, matrices);
+    add(p + "exp_probs_b.bias", l.router_bias, o.router_bias, DType::kF32);
     add(p + "ffn_norm.weight", l.ffn_norm, o.ffn_norm, DType::kF32);
     add(p + "ffn_gate_inp.weight", l.router, o.router, DType::kF32);
     add(p + "ffn_gate_shexp.weight", l.shared_expert.gate, o.shared_expert.gate, matrices);

@@ -117,6 +117,15 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     l.attn_norm = f.attn_norm;
     l.ffn_norm = f.ffn_norm;
     l.router = f.router;
+    l.router_bias = f.router_bias;
+    l.dense = f.dense;  // a dense layer whole on every rank
+    // MLA: q_a and kv_a (the latent) whole on every rank, kv_b's rows by heads (as q_b's and o's).
+    l.wq_a = f.wq_a;
+    l.q_a_norm = f.q_a_norm;
+    l.wkv_a = f.wkv_a;
+    l.kv_a_norm = f.kv_a_norm;
+    const int64_t kv_b_rows = a.nope_dim() + a.head_dim_v;
+    l.wkv_b = slice_rows(f.wkv_b, {shard.heads.begin * kv_b_rows, shard.heads.end * kv_b_rows});
     l.wq = slice_rows(f.wq, q_rows);
     l.wk = slice_rows(f.wk, kv_rows);
     l.wv = slice_rows(f.wv, v_rows);
@@ -128,10 +137,11 @@ ModelWeights shard_weights(const ModelConfig& c, const ModelWeights& full, const
     l.q_norm = whole_norm ? slice_rows(f.q_norm, q_rows) : f.q_norm;
     l.k_norm = whole_norm ? slice_rows(f.k_norm, kv_rows) : f.k_norm;
     l.wo = slice_columns(f.wo, {shard.heads.begin * a.head_dim_v, shard.heads.end * a.head_dim_v});
-    if (shard.slot_experts.empty()) {
+    const bool moe = c.layers[layer].ffn.is_moe();  // a dense layer has no experts
+    if (moe && shard.slot_experts.empty()) {
       for (int64_t e = shard.experts.begin; e < shard.experts.end; ++e)
         l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
-    } else {
+    } else if (moe) {
       for (int64_t e : shard.slot_experts[layer]) l.experts.push_back(slice_expert(f.experts[e], shard.expert_ffn));
     }
     if (c.layers[layer].ffn.shared_expert_ffn > 0) {

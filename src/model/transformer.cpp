@@ -89,9 +89,10 @@ void with_matmul_panels(ModelWeights& weights, ThreadPool& pool) {
   };
   pack(weights.output);
   for (LayerWeights& l : weights.layers) {
-    for (Tensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router}) pack(*w);
+    for (Tensor* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.router, &l.wq_a, &l.wkv_a}) pack(*w);
     for (ExpertWeights& e : l.experts) pack_expert(e);
     pack_expert(l.shared_expert);
+    pack_expert(l.dense);
   }
 }
 
@@ -120,15 +121,28 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
   experts_.resize(config_.n_layers());
   for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
     const AttentionSpec& a = config_.layers[layer].attention;
-    MOE_CHECK(a.head_dim_v == a.head_dim, ConfigError, "layer ", layer, ": v_head_dim ", a.head_dim_v,
-              " differs from head_dim ", a.head_dim, ", which GQA attention does not support");
-    MOE_CHECK(config_.layers[layer].ffn.is_moe(), ConfigError, "layer ", layer,
-              ": dense FFN layers are not supported by the inference engine yet");
+    const FfnSpec& f = config_.layers[layer].ffn;
+    MOE_CHECK(a.kind == AttentionKind::kMla || a.head_dim_v == a.head_dim, ConfigError, "layer ", layer,
+              ": v_head_dim ", a.head_dim_v, " differs from head_dim ", a.head_dim,
+              ", which GQA attention does not support");
     const LayerWeights& l = weights_.layers[layer];
-    vectors_[layer] = {to_vector(l.attn_norm), to_vector(l.ffn_norm), to_vector(l.q_norm), to_vector(l.k_norm),
-                       to_vector(l.bq),        to_vector(l.bk),       to_vector(l.bv)};
-    experts_[layer] = std::make_unique<Experts>(l.experts);
+    LayerVectors& v = vectors_[layer];
+    v = {to_vector(l.attn_norm),
+         to_vector(l.ffn_norm),
+         to_vector(l.q_norm),
+         to_vector(l.k_norm),
+         to_vector(l.bq),
+         to_vector(l.bk),
+         to_vector(l.bv),
+         to_vector(l.q_a_norm),
+         to_vector(l.kv_a_norm),
+         f.router,
+         mla_absorbed_uk(a, l.wkv_b)};
+    if (!l.router_bias.empty()) v.router.expert_bias = l.router_bias.to_f32();
+    if (f.is_moe()) experts_[layer] = std::make_unique<Experts>(l.experts);
   }
+  const AttentionSpec& a = config_.attention();
+  if (a.kind == AttentionKind::kMla) mla_rope_ = mla_rope(a.rope_dim, config_.rope_theta, config_.rope_scaling);
   const balance::Placement placement = slot_placement(config_, groups_);
   for (const balance::LayerPlacement& layer : placement.layers)
     slot_tables_.emplace_back(layer, placement.slots_per_rank(), groups_.replicas_local_first);
@@ -141,9 +155,14 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
   } else {
     dispatcher_ = std::make_unique<LocalDispatcher>(placement.num_slots, &pool_);
   }
-  if (groups_.online)
+  if (groups_.online) {
+    for (const LayerSpec& layer : config_.layers)
+      MOE_CHECK(layer.ffn.is_moe(), ConfigError,
+                "moe_load_balancer: update_interval (online EPLB) does not support dense layers yet (",
+                arch_name(config_.arch), "); use a static placement");
     balancer_ = std::make_unique<balance::OnlineBalancer>(*groups_.online, *groups_.moe_ep, placement,
                                                           shard_.layers.begin, shard_.layers.end);
+  }
 }
 
 Transformer::~Transformer() = default;
@@ -170,14 +189,35 @@ KvCache Transformer::make_cache(int64_t capacity) const {
   return KvCache(make_pool((capacity + kKvBlockPositions - 1) / kKvBlockPositions), capacity);
 }
 
+bool Transformer::latent_cache() const {
+  return config_.attention().kind == AttentionKind::kMla && mla_cache_ == MlaCache::kLatent;
+}
+
+Transformer::KvGeometry Transformer::kv_geometry() const {
+  const AttentionSpec& a = config_.attention();
+  if (latent_cache()) return {1, a.kv_lora_rank + a.rope_dim, true};
+  return {shard_.kv_heads.size(), a.head_dim, false};  // MLA decompressed: v padded to head_dim
+}
+
+int64_t Transformer::q_width() const {
+  const AttentionSpec& a = config_.attention();
+  return shard_.heads.size() * (latent_cache() ? a.kv_lora_rank + a.rope_dim : a.head_dim);
+}
+
+int64_t Transformer::kv_width() const { return kv_geometry().heads * kv_geometry().head_dim; }
+
 std::unique_ptr<KvPool> Transformer::make_pool(int64_t n_blocks) const {
-  return std::make_unique<KvPool>(shard_.layers.begin, shard_.layers.size(), n_blocks, shard_.kv_heads.size(),
-                                  config_.attention().head_dim, kv_dtype_);
+  const KvGeometry g = kv_geometry();
+  return std::make_unique<KvPool>(shard_.layers.begin, shard_.layers.size(), n_blocks, g.heads, g.head_dim, kv_dtype_,
+                                  g.values_are_keys);
 }
 
 int64_t Transformer::kv_block_bytes() const {
-  return KvPool::block_bytes(shard_.layers.size(), shard_.kv_heads.size(), config_.attention().head_dim, kv_dtype_);
+  const KvGeometry g = kv_geometry();
+  return KvPool::block_bytes(shard_.layers.size(), g.heads, g.head_dim, kv_dtype_, g.values_are_keys);
 }
+
+int64_t Transformer::kv_bytes_per_token() const { return kv_block_bytes() / kKvBlockPositions; }
 
 // RMSNorm over a projection split across the attention group (OLMoE's q/k norm): the sum of
 // squares is reduced over the group, each rank scales its slice.
@@ -289,7 +329,7 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
   const float* own_hidden = h_.data() + own_begin * H;
 
   kernels::matmul(l.router, {own_hidden, H, router_logits_.data(), n_experts, n_own}, &pool_);
-  const Routing routing = route(router_logits_.data(), n_own, spec.router);
+  const Routing routing = route(router_logits_.data(), n_own, vectors_[layer].router);
   stats_.record(layer, routing);
   slot_tables_[layer].to_slots(routing, ep.rank(), slot_routing_);
   dispatcher_->set_location("layer " + std::to_string(layer) + ", micro-batch " + std::to_string(micro_batch_));
@@ -327,6 +367,15 @@ void Transformer::moe_block(int64_t layer, int64_t n_tokens) {
       for (int64_t i = 0; i < H; ++i) moe_out_[t * H + i] += g * shared_out_[t * H + i];
     }
   }
+  add_rows(pool_, x_.data(), moe_out_.data(), n_tokens, H);
+}
+
+// A dense SwiGLU FFN layer (DeepSeek's first layers), whole on every rank.
+void Transformer::dense_block(int64_t layer, int64_t n_tokens) {
+  const int64_t H = config_.hidden_size;
+  ScopedPhase timer(times_, Phase::kExperts);  // counted with the experts in the profile
+  rmsnorm_rows(pool_, x_.data(), vectors_[layer].ffn_norm.data(), h_.data(), n_tokens, H, config_.rms_eps);
+  swiglu_ffn(weights_.layers[layer].dense, h_.data(), n_tokens, moe_out_.data(), gate_buf_, up_buf_, &pool_);
   add_rows(pool_, x_.data(), moe_out_.data(), n_tokens, H);
 }
 
@@ -394,8 +443,14 @@ void Transformer::run_micro_batch(std::span<const Piece> pieces, float* logits) 
     pipeline.recv(x_.data(), n_tokens * H, pipeline.rank() - 1, parallel::MessageTag::kPipelineActivations);
   }
   for (int64_t layer = shard_.layers.begin; layer < shard_.layers.end; ++layer) {
-    attention_block(layer, pieces, n_tokens);
-    moe_block(layer, n_tokens);
+    if (config_.layers[layer].attention.kind == AttentionKind::kMla)
+      mla_attention_block(layer, pieces, n_tokens);
+    else
+      attention_block(layer, pieces, n_tokens);
+    if (config_.layers[layer].ffn.is_moe())
+      moe_block(layer, n_tokens);
+    else
+      dense_block(layer, n_tokens);
   }
   if (!shard_.last_stage) {
     ScopedPhase timer(times_, Phase::kComm);
@@ -416,13 +471,20 @@ void Transformer::forward(std::span<const SequenceSlice> batch, std::vector<floa
     n_tokens += n;
     n_logit_rows += slice.all_logits ? n : 1;
   }
-  const int64_t head_dim = config_.attention().head_dim;
-  const int64_t q_dim = shard_.heads.size() * head_dim, kv_dim = shard_.kv_heads.size() * head_dim;
   for (std::vector<float>* buffer : {&x_, &h_, &moe_out_, &shared_out_}) grow(*buffer, n_tokens * H);
-  grow(q_, n_tokens * q_dim);
-  grow(attn_, n_tokens * q_dim);
-  grow(k_, n_tokens * kv_dim);
-  grow(v_, n_tokens * kv_dim);
+  grow(q_, n_tokens * q_width());
+  grow(attn_, n_tokens * q_width());
+  grow(k_, n_tokens * kv_width());
+  grow(v_, n_tokens * kv_width());
+  if (const AttentionSpec& a = config_.attention(); a.kind == AttentionKind::kMla) {
+    const int64_t heads = shard_.heads.size();
+    grow(q_, n_tokens * heads * a.head_dim);  // q before the absorption
+    grow(q_a_, n_tokens * a.q_lora_rank);
+    grow(kv_a_, n_tokens * (a.kv_lora_rank + a.rope_dim));
+    grow(kv_, n_tokens * heads * (a.nope_dim() + a.head_dim_v));
+    grow(attn_v_, n_tokens * heads * a.head_dim_v);
+    if (latent_cache()) grow(q_latent_, n_tokens * q_width());
+  }
   grow(router_logits_, n_tokens * config_.n_experts());
   logits.resize(n_logit_rows * vocab);
 

@@ -1,10 +1,11 @@
 // Transformer: the forward pass of a decoder-only MoE model over a batch of sequences, appending to
-// their KV caches. Per layer: RMSNorm -> attention (GQA, RoPE, optional q/k norm, biases, clipping)
-// -> residual -> RMSNorm -> MoE (Router -> Dispatcher -> Experts -> combine, plus a gated shared
-// expert) -> residual. Under a parallel layout the same code runs on a Shard: attention heads and
-// the shared expert sliced over the attention TP group (sums all-reduced), experts spread over the
-// moe_ep group (tokens exchanged all-to-all) and sliced over the moe_tp group (sums all-reduced),
-// layers split into pipeline stages (activations sent stage to stage).
+// their KV caches. Per layer: RMSNorm -> attention (GQA, RoPE, optional q/k norm, biases, clipping;
+// or DeepSeek's MLA, transformer_mla.cpp) -> residual -> RMSNorm -> MoE (Router -> Dispatcher ->
+// Experts -> combine, plus a gated or ungated shared expert) or a dense FFN -> residual. Under a
+// parallel layout the same code runs on a Shard: attention heads and the shared expert sliced over
+// the attention TP group (sums all-reduced), experts spread over the moe_ep group (tokens exchanged
+// all-to-all) and sliced over the moe_tp group (sums all-reduced), layers split into pipeline
+// stages (activations sent stage to stage).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "core/phase_timer.h"
 #include "core/thread_pool.h"
 #include "model/kv_cache.h"
+#include "model/mla.h"
 #include "model/model.h"
 #include "model/shard.h"
 #include "moe/all_to_all_dispatcher.h"
@@ -52,6 +54,12 @@ struct ParallelGroups {
   bool replicas_local_first = true;  // SlotTable's replica rule (else spread by token index)
 };
 
+// What an MLA model's KV cache holds per token and layer: every head's k and v decompressed by
+// kv_b (v padded to the k head width), or the latent alone (kv_lora_rank + qk_rope_head_dim values,
+// read as both keys and values: kv_b's k part folded into each query, its v part applied after
+// attention).
+enum class MlaCache { kDecompressed, kLatent };
+
 class Transformer {
  public:
   // The whole model in this process.
@@ -67,6 +75,10 @@ class Transformer {
   int64_t kv_block_bytes() const;
   // Storage of the caches and pools made from now on (default f32).
   void set_kv_dtype(kernels::KvDtype dtype) { kv_dtype_ = dtype; }
+  // MLA models: what the caches and pools made from now on hold (default the latent).
+  void set_mla_cache(MlaCache mode) { mla_cache_ = mode; }
+  // Bytes one token's keys and values take in the KV cache over this rank's layers.
+  int64_t kv_bytes_per_token() const;
   int64_t vocab_size() const { return config_.vocab_size; }
   // Runs `tokens` at positions cache.length() onward. logits receives [n_tokens, vocab] when
   // all_logits, else [1, vocab] for the last token.
@@ -98,7 +110,19 @@ class Transformer {
   void run_micro_batch(std::span<const Piece> pieces, float* logits);
   void all_reduce(parallel::Communicator* group, float* data, int64_t n);
   void attention_block(int64_t layer, std::span<const Piece> pieces, int64_t n_tokens);
+  void mla_attention_block(int64_t layer, std::span<const Piece> pieces, int64_t n_tokens);  // transformer_mla.cpp
   void moe_block(int64_t layer, int64_t n_tokens);
+  void dense_block(int64_t layer, int64_t n_tokens);
+  // The KV cache geometry: heads and head width per position, values stored or read from the keys.
+  struct KvGeometry {
+    int64_t heads, head_dim;
+    bool values_are_keys;
+  };
+  KvGeometry kv_geometry() const;
+  bool latent_cache() const;
+  // Floats per token of q_, attn_, k_ and v_.
+  int64_t q_width() const;
+  int64_t kv_width() const;
   void norm_whole_projection(float* rows, int64_t n_rows, int64_t width, const std::vector<float>& weight);
   void compute_logits(std::span<const Piece> pieces, float* logits);
 
@@ -110,7 +134,9 @@ class Transformer {
   std::vector<std::unique_ptr<parallel::Communicator>> owned_groups_;  // single-process groups
   // Norm weights and biases as f32, converted once.
   struct LayerVectors {
-    std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
+    std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv, q_a_norm, kv_a_norm;
+    RouterConfig router;  // the layer's router with its expert bias tensor
+    Tensor uk_t;          // MLA latent cache: per head kv_b's k rows transposed, f32 [heads * kv_lora_rank, nope]
   };
   std::vector<LayerVectors> vectors_;
   std::vector<float> output_norm_;
@@ -122,7 +148,10 @@ class Transformer {
   std::unique_ptr<balance::OnlineBalancer> balancer_;
   // Activations, [n_tokens, width], grown as needed.
   std::vector<float> x_, h_, q_, k_, v_, attn_, router_logits_, moe_out_, expert_out_, shared_out_, gate_buf_, up_buf_;
-  std::vector<kernels::AttentionArgs> attention_calls_;  // one per piece of the micro-batch
+  std::vector<kernels::AttentionArgs> attention_calls_;     // one per piece of the micro-batch
+  std::vector<float> q_a_, kv_a_, kv_, q_latent_, attn_v_;  // MLA
+  MlaRope mla_rope_;
+  MlaCache mla_cache_ = MlaCache::kLatent;
   ExpertBatch batch_;
   int64_t micro_batch_ = 0;
   kernels::KvDtype kv_dtype_ = kernels::KvDtype::kF32;  // index of the micro-batch in flight, for error messages

@@ -48,6 +48,46 @@ std::string hf_expert_name(const ModelConfig& c, int64_t layer, int64_t expert, 
          arch.hf_expert_roles[role.hf_role] + ".weight";
 }
 
+// GQA attention: q/k/v/o projections, optional biases and q/k norms.
+void add_gqa_slots(const AttentionSpec& a, int64_t H, const std::string& hf, const std::string& gg, LayerWeights& l,
+                   std::vector<Slot>& slots) {
+  slots.push_back({&l.wq, hf + "q_proj.weight", gg + "attn_q.weight", {a.q_dim(), H}, a.n_heads});
+  slots.push_back({&l.wk, hf + "k_proj.weight", gg + "attn_k.weight", {a.kv_dim(), H}, a.n_kv_heads});
+  slots.push_back({&l.wv, hf + "v_proj.weight", gg + "attn_v.weight", {a.v_dim(), H}});
+  slots.push_back({&l.wo, hf + "o_proj.weight", gg + "attn_output.weight", {H, a.out_dim()}});
+  if (a.qkv_bias) {
+    slots.push_back({&l.bq, hf + "q_proj.bias", gg + "attn_q.bias", {a.q_dim()}});
+    slots.push_back({&l.bk, hf + "k_proj.bias", gg + "attn_k.bias", {a.kv_dim()}});
+    slots.push_back({&l.bv, hf + "v_proj.bias", gg + "attn_v.bias", {a.v_dim()}});
+  }
+  if (a.qk_norm != QkNorm::kNone) {
+    const bool per_head = a.qk_norm == QkNorm::kPerHead;
+    slots.push_back({&l.q_norm, hf + "q_norm.weight", gg + "attn_q_norm.weight", {per_head ? a.head_dim : a.q_dim()}});
+    slots.push_back({&l.k_norm, hf + "k_norm.weight", gg + "attn_k_norm.weight", {per_head ? a.head_dim : a.kv_dim()}});
+  }
+}
+
+// MLA (DeepSeek's tensor names; llama.cpp's deepseek2 names for the GGUF side).
+void add_mla_slots(const AttentionSpec& a, int64_t H, const std::string& hf, const std::string& gg, LayerWeights& l,
+                   std::vector<Slot>& slots) {
+  const int64_t q_rows = a.n_heads * a.head_dim;
+  if (a.q_lora_rank > 0) {
+    slots.push_back({&l.wq_a, hf + "q_a_proj.weight", gg + "attn_q_a.weight", {a.q_lora_rank, H}});
+    slots.push_back({&l.q_a_norm, hf + "q_a_layernorm.weight", gg + "attn_q_a_norm.weight", {a.q_lora_rank}});
+    slots.push_back({&l.wq, hf + "q_b_proj.weight", gg + "attn_q_b.weight", {q_rows, a.q_lora_rank}});
+  } else {
+    slots.push_back({&l.wq, hf + "q_proj.weight", gg + "attn_q.weight", {q_rows, H}});
+  }
+  slots.push_back(
+      {&l.wkv_a, hf + "kv_a_proj_with_mqa.weight", gg + "attn_kv_a_mqa.weight", {a.kv_lora_rank + a.rope_dim, H}});
+  slots.push_back({&l.kv_a_norm, hf + "kv_a_layernorm.weight", gg + "attn_kv_a_norm.weight", {a.kv_lora_rank}});
+  slots.push_back({&l.wkv_b,
+                   hf + "kv_b_proj.weight",
+                   gg + "attn_kv_b.weight",
+                   {a.n_heads * (a.nope_dim() + a.head_dim_v), a.kv_lora_rank}});
+  slots.push_back({&l.wo, hf + "o_proj.weight", gg + "attn_output.weight", {H, a.out_dim()}});
+}
+
 std::vector<Slot> plain_slots(const ModelConfig& c, ModelWeights& w) {
   const int64_t H = c.hidden_size;
   std::vector<Slot> slots = {
@@ -62,33 +102,33 @@ std::vector<Slot> plain_slots(const ModelConfig& c, ModelWeights& w) {
     const FfnSpec& f = c.layers[layer].ffn;
     const std::string hf = hf_layer(layer), gg = gguf_layer(layer);
     slots.push_back({&l.attn_norm, hf + "input_layernorm.weight", gg + "attn_norm.weight", {H}});
-    slots.push_back({&l.wq, hf + "self_attn.q_proj.weight", gg + "attn_q.weight", {a.q_dim(), H}, a.n_heads});
-    slots.push_back({&l.wk, hf + "self_attn.k_proj.weight", gg + "attn_k.weight", {a.kv_dim(), H}, a.n_kv_heads});
-    slots.push_back({&l.wv, hf + "self_attn.v_proj.weight", gg + "attn_v.weight", {a.v_dim(), H}});
-    slots.push_back({&l.wo, hf + "self_attn.o_proj.weight", gg + "attn_output.weight", {H, a.out_dim()}});
-    if (a.qkv_bias) {
-      slots.push_back({&l.bq, hf + "self_attn.q_proj.bias", gg + "attn_q.bias", {a.q_dim()}});
-      slots.push_back({&l.bk, hf + "self_attn.k_proj.bias", gg + "attn_k.bias", {a.kv_dim()}});
-      slots.push_back({&l.bv, hf + "self_attn.v_proj.bias", gg + "attn_v.bias", {a.v_dim()}});
-    }
-    if (a.qk_norm != QkNorm::kNone) {
-      const bool per_head = a.qk_norm == QkNorm::kPerHead;
-      slots.push_back(
-          {&l.q_norm, hf + "self_attn.q_norm.weight", gg + "attn_q_norm.weight", {per_head ? a.head_dim : a.q_dim()}});
-      slots.push_back(
-          {&l.k_norm, hf + "self_attn.k_norm.weight", gg + "attn_k_norm.weight", {per_head ? a.head_dim : a.kv_dim()}});
-    }
+    if (a.kind == AttentionKind::kMla)
+      add_mla_slots(a, H, hf + "self_attn.", gg, l, slots);
+    else
+      add_gqa_slots(a, H, hf + "self_attn.", gg, l, slots);
     slots.push_back({&l.ffn_norm, hf + "post_attention_layernorm.weight", gg + "ffn_norm.weight", {H}});
-    slots.push_back({&l.router,
-                     hf + arch_table(c.arch).hf_moe_block + "gate.weight",
-                     gg + "ffn_gate_inp.weight",
-                     {f.router.n_experts, H}});
+    if (!f.is_moe()) {
+      const int64_t F = f.dense_ffn;
+      slots.push_back({&l.dense.gate, hf + "mlp.gate_proj.weight", gg + "ffn_gate.weight", {F, H}});
+      slots.push_back({&l.dense.up, hf + "mlp.up_proj.weight", gg + "ffn_up.weight", {F, H}});
+      slots.push_back({&l.dense.down, hf + "mlp.down_proj.weight", gg + "ffn_down.weight", {H, F}});
+      continue;
+    }
+    const ArchTable& arch = arch_table(c.arch);
+    slots.push_back(
+        {&l.router, hf + arch.hf_moe_block + "gate.weight", gg + "ffn_gate_inp.weight", {f.router.n_experts, H}});
+    if (f.router_bias_tensor)
+      slots.push_back({&l.router_bias,
+                       hf + arch.hf_moe_block + "gate.e_score_correction_bias",
+                       gg + "exp_probs_b.bias",
+                       {f.router.n_experts}});
     if (f.shared_expert_ffn > 0) {
       const int64_t F = f.shared_expert_ffn;
+      const std::string shared = hf + arch.hf_shared_block;
       ExpertWeights& s = l.shared_expert;
-      slots.push_back({&s.gate, hf + "mlp.shared_expert.gate_proj.weight", gg + "ffn_gate_shexp.weight", {F, H}});
-      slots.push_back({&s.up, hf + "mlp.shared_expert.up_proj.weight", gg + "ffn_up_shexp.weight", {F, H}});
-      slots.push_back({&s.down, hf + "mlp.shared_expert.down_proj.weight", gg + "ffn_down_shexp.weight", {H, F}});
+      slots.push_back({&s.gate, shared + "gate_proj.weight", gg + "ffn_gate_shexp.weight", {F, H}});
+      slots.push_back({&s.up, shared + "up_proj.weight", gg + "ffn_up_shexp.weight", {F, H}});
+      slots.push_back({&s.down, shared + "down_proj.weight", gg + "ffn_down_shexp.weight", {H, F}});
       if (f.shared_gate == SharedExpertGate::kSigmoid)
         slots.push_back({&l.shared_expert_gate,
                          hf + "mlp.shared_expert_gate.weight",
@@ -170,6 +210,7 @@ std::vector<HfTensorSlot> hf_tensor_slots(const ModelConfig& c, ModelWeights& w)
   for (Slot& slot : plain_slots(c, w)) out.push_back({slot.tensor, slot.hf_name, slot.shape, slot.rope_heads});
   for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
     const FfnSpec& f = c.layers[layer].ffn;
+    if (!f.is_moe()) continue;
     auto& experts = w.layers[layer].experts;
     experts.resize(f.router.n_experts);
     for (int64_t e = 0; e < f.router.n_experts; ++e)
@@ -185,8 +226,13 @@ ModelWeights weights_from_hf(const ModelConfig& c, const std::map<std::string, T
   ModelWeights w;
   for (HfTensorSlot& slot : hf_tensor_slots(c, w)) *slot.tensor = find_tensor(tensors, slot.name, slot.shape, source);
   if (c.tie_embeddings) w.output = w.token_embd;
-  check_no_shared_expert(c, tensors, hf_layer(0) + "mlp.shared_expert.gate_proj.weight",
-                         source + "/config.json: shared_expert_intermediate_size");
+  int64_t first_moe = 0;
+  while (!c.layers[first_moe].ffn.is_moe()) ++first_moe;
+  check_no_shared_expert(
+      c, tensors, hf_layer(first_moe) + arch_table(c.arch).hf_shared_block + "gate_proj.weight",
+      source + "/config.json: " +
+          (c.layers[first_moe].attention.kind == AttentionKind::kMla ? "n_shared_experts"
+                                                                     : "shared_expert_intermediate_size"));
   return w;
 }
 

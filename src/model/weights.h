@@ -17,10 +17,17 @@ namespace moe::model {
 struct LayerWeights {
   Tensor attn_norm;       // [hidden]
   Tensor wq, wk, wv, wo;  // [q_dim, hidden], [kv_dim, hidden] x2, [hidden, q_dim]
+  // MLA: wq is q_proj [heads * head_dim, hidden] or q_b_proj [heads * head_dim, q_lora_rank] after
+  // wq_a [q_lora_rank, hidden] and q_a_norm; wkv_a [kv_lora_rank + rope_dim, hidden] (the latent and
+  // the shared RoPE key), kv_a_norm [kv_lora_rank], wkv_b [heads * (nope_dim + head_dim_v),
+  // kv_lora_rank] (each head's k_nope rows, then its v rows); wk and wv are empty.
+  Tensor wq_a, q_a_norm, wkv_a, kv_a_norm, wkv_b;
   Tensor bq, bk, bv;      // Qwen2-MoE biases, else empty
   Tensor q_norm, k_norm;  // per-head [head_dim] or whole [q_dim]/[kv_dim], else empty
   Tensor ffn_norm;        // [hidden]
-  Tensor router;          // [n_experts, hidden]
+  Tensor router;          // [n_experts, hidden] (MoE layers)
+  Tensor router_bias;     // [n_experts]: DeepSeek-V3's e_score_correction_bias, else empty
+  ExpertWeights dense;    // a dense layer's SwiGLU FFN, else empty
   std::vector<ExpertWeights> experts;
   ExpertWeights shared_expert;  // empty tensors when there is none
   Tensor shared_expert_gate;    // [1, hidden]

@@ -82,7 +82,7 @@ ParallelEngine::ParallelEngine(const model::Model& model, const parallel::Mappin
       online.window_size = load_balancer->window_size;
       online.layer_updates_per_iter = load_balancer->layer_updates_per_iter;
       online.budgeted = load_balancer->policy == "budgeted";
-      const moe::ExpertWeights& expert = model.weights.layers[0].experts[0];
+      const moe::ExpertWeights& expert = model::first_expert(model.weights);
       online.expert_bytes = expert.gate.nbytes() + expert.up.nbytes() + expert.down.nbytes();
       groups.online = online;
     }

@@ -56,6 +56,11 @@ TrainingStart resolve_training_start(TrainConfig& config) {
   }
 
   model::ModelConfig& c = start.config;
+  for (const model::LayerSpec& spec_layer : c.layers)
+    MOE_CHECK(
+        spec_layer.attention.kind == model::AttentionKind::kGqa && spec_layer.ffn.is_moe(), ConfigError,
+        "model: ", model::arch_name(c.arch),
+        " (multi-head latent attention, dense layers) is not supported by training yet; it runs in inference only");
   const bool fixed = start.weights.has_value();
   // Megatron's size keys describe a uniform model: they apply to every layer.
   model::LayerSpec layer = c.layers.front();

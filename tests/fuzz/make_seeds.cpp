@@ -13,6 +13,7 @@
 #include "io/json_file.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "model/arch/arch_table.h"
 #include "model/model_config.h"
 #include "model/presets.h"
 #include "moe/balance/load_stats.h"
@@ -68,6 +69,7 @@ void model_seeds() {
     const std::string json_path = seed_path("hf_config", name + ".json");
     io::write_json_file(json_path, model::config_to_hf(config));
     model::config_from_hf(io::read_json_file(json_path), json_path);
+    if (!model::arch_table(config.arch).gguf_supported) continue;  // DeepSeek: HF only for now
 
     io::GgufWriter writer;
     model::config_to_gguf(config, writer.metadata());

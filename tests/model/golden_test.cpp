@@ -1,6 +1,7 @@
 // Every tiny preset against the independent PyTorch reference (tests/golden/<preset>.json, made by
 // tests/reference/make_golden.py from `moe init --preset P --seed 7`): logits of every prompt
-// position within 1e-4 of the logit scale, identical greedy tokens; the same from the GGUF form.
+// position within 1e-4 of the logit scale, identical greedy tokens; the same from the GGUF form
+// where the architecture has one, and for MLA models with either KV cache (latent, decompressed).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/arch/arch_table.h"
 #include "model/presets.h"
 #include "model/transformer.h"
 #include "model_test_util.h"
@@ -39,9 +41,11 @@ double compare_logits(const std::vector<float>& logits, const nlohmann::json& ex
   return max_error / scale;
 }
 
-void check_model(const Model& model, const nlohmann::json& golden, const std::string& label) {
+void check_model(const Model& model, const nlohmann::json& golden, const std::string& label,
+                 MlaCache mla_cache = MlaCache::kLatent) {
   ThreadPool pool(2);
   Transformer transformer(model, pool);
+  transformer.set_mla_cache(mla_cache);
   const std::vector<int32_t> prompt = golden["prompt_tokens"].get<std::vector<int32_t>>();
   const int64_t vocab = model.config.vocab_size;
   const auto& greedy = golden["greedy_tokens"];
@@ -75,6 +79,9 @@ TEST_P(Golden, HfAndGgufMatchTheReference) {
   const Model hf = load_model(dir);
   EXPECT_EQ(config_to_hf(hf.config), config_to_hf(config_from_hf(golden["config"], "golden")));
   check_model(hf, golden, preset + " (HF)");
+  if (hf.config.attention().kind == AttentionKind::kMla)
+    check_model(hf, golden, preset + " (HF, decompressed KV)", MlaCache::kDecompressed);
+  if (!arch_table(hf.config.arch).gguf_supported) return;
 
   const std::string gguf_path = tmp_path("golden-" + preset + ".gguf");
   save_model(hf, gguf_path, FileFormat::kGguf);
@@ -82,7 +89,8 @@ TEST_P(Golden, HfAndGgufMatchTheReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, Golden,
-                         ::testing::Values("mixtral-tiny", "qwen2moe-tiny", "qwen3moe-tiny", "olmoe-tiny"),
+                         ::testing::Values("mixtral-tiny", "qwen2moe-tiny", "qwen3moe-tiny", "olmoe-tiny",
+                                           "deepseek-tiny", "deepseek-v2-tiny", "deepseek-v2-lite-tiny"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');

@@ -146,9 +146,9 @@ TEST(ModelConfig, WhatChangesTheComputationAndIsNotImplementedIsRefusedByName) {
 TEST(ModelConfig, WhatTheEngineDoesNotRunYetNamesTheLayer) {
   Model model = make_preset_model("mixtral-tiny", 1, DType::kF32);
   ThreadPool pool(1);
-  model.config.layers[3].ffn.kind = FfnKind::kDense;
-  model.config.layers[3].ffn.dense_ffn = 64;
-  expect_error_with([&] { Transformer transformer(model, pool); }, "layer 3: dense FFN layers are not supported");
+  model.config.layers[3].attention.head_dim_v = 16;
+  expect_error_with([&] { Transformer transformer(model, pool); },
+                    "layer 3: v_head_dim 16 differs from head_dim 32, which GQA attention does not support");
 }
 
 TEST(ModelConfig, TheLayersScaleIsTheOneAttentionUses) {

@@ -25,6 +25,7 @@ TEST(PresetChatTemplate, IsTheRealModelsTemplate) {
   EXPECT_EQ(arch_table(Arch::kQwen2Moe).preset_chat_template, golden_template("qwen2"));
   EXPECT_EQ(arch_table(Arch::kQwen3Moe).preset_chat_template, golden_template("qwen3"));
   EXPECT_EQ(arch_table(Arch::kOlmoe).preset_chat_template, golden_template("olmoe"));
+  EXPECT_EQ(arch_table(Arch::kDeepseekV3).preset_chat_template, golden_template("deepseek_v3"));
 }
 
 TEST(PresetChatTemplate, TravelsThroughHfAndGguf) {

@@ -380,6 +380,9 @@ def load_config(model_dir):
 
 def load_model(model_dir, dtype=torch.float64):
     cfg = load_config(model_dir)
+    if cfg.get("model_type") in ("deepseek_v2", "deepseek_v3"):
+        import deepseek_reference  # noqa: E402 (MLA models: tests/reference/deepseek_reference.py)
+        return deepseek_reference.DeepseekReference(cfg, load_hf_weights(model_dir), dtype)
     return MoEReference(cfg, load_hf_weights(model_dir), dtype)
 
 

@@ -218,6 +218,185 @@ def test_router_golden():
         check(ok, "router %s: renorm equals renormalised softmax_topk" % c["name"])
 
 
+# ------------------------------------------------------------- DeepSeek (MLA)
+DS_BASE = {"hidden_size": 64, "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 4,
+           "vocab_size": 97, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": False,
+           "kv_lora_rank": 24, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8, "v_head_dim": 12,
+           "n_routed_experts": 8, "num_experts_per_tok": 3, "n_shared_experts": 2, "moe_intermediate_size": 16,
+           "intermediate_size": 48, "first_k_dense_replace": 1, "moe_layer_freq": 1, "hidden_act": "silu"}
+DS_VARIANTS = [
+    ("deepseek_v3", {"q_lora_rank": 32, "scoring_func": "sigmoid", "topk_method": "noaux_tc", "n_group": 4,
+                     "topk_group": 2, "norm_topk_prob": True, "routed_scaling_factor": 2.5,
+                     "rope_scaling": {"type": "yarn", "factor": 8.0, "original_max_position_embeddings": 64,
+                                      "beta_fast": 32, "beta_slow": 1, "mscale": 0.8, "mscale_all_dim": 1.0}}),
+    ("deepseek_v2", {"q_lora_rank": 32, "scoring_func": "softmax", "topk_method": "group_limited_greedy",
+                     "n_group": 4, "topk_group": 2, "norm_topk_prob": False, "routed_scaling_factor": 3.0,
+                     "rope_scaling": None}),
+    ("deepseek_v2", {"q_lora_rank": None, "scoring_func": "softmax", "topk_method": "greedy", "n_group": 1,
+                     "topk_group": 1, "norm_topk_prob": True, "routed_scaling_factor": 3.0,
+                     "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32,
+                                      "mscale": 0.707, "mscale_all_dim": 0.707}}),
+]
+
+
+def ds_random_weights(cfg, seed):
+    rng = np.random.default_rng(seed)
+    H, nh, r = cfg["hidden_size"], cfg["num_attention_heads"], cfg["kv_lora_rank"]
+    qhd = cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"]
+    W = {}
+    def m(name, *shape):
+        W[name] = (0.1 * rng.standard_normal(shape)).astype(np.float32)
+    def n(name, size):
+        W[name] = (1 + 0.1 * rng.standard_normal(size)).astype(np.float32)
+    W["model.embed_tokens.weight"] = rng.standard_normal((cfg["vocab_size"], H)).astype(np.float32)
+    m("lm_head.weight", cfg["vocab_size"], H)
+    n("model.norm.weight", H)
+    for l in range(cfg["num_hidden_layers"]):
+        p = "model.layers.%d." % l
+        n(p + "input_layernorm.weight", H)
+        n(p + "post_attention_layernorm.weight", H)
+        a = p + "self_attn."
+        if cfg["q_lora_rank"]:
+            m(a + "q_a_proj.weight", cfg["q_lora_rank"], H)
+            n(a + "q_a_layernorm.weight", cfg["q_lora_rank"])
+            m(a + "q_b_proj.weight", nh * qhd, cfg["q_lora_rank"])
+        else:
+            m(a + "q_proj.weight", nh * qhd, H)
+        m(a + "kv_a_proj_with_mqa.weight", r + cfg["qk_rope_head_dim"], H)
+        n(a + "kv_a_layernorm.weight", r)
+        m(a + "kv_b_proj.weight", nh * (cfg["qk_nope_head_dim"] + cfg["v_head_dim"]), r)
+        m(a + "o_proj.weight", H, nh * cfg["v_head_dim"])
+        f = p + "mlp."
+        if l < cfg["first_k_dense_replace"]:
+            m(f + "gate_proj.weight", cfg["intermediate_size"], H)
+            m(f + "up_proj.weight", cfg["intermediate_size"], H)
+            m(f + "down_proj.weight", H, cfg["intermediate_size"])
+            continue
+        m(f + "gate.weight", cfg["n_routed_experts"], H)
+        W[f + "gate.e_score_correction_bias"] = (0.05 * rng.standard_normal(cfg["n_routed_experts"])).astype(np.float32)
+        F, S = cfg["moe_intermediate_size"], cfg["moe_intermediate_size"] * cfg["n_shared_experts"]
+        for e in range(cfg["n_routed_experts"]):
+            m(f + "experts.%d.gate_proj.weight" % e, F, H)
+            m(f + "experts.%d.up_proj.weight" % e, F, H)
+            m(f + "experts.%d.down_proj.weight" % e, H, F)
+        m(f + "shared_experts.gate_proj.weight", S, H)
+        m(f + "shared_experts.up_proj.weight", S, H)
+        m(f + "shared_experts.down_proj.weight", H, S)
+    return W
+
+
+def naive_deepseek(cfg, W, tokens):
+    """Loops over tokens and heads, RoPE as DeepSeek's inference/model.py applies it (each
+    interleaved pair (2i, 2i+1) rotated in place as a complex number), attention on the
+    decompressed k/v, routing by Python sorts."""
+    W = {k: v.astype(np.float64) for k, v in W.items()}
+    H, L, nh = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"]
+    r, nope, rope, dv = cfg["kv_lora_rank"], cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"]
+    eps, theta, T = cfg["rms_norm_eps"], cfg["rope_theta"], len(tokens)
+    rs = cfg.get("rope_scaling")
+    def mscale(f, m):
+        return 1.0 if f <= 1 else 0.1 * m * math.log(f) + 1.0
+    inv_freq = [theta ** (-(2.0 * i) / rope) for i in range(rope // 2)]
+    rot_scale, sm_scale = 1.0, (nope + rope) ** -0.5
+    if rs:
+        f, orig = rs["factor"], rs["original_max_position_embeddings"]
+        dim_of = lambda rot: rope * math.log(orig / (rot * 2 * math.pi)) / (2 * math.log(theta))
+        lo = max(math.floor(dim_of(rs.get("beta_fast", 32))), 0)
+        hi = min(math.ceil(dim_of(rs.get("beta_slow", 1))), rope - 1)
+        hi = hi + 0.001 if lo == hi else hi
+        for i in range(rope // 2):
+            ramp = min(max((i - lo) / (hi - lo), 0.0), 1.0)
+            inv_freq[i] = inv_freq[i] / f * ramp + inv_freq[i] * (1 - ramp)
+        rot_scale = mscale(f, rs.get("mscale", 1)) / mscale(f, rs.get("mscale_all_dim", 0))
+        if rs.get("mscale_all_dim", 0):
+            sm_scale *= mscale(f, rs["mscale_all_dim"]) ** 2
+
+    def rms(v, w):
+        return v / math.sqrt(float(np.dot(v, v)) / len(v) + eps) * w
+    def rot(v, pos):
+        out = v.copy()
+        for i in range(rope // 2):
+            c, s = math.cos(pos * inv_freq[i]) * rot_scale, math.sin(pos * inv_freq[i]) * rot_scale
+            out[2 * i] = v[2 * i] * c - v[2 * i + 1] * s
+            out[2 * i + 1] = v[2 * i + 1] * c + v[2 * i] * s
+        return out
+    def swiglu(x, p):
+        g, u = W[p + "gate_proj.weight"] @ x, W[p + "up_proj.weight"] @ x
+        return W[p + "down_proj.weight"] @ (g / (1 + np.exp(-g)) * u)
+    def topk(vals, k):
+        return sorted(range(len(vals)), key=lambda i: (-vals[i], i))[:k]
+
+    h = [W["model.embed_tokens.weight"][t].copy() for t in tokens]
+    for l in range(L):
+        p = "model.layers.%d." % l
+        a = p + "self_attn."
+        x = [rms(v, W[p + "input_layernorm.weight"]) for v in h]
+        qs, ks, vs = [], [], []
+        for t in range(T):
+            if cfg["q_lora_rank"]:
+                q = W[a + "q_b_proj.weight"] @ rms(W[a + "q_a_proj.weight"] @ x[t], W[a + "q_a_layernorm.weight"])
+            else:
+                q = W[a + "q_proj.weight"] @ x[t]
+            kva = W[a + "kv_a_proj_with_mqa.weight"] @ x[t]
+            kv = W[a + "kv_b_proj.weight"] @ rms(kva[:r], W[a + "kv_a_layernorm.weight"])
+            k_pe = rot(kva[r:], t)
+            qs.append([np.concatenate([q[i * (nope + rope): i * (nope + rope) + nope],
+                                       rot(q[i * (nope + rope) + nope: (i + 1) * (nope + rope)], t)]) for i in range(nh)])
+            ks.append([np.concatenate([kv[i * (nope + dv): i * (nope + dv) + nope], k_pe]) for i in range(nh)])
+            vs.append([kv[i * (nope + dv) + nope: (i + 1) * (nope + dv)] for i in range(nh)])
+        for t in range(T):
+            out = []
+            for i in range(nh):
+                sc = [float(np.dot(qs[t][i], ks[j][i])) * sm_scale for j in range(t + 1)]
+                mx = max(sc)
+                e = [math.exp(v - mx) for v in sc]
+                out.append(sum(e[j] / sum(e) * vs[j][i] for j in range(t + 1)))
+            h[t] = h[t] + W[a + "o_proj.weight"] @ np.concatenate(out)
+        for t in range(T):
+            m = rms(h[t], W[p + "post_attention_layernorm.weight"])
+            f = p + "mlp."
+            if l < cfg["first_k_dense_replace"]:
+                h[t] = h[t] + swiglu(m, f)
+                continue
+            logits = W[f + "gate.weight"] @ m
+            E, k, G = len(logits), cfg["num_experts_per_tok"], cfg["n_group"]
+            if cfg["scoring_func"] == "sigmoid":
+                s = [1 / (1 + math.exp(-z)) for z in logits]
+                choice = [s[e] + W[f + "gate.e_score_correction_bias"][e] for e in range(E)]
+                gscore = [sum(sorted(choice[g * E // G:(g + 1) * E // G], reverse=True)[:2]) for g in range(G)]
+            else:
+                ex = [math.exp(z - max(logits)) for z in logits]
+                s = [v / sum(ex) for v in ex]
+                choice = list(s)
+                gscore = [max(choice[g * E // G:(g + 1) * E // G]) for g in range(G)]
+            if cfg["topk_method"] != "greedy":
+                keep = topk(gscore, cfg["topk_group"])
+                choice = [c if e // (E // G) in keep else 0.0 for e, c in enumerate(choice)]
+            chosen = topk(choice, k)
+            w = [s[e] for e in chosen]
+            norm = k > 1 and cfg["norm_topk_prob"]
+            if norm:
+                w = [v / (sum(w) + 1e-20) for v in w]
+            if cfg["model_type"] == "deepseek_v3" or not norm:
+                w = [v * cfg["routed_scaling_factor"] for v in w]
+            y = sum(w[j] * swiglu(m, f + "experts.%d." % e) for j, e in enumerate(chosen))
+            h[t] = h[t] + y + swiglu(m, f + "shared_experts.")
+    return np.array([W["lm_head.weight"] @ rms(v, W["model.norm.weight"]) for v in h])
+
+
+def test_deepseek():
+    import deepseek_reference as dsr
+    toks = [1, 17, 42, 90, 5, 33, 7, 64]
+    for i, (mt, extra) in enumerate(DS_VARIANTS):
+        cfg = dict(DS_BASE, model_type=mt, **extra)
+        W = ds_random_weights(cfg, 100 + i)
+        got = dsr.DeepseekReference(cfg, W).forward(toks).numpy()
+        want = naive_deepseek(cfg, W, toks)
+        err, scale = float(np.max(np.abs(got - want))), float(np.max(np.abs(want)))
+        check(err <= 1e-9 * max(scale, 1.0), "%s (%s, q_lora %s, rope_scaling %s): torch vs naive max|diff| %.2e" % (
+            mt, extra["topk_method"], extra["q_lora_rank"], bool(extra["rope_scaling"]), err))
+
+
 def test_f32_error(tmp):
     """how far an honest f32 evaluation lands from the f64 golden (for tolerances)"""
     for mt, kw in rmm.ALL:
@@ -238,6 +417,7 @@ def main():
         test_topk()
         test_models(tmp)
         test_router_golden()
+        test_deepseek()
         test_f32_error(tmp)
     print("%d failure(s)" % len(FAILS))
     return 1 if FAILS else 0

@@ -4,10 +4,11 @@
 
 namespace moe::model {
 
-extern const ArchTable kMixtralArch, kQwen2MoeArch, kQwen3MoeArch, kOlmoeArch;
+extern const ArchTable kMixtralArch, kQwen2MoeArch, kQwen3MoeArch, kOlmoeArch, kDeepseekV2Arch, kDeepseekV3Arch;
 
 std::span<const ArchTable* const> arch_tables() {
-  static constexpr const ArchTable* kTables[] = {&kMixtralArch, &kQwen2MoeArch, &kQwen3MoeArch, &kOlmoeArch};
+  static constexpr const ArchTable* kTables[] = {&kMixtralArch, &kQwen2MoeArch,   &kQwen3MoeArch,
+                                                 &kOlmoeArch,   &kDeepseekV2Arch, &kDeepseekV3Arch};
   return kTables;
 }
 

@@ -38,6 +38,14 @@ struct ArchTable {
   void (*write_hf)(const ModelConfig& config, nlohmann::json& json);
   void (*read_gguf)(const GgufKeys& keys, ModelConfig& config, LayerSpec& layer);  // may be null
   double preset_rope_theta;
+  // HF name of the shared experts' block of layer N: "model.layers.N." + this + "gate_proj.weight".
+  const char* hf_shared_block = "mlp.shared_expert.";
+  // The table reads rope_scaling itself (else a config with one is refused).
+  bool hf_rope_scaling = false;
+  // After the layers are made from `layer`: the architecture's per-layer pattern (dense layers).
+  void (*read_hf_layers)(const HfKeys& keys, ModelConfig& config) = nullptr;
+  // GGUF reading and writing (llama.cpp's tensor names for this architecture) is implemented.
+  bool gguf_supported = true;
 };
 
 std::span<const ArchTable* const> arch_tables();

@@ -44,6 +44,7 @@ class HfKeys {
   bool has(const char* key) const { return json_.contains(key) && !json_[key].is_null(); }
   bool is_array(const char* key) const { return json_.contains(key) && json_[key].is_array(); }
   const std::string& source() const { return source_; }
+  const nlohmann::json& json() const { return json_; }
   // `value` (escaped: control bytes and non-ASCII as \u escapes, invalid UTF-8 replaced), at most
   // 60 characters.
   static std::string quote(const nlohmann::json& value) {
