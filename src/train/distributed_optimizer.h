@@ -20,7 +20,9 @@ namespace moe::train {
 
 class DistributedOptimizer {
  public:
-  DistributedOptimizer(TrainModel& net, TrainGroups& groups, const AdamWConfig& config, bool distributed);
+  // The gradient norm, clip and AdamW run on `pool` when given (the same bits on any pool).
+  DistributedOptimizer(TrainModel& net, TrainGroups& groups, const AdamWConfig& config, bool distributed,
+                       ThreadPool* pool = nullptr);
 
   // Sums the micro-batch gradients over their groups; returns the global gradient norm.
   double reduce_gradients();
@@ -51,6 +53,7 @@ class DistributedOptimizer {
   std::vector<const Part*> parts() const { return {&dense_, &split_, &experts_}; }
 
   TrainGroups* groups_;
+  ThreadPool* pool_;
   bool distributed_;
   Part dense_, split_, experts_;
 };

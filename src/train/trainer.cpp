@@ -237,7 +237,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     net.init_random(config.seed, config.model.init_method_std);
 
   print(start_line(net, layout, config, data, micro_batches, threads));
-  DistributedOptimizer optimizer(net, groups, config.adam, config.use_distributed_optimizer);
+  DistributedOptimizer optimizer(net, groups, config.adam, config.use_distributed_optimizer, &pool);
   TrainState state;
   if (!resume_from.empty()) {
     state = load_train_state(resume_from);
