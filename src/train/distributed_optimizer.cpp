@@ -53,6 +53,7 @@ void DistributedOptimizer::reduce(Part& part) {
     offset += static_cast<int64_t>(p.grad.size());
   }
   const int64_t n = static_cast<int64_t>(part.flat.size());
+  const MaybeScopedPhase timer(times_, Phase::kComm);
   if (distributed_)
     part.group->reduce_scatter_sum(part.flat.data(), n);
   else
@@ -73,6 +74,7 @@ double DistributedOptimizer::reduce_gradients() {
     const int r = part->group->rank(), n = part->group->size();
     sum += gradient_sum_squares(part->params, shard_bound(total, r, n), shard_bound(total, r + 1, n), pool_);
   }
+  const MaybeScopedPhase timer(times_, Phase::kComm);
   groups_->world->allreduce_sum(&sum, 1);
   return std::sqrt(sum);
 }
@@ -94,7 +96,10 @@ void DistributedOptimizer::gather(Part& part) {
     std::copy(p.value.begin() + lo, p.value.begin() + hi, mine.begin() + (offset + lo - begin));
   });
   std::vector<int64_t> counts;
-  part.group->allgatherv(mine.data(), static_cast<int64_t>(mine.size()), part.flat, counts);
+  {
+    const MaybeScopedPhase timer(times_, Phase::kComm);
+    part.group->allgatherv(mine.data(), static_cast<int64_t>(mine.size()), part.flat, counts);
+  }
   int64_t offset = 0;
   for (const ParamRef& p : part.params) {
     std::copy(part.flat.begin() + offset, part.flat.begin() + offset + static_cast<int64_t>(p.value.size()),

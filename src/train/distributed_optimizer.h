@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/phase_timer.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/train_groups.h"
@@ -30,6 +31,9 @@ class DistributedOptimizer {
   void scale_gradients(float factor);
   // AdamW on this rank's shards, then (distributed) the updated shards gathered everywhere.
   void step(double lr);
+
+  // Where the collectives' seconds add up (Phase::kComm), or null: not timed.
+  void set_phase_times(PhaseTimes* times) { times_ = times; }
 
   int64_t steps() const { return dense_.adam.steps(); }
   // The moments this rank owns, by parameter name; and their restoration from the pieces of a
@@ -54,6 +58,7 @@ class DistributedOptimizer {
 
   TrainGroups* groups_;
   ThreadPool* pool_;
+  PhaseTimes* times_ = nullptr;
   bool distributed_;
   Part dense_, split_, experts_;
 };
