@@ -84,7 +84,7 @@ void TrainModel::load_weights(const model::Model& model) {
 }
 
 void TrainModel::init_random(uint64_t seed, std::optional<double> std) {
-  params_.init_random(seed, std.value_or(0.02));
+  params_.init_random(seed, std.value_or(0.02), pool_);
 }
 
 void TrainModel::set_expert_bias(const std::vector<std::vector<float>>& bias) {
