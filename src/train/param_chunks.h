@@ -41,8 +41,9 @@ void for_param_chunks(ThreadPool* pool, int64_t begin, int64_t end, const F& f) 
 // The number of chunks for_param_chunks cuts [begin, end) into.
 inline int64_t param_chunk_count(int64_t begin, int64_t end) { return (end - begin + kParamChunk - 1) / kParamChunk; }
 
-// The sum of the squared gradients of [begin, end): per-chunk partial sums in double on the pool,
-// added in chunk order (the same bits on any pool).
+// The sum of the squared gradients of [begin, end): per-chunk partial sums in double on the pool
+// (within a parameter's part of a chunk, four interleaved accumulators), added in chunk order:
+// the same bits on any pool.
 double gradient_sum_squares(const std::vector<ParamRef>& params, int64_t begin, int64_t end, ThreadPool* pool);
 
 }  // namespace moe::train
