@@ -17,6 +17,9 @@ class Rng {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
   }
+  // Advances the state as n calls of next_u64 would (uniform takes one, normal two), so a range of
+  // draws can start at any position.
+  void skip(uint64_t n) { state_ += n * 0x9e3779b97f4a7c15ull; }
   // Uniform in [0, 1) with 53 bits.
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
   // Standard normal (Box-Muller; one value per call, the pair's second discarded for simplicity).

@@ -198,15 +198,22 @@ ModelConfig preset_config(const std::string& name) {
   return c;
 }
 
+tokenizer::Vocab preset_vocab(const std::string& name) {
+  const ModelConfig config = preset_config(name);
+  const ArchTable& arch = arch_table(config.arch);
+  tokenizer::Vocab vocab = tokenizer::make_vocab(
+      arch.preset_spm ? tokenizer::Vocab::Kind::kSpm : tokenizer::Vocab::Kind::kBpe, config.vocab_size);
+  if (*arch.preset_pre_tokenizer != '\0') vocab.pre = arch.preset_pre_tokenizer;
+  if (arch.preset_chat_template) vocab.chat_template = arch.preset_chat_template;
+  return vocab;
+}
+
 Model make_preset_model(const std::string& name, uint64_t seed, DType dtype) {
   Model model;
   model.name = name;
   model.config = preset_config(name);
   const ArchTable& arch = arch_table(model.config.arch);
-  model.vocab = tokenizer::make_vocab(arch.preset_spm ? tokenizer::Vocab::Kind::kSpm : tokenizer::Vocab::Kind::kBpe,
-                                      model.config.vocab_size);
-  if (*arch.preset_pre_tokenizer != '\0') model.vocab.pre = arch.preset_pre_tokenizer;
-  if (arch.preset_chat_template) model.vocab.chat_template = arch.preset_chat_template;
+  model.vocab = preset_vocab(name);
 
   // Every tensor through the HF naming table, each filled by its role.
   std::vector<HfTensorSlot> jobs = hf_tensor_slots(model.config, model.weights);

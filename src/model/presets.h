@@ -14,6 +14,8 @@ namespace moe::model {
 std::vector<std::string> preset_names();
 // Throws UsageError naming --preset for an unknown name.
 ModelConfig preset_config(const std::string& name);
+// The preset's tokenizer alone (what make_preset_model gives the model).
+tokenizer::Vocab preset_vocab(const std::string& name);
 // Random weights in `dtype` (f32, f16 or bf16 for HF output; any for GGUF) and the preset's
 // tokenizer. The same (name, seed, dtype) gives the same bytes.
 Model make_preset_model(const std::string& name, uint64_t seed, DType dtype);

@@ -35,40 +35,55 @@ std::vector<std::vector<double>> gather_rows(parallel::Communicator& world, cons
   return rows;
 }
 
-std::string format_row(const std::string& label, const std::vector<double>& seconds) {
+std::string format_row(const std::string& label, const std::vector<double>& row, const std::vector<Phase>& columns) {
   std::string line;
   char cell[32];
   std::snprintf(cell, sizeof cell, "%-6s", label.c_str());
   line += cell;
+  const auto seconds = [&](Phase phase) {
+    const size_t i = static_cast<size_t>(phase);
+    return i < row.size() ? row[i] : 0.0;
+  };
   double total = 0;
-  for (double s : seconds) total += s;
-  for (double s : seconds) {
-    std::snprintf(cell, sizeof cell, " %9.3f", s);
+  for (Phase phase : columns) total += seconds(phase);
+  for (Phase phase : columns) {
+    std::snprintf(cell, sizeof cell, " %9.3f", seconds(phase));
     line += cell;
   }
-  std::snprintf(cell, sizeof cell, " %9.3f %6.1f%%", total, total > 0 ? 100.0 * seconds.back() / total : 0.0);
+  std::snprintf(cell, sizeof cell, " %9.3f %6.1f%%", total, total > 0 ? 100.0 * seconds(Phase::kComm) / total : 0.0);
   return line + cell + "\n";
 }
 
 }  // namespace
 
-std::string profile_table(parallel::Communicator& world, const PhaseTimes& times) {
+std::vector<Phase> inference_phases() {
+  return {Phase::kAttention, Phase::kRouter,       Phase::kDispatch, Phase::kExperts,
+          Phase::kCombine,   Phase::kSharedExpert, Phase::kOutput,   Phase::kComm};
+}
+
+std::vector<Phase> training_phases() {
+  std::vector<Phase> all;
+  for (size_t i = 0; i < static_cast<size_t>(Phase::kCount); ++i) all.push_back(static_cast<Phase>(i));
+  return all;
+}
+
+std::string profile_table(parallel::Communicator& world, const PhaseTimes& times, const std::vector<Phase>& columns) {
   const std::vector<double> mine(times.seconds.begin(), times.seconds.end());
   const auto rows = gather_rows(world, mine);
   if (world.rank() != 0) return "";
   std::string table = "rank  ";
   char cell[32];
-  for (const char* name : kPhaseNames) {
-    std::snprintf(cell, sizeof cell, " %9s", name);
+  for (Phase phase : columns) {
+    std::snprintf(cell, sizeof cell, " %9s", kPhaseNames[static_cast<size_t>(phase)]);
     table += cell;
   }
   table += "     total  comm%\n";
   std::vector<double> max(mine.size(), 0.0);
   for (size_t rank = 0; rank < rows.size(); ++rank) {
-    table += format_row(std::to_string(rank), rows[rank]);
+    table += format_row(std::to_string(rank), rows[rank], columns);
     for (size_t i = 0; i < max.size() && i < rows[rank].size(); ++i) max[i] = std::max(max[i], rows[rank][i]);
   }
-  if (rows.size() > 1) table += format_row("max", max);
+  if (rows.size() > 1) table += format_row("max", max, columns);
   return table;
 }
 

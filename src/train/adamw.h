@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "train/tensor_slice.h"
 
 namespace moe::train {
@@ -35,8 +36,9 @@ class AdamW {
   // Owns elements [begin, end) of the concatenated parameters (end < 0: to the last element).
   AdamW(std::vector<ParamRef> params, const AdamWConfig& config, int64_t begin = 0, int64_t end = -1);
 
-  // One update of the owned elements with learning rate `lr` (gradients already clipped).
-  void step(double lr);
+  // One update of the owned elements with learning rate `lr` (gradients already clipped), in
+  // chunks on `pool` when given (element-wise: the same bits on any pool).
+  void step(double lr, ThreadPool* pool = nullptr);
 
   int64_t steps() const { return steps_; }
   int64_t begin() const { return begin_; }

@@ -1,5 +1,6 @@
 // Attention forward keeps q, k, v, the context and each query's log-sum-exp; backward recomputes
-// the probabilities from them (no [S][S] matrix is stored). Per query head h, query i, key j <= i:
+// the probabilities from them (no [S][S] matrix is stored; the core is attention_core.cpp). Per query head h, query i,
+// key j <= i:
 //   P_ij = exp(q_i.k_j * c - lse_i), c = the scale (1/sqrt(d));  ctx_i = sum_j P_ij v_j
 //   dv_j += P_ij dctx_i;  ds_ij = P_ij (dctx_i.v_j - dctx_i.ctx_i)
 //   dq_i += c sum_j ds_ij k_j;  dk_j += c sum_i ds_ij q_i
@@ -11,6 +12,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "train/attention_core.h"
 #include "train/linear.h"
 #include "train/parallel_chunks.h"
 
@@ -77,7 +79,7 @@ void attention_forward(float* out, const float* x, const AttentionParams& params
                        AttentionSaved& saved, ThreadPool* pool) {
   check(c, params);
   const int64_t T = c.batch * c.seq, H = c.hidden, d = c.head_dim;
-  const int64_t Q = c.n_heads * d, K = c.n_kv_heads * d, group = c.n_heads / c.n_kv_heads;
+  const int64_t Q = c.n_heads * d, K = c.n_kv_heads * d;
   saved.q.resize(T * Q);
   saved.k.resize(T * K);
   saved.v.resize(T * K);
@@ -92,33 +94,8 @@ void attention_forward(float* out, const float* x, const AttentionParams& params
   rope_rows(saved.q.data(), c.n_heads, c, 1);
   rope_rows(saved.k.data(), c.n_kv_heads, c, 1);
 
-  const float scale = c.scale;
-  for_chunks(pool, c.batch * c.n_heads, 1, [&](int64_t task, int64_t) {
-    const int64_t b = task / c.n_heads, h = task % c.n_heads, kv = h / group;
-    std::vector<float> scores(c.seq);
-    for (int64_t i = 0; i < c.seq; ++i) {
-      const float* q = saved.q.data() + (b * c.seq + i) * Q + h * d;
-      float max_score = -INFINITY;
-      for (int64_t j = 0; j <= i; ++j) {
-        const float* k = saved.k.data() + (b * c.seq + j) * K + kv * d;
-        float dot = 0.0f;
-        for (int64_t e = 0; e < d; ++e) dot += q[e] * k[e];
-        scores[j] = dot * scale;
-        max_score = std::max(max_score, scores[j]);
-      }
-      double sum = 0.0;
-      for (int64_t j = 0; j <= i; ++j) sum += std::exp(static_cast<double>(scores[j] - max_score));
-      const float lse = max_score + static_cast<float>(std::log(sum));
-      saved.lse[(b * c.n_heads + h) * c.seq + i] = lse;
-      float* ctx = saved.context.data() + (b * c.seq + i) * Q + h * d;
-      std::fill(ctx, ctx + d, 0.0f);
-      for (int64_t j = 0; j <= i; ++j) {
-        const float p = std::exp(scores[j] - lse);
-        const float* v = saved.v.data() + (b * c.seq + j) * K + kv * d;
-        for (int64_t e = 0; e < d; ++e) ctx[e] += p * v[e];
-      }
-    }
-  });
+  attention_core_forward(c, saved.q.data(), saved.k.data(), saved.v.data(), saved.context.data(), saved.lse.data(),
+                         pool);
   linear_forward(out, saved.context.data(), params.wo, nullptr, T, Q, H, pool);
 }
 
@@ -126,50 +103,12 @@ void attention_backward(float* dx, const AttentionGrads& grads, const float* dou
                         const AttentionParams& params, const AttentionConfig& c, const AttentionSaved& saved,
                         ThreadPool* pool) {
   const int64_t T = c.batch * c.seq, H = c.hidden, d = c.head_dim;
-  const int64_t Q = c.n_heads * d, K = c.n_kv_heads * d, group = c.n_heads / c.n_kv_heads;
+  const int64_t Q = c.n_heads * d, K = c.n_kv_heads * d;
   std::vector<float> d_context(T * Q, 0.0f), dq(T * Q, 0.0f), dk(T * K, 0.0f), dv(T * K, 0.0f);
   linear_backward(d_context.data(), grads.wo, nullptr, dout, saved.context.data(), params.wo, T, Q, H, pool);
 
-  // One task per (sequence, kv head): it owns dk and dv of that head, so no two tasks write the
-  // same value.
-  const float scale = c.scale;
-  for_chunks(pool, c.batch * c.n_kv_heads, 1, [&](int64_t task, int64_t) {
-    const int64_t b = task / c.n_kv_heads, kv = task % c.n_kv_heads;
-    std::vector<float> probs(c.seq), d_scores(c.seq);
-    for (int64_t h = kv * group; h < (kv + 1) * group; ++h)
-      for (int64_t i = 0; i < c.seq; ++i) {
-        const int64_t row_i = b * c.seq + i;
-        const float* q = saved.q.data() + row_i * Q + h * d;
-        const float* dctx = d_context.data() + row_i * Q + h * d;
-        const float* ctx = saved.context.data() + row_i * Q + h * d;
-        const float lse = saved.lse[(b * c.n_heads + h) * c.seq + i];
-        float dctx_dot_ctx = 0.0f;
-        for (int64_t e = 0; e < d; ++e) dctx_dot_ctx += dctx[e] * ctx[e];
-        for (int64_t j = 0; j <= i; ++j) {
-          const float* k = saved.k.data() + (b * c.seq + j) * K + kv * d;
-          const float* v = saved.v.data() + (b * c.seq + j) * K + kv * d;
-          float qk = 0.0f, dctx_v = 0.0f;
-          for (int64_t e = 0; e < d; ++e) {
-            qk += q[e] * k[e];
-            dctx_v += dctx[e] * v[e];
-          }
-          probs[j] = std::exp(qk * scale - lse);
-          d_scores[j] = probs[j] * (dctx_v - dctx_dot_ctx) * scale;
-        }
-        float* dqi = dq.data() + row_i * Q + h * d;
-        for (int64_t j = 0; j <= i; ++j) {
-          const int64_t row_j = b * c.seq + j;
-          const float* k = saved.k.data() + row_j * K + kv * d;
-          float* dkj = dk.data() + row_j * K + kv * d;
-          float* dvj = dv.data() + row_j * K + kv * d;
-          for (int64_t e = 0; e < d; ++e) {
-            dqi[e] += d_scores[j] * k[e];
-            dkj[e] += d_scores[j] * q[e];
-            dvj[e] += probs[j] * dctx[e];
-          }
-        }
-      }
-  });
+  attention_core_backward(c, saved.q.data(), saved.k.data(), saved.v.data(), saved.context.data(), saved.lse.data(),
+                          d_context.data(), dq.data(), dk.data(), dv.data(), pool);
   rope_rows(dq.data(), c.n_heads, c, -1);
   rope_rows(dk.data(), c.n_kv_heads, c, -1);
   normalize_and_clip_backward(dq, c.n_heads, params.q_norm, grads.q_norm, c, saved.q_proj, pool);

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "train/param_chunks.h"
 
 namespace moe::train {
 namespace {
@@ -18,27 +19,6 @@ int64_t total_size(const std::vector<ParamRef>& params) {
 
 // Shard r of n of `total` elements: [total * r / n, total * (r + 1) / n).
 int64_t shard_bound(int64_t total, int r, int n) { return total * r / n; }
-
-// Calls f(param, lo, hi, concat_offset) for each parameter overlapping [begin, end), with [lo, hi)
-// in the parameter's own elements.
-template <class F>
-void for_each_overlap(const std::vector<ParamRef>& params, int64_t begin, int64_t end, F&& f) {
-  int64_t offset = 0;
-  for (const ParamRef& p : params) {
-    const int64_t size = static_cast<int64_t>(p.value.size());
-    const int64_t lo = std::max(begin, offset), hi = std::min(end, offset + size);
-    if (lo < hi) f(p, lo - offset, hi - offset, offset);
-    offset += size;
-  }
-}
-
-double sum_squares(const std::vector<ParamRef>& params, int64_t begin, int64_t end) {
-  double sum = 0;
-  for_each_overlap(params, begin, end, [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t) {
-    for (int64_t i = lo; i < hi; ++i) sum += static_cast<double>(p.grad[i]) * p.grad[i];
-  });
-  return sum;
-}
 
 }  // namespace
 
@@ -53,8 +33,9 @@ DistributedOptimizer::Part DistributedOptimizer::make_part(std::vector<ParamRef>
 }
 
 DistributedOptimizer::DistributedOptimizer(TrainModel& net, TrainGroups& groups, const AdamWConfig& config,
-                                           bool distributed)
+                                           bool distributed, ThreadPool* pool)
     : groups_(&groups),
+      pool_(pool),
       distributed_(distributed),
       dense_(make_part(net.params(ParamStore::Part::kDense), groups.world, config, distributed)),
       split_(make_part(net.params(ParamStore::Part::kSplit), &groups.dp, config, distributed)),
@@ -72,6 +53,7 @@ void DistributedOptimizer::reduce(Part& part) {
     offset += static_cast<int64_t>(p.grad.size());
   }
   const int64_t n = static_cast<int64_t>(part.flat.size());
+  const MaybeScopedPhase timer(times_, Phase::kComm);
   if (distributed_)
     part.group->reduce_scatter_sum(part.flat.data(), n);
   else
@@ -90,16 +72,20 @@ double DistributedOptimizer::reduce_gradients() {
     reduce(*part);
     const int64_t total = part->adam.total_elements();
     const int r = part->group->rank(), n = part->group->size();
-    sum += sum_squares(part->params, shard_bound(total, r, n), shard_bound(total, r + 1, n));
+    sum += gradient_sum_squares(part->params, shard_bound(total, r, n), shard_bound(total, r + 1, n), pool_);
   }
+  const MaybeScopedPhase timer(times_, Phase::kComm);
   groups_->world->allreduce_sum(&sum, 1);
   return std::sqrt(sum);
 }
 
 void DistributedOptimizer::scale_gradients(float factor) {
   for (Part* part : parts())
-    for (const ParamRef& p : part->params)
-      for (float& g : p.grad) g *= factor;
+    for_param_chunks(pool_, 0, part->adam.total_elements(), [&](int64_t, int64_t begin, int64_t end) {
+      for_each_overlap(part->params, begin, end, [&](const ParamRef& p, int64_t lo, int64_t hi, int64_t) {
+        for (int64_t i = lo; i < hi; ++i) p.grad[i] *= factor;
+      });
+    });
 }
 
 void DistributedOptimizer::gather(Part& part) {
@@ -110,7 +96,10 @@ void DistributedOptimizer::gather(Part& part) {
     std::copy(p.value.begin() + lo, p.value.begin() + hi, mine.begin() + (offset + lo - begin));
   });
   std::vector<int64_t> counts;
-  part.group->allgatherv(mine.data(), static_cast<int64_t>(mine.size()), part.flat, counts);
+  {
+    const MaybeScopedPhase timer(times_, Phase::kComm);
+    part.group->allgatherv(mine.data(), static_cast<int64_t>(mine.size()), part.flat, counts);
+  }
   int64_t offset = 0;
   for (const ParamRef& p : part.params) {
     std::copy(part.flat.begin() + offset, part.flat.begin() + offset + static_cast<int64_t>(p.value.size()),
@@ -121,7 +110,7 @@ void DistributedOptimizer::gather(Part& part) {
 
 void DistributedOptimizer::step(double lr) {
   for (Part* part : parts()) {
-    part->adam.step(lr);
+    part->adam.step(lr, pool_);
     if (distributed_) gather(*part);
   }
 }

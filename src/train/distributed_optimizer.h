@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/phase_timer.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/train_groups.h"
@@ -20,7 +21,9 @@ namespace moe::train {
 
 class DistributedOptimizer {
  public:
-  DistributedOptimizer(TrainModel& net, TrainGroups& groups, const AdamWConfig& config, bool distributed);
+  // The gradient norm, clip and AdamW run on `pool` when given (the same bits on any pool).
+  DistributedOptimizer(TrainModel& net, TrainGroups& groups, const AdamWConfig& config, bool distributed,
+                       ThreadPool* pool = nullptr);
 
   // Sums the micro-batch gradients over their groups; returns the global gradient norm.
   double reduce_gradients();
@@ -28,6 +31,9 @@ class DistributedOptimizer {
   void scale_gradients(float factor);
   // AdamW on this rank's shards, then (distributed) the updated shards gathered everywhere.
   void step(double lr);
+
+  // Where the collectives' seconds add up (Phase::kComm), or null: not timed.
+  void set_phase_times(PhaseTimes* times) { times_ = times; }
 
   int64_t steps() const { return dense_.adam.steps(); }
   // The moments this rank owns, by parameter name; and their restoration from the pieces of a
@@ -51,6 +57,8 @@ class DistributedOptimizer {
   std::vector<const Part*> parts() const { return {&dense_, &split_, &experts_}; }
 
   TrainGroups* groups_;
+  ThreadPool* pool_;
+  PhaseTimes* times_ = nullptr;
   bool distributed_;
   Part dense_, split_, experts_;
 };

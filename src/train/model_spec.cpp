@@ -32,7 +32,7 @@ TrainingStart resolve_training_start(TrainConfig& config) {
   const std::vector<std::string> presets = model::preset_names();
   if (std::find(presets.begin(), presets.end(), spec.model) != presets.end()) {
     start.config = model::preset_config(spec.model);
-    start.vocab = model::make_preset_model(spec.model, 0, DType::kF32).vocab;
+    start.vocab = model::preset_vocab(spec.model);  // the weights come from init_random
   } else if (fs::is_directory(spec.model)) {
     start.weights = model::load_model(spec.model);
     start.config = start.weights->config;

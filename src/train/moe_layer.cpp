@@ -7,6 +7,8 @@
 //   shared:   see shared_expert.h
 #include "train/moe_layer.h"
 
+#include <optional>
+
 #include "core/error.h"
 #include "train/linear.h"
 
@@ -34,32 +36,51 @@ void moe_forward(float* out, const float* x, int64_t T, const MoeParams& params,
   } else {
     saved.router_input.clear();
   }
-  saved.logits.resize(T * E);
-  linear_forward(saved.logits.data(), router_input, params.router, nullptr, T, H, E, pool);
-  saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length, config.aux_group,
-                                &saved.router);
+  {
+    const MaybeScopedPhase timer(config.times, Phase::kRouter);
+    saved.logits.resize(T * E);
+    linear_forward(saved.logits.data(), router_input, params.router, nullptr, T, H, E, pool);
+    saved.routing = route_forward(saved.logits, T, config.router, params.expert_bias, config.seq_length,
+                                  config.aux_group, &saved.router);
+  }
 
-  plan_permutation(saved.routing.experts, T, k, E, saved.perm);
-  const int64_t R = saved.perm.n_rows();
-  saved.rows.resize(R * H);
-  saved.expert_out.resize(R * H);
-  permute_forward(saved.rows.data(), x, saved.perm, H, pool);
+  {
+    const MaybeScopedPhase timer(config.times, Phase::kDispatch);
+    plan_permutation(saved.routing.experts, T, k, E, saved.perm);
+    const int64_t R = saved.perm.n_rows();
+    saved.rows.resize(R * H);
+    saved.expert_out.resize(R * H);
+    permute_forward(saved.rows.data(), x, saved.perm, H, pool);
+  }
   if (config.exchange == nullptr) {
+    const MaybeScopedPhase timer(config.times, Phase::kExperts);
     swiglu_forward(saved.expert_out.data(), saved.rows.data(), saved.perm.offsets, params.experts, H, config.expert_ffn,
                    saved.experts, pool);
   } else {
     ExpertExchange& ep = *config.exchange;
-    ep.plan(saved.perm.offsets, saved.exchange);
-    ep.dispatch(saved.exchange, saved.rows.data(), H, saved.local_rows);
-    saved.local_out.resize(saved.local_rows.size());
-    swiglu_forward(saved.local_out.data(), saved.local_rows.data(), saved.exchange.offsets, params.experts, H,
-                   config.expert_ffn, saved.experts, pool);
+    {
+      const MaybeScopedPhase timer(config.times, Phase::kComm);
+      ep.plan(saved.perm.offsets, saved.exchange);
+      ep.dispatch(saved.exchange, saved.rows.data(), H, saved.local_rows);
+    }
+    {
+      const MaybeScopedPhase timer(config.times, Phase::kExperts);
+      saved.local_out.resize(saved.local_rows.size());
+      swiglu_forward(saved.local_out.data(), saved.local_rows.data(), saved.exchange.offsets, params.experts, H,
+                     config.expert_ffn, saved.experts, pool);
+    }
+    const MaybeScopedPhase timer(config.times, Phase::kComm);
     ep.combine(saved.exchange, saved.local_out.data(), H, saved.expert_out);
   }
-  combine_forward(out, saved.expert_out.data(), saved.routing.weights, saved.perm, H, pool);
+  {
+    const MaybeScopedPhase timer(config.times, Phase::kCombine);
+    combine_forward(out, saved.expert_out.data(), saved.routing.weights, saved.perm, H, pool);
+  }
 
-  if (config.shared_ffn > 0)
+  if (config.shared_ffn > 0) {
+    const MaybeScopedPhase timer(config.times, Phase::kSharedExpert);
     shared_expert_forward(out, x, T, params.shared, params.shared_gate, H, config.shared_ffn, saved.shared, pool);
+  }
 }
 
 void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const float* x, int64_t T,
@@ -69,20 +90,36 @@ void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const flo
   const int64_t H = config.hidden, E = config.router.num_experts, k = config.router.topk;
   const int64_t R = saved.perm.n_rows();
   std::vector<float> d_expert_out(R * H), d_weights(T * k), d_rows(R * H, 0.0f);
-  combine_backward(d_expert_out.data(), d_weights, dout, saved.expert_out.data(), saved.routing.weights, saved.perm, H);
+  {
+    const MaybeScopedPhase timer(config.times, Phase::kCombine);
+    combine_backward(d_expert_out.data(), d_weights, dout, saved.expert_out.data(), saved.routing.weights, saved.perm,
+                     H);
+  }
   if (config.exchange == nullptr) {
+    const MaybeScopedPhase timer(config.times, Phase::kExperts);
     swiglu_backward(d_rows.data(), grads.experts, d_expert_out.data(), saved.rows.data(), saved.perm.offsets,
                     params.experts, H, config.expert_ffn, saved.experts, pool);
   } else {
     ExpertExchange& ep = *config.exchange;
     std::vector<float> d_local_out, d_local_rows(saved.local_rows.size(), 0.0f);
-    ep.dispatch(saved.exchange, d_expert_out.data(), H, d_local_out);
-    swiglu_backward(d_local_rows.data(), grads.experts, d_local_out.data(), saved.local_rows.data(),
-                    saved.exchange.offsets, params.experts, H, config.expert_ffn, saved.experts, pool);
+    {
+      const MaybeScopedPhase timer(config.times, Phase::kComm);
+      ep.dispatch(saved.exchange, d_expert_out.data(), H, d_local_out);
+    }
+    {
+      const MaybeScopedPhase timer(config.times, Phase::kExperts);
+      swiglu_backward(d_local_rows.data(), grads.experts, d_local_out.data(), saved.local_rows.data(),
+                      saved.exchange.offsets, params.experts, H, config.expert_ffn, saved.experts, pool);
+    }
+    const MaybeScopedPhase timer(config.times, Phase::kComm);
     ep.combine(saved.exchange, d_local_rows.data(), H, d_rows);
   }
-  permute_backward(dx, d_rows.data(), saved.perm, H);
+  {
+    const MaybeScopedPhase timer(config.times, Phase::kDispatch);
+    permute_backward(dx, d_rows.data(), saved.perm, H);
+  }
 
+  std::optional<MaybeScopedPhase> router_timer(std::in_place, config.times, Phase::kRouter);
   std::vector<float> d_logits(T * E);
   if (loss_scale != 1.0f)
     for (float& d : d_weights) d /= loss_scale;
@@ -97,10 +134,13 @@ void moe_backward(float* dx, const MoeGrads& grads, const float* dout, const flo
                     params.router, T, H, E, pool);
     for (int64_t i = 0; i < T * H; ++i) dx[i] += d_router_input[i] * saved.noise[i];
   }
+  router_timer.reset();
 
-  if (config.shared_ffn > 0)
+  if (config.shared_ffn > 0) {
+    const MaybeScopedPhase timer(config.times, Phase::kSharedExpert);
     shared_expert_backward(dx, grads.shared, grads.shared_gate, dout, x, T, params.shared, params.shared_gate, H,
                            config.shared_ffn, saved.shared, pool);
+  }
 }
 
 }  // namespace moe::train

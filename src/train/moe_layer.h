@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "core/phase_timer.h"
 #include "core/random.h"
 #include "core/thread_pool.h"
 #include "moe/expert_exchange.h"
@@ -32,6 +33,7 @@ struct MoeLayerConfig {
   // Where the router sums its aux-loss counts (Megatron's TP x CP group: the ranks holding other
   // positions of the same sequences); null = this rank alone.
   parallel::Communicator* aux_group = nullptr;
+  PhaseTimes* times = nullptr;  // where the parts' seconds add up (--profile); null = not timed
 };
 
 struct MoeParams {

@@ -2,6 +2,8 @@
 // over the views), so training writes exactly the tensors `moe run` loads.
 #include "train/param_store.h"
 
+#include "train/parallel_chunks.h"
+
 #include <algorithm>
 #include <map>
 
@@ -106,14 +108,23 @@ void ParamStore::zero_grad() {
   for (Param& p : storage_) std::fill(p.grad.begin(), p.grad.end(), 0.0f);
 }
 
-void ParamStore::init_random(uint64_t seed, double std) {
+void ParamStore::init_random(uint64_t seed, double std, ThreadPool* pool) {
+  constexpr int64_t kChunk = 1 << 16;  // values per task
   for (Param* p : order_) {
     const bool is_norm = p->name.find("norm.weight") != std::string::npos;
     const bool is_bias = p->name.size() >= 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0;
-    Rng rng(derive_seed(seed, p->name));
     std::vector<float> full(p->slice.whole() ? 0 : p->value.size() * p->slice.count);
     std::vector<float>& values = p->slice.whole() ? p->value : full;
-    for (float& v : values) v = is_norm ? 1.0f : is_bias ? 0.0f : static_cast<float>(std * rng.normal());
+    if (is_norm || is_bias) {
+      std::fill(values.begin(), values.end(), is_norm ? 1.0f : 0.0f);
+    } else {
+      const uint64_t stream = derive_seed(seed, p->name);
+      for_chunks(pool, static_cast<int64_t>(values.size()), kChunk, [&](int64_t begin, int64_t end) {
+        Rng rng(stream);
+        rng.skip(2 * static_cast<uint64_t>(begin));  // two draws per normal
+        for (int64_t i = begin; i < end; ++i) values[i] = static_cast<float>(std * rng.normal());
+      });
+    }
     if (!p->slice.whole()) {
       const std::vector<float> block = p->slice.cut(full);
       std::copy(block.begin(), block.end(), p->value.begin());  // in place: the views point here

@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/thread_pool.h"
+
 #include "model/model_config.h"
 #include "model/weights.h"
 #include "train/adamw.h"
@@ -48,8 +50,9 @@ class ParamStore {
   std::vector<ParamRef> params(Part part = Part::kAll);
   void zero_grad();
   // Norm weights 1, biases 0, everything else N(0, std) drawn from (seed, tensor name) over the
-  // full tensor (a TP block takes its part of the same draws).
-  void init_random(uint64_t seed, double std);
+  // full tensor (a TP block takes its part of the same draws); on `pool` in chunks that start the
+  // stream at their first element (Rng::skip), so the values do not depend on the pool.
+  void init_random(uint64_t seed, double std, ThreadPool* pool = nullptr);
   // Values from HF-named full tensors of any dtype (dequantised); every held parameter must be
   // present with its full shape, else FormatError naming `source` and the tensor.
   void load(const model::NamedTensors& tensors, const std::string& source);

@@ -208,6 +208,10 @@ std::vector<Entry> make_entries() {
       int_key("eval_interval", "logging", "iterations between validation runs (0: off)", FIELD(eval_interval), 0),
       int_key("eval_iters", "logging", "validation batches per evaluation", FIELD(eval_iters), 1),
       string_key("log_file", "logging", "JSON-lines log of every logged step", FIELD(log_file)),
+      bool_key("profile", "logging",
+               "print the seconds of each phase of the training steps at the end (attention, router, experts, "
+               "permutation, optimizer, communication, data, other)",
+               FIELD(profile)),
   };
   // The router's keys from its own table, ahead of the jitter; num_experts is a model size here.
   auto at = std::find_if(rows.begin(), rows.end(),

@@ -78,6 +78,7 @@ struct TrainConfig {
   int64_t eval_interval = 0;  // 0: no evaluation
   int64_t eval_iters = 10;
   std::string log_file;  // JSON lines
+  bool profile = false;  // per-phase seconds of the training steps at the end
 
   // Relations between keys (lr >= min_lr, group_topk needs num_groups, ...): ConfigError naming the key.
   void validate() const;

@@ -84,7 +84,7 @@ void TrainModel::load_weights(const model::Model& model) {
 }
 
 void TrainModel::init_random(uint64_t seed, std::optional<double> std) {
-  params_.init_random(seed, std.value_or(0.02));
+  params_.init_random(seed, std.value_or(0.02), pool_);
 }
 
 void TrainModel::set_expert_bias(const std::vector<std::vector<float>>& bias) {
@@ -125,7 +125,7 @@ AttentionConfig TrainModel::attention_config(int64_t batch, int64_t seq) const {
 MoeLayerConfig TrainModel::moe_config() const {
   const bool tp = options_.tp != nullptr;
   return {config_.hidden_size, config_.moe().expert_ffn, tp ? 0 : config_.moe().shared_expert_ffn, options_.router,
-          seq_ / tp_size(),    options_.exchange,        tp ? &options_.tp->group() : nullptr};
+          seq_ / tp_size(),    options_.exchange,        tp ? &options_.tp->group() : nullptr,     times_};
 }
 
 MoeParams TrainModel::moe_params(int64_t layer) const {
@@ -194,8 +194,10 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
                                            l.wo.f32(),     optional(l.bq),     optional(l.bk),
                                            optional(l.bv), optional(l.q_norm), optional(l.k_norm)};
     if (tp == nullptr) {
+      const MaybeScopedPhase timer(times_, Phase::kAttention);
       attention_forward(branch.data(), s.attn_in.data(), attention_params, attention, s.attention, pool_);
     } else {  // this rank's heads over whole sequences, then the heads' sum back to the shards
+      const MaybeScopedPhase timer(times_, Phase::kAttention);  // with TP's gather and sum
       s.attn_in_full = tp->gather(s.attn_in.data(), batch, seq, H);
       std::fill(branch.begin(), branch.end(), 0.0f);
       tp->add_summed(branch.data(), batch, seq, H, [&](float* partial) {
@@ -214,6 +216,7 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
     const MoeParams moe_p = moe_params(layer);
     moe_forward(branch.data(), s.moe_in.data(), T, moe_p, moe, std::move(noise), s.moe, pool_);
     if (tp != nullptr && config_.moe().shared_expert_ffn > 0) {  // this rank's columns over whole sequences
+      const MaybeScopedPhase timer(times_, Phase::kSharedExpert);
       s.moe_in_full = tp->gather(s.moe_in.data(), batch, seq, H);
       tp->add_summed(branch.data(), batch, seq, H, [&](float* partial) {
         shared_expert_forward(partial, s.moe_in_full.data(), batch * seq, moe_p.shared, moe_p.shared_gate, H,
@@ -228,6 +231,7 @@ LossParts TrainModel::run_forward(std::span<const int32_t> tokens, std::span<con
     parts.expert_tokens.push_back(routing.tokens_per_expert);
   }
   final_in_ = std::move(x);
+  const MaybeScopedPhase timer(times_, Phase::kOutput);
   final_normed_.resize(T * H);
   rmsnorm_forward(final_normed_.data(), final_in_.data(), w.output_norm.f32(), final_norm_, T, H, config_.rms_eps,
                   pool_);
@@ -249,11 +253,14 @@ void TrainModel::run_backward(float loss_scale) {
   const int64_t T = batch_ * seq_ / tp_size(), H = config_.hidden_size, V = config_.vocab_size;
   const model::ModelWeights& w = params_.views();
   std::vector<float> d_logits(T * V), d_normed(T * H, 0.0f), dx(T * H, 0.0f), d_branch(T * H);
-  cross_entropy_backward(d_logits.data(), logits_.data(), targets_, V, loss_scale * loss_share_, loss_saved_, pool_);
-  linear_backward(d_normed.data(), params_.grad(w.output), nullptr, d_logits.data(), final_normed_.data(),
-                  w.output.f32(), T, H, V, pool_);
-  rmsnorm_backward(dx.data(), params_.grad(w.output_norm), d_normed.data(), final_in_.data(), w.output_norm.f32(),
-                   final_norm_, T, H, pool_);
+  {
+    const MaybeScopedPhase timer(times_, Phase::kOutput);
+    cross_entropy_backward(d_logits.data(), logits_.data(), targets_, V, loss_scale * loss_share_, loss_saved_, pool_);
+    linear_backward(d_normed.data(), params_.grad(w.output), nullptr, d_logits.data(), final_normed_.data(),
+                    w.output.f32(), T, H, V, pool_);
+    rmsnorm_backward(dx.data(), params_.grad(w.output_norm), d_normed.data(), final_in_.data(), w.output_norm.f32(),
+                     final_norm_, T, H, pool_);
+  }
   const AttentionConfig attention = attention_config(batch_, seq_);
   const MoeLayerConfig moe = moe_config();
   auto grad = [&](const Tensor& t) { return t.empty() ? nullptr : params_.grad(t); };
@@ -265,6 +272,7 @@ void TrainModel::run_backward(float loss_scale) {
     const MoeGrads moe_g = moe_grads(layer);
     moe_backward(d_branch.data(), moe_g, dx.data(), s.moe_in.data(), T, moe_p, moe, s.moe, loss_scale, pool_);
     if (tp != nullptr && config_.moe().shared_expert_ffn > 0) {
+      const MaybeScopedPhase timer(times_, Phase::kSharedExpert);
       const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
       tp->add_summed(d_branch.data(), batch_, seq_, H, [&](float* partial) {
         shared_expert_backward(partial, moe_g.shared, moe_g.shared_gate, dout.data(), s.moe_in_full.data(),
@@ -282,9 +290,11 @@ void TrainModel::run_backward(float loss_scale) {
     const AttentionGrads attention_grads{grad(l.wq), grad(l.wk), grad(l.wv),     grad(l.wo),    grad(l.bq),
                                          grad(l.bk), grad(l.bv), grad(l.q_norm), grad(l.k_norm)};
     if (tp == nullptr) {
+      const MaybeScopedPhase timer(times_, Phase::kAttention);
       attention_backward(d_branch.data(), attention_grads, dx.data(), s.attn_in.data(), attention_params, attention,
                          s.attention, pool_);
     } else {
+      const MaybeScopedPhase timer(times_, Phase::kAttention);  // with TP's gather and sum
       const std::vector<float> dout = tp->gather(dx.data(), batch_, seq_, H);
       tp->add_summed(d_branch.data(), batch_, seq_, H, [&](float* partial) {
         attention_backward(partial, attention_grads, dout.data(), s.attn_in_full.data(), attention_params, attention,

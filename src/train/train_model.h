@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/phase_timer.h"
 #include "core/random.h"
 #include "core/thread_pool.h"
 #include "model/model.h"
@@ -101,6 +102,9 @@ class TrainModel {
                     std::vector<float>* logits = nullptr);
   // The cross-entropy of a forward (evaluation loss; summed over the TP group).
   double evaluate(std::span<const int32_t> tokens, std::span<const int32_t> targets, int64_t batch, int64_t seq);
+  // Where the blocks' seconds add up from now on (attention, the MoE layer's parts, the shared
+  // expert, the output and loss), or null: not timed.
+  void set_phase_times(PhaseTimes* times) { times_ = times; }
 
  private:
   // T rows: the micro-batch's, or under TP this rank's sequence shard.
@@ -129,6 +133,7 @@ class TrainModel {
   model::ModelConfig config_;
   TrainModelOptions options_;
   ThreadPool* pool_;
+  PhaseTimes* times_ = nullptr;
   ParamStore params_;
   std::vector<std::vector<float>> expert_bias_;
   // Activations of the last forward; the tokens and targets of this rank's rows.

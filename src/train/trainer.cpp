@@ -9,14 +9,17 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "core/error.h"
 #include "core/malloc_tuning.h"
+#include "core/phase_timer.h"
 #include "core/random.h"
 #include "core/thread_pool.h"
 #include "moe/expert_exchange.h"
 #include "parallel/fault_injection.h"
+#include "runtime/profile_report.h"
 #include "train/checkpoint.h"
 #include "train/distributed_optimizer.h"
 #include "train/model_spec.h"
@@ -238,7 +241,12 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     net.init_random(config.seed, config.model.init_method_std);
 
   print(start_line(net, layout, config, data, micro_batches, threads));
-  DistributedOptimizer optimizer(net, groups, config.adam, config.use_distributed_optimizer);
+  DistributedOptimizer optimizer(net, groups, config.adam, config.use_distributed_optimizer, &pool);
+  PhaseTimes times;  // --profile: the training steps' phases (evaluation and saving excluded)
+  if (config.profile) {
+    net.set_phase_times(&times);
+    optimizer.set_phase_times(&times);
+  }
   TrainState state;
   if (!resume_from.empty()) {
     state = load_train_state(resume_from);
@@ -276,6 +284,7 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
 
   for (int64_t step = state.iteration + 1; step <= config.train_iters; ++step) {
     const auto step_start = Clock::now();
+    const double timed_before = times.total();
     net.zero_grad();
     StepRecord record;
     record.step = step;
@@ -283,7 +292,9 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     record.expert_tokens.assign(start.config.n_layers(), std::vector<int64_t>(start.config.n_experts(), 0));
     for (int64_t m = layout.dp_rank; m < micro_batches; m += layout.dp) {
       Rng jitter(derive_seed(config.seed, "jitter " + std::to_string(step) + " " + std::to_string(m)));
+      std::optional<ScopedPhase> data_timer(std::in_place, times, Phase::kData);
       const Batch batch = draw_batch(train_stream, state.consumed_samples + m * micro, micro);
+      data_timer.reset();
       const LossParts parts = net.forward_backward(batch.tokens, batch.targets, batch.batch, batch.seq,
                                                    1.0f / static_cast<float>(micro_batches), jitter);
       record.loss += parts.loss / micro_batches;
@@ -296,11 +307,16 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
           record.expert_tokens[l][e] += parts.expert_tokens[l][e];
     }
     parallel::fault_point("train_step");
-    reduce_record(record, world);
+    {
+      const ScopedPhase timer(times, Phase::kComm);
+      reduce_record(record, world);
+    }
     state.consumed_samples += global;
     MOE_CHECK(std::isfinite(record.loss), Error, "step ", step, ": the loss is ", record.loss,
               " (lower lr, or raise clip_grad / warmup)");
 
+    const auto optimizer_start = Clock::now();
+    const double comm_before = times[Phase::kComm];
     record.grad_norm = optimizer.reduce_gradients();
     if (config.clip_grad > 0 && record.grad_norm > config.clip_grad)
       optimizer.scale_gradients(static_cast<float>(config.clip_grad / (record.grad_norm + 1e-6)));
@@ -308,15 +324,21 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
     optimizer.step(record.lr);
     if (config.router.enable_expert_bias) net.update_expert_bias(record.expert_tokens, config.router.bias_update_rate);
     state.iteration = step;
+    times[Phase::kOptimizer] +=
+        std::chrono::duration<double>(Clock::now() - optimizer_start).count() - (times[Phase::kComm] - comm_before);
 
     const double step_seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
+    times[Phase::kOther] += step_seconds - (times.total() - timed_before);
     record.tokens_per_s = static_cast<double>(global * seq) / step_seconds;
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
     record.seconds_left =
         elapsed / static_cast<double>(step - first_step) * static_cast<double>(config.train_iters - step);
 
-    if (valid_stream && step % config.eval_interval == 0)
+    if (valid_stream && step % config.eval_interval == 0) {
+      net.set_phase_times(nullptr);
       record.eval_loss = evaluate(net, *valid_stream, config.eval_iters, micro, groups);
+      if (config.profile) net.set_phase_times(&times);
+    }
     if (step % config.log_interval == 0 || step == config.train_iters || record.eval_loss) {
       print(progress_line(record));
       if (log) log.write(step_json(record));
@@ -330,6 +352,13 @@ TrainResult run_training(TrainConfig config, const std::function<void(const std:
   }
   result.last_iteration = state.iteration;
   if (!config.save.empty() && (config.save_interval == 0 || state.iteration % config.save_interval != 0)) save();
+  if (config.profile) {
+    std::string report = "seconds per phase of iterations " + std::to_string(first_step + 1) + ".." +
+                         std::to_string(state.iteration) + " (permutation = dispatch + combine):\n" +
+                         runtime::profile_table(world, times, runtime::training_phases()) + runtime::rss_line(world);
+    report.pop_back();  // print adds the line end
+    print(report);
+  }
   return result;
 }
 

@@ -63,6 +63,25 @@ assert full == part, (full, part)
 PY
 [ "$(cat part/latest)" = "iter_0000040" ] || fail "latest: $(cat part/latest)"
 
+# --profile: a table of the steps' seconds per phase; the blocks that run take time, the phases
+# sum to the total, and the steps' losses are the unprofiled run's.
+"$MOE" train --config train.yaml --train-iters 2 --profile --log prof.jsonl > prof.out || fail "--profile: $(tail -3 prof.out)"
+"$MOE" train --config train.yaml --train-iters 2 --log plain.jsonl > plain.out || fail "2 steps: $(tail -3 plain.out)"
+python3 - prof.out prof.jsonl plain.jsonl <<'PY' || fail "--profile table: $(cat prof.out)"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+at = next(i for i, l in enumerate(lines) if l.startswith("rank "))
+names, row = lines[at].split()[1:], lines[at + 1].split()[1:]
+assert names == ["attention", "router", "dispatch", "experts", "combine", "shared", "output", "comm",
+                 "optimizer", "data", "other", "total", "comm%"], names
+sec = dict(zip(names, map(float, row[:-1])))
+assert all(sec[k] > 0 for k in ["attention", "router", "dispatch", "experts", "combine", "output", "optimizer"]), sec
+assert sec["shared"] == 0 and sec["comm"] < 0.01, sec
+assert abs(sum(v for k, v in sec.items() if k != "total") - sec["total"]) < 0.01, sec
+losses = [[json.loads(l)["loss"] for l in open(f)] for f in sys.argv[2:]]
+assert len(losses[0]) == 2 and losses[0] == losses[1], losses
+PY
+
 # The checkpoint is an HF model directory.
 "$MOE" run --model full/iter_0000040 -p "And God said" -n 4 > run.out 2>&1 || fail "moe run on the checkpoint: $(tail -2 run.out)"
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
+#include "train/param_chunks.h"
 
 namespace moe::train {
 namespace {
@@ -45,6 +46,39 @@ TEST(AdamW, ShardedRangesGiveTheSameUpdateAsOneOwner) {
   EXPECT_EQ(whole, parts);
   EXPECT_EQ(low.exp_avg().size(), 2u);
   EXPECT_EQ(high.exp_avg().size(), 3u);
+}
+
+// Parameters spanning several chunks (kParamChunk) with a sharded range starting mid-chunk: the
+// update on a pool has the bits of the update on the calling thread, and so does the gradient
+// sum of squares, which equals the sum taken in double (to 1e-12: a different order).
+TEST(AdamW, PoolGivesTheSameBitsAsOneThread) {
+  std::vector<std::vector<float>> values(3), grads(3);
+  const int64_t sizes[3] = {kParamChunk + 7, 3, 2 * kParamChunk + 100};
+  double exact = 0;
+  for (int t = 0; t < 3; ++t)
+    for (int64_t i = 0; i < sizes[t]; ++i) {
+      values[t].push_back(std::sin(0.37f * static_cast<float>(i + t)));
+      grads[t].push_back(std::cos(0.11f * static_cast<float>(i * (t + 1))));
+      exact += static_cast<double>(grads[t].back()) * grads[t].back();
+    }
+  std::vector<std::vector<float>> pooled_values = values;
+  auto refs = [&](std::vector<std::vector<float>>& v) {
+    return std::vector<ParamRef>{
+        {"a", v[0], grads[0], true, {}}, {"b", v[1], grads[1], false, {}}, {"c", v[2], grads[2], true, {}}};
+  };
+  const int64_t begin = 1000, total = sizes[0] + sizes[1] + sizes[2];
+  AdamW alone(refs(values), {}, begin), pooled(refs(pooled_values), {}, begin);
+  ThreadPool pool(3);
+  for (int s = 0; s < 3; ++s) {
+    alone.step(0.01);
+    pooled.step(0.01, &pool);
+  }
+  EXPECT_EQ(values, pooled_values);
+  EXPECT_EQ(alone.exp_avg_sq(), pooled.exp_avg_sq());
+  EXPECT_NE(values[2][5], std::sin(0.37f * 7.0f));  // the update moved it
+  const double one = gradient_sum_squares(refs(values), 0, total, nullptr);
+  EXPECT_EQ(one, gradient_sum_squares(refs(values), 0, total, &pool));
+  EXPECT_NEAR(one, exact, 1e-12 * exact);
 }
 
 TEST(LrSchedule, WarmupThenCosineOrLinearDecayToMinLr) {

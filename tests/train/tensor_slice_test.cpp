@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/random.h"
+
 #include <numeric>
 
 #include "core/error.h"
@@ -89,6 +91,26 @@ TEST(ParamStoreTensorParallel, HoldsTheBlocksOfTheWholeStore) {
     }
     // Per layer: q, k, v and their biases, o; the shared expert's gate, up and down.
     EXPECT_EQ(split, config.n_layers() * 10);
+  }
+}
+
+// init_random on a pool (chunks of 65536 values, each starting its stream with Rng::skip) gives
+// the values of one stream drawn in order.
+TEST(ParamStoreInit, PoolGivesTheValuesOfOneStream) {
+  model::ModelConfig config = qwen_config();
+  config.vocab_size = 70000;  // an embedding of several chunks
+  ParamStore alone(config), pooled(config);
+  alone.init_random(5, 0.5);
+  ThreadPool pool(3);
+  pooled.init_random(5, 0.5, &pool);
+  const model::NamedTensors a = alone.named_tensors(), b = pooled.named_tensors();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].second.to_f32(), b[i].second.to_f32()) << a[i].first;
+  Rng rng(derive_seed(5, "model.embed_tokens.weight"));
+  const std::vector<float> embedding = b[0].second.to_f32();
+  ASSERT_EQ(b[0].first, "model.embed_tokens.weight");
+  for (size_t i = 0; i < embedding.size(); ++i) {
+    const float want = static_cast<float>(0.5 * rng.normal());
+    if (i % 1000 == 0 || i > 65530) ASSERT_EQ(embedding[i], want) << i;
   }
 }
 
