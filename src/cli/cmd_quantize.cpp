@@ -34,15 +34,15 @@ struct QuantizeOptions {
 
 constexpr const char* kHelp =
     "Requantize a model (HF directory or GGUF of any dtype moe reads) and write a GGUF file\n"
-    "(for q8_0, q4_0, q4_K, q6_K, f16, bf16; int8 and fp8 below).\n"
+    "(for q8_0, q4_0, q4_K, q5_K, q6_K, f16, bf16; int8 and fp8 below).\n"
     "Every 2-D matrix (attention q/k/v/o, each expert's gate/up/down, the shared expert) is\n"
     "converted row by row to --to; the router (ffn_gate_inp), the shared-expert gate, norms and\n"
     "biases stay f32. The token embedding takes --to unless --embedding-type is given; output.weight\n"
     "takes --output-type, by default --to, except q6_K for --to q4_0 or q4_K (llama-quantize's\n"
-    "default). q4_K/q6_K need rows of a multiple of 256 elements, q8_0/q4_0 of 32: a matrix whose\n"
+    "default). q4_K/q5_K/q6_K need rows of a multiple of 256 elements, q8_0/q4_0 of 32: a matrix whose\n"
     "row length does not fit falls back to q8_0 (or f16), with a note naming it on stderr. A tensor\n"
     "already in its output dtype is copied unchanged. general.file_type follows llama.cpp (q8_0 7,\n"
-    "q4_0 2, q4_K 15, q6_K 18, f16 1, bf16 32). All converted tensors are held in memory before\n"
+    "q4_0 2, q4_K 15, q5_K 17, q6_K 18, f16 1, bf16 32). All converted tensors are held in memory before\n"
     "writing (about the output file's size); the output appears only when complete.\n"
     "\n"
     "--to int8 and --to fp8 write an HF checkpoint directory (GGUF has no such types), as\n"
@@ -58,14 +58,15 @@ constexpr const char* kHelp =
 
 // --to accepts the dtypes llama-quantize offers as a whole-model type; f32 is not a quantization.
 DType target_from_name(const std::string& name) {
-  for (DType dtype : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16}) {
+  for (DType dtype :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kF16, DType::kBF16}) {
     std::string lower = name, own = dtype_info(dtype).name;
     for (std::string* s : {&lower, &own})
       for (char& ch : *s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (lower == own) return dtype;
   }
-  throw UsageError(
-      detail::concat("--to: unknown type '", name, "' (expected q8_0, q4_0, q4_K, q6_K, f16, bf16, int8 or fp8)"));
+  throw UsageError(detail::concat("--to: unknown type '", name,
+                                  "' (expected q8_0, q4_0, q4_K, q5_K, q6_K, f16, bf16, int8 or fp8)"));
 }
 
 // --to int8 / fp8: the scaled 8-bit dtype, or nothing for the GGUF types.
@@ -127,14 +128,14 @@ void add_quantize_command(CLI::App& app) {
       app.add_subcommand("quantize", "Requantize a model's weights (GGUF file, or HF directory for int8/fp8)");
   cmd->footer(kHelp);
   cmd->add_option("-m,--model", o->model, "Input: HF directory or GGUF file")->required();
-  cmd->add_option("--to", o->to, "Matrix dtype: q8_0, q4_0, q4_K, q6_K, f16, bf16 (GGUF), int8 or fp8 (HF)")
+  cmd->add_option("--to", o->to, "Matrix dtype: q8_0, q4_0, q4_K, q5_K, q6_K, f16, bf16 (GGUF), int8 or fp8 (HF)")
       ->required();
   cmd->add_option("--out", o->out, "Output: GGUF file (ending in .gguf), HF directory for int8/fp8")->required();
   cmd->add_option("--output-type", o->output_type,
-                  "dtype of output.weight (f32, f16, bf16, q8_0, q4_0, q4_K, q6_K); default --to, "
+                  "dtype of output.weight (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K); default --to, "
                   "q6_K for --to q4_0/q4_K");
   cmd->add_option("--embedding-type", o->embedding_type,
-                  "dtype of token_embd.weight (f32, f16, bf16, q8_0, q4_0, q4_K, q6_K); default --to");
+                  "dtype of token_embd.weight (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K); default --to");
   cmd->add_option("--calib", o->calib, "fp8: text file to calibrate static activation scales on (W8A8)");
   cmd->add_option("--calib-ctx", o->calib_ctx, "fp8: tokens per calibration window (default 512)");
   cmd->add_option("--fp8-scales", o->fp8_scales, "fp8 weight scales: tensor (default) or channel");

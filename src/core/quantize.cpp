@@ -1,4 +1,4 @@
-// Reference row codecs for f32, f16, bf16, q8_0, q4_0, q4_K and q6_K.
+// Reference row codecs for f32, f16, bf16, q8_0, q4_0 and the k-quants (q2_K and q3_K decode only).
 #include "core/quantize.h"
 
 #include <algorithm>
@@ -16,7 +16,8 @@ namespace {
 
 // The k-quant encoders mirror ggml's reference quantizers operation for operation (same float
 // expressions, same evaluation order, same tie-breaking) so that, built without FMA contraction
-// as this file is, they produce the bytes ggml's quantize_row_q4_K_ref / _q6_K_ref produce.
+// as this file is, they produce the bytes ggml's quantize_row_q4_K_ref / _q5_K_ref / _q6_K_ref
+// produce.
 
 // Round to nearest, ties to even, for |v| < 2^22: adding 1.5 * 2^23 leaves the integer in the low
 // mantissa bits (ggml's nearest_int).
@@ -193,8 +194,58 @@ void dequantize_q6_k(const BlockQ6_K& block, float* dst) {
   }
 }
 
-void quantize_q4_k(const float* x, BlockQ4_K& block) {
-  uint8_t q[kQKBlock];
+// The sub-block fits of q4_K and q5_K (q in 0..nmax, ggml's rmin and step count per format):
+// writes the packed 6-bit scales and mins, d, dmin, and each weight's q in q[256].
+void dequantize_q5_k(const BlockQ5_K& block, float* dst) {
+  const float d = f16_to_f32(block.d);
+  const float dmin = f16_to_f32(block.dmin);
+  for (int j = 0; j < 8; ++j) {
+    int scale, min;
+    q4_k_scale_min(block.scales, j, scale, min);
+    // As q4_K: d_j q is exact (11 + 6 + 5 bits), one rounding in the subtraction.
+    const float d_j = d * scale;
+    const float m_j = dmin * min;
+    const uint8_t* qs = block.qs + 32 * (j / 2);
+    const int shift = 4 * (j % 2);
+    for (int l = 0; l < 32; ++l) {
+      const int q = ((qs[l] >> shift) & 0x0f) | (((block.qh[l] >> j) & 1) << 4);
+      dst[32 * j + l] = d_j * q - m_j;
+    }
+  }
+}
+
+// 6-bit scale s_i of sub-block i of a q3_K block (layout in dtype.h), minus 32.
+int q3_k_scale(const uint8_t* packed, int i) {
+  const int low = (packed[i % 8] >> (4 * (i / 8))) & 0x0f;
+  const int high = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (low | (high << 4)) - 32;
+}
+
+void dequantize_q3_k(const BlockQ3_K& block, float* dst) {
+  const float d = f16_to_f32(block.d);
+  for (int e = 0; e < kQKBlock; ++e) {
+    const int half = e / 128, pair = (e % 128) / 32, l = e % 32;
+    const int low = (block.qs[32 * half + l] >> (2 * pair)) & 3;
+    const int q = low - (((block.hmask[l] >> (e / 32)) & 1) != 0 ? 0 : 4);
+    // d s q is exact: 11 + 6 + 3 significant bits.
+    dst[e] = d * q3_k_scale(block.scales, e / 16) * q;
+  }
+}
+
+void dequantize_q2_k(const BlockQ2_K& block, float* dst) {
+  const float d = f16_to_f32(block.d);
+  const float dmin = f16_to_f32(block.dmin);
+  for (int e = 0; e < kQKBlock; ++e) {
+    const int half = e / 128, pair = (e % 128) / 32, l = e % 32;
+    const int q = (block.qs[32 * half + l] >> (2 * pair)) & 3;
+    const int i = e / 16;
+    // d sc q and dmin m are exact (11 + 4 + 2 and 11 + 4 bits): one rounding, in the subtraction.
+    dst[e] = d * (block.scales[i] & 0x0f) * q - dmin * (block.scales[i] >> 4);
+  }
+}
+
+void quantize_scale_min_block(const float* x, int nmax, float rmin, int nstep, uint8_t* packed, uint16_t& d_out,
+                              uint16_t& dmin_out, uint8_t* q) {
   uint8_t q_try[32];
   float weights[32];
   float scales[8];
@@ -207,39 +258,57 @@ void quantize_q4_k(const float* x, BlockQ4_K& block) {
     for (int l = 0; l < 32; ++l) sum_x2 += xj[l] * xj[l];
     const float rms = std::sqrt(sum_x2 / 32);
     for (int l = 0; l < 32; ++l) weights[l] = rms + std::fabs(xj[l]);
-    scales[j] = fit_scale_min(32, 15, xj, weights, q + 32 * j, mins[j], q_try, -1.0f, 0.1f, 20);
+    scales[j] = fit_scale_min(32, nmax, xj, weights, q + 32 * j, mins[j], q_try, rmin, 0.1f, nstep);
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
   const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
   const float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-  std::memset(block.scales, 0, sizeof block.scales);
+  std::memset(packed, 0, 12);
   for (int j = 0; j < 8; ++j) {
     const uint8_t ls = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_scale * scales[j])));
     const uint8_t lm = std::min<uint8_t>(63, static_cast<uint8_t>(nearest_int(inv_min * mins[j])));
     if (j < 4) {
-      block.scales[j] = ls;
-      block.scales[j + 4] = lm;
+      packed[j] = ls;
+      packed[j + 4] = lm;
     } else {
-      block.scales[j + 4] = static_cast<uint8_t>((ls & 0x0f) | ((lm & 0x0f) << 4));
-      block.scales[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
-      block.scales[j] |= static_cast<uint8_t>((lm >> 4) << 6);
+      packed[j + 4] = static_cast<uint8_t>((ls & 0x0f) | ((lm & 0x0f) << 4));
+      packed[j - 4] |= static_cast<uint8_t>((ls >> 4) << 6);
+      packed[j] |= static_cast<uint8_t>((lm >> 4) << 6);
     }
   }
-  block.d = f32_to_f16(max_scale / 63.0f);
-  block.dmin = f32_to_f16(max_min / 63.0f);
+  d_out = f32_to_f16(max_scale / 63.0f);
+  dmin_out = f32_to_f16(max_min / 63.0f);
   // Requantize against the scales as stored; a sub-block whose scale rounded to 0 keeps its fit.
   for (int j = 0; j < 8; ++j) {
     int scale, min;
-    q4_k_scale_min(block.scales, j, scale, min);
-    const float d = f16_to_f32(block.d) * scale;
+    q4_k_scale_min(packed, j, scale, min);
+    const float d = f16_to_f32(d_out) * scale;
     if (d == 0) continue;
-    const float dm = f16_to_f32(block.dmin) * min;
+    const float dm = f16_to_f32(dmin_out) * min;
     for (int l = 0; l < 32; ++l)
-      q[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, 15));
+      q[32 * j + l] = static_cast<uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax));
   }
+}
+
+void quantize_q4_k(const float* x, BlockQ4_K& block) {
+  uint8_t q[kQKBlock];
+  quantize_scale_min_block(x, 15, -1.0f, 20, block.scales, block.d, block.dmin, q);
   for (int k = 0; k < 4; ++k)
     for (int l = 0; l < 32; ++l) block.qs[32 * k + l] = static_cast<uint8_t>(q[64 * k + l] | (q[64 * k + 32 + l] << 4));
+}
+
+// ggml's quantize_row_q5_K_ref: q4_K's fits with 31 levels, rmin -0.5 and 15 steps.
+void quantize_q5_k(const float* x, BlockQ5_K& block) {
+  uint8_t q[kQKBlock];
+  quantize_scale_min_block(x, 31, -0.5f, 15, block.scales, block.d, block.dmin, q);
+  std::memset(block.qh, 0, sizeof block.qh);
+  for (int k = 0; k < 4; ++k)
+    for (int l = 0; l < 32; ++l) {
+      const int lo = q[64 * k + l], hi = q[64 * k + 32 + l];
+      block.qs[32 * k + l] = static_cast<uint8_t>((lo & 0x0f) | ((hi & 0x0f) << 4));
+      block.qh[l] |= static_cast<uint8_t>(((lo >> 4) << (2 * k)) | ((hi >> 4) << (2 * k + 1)));
+    }
 }
 
 void quantize_q6_k(const float* x, BlockQ6_K& block) {
@@ -325,6 +394,21 @@ void dequantize_row(DType dtype, const std::byte* src, float* dst, int64_t n) {
       for (int64_t b = 0; b < n / kQKBlock; ++b) dequantize_q6_k(blocks[b], dst + b * kQKBlock);
       return;
     }
+    case DType::kQ5_K: {
+      const auto* blocks = reinterpret_cast<const BlockQ5_K*>(src);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) dequantize_q5_k(blocks[b], dst + b * kQKBlock);
+      return;
+    }
+    case DType::kQ3_K: {
+      const auto* blocks = reinterpret_cast<const BlockQ3_K*>(src);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) dequantize_q3_k(blocks[b], dst + b * kQKBlock);
+      return;
+    }
+    case DType::kQ2_K: {
+      const auto* blocks = reinterpret_cast<const BlockQ2_K*>(src);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) dequantize_q2_k(blocks[b], dst + b * kQKBlock);
+      return;
+    }
     case DType::kI8: {  // codes; the tensor's scales multiply them
       const auto* q = reinterpret_cast<const int8_t*>(src);
       for (int64_t i = 0; i < n; ++i) dst[i] = q[i];
@@ -398,6 +482,14 @@ void quantize_row(DType dtype, const float* src, std::byte* dst, int64_t n) {
       for (int64_t b = 0; b < n / kQKBlock; ++b) quantize_q6_k(src + b * kQKBlock, blocks[b]);
       return;
     }
+    case DType::kQ5_K: {
+      auto* blocks = reinterpret_cast<BlockQ5_K*>(dst);
+      for (int64_t b = 0; b < n / kQKBlock; ++b) quantize_q5_k(src + b * kQKBlock, blocks[b]);
+      return;
+    }
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+      break;            // read only: no quantizer (MOE_ASSERT below; callers refuse these targets)
     case DType::kI8: {  // codes at scale 1 (quantize_scaled_row picks a scale)
       auto* q = reinterpret_cast<int8_t*>(dst);
       for (int64_t i = 0; i < n; ++i) q[i] = f32_to_int8(src[i], 1.0f);

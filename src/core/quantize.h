@@ -1,6 +1,7 @@
 // Portable conversion of one row between f32 and every DType (the reference for all kernels, and
 // the encoder used by `moe quantize` and `moe convert`). Quantizers follow llama.cpp's reference
-// (ggml quantize_row_*_ref) so files we write decode the same in both engines.
+// (ggml quantize_row_*_ref) so files we write decode the same in both engines. q2_K and q3_K are
+// read only: quantize_row does not take them.
 #pragma once
 
 #include <cstddef>

@@ -89,6 +89,12 @@ int64_t gguf_file_type(DType dtype) {
       return 15;  // Q4_K_M
     case DType::kQ6_K:
       return 18;
+    case DType::kQ5_K:
+      return 17;  // Q5_K_M
+    case DType::kQ3_K:
+      return 12;  // Q3_K_M
+    case DType::kQ2_K:
+      return 10;
     case DType::kI8:
     case DType::kF8_E4M3:
       break;  // never in GGUF (save_model refuses them)

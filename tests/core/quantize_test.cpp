@@ -139,6 +139,13 @@ TEST(QuantizeQ4K, RoundTripWithinBound) {
   for (const auto& x : test_rows()) EXPECT_LE(worst_relative_error(DType::kQ4_K, x), 1.0 / 16);
 }
 
+// q5_K: q4_K's fits with 32 levels, so half a step is range / 62; the 6-bit scales and mins and the
+// fp16 d and dmin round as for q4_K. The rows above reach 0.025, and 0.037 for the 1e-3 row, whose
+// d and dmin are fp16 subnormals (q4_K: 0.047 there); range / 24 bounds them.
+TEST(QuantizeQ5K, RoundTripWithinBound) {
+  for (const auto& x : test_rows()) EXPECT_LE(worst_relative_error(DType::kQ5_K, x), 1.0 / 24);
+}
+
 // q6_K maps the extreme of each 16 weights to -32 steps: half a step is range / 64 at most; the
 // 8-bit sub-block scales and the fp16 d (subnormal for the 1e-3 row) round again: the rows above
 // reach 0.030; range / 24 bounds them.
@@ -158,13 +165,16 @@ TEST(DType, KQuantNamesIdsAndRowSizes) {
   EXPECT_EQ(dtype, DType::kQ4_K);
   EXPECT_TRUE(dtype_from_gguf_id(14, dtype));
   EXPECT_EQ(dtype, DType::kQ6_K);
-  EXPECT_FALSE(dtype_from_gguf_id(13, dtype));  // q5_K
+  EXPECT_TRUE(dtype_from_gguf_id(13, dtype));
+  EXPECT_EQ(dtype, DType::kQ5_K);
+  EXPECT_EQ(dtype_from_name("Q5_k", "--dtype"), DType::kQ5_K);
+  EXPECT_FALSE(dtype_from_gguf_id(15, dtype));  // q8_K (ggml's intermediate type, never in files)
   EXPECT_EQ(row_bytes(DType::kQ4_K, 512), 288);
   EXPECT_EQ(row_bytes(DType::kQ6_K, 4096), 16 * 210);
 }
 
 TEST(DType, KQuantRowMustBeWholeSuperBlocks) {
-  for (DType dtype : {DType::kQ4_K, DType::kQ6_K}) {
+  for (DType dtype : {DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     try {
       row_bytes(dtype, 4096 + 32);
       FAIL() << "no error";
@@ -177,10 +187,10 @@ TEST(DType, KQuantRowMustBeWholeSuperBlocks) {
 
 TEST(DType, UnknownNameListsKQuants) {
   try {
-    dtype_from_name("q5_K", "--dtype");
+    dtype_from_name("q3_K", "--dtype");  // read only: no quantizer
     FAIL() << "no error";
   } catch (const UsageError& e) {
-    EXPECT_STREQ(e.what(), "--dtype: unknown dtype 'q5_K' (expected f32, f16, bf16, q8_0, q4_0, q4_K or q6_K)");
+    EXPECT_STREQ(e.what(), "--dtype: unknown dtype 'q3_K' (expected f32, f16, bf16, q8_0, q4_0, q4_K, q5_K or q6_K)");
   }
 }
 

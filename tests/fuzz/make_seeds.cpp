@@ -94,6 +94,22 @@ void model_seeds() {
   io::SafetensorsFile::open(st_path);
 }
 
+// A GGUF of one tensor per k-quant (q2_K, q3_K and q5_K among them), blocks of patterned bytes (any
+// bytes are a valid block): the reader's type ids and block sizes.
+void kquant_seed() {
+  io::GgufWriter writer;
+  writer.metadata().set_string("general.architecture", "llama");
+  for (DType dtype : {DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    std::vector<std::byte> bytes(static_cast<size_t>(row_bytes(dtype, 2 * kQKBlock)));
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::byte>(i * 37 + 11);
+    writer.add_tensor(std::string("blk.0.") + dtype_info(dtype).name + ".weight",
+                      Tensor::from_bytes(dtype, {1, 2 * kQKBlock}, std::move(bytes)));
+  }
+  const std::string path = seed_path("gguf", "kquants.gguf");
+  writer.write(path);
+  MOE_CHECK(io::GgufFile::open(path).tensors().size() == 5, Error, path, ": k-quant tensors not read back");
+}
+
 void tokenizer_seeds() {
   for (const auto kind : {tokenizer::Vocab::Kind::kSpm, tokenizer::Vocab::Kind::kBpe}) {
     const std::string name = kind == tokenizer::Vocab::Kind::kSpm ? "spm" : "bpe";
@@ -216,6 +232,7 @@ int main(int argc, char** argv) {
   out_dir = argv[1];
   try {
     model_seeds();
+    kquant_seed();
     tokenizer_seeds();
     config_seeds(argv[2]);
     npy_seed("f4_v1.npy", "<f4", "(2, 3)", 6, 4, 1);

@@ -344,15 +344,35 @@ TEST(Gguf, BadMagicIsNotGguf) {
 }
 
 TEST(Gguf, UnsupportedTypeNamesTensor) {
-  const std::string path = tmp_path("q2_k.gguf");
+  const std::string path = tmp_path("iq2_xxs.gguf");
   Bytes b;
   b.raw("GGUF").u32(3).u64(1).u64(0);
-  b.str("blk.0.ffn_down_exps.weight").u32(2).u64(256).u64(2).u32(10).u64(0);
-  b.pad_to(32).zeros(2 * 84);
+  b.str("blk.0.ffn_down_exps.weight").u32(2).u64(256).u64(2).u32(16).u64(0);
+  b.pad_to(32).zeros(2 * 66);
   write_bytes(path, b.data());
   EXPECT_EQ(error_of(path), path +
-                                ": tensor 'blk.0.ffn_down_exps.weight' has ggml type 10 (q2_K), "
+                                ": tensor 'blk.0.ffn_down_exps.weight' has ggml type 16 (iq2_xxs), "
                                 "which moe.cpp does not read yet");
+}
+
+// The k-quants of llama-quantize's mixes: ggml type ids 10, 11, 13 with 84, 110 and 176 bytes per
+// 256 weights (the blocks of ggml-common.h), each read as its dtype with its row size.
+TEST(Gguf, ReadsQ2KQ3KQ5KTensors) {
+  const std::string path = tmp_path("kquants.gguf");
+  Bytes b;
+  b.raw("GGUF").u32(3).u64(3).u64(0);
+  b.str("q2").u32(2).u64(256).u64(2).u32(10).u64(0);
+  b.str("q3").u32(2).u64(512).u64(1).u32(11).u64(2 * 84 + 24);  // aligned to 32
+  b.str("q5").u32(2).u64(256).u64(1).u32(13).u64(192 + 224);
+  b.pad_to(32).zeros(192 + 224 + 192);  // every tensor padded to 32 bytes
+  write_bytes(path, b.data());
+  const io::GgufFile file = io::GgufFile::open(path);
+  for (auto [name, dtype, row] :
+       {std::tuple{"q2", DType::kQ2_K, 84}, std::tuple{"q3", DType::kQ3_K, 220}, std::tuple{"q5", DType::kQ5_K, 176}}) {
+    const Tensor& t = file.tensors().at(name);
+    EXPECT_EQ(t.dtype(), dtype) << name;
+    EXPECT_EQ(t.row_bytes(), row) << name;
+  }
 }
 
 // A v3 header with `n_tensors` and `n_kv`, for the malformed files below.

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <ostream>
@@ -35,6 +36,27 @@ int64_t cols_for(DType dtype, int64_t float_cols, int64_t q_cols) {
   return block == 1 ? float_cols : q_cols / kQBlock * block;
 }
 
+// q2_K and q3_K have no quantizer (moe reads them only): random block bytes, with the fp16 scales
+// (d, and q2_K's dmin) set to finite values that keep the weights within about [-1, 1].
+bool random_blocks(DType dtype, std::mt19937& rng, std::byte* row, int64_t cols) {
+  if (dtype != DType::kQ2_K && dtype != DType::kQ3_K) return false;
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(0.002f, 0.05f);
+  const int64_t block_bytes = dtype_info(dtype).block_bytes;
+  for (int64_t i = 0; i < row_bytes(dtype, cols); ++i) row[i] = static_cast<std::byte>(byte(rng));
+  for (int64_t b = 0; b < cols / kQKBlock; ++b) {
+    std::byte* block = row + b * block_bytes;
+    const uint16_t d = f32_to_f16(scale(rng)), dmin = f32_to_f16(scale(rng));
+    if (dtype == DType::kQ2_K) {
+      std::memcpy(block + offsetof(BlockQ2_K, d), &d, 2);
+      std::memcpy(block + offsetof(BlockQ2_K, dmin), &dmin, 2);
+    } else {
+      std::memcpy(block + offsetof(BlockQ3_K, d), &d, 2);
+    }
+  }
+  return true;
+}
+
 // Random weights in [-1, 1), encoded as `dtype`. i8 / f8_e4m3 get codes over their whole range
 // (uniform values over amax / 127 or / 448: f8 subnormals included) and per-row power-of-two
 // scales 2^-(3 + r % 4), so that scaling is exact and one-hot products stay exact.
@@ -50,7 +72,7 @@ Tensor random_weight(DType dtype, int64_t rows, int64_t cols, uint32_t seed) {
     if (is_scaled_8bit(dtype)) {
       quantize_scaled_row(dtype, values.data(), absmax_scale(dtype, 1.0f), bytes.data() + r * stride, cols);
       scales.weight.push_back(std::ldexp(1.0f, -3 - static_cast<int>(r % 4)));
-    } else {
+    } else if (!random_blocks(dtype, rng, bytes.data() + r * stride, cols)) {
       quantize_row(dtype, values.data(), bytes.data() + r * stride, cols);
     }
   }
@@ -242,7 +264,7 @@ std::vector<LevelCase> all_cases() {
   std::vector<LevelCase> cases;
   for (IsaLevel level : {IsaLevel::kRef, IsaLevel::kAvx2, IsaLevel::kAvx512})
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K,
-                        DType::kI8, DType::kF8_E4M3})
+                        DType::kI8, DType::kF8_E4M3, DType::kQ5_K, DType::kQ3_K, DType::kQ2_K})
       cases.push_back({dtype, level});
   return cases;
 }

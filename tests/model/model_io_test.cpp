@@ -86,14 +86,15 @@ double relative_error(const std::vector<float>& logits, const std::vector<float>
 }
 
 // A quantized GGUF computes with its own weights: against the same model dequantized to f32,
-// q4_K/q6_K (f32 activations) differ only by the order of float sums; q8_0/q4_0 quantize the
+// q4_K/q5_K/q6_K (f32 activations) differ only by the order of float sums; q8_0/q4_0 quantize the
 // activations to q8_0 blocks as llama.cpp does (<= ~0.5 % per dot product), which four layers of a
 // random model with near-tie routing amplify to a few percent. A wrong or misplaced weight moves
 // the logits by their whole scale (checked against another seed's model).
 TEST(ModelIo, QuantizedGgufComputesItsDequantizedWeights) {
   const std::vector<float> other = prompt_logits(make_preset_model("qwen3moe-tiny", 5, DType::kF32));
-  for (const auto& [dtype, tolerance] : {std::pair{DType::kQ4_K, 1e-5}, std::pair{DType::kQ6_K, 1e-5},
-                                         std::pair{DType::kQ8_0, 0.1}, std::pair{DType::kQ4_0, 0.15}}) {
+  for (const auto& [dtype, tolerance] :
+       {std::pair{DType::kQ4_K, 1e-5}, std::pair{DType::kQ5_K, 1e-5}, std::pair{DType::kQ6_K, 1e-5},
+        std::pair{DType::kQ8_0, 0.1}, std::pair{DType::kQ4_0, 0.15}}) {
     const std::string path = tmp_path(std::string("qwen3-") + dtype_info(dtype).name + ".gguf");
     save_model(make_preset_model("qwen3moe-tiny", 4, dtype), path, FileFormat::kGguf);
     const Model quantized = load_model(path);

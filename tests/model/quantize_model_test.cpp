@@ -57,6 +57,8 @@ int64_t llama_file_type(DType target) {
       return 2;
     case DType::kQ4_K:
       return 15;
+    case DType::kQ5_K:
+      return 17;
     case DType::kQ6_K:
       return 18;
     case DType::kF16:
@@ -154,10 +156,11 @@ TEST_P(QuantizeTo, GgufHasEachRoleDtypeAndComputesItsDequantizedWeights) {
 INSTANTIATE_TEST_SUITE_P(Targets, QuantizeTo,
                          ::testing::Values(Case{"mixtral-tiny", DType::kQ8_0}, Case{"mixtral-tiny", DType::kQ4_0},
                                            Case{"mixtral-tiny", DType::kQ4_K}, Case{"mixtral-tiny", DType::kQ6_K},
-                                           Case{"mixtral-tiny", DType::kF16}, Case{"mixtral-tiny", DType::kBF16},
-                                           Case{"qwen2moe-tiny", DType::kQ8_0}, Case{"qwen2moe-tiny", DType::kQ4_0},
-                                           Case{"qwen2moe-tiny", DType::kQ4_K}, Case{"qwen2moe-tiny", DType::kQ6_K},
-                                           Case{"qwen2moe-tiny", DType::kF16}, Case{"qwen2moe-tiny", DType::kBF16}),
+                                           Case{"mixtral-tiny", DType::kQ5_K}, Case{"mixtral-tiny", DType::kF16},
+                                           Case{"mixtral-tiny", DType::kBF16}, Case{"qwen2moe-tiny", DType::kQ8_0},
+                                           Case{"qwen2moe-tiny", DType::kQ4_0}, Case{"qwen2moe-tiny", DType::kQ4_K},
+                                           Case{"qwen2moe-tiny", DType::kQ6_K}, Case{"qwen2moe-tiny", DType::kF16},
+                                           Case{"qwen2moe-tiny", DType::kBF16}),
                          [](const auto& info) {
                            std::string name = std::string(info.param.preset) + "_" + dtype_info(info.param.target).name;
                            std::replace(name.begin(), name.end(), '-', '_');

@@ -30,7 +30,7 @@ constexpr int64_t kDecodeTilesPerTask = 4;
 
 struct MatmulTable {
   IsaLevel level;
-  MatmulBlockFn f32, f16, bf16, q8_0, q4_0, q4_K, q6_K, i8, f8_e4m3;
+  MatmulBlockFn f32, f16, bf16, q8_0, q4_0, q4_K, q6_K, i8, f8_e4m3, q5_K, q3_K, q2_K;
 
   MatmulBlockFn get(DType dtype) const {
     switch (dtype) {
@@ -48,6 +48,12 @@ struct MatmulTable {
         return q4_K;
       case DType::kQ6_K:
         return q6_K;
+      case DType::kQ5_K:
+        return q5_K;
+      case DType::kQ3_K:
+        return q3_K;
+      case DType::kQ2_K:
+        return q2_K;
       case DType::kI8:
         return i8;
       case DType::kF8_E4M3:
@@ -61,11 +67,13 @@ struct MatmulTable {
 const MatmulTable& plain_table_for(IsaLevel level) {
   static const MatmulTable tables[] = {
       {IsaLevel::kRef, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref, matmul_ref,
-       matmul_ref},
+       matmul_ref, matmul_ref, matmul_ref, matmul_ref},
       {IsaLevel::kAvx2, matmul_f32_avx2, matmul_f16_avx2, matmul_bf16_avx2, matmul_q8_0_avx2, matmul_q4_0_avx2,
-       matmul_q4_K_avx2, matmul_q6_K_avx2, matmul_i8_avx2, matmul_f8_e4m3_avx2},
+       matmul_q4_K_avx2, matmul_q6_K_avx2, matmul_i8_avx2, matmul_f8_e4m3_avx2, matmul_q5_K_avx2, matmul_q3_K_avx2,
+       matmul_q2_K_avx2},
       {IsaLevel::kAvx512, matmul_f32_avx512, matmul_f16_avx512, matmul_bf16_avx512, matmul_q8_0_avx512,
-       matmul_q4_0_avx512, matmul_q4_K_avx512, matmul_q6_K_avx512, matmul_i8_avx512, matmul_f8_e4m3_avx512},
+       matmul_q4_0_avx512, matmul_q4_K_avx512, matmul_q6_K_avx512, matmul_i8_avx512, matmul_f8_e4m3_avx512,
+       matmul_q5_K_avx512, matmul_q3_K_avx512, matmul_q2_K_avx512},
   };
   return tables[static_cast<int>(level)];
 }

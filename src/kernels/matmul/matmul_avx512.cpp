@@ -1,4 +1,4 @@
-// AVX-512 (F, BW, VL, DQ) matmul kernels of the lane-sum order (q4_K, q6_K, i8, f8_e4m3): the
+// AVX-512 (F, BW, VL, DQ) matmul kernels of the lane-sum order (the k-quants, i8, f8_e4m3): the
 // AVX2 scheme on 16 lanes. A micro-kernel keeps rows x tokens accumulators in registers; weights
 // are dequantized exactly (fp16 scale times integer) and reused across tokens; ragged columns are
 // masked. f32 / f16 / bf16 are in matmul_sequential_avx512.cpp, q8_0 / q4_0 in
@@ -196,6 +196,110 @@ struct Q6_K {
   static __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 };
 
+// As Q4_K with a fifth bit from qh (bit j of byte l for weight l of sub-block j): a 32-entry table
+// in two registers, looked up with vpermt2ps by the low 5 bits of each lane.
+struct Q5_K {
+  static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ5_K) / 8;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m512 table_lo, table_hi;  // d_j q - m_j for q = 0..15, 16..31
+    __m256i q;                  // byte l: q of weight l
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ5_K*>(row) + g / 8;
+    const int j = static_cast<int>(g % 8);
+    int scale, min;
+    q4_k_scale_min(block->scales, j, scale, min);
+    const __m512 q_values = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512 d_j = _mm512_set1_ps(_cvtsh_ss(block->d) * scale);
+    const __m512 m_j = _mm512_set1_ps(-(_cvtsh_ss(block->dmin) * min));
+    const __m512 table_lo = _mm512_fmadd_ps(q_values, d_j, m_j);
+    const __m512 table_hi = _mm512_fmadd_ps(_mm512_add_ps(q_values, _mm512_set1_ps(16)), d_j, m_j);
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qs + 32 * (j / 2)));
+    const __m256i low =
+        _mm256_and_si256(_mm256_srl_epi16(bytes, _mm_cvtsi32_si128(4 * (j % 2))), _mm256_set1_epi8(0x0f));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->qh));
+    const __m256i high = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1));
+    return {table_lo, table_hi, _mm256_or_si256(low, _mm256_slli_epi16(high, 4))};
+  }
+  static __m512 vec(const Group& g, int sub) {
+    const __m128i bytes = sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    return _mm512_permutex2var_ps(g.table_lo, _mm512_cvtepu8_epi32(bytes), g.table_hi);
+  }
+};
+
+// The 2-bit codes of the 32 weights of group g % 8 of a q2_K / q3_K block: weight 32 k + l of a
+// half (k = g % 4) is in bits 2k..2k+1 of byte l of the half's 32 bytes.
+__m256i crumbs(const uint8_t* qs, int64_t g) {
+  const int half = static_cast<int>(g % 8) / 4, k = static_cast<int>(g % 4);
+  const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * half));
+  return _mm256_and_si256(_mm256_srl_epi16(bytes, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
+}
+
+// A group is 32 weights, two 16-weight sub-blocks i = 2 (g % 8) and i + 1, one vector each:
+// w = (d sc_i) q - dmin m_i, both products exact (11 + 4 + 2 and 11 + 4 bits), the FMA rounds
+// once, like the reference. (kGroupBytes, 84 / 8 rounded down, only places the prefetches.)
+struct Q2_K {
+  static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ2_K) / 8;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m512 scale[2];   // d sc_i
+    __m512 offset[2];  // -dmin m_i
+    __m256i q;         // byte l: q of weight l
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ2_K*>(row) + g / 8;
+    const uint8_t* sc = block->scales + 2 * (g % 8);
+    const float d = _cvtsh_ss(block->d), dmin = _cvtsh_ss(block->dmin);
+    return {{_mm512_set1_ps(d * (sc[0] & 0x0f)), _mm512_set1_ps(d * (sc[1] & 0x0f))},
+            {_mm512_set1_ps(-(dmin * (sc[0] >> 4))), _mm512_set1_ps(-(dmin * (sc[1] >> 4)))},
+            crumbs(block->qs, g)};
+  }
+  static __m512 vec(const Group& g, int sub) {
+    const __m128i bytes = sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), g.scale[sub], g.offset[sub]);
+  }
+};
+
+// 6-bit scale s_i of sub-block i of a q3_K block (layout in core/dtype.h), minus 32.
+int q3_k_scale(const uint8_t* packed, int i) {
+  const int low = (packed[i % 8] >> (4 * (i / 8))) & 0x0f;
+  const int high = (packed[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (low | (high << 4)) - 32;
+}
+
+// A group is 32 weights, two 16-weight sub-blocks i = 2 (g % 8) and i + 1, one vector each; q =
+// low 2 bits minus 4 where hmask's bit g % 8 of byte l is clear. w = (d s_i) q is exact
+// (11 + 6 + 3 bits). (kGroupBytes, 110 / 8 rounded down, only places the prefetches.)
+struct Q3_K {
+  static constexpr int kGroup = 32;
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ3_K) / 8;
+  static constexpr bool kRagged = false;
+  struct Group {
+    __m512 scale[2];  // d s_i
+    __m256i q;        // byte l: q of weight l, -4..3
+  };
+  static Group group(const std::byte* row, int64_t g) {
+    const auto* block = reinterpret_cast<const BlockQ3_K*>(row) + g / 8;
+    const int i = 2 * static_cast<int>(g % 8);
+    const __m256i hmask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block->hmask));
+    const __m256i high =
+        _mm256_and_si256(_mm256_srl_epi16(hmask, _mm_cvtsi32_si128(static_cast<int>(g % 8))), _mm256_set1_epi8(1));
+    // low - 4 (1 - high) = (low | high << 2) - 4
+    const __m256i q =
+        _mm256_sub_epi8(_mm256_or_si256(crumbs(block->qs, g), _mm256_slli_epi16(high, 2)), _mm256_set1_epi8(4));
+    const float d = _cvtsh_ss(block->d);
+    return {{_mm512_set1_ps(d * q3_k_scale(block->scales, i)), _mm512_set1_ps(d * q3_k_scale(block->scales, i + 1))},
+            q};
+  }
+  static __m512 vec(const Group& g, int sub) {
+    const __m128i bytes = sub == 0 ? _mm256_castsi256_si128(g.q) : _mm256_extracti128_si256(g.q, 1);
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes)), g.scale[sub]);
+  }
+};
+
 // Micro-kernel work over one column chunk: weight rows at w + r * w_stride read from group
 // w_group0 on, activations from column x_col0 on, n_groups groups and then tail_cols ragged
 // columns; partial sums live in acc[r * acc_stride + t] between chunks. With prefetch, the rows
@@ -353,6 +457,9 @@ void run_block(const MatmulBlock& b) {
 
 void matmul_q4_K_avx512(const MatmulBlock& block) { run_block<Q4_K>(block); }
 void matmul_q6_K_avx512(const MatmulBlock& block) { run_block<Q6_K>(block); }
+void matmul_q5_K_avx512(const MatmulBlock& block) { run_block<Q5_K>(block); }
+void matmul_q3_K_avx512(const MatmulBlock& block) { run_block<Q3_K>(block); }
+void matmul_q2_K_avx512(const MatmulBlock& block) { run_block<Q2_K>(block); }
 void matmul_i8_avx512(const MatmulBlock& block) { run_block<I8>(block); }
 void matmul_f8_e4m3_avx512(const MatmulBlock& block) { run_block<F8E4M3>(block); }
 

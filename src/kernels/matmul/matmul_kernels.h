@@ -89,8 +89,8 @@ void quantize_activations_avx2(const float* x, int64_t cols, int32_t offset, int
 // sum in double. It reads the rows, never the panels.
 void matmul_ref(const MatmulBlock& block);
 
-// The per-ISA kernels. f32 / f16 / bf16 and q8_0 / q4_0 follow the orders above. q4_K, q6_K, i8
-// and f8_e4m3: every (row, token) sums its products in one vector accumulator, columns in order,
+// The per-ISA kernels. f32 / f16 / bf16 and q8_0 / q4_0 follow the orders above. The k-quants
+// (q2_K..q6_K), i8 and f8_e4m3: every (row, token) sums its products in one vector accumulator, columns in order,
 // then reduces the lanes in a fixed tree: the bits depend neither on tiling nor on the batch
 // around a token (but on the level's vector width).
 void matmul_f32_avx2(const MatmulBlock& block);
@@ -100,6 +100,9 @@ void matmul_q8_0_avx2(const MatmulBlock& block);
 void matmul_q4_0_avx2(const MatmulBlock& block);
 void matmul_q4_K_avx2(const MatmulBlock& block);
 void matmul_q6_K_avx2(const MatmulBlock& block);
+void matmul_q5_K_avx2(const MatmulBlock& block);
+void matmul_q3_K_avx2(const MatmulBlock& block);
+void matmul_q2_K_avx2(const MatmulBlock& block);
 // i8 and f8_e4m3 weights: the codes' values times f32 activations (the driver applies the scales).
 void matmul_i8_avx2(const MatmulBlock& block);
 void matmul_f8_e4m3_avx2(const MatmulBlock& block);
@@ -115,6 +118,9 @@ void matmul_q8_0_avx512vnni(const MatmulBlock& block);
 void matmul_q4_0_avx512vnni(const MatmulBlock& block);
 void matmul_q4_K_avx512(const MatmulBlock& block);
 void matmul_q6_K_avx512(const MatmulBlock& block);
+void matmul_q5_K_avx512(const MatmulBlock& block);
+void matmul_q3_K_avx512(const MatmulBlock& block);
+void matmul_q2_K_avx512(const MatmulBlock& block);
 void matmul_i8_avx512(const MatmulBlock& block);
 void matmul_f8_e4m3_avx512(const MatmulBlock& block);
 
