@@ -277,8 +277,12 @@ ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string,
     *slot.tensor = found.shape() == slot.shape ? found : Tensor(found.dtype(), slot.shape, found.data(), found.owner());
   }
   if (c.tie_embeddings) w.output = w.token_embd;
-  check_no_shared_expert(c, tensors, gguf_layer(0) + "ffn_gate_shexp.weight",
-                         source + ": " + gguf_arch_name(c.arch) + ".expert_shared_feed_forward_length");
+  int64_t first_moe = 0;
+  while (!c.layers[first_moe].ffn.is_moe()) ++first_moe;
+  const bool mla = c.layers[first_moe].attention.kind == AttentionKind::kMla;
+  check_no_shared_expert(
+      c, tensors, gguf_layer(first_moe) + "ffn_gate_shexp.weight",
+      source + ": " + gguf_arch_name(c.arch) + (mla ? ".expert_shared_count" : ".expert_shared_feed_forward_length"));
   for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
     const FfnSpec& f = c.layers[layer].ffn;
     if (!f.is_moe()) continue;

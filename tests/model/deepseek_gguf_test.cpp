@@ -113,6 +113,15 @@ TEST(DeepseekGguf, BothTensorLayoutsGiveTheSameLogits) {
       loaded.weights = weights_from_gguf(loaded.config, tensors, "test.gguf");
       EXPECT_EQ(testing::prompt_logits(loaded), want) << preset << (split ? " (split)" : "");
     }
+    // Shared experts in the file but expert_shared_count 0: refused naming the key.
+    ModelConfig no_shared = model.config;
+    for (LayerSpec& layer : no_shared.layers) layer.ffn.shared_expert_ffn = 0;
+    try {
+      weights_from_gguf(no_shared, tensors, "test.gguf");
+      ADD_FAILURE() << preset << ": no error";
+    } catch (const ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find("deepseek2.expert_shared_count"), std::string::npos) << error.what();
+    }
     // A quantized attn_k_b cannot be transposed back: refused naming the tensor.
     tensors["blk.1.attn_k_b.weight"] =
         Tensor::from_bytes(DType::kQ8_0, tensors["blk.1.attn_k_b.weight"].shape(), std::vector<std::byte>(8 * 64 * 34));
