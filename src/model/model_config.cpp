@@ -243,6 +243,9 @@ ModelConfig config_from_gguf(const io::GgufMetadata& meta, const std::string& so
   if (const auto norm = keys.get_bool("expert_weights_norm")) layer.ffn.router.renormalize = *norm;
   config.layers =
       uniform_layers(layer_count(keys.require_int("block_count"), keys.prefix() + "block_count", source), layer);
+  // read_gguf may have chosen another table of the same GGUF architecture (deepseek2: V2 or V3).
+  const ArchTable& chosen = arch_table(config.arch);
+  if (chosen.read_gguf_layers != nullptr) chosen.read_gguf_layers(keys, config);
   const auto tokens = meta.get_string_array("tokenizer.ggml.tokens");
   config.vocab_size = keys.get_int("vocab_size").value_or(tokens ? static_cast<int64_t>(tokens->size()) : 0);
   validate_with_source(config, source);
@@ -274,6 +277,7 @@ void config_to_gguf(const ModelConfig& config, io::GgufMetadata& meta) {
   meta.set_int(prefix + "expert_feed_forward_length", moe.expert_ffn);
   if (moe.shared_expert_ffn > 0) meta.set_int(prefix + "expert_shared_feed_forward_length", moe.shared_expert_ffn);
   if (attention.clip_qkv) meta.set_float(prefix + "attention.clamp_kqv", *attention.clip_qkv);
+  if (arch_table(config.arch).write_gguf != nullptr) arch_table(config.arch).write_gguf(config, meta);
 }
 
 }  // namespace moe::model

@@ -165,6 +165,37 @@ void check_no_shared_expert(const ModelConfig& c, const std::map<std::string, Te
             " is 0 but the checkpoint has a shared expert (tensor '", name, "')");
 }
 
+// llama.cpp's split MLA layout joined back into attn_kv_b. Per head h, attn_k_b holds W_UK
+// transposed ({H, kv_lora, nope}) and attn_v_b W_UV ({H, v, kv_lora}); attn_kv_b's rows are, per
+// head, nope rows of k then v rows of v, each kv_lora wide (convert_hf_to_gguf's split, undone).
+std::map<std::string, Tensor> join_split_kv_b(const ModelConfig& c, const std::map<std::string, Tensor>& tensors,
+                                              const std::string& source) {
+  std::map<std::string, Tensor> out = tensors;
+  for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
+    const AttentionSpec& a = c.layers[layer].attention;
+    const std::string gg = gguf_layer(layer);
+    if (a.kind != AttentionKind::kMla || tensors.count(gg + "attn_k_b.weight") == 0) continue;
+    const int64_t H = a.n_heads, R = a.kv_lora_rank, nope = a.nope_dim(), v = a.head_dim_v;
+    const Tensor& k_b = find_tensor(tensors, gg + "attn_k_b.weight", {H, R, nope}, source);
+    const Tensor& v_b = find_tensor(tensors, gg + "attn_v_b.weight", {H, v, R}, source);
+    const DTypeInfo& info = dtype_info(k_b.dtype());
+    MOE_CHECK(info.block_elems == 1 && v_b.dtype() == k_b.dtype(), FormatError, source, ": tensors '", gg,
+              "attn_k_b.weight' and 'attn_v_b.weight' must share a float dtype (f32, f16, bf16) to be joined, got ",
+              info.name, " and ", dtype_info(v_b.dtype()).name);
+    const int64_t e = info.block_bytes;
+    std::vector<std::byte> bytes(H * (nope + v) * R * e);
+    for (int64_t h = 0; h < H; ++h) {
+      std::byte* head = bytes.data() + h * (nope + v) * R * e;
+      for (int64_t i = 0; i < nope; ++i)
+        for (int64_t j = 0; j < R; ++j)
+          std::memcpy(head + (i * R + j) * e, k_b.data() + ((h * R + j) * nope + i) * e, e);
+      std::memcpy(head + nope * R * e, v_b.data() + h * v * R * e, v * R * e);
+    }
+    out[gg + "attn_kv_b.weight"] = Tensor::from_bytes(k_b.dtype(), {H * (nope + v), R}, std::move(bytes));
+  }
+  return out;
+}
+
 // Reorders the rows of each head between HF's rotate-half layout and llama.cpp's interleaved one.
 // to_interleaved: row h*d + 2i + p <- row h*d + p*d/2 + i (llama.cpp's convert_hf_to_gguf permute).
 Tensor permute_heads(const Tensor& t, int64_t n_heads, bool to_interleaved) {
@@ -236,8 +267,9 @@ ModelWeights weights_from_hf(const ModelConfig& c, const std::map<std::string, T
   return w;
 }
 
-ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string, Tensor>& tensors,
+ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string, Tensor>& file_tensors,
                                const std::string& source) {
+  const std::map<std::string, Tensor> tensors = join_split_kv_b(c, file_tensors, source);
   ModelWeights w;
   for (Slot& slot : plain_slots(c, w)) {
     const Tensor& found = find_tensor(tensors, slot.gguf_name, slot.shape, source, slot.gguf_1d);
@@ -245,10 +277,15 @@ ModelWeights weights_from_gguf(const ModelConfig& c, const std::map<std::string,
     *slot.tensor = found.shape() == slot.shape ? found : Tensor(found.dtype(), slot.shape, found.data(), found.owner());
   }
   if (c.tie_embeddings) w.output = w.token_embd;
-  check_no_shared_expert(c, tensors, gguf_layer(0) + "ffn_gate_shexp.weight",
-                         source + ": " + gguf_arch_name(c.arch) + ".expert_shared_feed_forward_length");
+  int64_t first_moe = 0;
+  while (!c.layers[first_moe].ffn.is_moe()) ++first_moe;
+  const bool mla = c.layers[first_moe].attention.kind == AttentionKind::kMla;
+  check_no_shared_expert(
+      c, tensors, gguf_layer(first_moe) + "ffn_gate_shexp.weight",
+      source + ": " + gguf_arch_name(c.arch) + (mla ? ".expert_shared_count" : ".expert_shared_feed_forward_length"));
   for (int64_t layer = 0; layer < c.n_layers(); ++layer) {
     const FfnSpec& f = c.layers[layer].ffn;
+    if (!f.is_moe()) continue;
     auto& experts = w.layers[layer].experts;
     experts.resize(f.router.n_experts);
     for (const ExpertRole& role : kExpertRoles) {
@@ -283,8 +320,9 @@ NamedTensors weights_to_gguf(const ModelConfig& c, const ModelWeights& weights) 
   }
   for (int64_t layer = 0; layer < c.n_layers(); ++layer)
     for (const ExpertRole& role : kExpertRoles)
-      out.emplace_back(gguf_layer(layer) + role.gguf + ".weight",
-                       merge_experts(copy.layers[layer].experts, role.member));
+      if (c.layers[layer].ffn.is_moe())
+        out.emplace_back(gguf_layer(layer) + role.gguf + ".weight",
+                         merge_experts(copy.layers[layer].experts, role.member));
   return out;
 }
 

@@ -69,7 +69,9 @@ void model_seeds() {
     const std::string json_path = seed_path("hf_config", name + ".json");
     io::write_json_file(json_path, model::config_to_hf(config));
     model::config_from_hf(io::read_json_file(json_path), json_path);
-    if (!model::arch_table(config.arch).gguf_supported) continue;  // DeepSeek: HF only for now
+    // GGUF holds one YaRN mscale: deepseek-v2-tiny (mscale apart from mscale_all_dim) is HF only.
+    const auto& yarn = config.rope_scaling;
+    if (!model::arch_table(config.arch).gguf_supported || (yarn && yarn->mscale != yarn->mscale_all_dim)) continue;
 
     io::GgufWriter writer;
     model::config_to_gguf(config, writer.metadata());

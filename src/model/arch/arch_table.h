@@ -46,6 +46,10 @@ struct ArchTable {
   void (*read_hf_layers)(const HfKeys& keys, ModelConfig& config) = nullptr;
   // GGUF reading and writing (llama.cpp's tensor names for this architecture) is implemented.
   bool gguf_supported = true;
+  // GGUF: the per-layer pattern after the layers are made (may be null), and the architecture's own
+  // keys written after the common ones (may be null).
+  void (*read_gguf_layers)(const GgufKeys& keys, ModelConfig& config) = nullptr;
+  void (*write_gguf)(const ModelConfig& config, io::GgufMetadata& meta) = nullptr;
 };
 
 std::span<const ArchTable* const> arch_tables();

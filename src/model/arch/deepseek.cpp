@@ -6,6 +6,8 @@
 // (noaux_tc), weights normalised (norm_topk_prob) and always times routed_scaling_factor; V2 by
 // softmax, greedy or group_limited_greedy (group score: max), routed_scaling_factor only when not
 // normalised. The MTP layers (num_nextn_predict_layers) are not read.
+// GGUF: llama.cpp's deepseek2 keys and tensors, both kv_b layouts read (weights.cpp joins the
+// split attn_k_b / attn_v_b), the attn_kv_b one written.
 #include "model/arch/arch_table.h"
 #include "model/arch/preset_chat_templates.h"
 #include "model/mla.h"
@@ -208,6 +210,133 @@ void write_hf_v2(const ModelConfig& config, nlohmann::json& json) {
   json["routed_scaling_factor"] = r.routed_scaling_factor;
 }
 
+// llama.cpp's deepseek2 GGUF keys (its src/models/deepseek2.cpp and convert_hf_to_gguf.py's
+// DeepseekV2Model). The converter writes no rope permutation: q_pe / k_pe rows stay as in HF.
+// expert_gating_func 2 (sigmoid) is V3 (noaux_tc, exp_probs_b), 1 or absent (softmax) V2. Groups
+// score as HF does (V3: top-2 sum, V2: max), where llama.cpp always sums the top 2.
+constexpr int64_t kGatingSoftmax = 1, kGatingSigmoid = 2;
+constexpr double kYarnLogMulScale = 0.1;  // the converter writes 0.1 * mscale_all_dim
+
+void read_gguf(const GgufKeys& keys, ModelConfig& config, LayerSpec& layer) {
+  const std::string& source = keys.source();
+  const std::string& p = keys.prefix();
+  AttentionSpec& a = layer.attention;
+  a.n_kv_heads = a.n_heads;
+  a.q_lora_rank = keys.get_int("attention.q_lora_rank").value_or(0);
+  MOE_CHECK(a.q_lora_rank >= 0, FormatError, source, ": ", p, "attention.q_lora_rank must be >= 0");
+  a.kv_lora_rank = keys.require_int("attention.kv_lora_rank");
+  MOE_CHECK(a.kv_lora_rank >= 1, FormatError, source, ": ", p, "attention.kv_lora_rank must be >= 1");
+  a.rope_dim = keys.require_int("rope.dimension_count");
+  // The split layout (attn_k_b / attn_v_b, head_count_kv 1) gives the per-head sizes in the _mla
+  // keys (key_length and value_length are then the latent's); the attn_kv_b layout in the plain ones.
+  if (const auto k_mla = keys.get_int("attention.key_length_mla")) {
+    a.head_dim = *k_mla;
+    a.head_dim_v = keys.require_int("attention.value_length_mla");
+  }
+  MOE_CHECK(a.rope_dim >= 2 && a.rope_dim % 2 == 0 && a.rope_dim < a.head_dim, FormatError, source, ": ", p,
+            "rope.dimension_count must be even and in [2, key_length), got ", a.rope_dim, " (key length ", a.head_dim,
+            ")");
+  if (keys.meta().has(p + "rope.scaling.type")) {
+    const auto type = keys.meta().get_string(p + "rope.scaling.type");
+    MOE_CHECK(type == "yarn" || type == "none", FormatError, source, ": ", p, "rope.scaling.type '", *type,
+              "' is not supported (yarn only)");
+    if (type == "yarn") {
+      YarnScaling yarn;
+      yarn.factor = keys.get_float("rope.scaling.factor").value_or(1.0);
+      MOE_CHECK(yarn.factor >= 1, FormatError, source, ": ", p, "rope.scaling.factor must be >= 1, got ", yarn.factor);
+      yarn.original_max_positions = keys.get_int("rope.scaling.original_context_length").value_or(4096);
+      MOE_CHECK(yarn.original_max_positions >= 1, FormatError, source, ": ", p,
+                "rope.scaling.original_context_length must be >= 1");
+      yarn.beta_fast = keys.get_float("rope.scaling.yarn_beta_fast").value_or(32.0);
+      yarn.beta_slow = keys.get_float("rope.scaling.yarn_beta_slow").value_or(1.0);
+      MOE_CHECK(yarn.beta_fast > 0 && yarn.beta_slow > 0, FormatError, source, ": ", p,
+                "rope.scaling.yarn_beta_fast and yarn_beta_slow must be > 0");
+      // GGUF holds one mscale (llama.cpp scales cos/sin by none): HF's mscale = mscale_all_dim,
+      // as every published DeepSeek config has it.
+      // Divided in float as llama.cpp does: 0.1f / 0.1f is 1 exactly.
+      yarn.mscale_all_dim = static_cast<float>(keys.get_float("rope.scaling.yarn_log_multiplier").value_or(0.0)) /
+                            static_cast<float>(kYarnLogMulScale);
+      yarn.mscale = yarn.mscale_all_dim;
+      config.rope_scaling = yarn;
+    }
+  }
+  a.scale = mla_softmax_scale(a.head_dim, config.rope_scaling);
+
+  FfnSpec& f = layer.ffn;
+  const int64_t n_shared = keys.get_int("expert_shared_count").value_or(0);
+  MOE_CHECK(n_shared >= 0 && n_shared <= 1024, FormatError, source, ": ", p,
+            "expert_shared_count must be in [0, 1024], got ", n_shared);
+  f.shared_expert_ffn = n_shared * f.expert_ffn;
+  const int64_t gating = keys.get_int("expert_gating_func").value_or(kGatingSoftmax);
+  MOE_CHECK(gating == kGatingSoftmax || gating == kGatingSigmoid, FormatError, source, ": ", p, "expert_gating_func ",
+            gating, " is not supported (1 softmax, 2 sigmoid)");
+  RouterConfig& r = f.router;
+  const bool sigmoid = gating == kGatingSigmoid;
+  config.arch = sigmoid ? Arch::kDeepseekV3 : Arch::kDeepseekV2;
+  r.score_function = sigmoid ? ScoreFunction::kSigmoid : ScoreFunction::kSoftmax;
+  f.router_bias_tensor = sigmoid;  // exp_probs_b.bias
+  r.n_groups = keys.get_int("expert_group_count").value_or(1);
+  r.topk_groups = keys.get_int("expert_group_used_count").value_or(r.n_groups);
+  if (r.n_groups <= 1) r.n_groups = r.topk_groups = 1;
+  // llama.cpp multiplies by expert_weights_scale whether or not it normalises.
+  r.routed_scaling_factor = static_cast<float>(keys.get_float("expert_weights_scale").value_or(1.0));
+  MOE_CHECK(r.routed_scaling_factor > 0, FormatError, source, ": ", p, "expert_weights_scale must be > 0, got ",
+            r.routed_scaling_factor);
+}
+
+// leading_dense_block_count dense layers of feed_forward_length first.
+void read_gguf_layers(const GgufKeys& keys, ModelConfig& config) {
+  const int64_t first_dense = keys.get_int("leading_dense_block_count").value_or(0);
+  MOE_CHECK(first_dense >= 0 && first_dense < config.n_layers(), FormatError, keys.source(), ": ", keys.prefix(),
+            "leading_dense_block_count must be in [0, block_count), got ", first_dense);
+  if (first_dense == 0) return;
+  const int64_t dense_ffn = keys.require_int("feed_forward_length");
+  for (int64_t i = 0; i < first_dense; ++i) {
+    config.layers[i].ffn = FfnSpec();
+    config.layers[i].ffn.kind = FfnKind::kDense;
+    config.layers[i].ffn.dense_ffn = dense_ffn;
+  }
+}
+
+// The attn_kv_b layout (head_count_kv = head_count, key_length = qk_nope + qk_rope, no _mla keys),
+// which llama.cpp still loads; the split attn_k_b / attn_v_b one is read but not written.
+void write_gguf(const ModelConfig& config, io::GgufMetadata& meta) {
+  check_writable(config);
+  const std::string p = std::string(gguf_arch_name(config.arch)) + ".";
+  const AttentionSpec& a = config.attention();
+  const FfnSpec& moe = config.moe();
+  const RouterConfig& r = moe.router;
+  int64_t first_dense = 0;
+  while (!config.layers[first_dense].ffn.is_moe()) ++first_dense;
+  meta.set_int(p + "leading_dense_block_count", first_dense);
+  if (first_dense > 0) meta.set_int(p + "feed_forward_length", config.layers[0].ffn.dense_ffn);
+  if (a.q_lora_rank > 0) meta.set_int(p + "attention.q_lora_rank", a.q_lora_rank);
+  meta.set_int(p + "attention.kv_lora_rank", a.kv_lora_rank);
+  meta.set_int(p + "rope.dimension_count", a.rope_dim);
+  meta.set_int(p + "expert_shared_count", moe.shared_expert_ffn / moe.expert_ffn);
+  meta.set_float(p + "expert_weights_scale", r.routed_scaling_factor);
+  meta.set_bool(p + "expert_weights_norm", r.renormalize);
+  const bool sigmoid = r.score_function == ScoreFunction::kSigmoid;
+  MOE_CHECK(sigmoid || r.score_function == ScoreFunction::kSoftmax, ConfigError,
+            "GGUF deepseek2: the router's score function must be softmax or sigmoid");
+  meta.set_int(p + "expert_gating_func", sigmoid ? kGatingSigmoid : kGatingSoftmax);
+  if (r.n_groups > 1) {
+    meta.set_int(p + "expert_group_count", r.n_groups);
+    meta.set_int(p + "expert_group_used_count", r.topk_groups);
+  }
+  if (config.rope_scaling) {
+    const YarnScaling& y = *config.rope_scaling;
+    MOE_CHECK(y.mscale == y.mscale_all_dim, ConfigError, "GGUF deepseek2 holds one YaRN mscale; mscale ", y.mscale,
+              " and mscale_all_dim ", y.mscale_all_dim, " differ");
+    meta.set_string(p + "rope.scaling.type", "yarn");
+    meta.set_float(p + "rope.scaling.factor", y.factor);
+    meta.set_int(p + "rope.scaling.original_context_length", y.original_max_positions);
+    meta.set_float(p + "rope.scaling.yarn_beta_fast", y.beta_fast);
+    meta.set_float(p + "rope.scaling.yarn_beta_slow", y.beta_slow);
+    meta.set_float(p + "rope.scaling.yarn_log_multiplier", kYarnLogMulScale * y.mscale_all_dim);
+  }
+}
+
 }  // namespace
 
 extern const ArchTable kDeepseekV2Arch = {.arch = Arch::kDeepseekV2,
@@ -224,12 +353,13 @@ extern const ArchTable kDeepseekV2Arch = {.arch = Arch::kDeepseekV2,
                                           .traits = traits,
                                           .read_hf = read_hf_v2,
                                           .write_hf = write_hf_v2,
-                                          .read_gguf = nullptr,
+                                          .read_gguf = read_gguf,
                                           .preset_rope_theta = 1e4,
                                           .hf_shared_block = "mlp.shared_experts.",
                                           .hf_rope_scaling = true,
                                           .read_hf_layers = read_layers,
-                                          .gguf_supported = false};
+                                          .read_gguf_layers = read_gguf_layers,
+                                          .write_gguf = write_gguf};
 
 extern const ArchTable kDeepseekV3Arch = {.arch = Arch::kDeepseekV3,
                                           .name = "deepseek3",
@@ -245,11 +375,12 @@ extern const ArchTable kDeepseekV3Arch = {.arch = Arch::kDeepseekV3,
                                           .traits = traits,
                                           .read_hf = read_hf_v3,
                                           .write_hf = write_hf_v3,
-                                          .read_gguf = nullptr,
+                                          .read_gguf = read_gguf,
                                           .preset_rope_theta = 1e4,
                                           .hf_shared_block = "mlp.shared_experts.",
                                           .hf_rope_scaling = true,
                                           .read_hf_layers = read_layers,
-                                          .gguf_supported = false};
+                                          .read_gguf_layers = read_gguf_layers,
+                                          .write_gguf = write_gguf};
 
 }  // namespace moe::model
