@@ -37,11 +37,11 @@ const std::map<std::string, std::string> kKeyHelp = {
     {"moe_token_drop_policy", "Over capacity keep the highest probs or the earliest position"},
     {"moe_pad_expert_input_to_capacity", "Pad every expert to the capacity (dispatcher rows)"},
     {"moe_router_pre_softmax", "Softmax over all experts before the top-k"},
-    {"moe_router_score_function", "softmax or sigmoid"},
+    {"moe_router_score_function", "softmax, sigmoid or sqrtsoftplus"},
     {"moe_router_num_groups", "Expert groups for group-limited top-k"},
     {"moe_router_group_topk", "Groups each token may use"},
     {"moe_router_topk_scaling_factor", "Multiplies the combine weights"},
-    {"moe_router_enable_expert_bias", "Add --expert-bias to the scores for selection (sigmoid)"},
+    {"moe_router_enable_expert_bias", "Add --expert-bias to the scores for selection (sigmoid, sqrtsoftplus)"},
     {"moe_router_bias_update_rate", "Expert-bias update rate (training; not used here)"},
 };
 
@@ -107,7 +107,7 @@ std::vector<float> read_bias(const std::string& path) {
 void print_table(const train::RouterTrainConfig& config, const train::RouterTrainOutput& out, int64_t n_tokens) {
   const int64_t k = config.topk;
   std::printf("%lld tokens, %s top-%lld of %lld experts, %s", static_cast<long long>(n_tokens),
-              config.score_function == ScoreFunction::kSoftmax ? "softmax" : "sigmoid", static_cast<long long>(k),
+              score_function_name(config.score_function), static_cast<long long>(k),
               static_cast<long long>(config.num_experts), train::load_balancing_name(config.load_balancing).c_str());
   if (config.load_balancing == train::LoadBalancing::kAuxLoss ||
       config.load_balancing == train::LoadBalancing::kSeqAuxLoss)

@@ -29,7 +29,7 @@ void RouterConfig::validate() const {
 
 std::string RouterConfig::describe() const {
   std::ostringstream out;
-  out << (score_function == ScoreFunction::kSoftmax ? "softmax" : "sigmoid") << ", top-" << top_k << " of " << n_experts
+  out << score_function_name(score_function) << ", top-" << top_k << " of " << n_experts
       << (renormalize ? ", renormalised" : ", not renormalised");
   if (n_groups > 1) out << ", " << topk_groups << " of " << n_groups << " groups";
   if (!expert_bias.empty()) out << ", expert bias";
@@ -37,18 +37,57 @@ std::string RouterConfig::describe() const {
   return out.str();
 }
 
+const char* score_function_name(ScoreFunction f) {
+  switch (f) {
+    case ScoreFunction::kSoftmax:
+      return "softmax";
+    case ScoreFunction::kSigmoid:
+      return "sigmoid";
+    case ScoreFunction::kSqrtSoftplus:
+      return "sqrtsoftplus";
+  }
+  return "?";
+}
+
+std::optional<ScoreFunction> score_function_from_name(const std::string& name) {
+  for (ScoreFunction f : {ScoreFunction::kSoftmax, ScoreFunction::kSigmoid, ScoreFunction::kSqrtSoftplus})
+    if (name == score_function_name(f)) return f;
+  return std::nullopt;
+}
+
 namespace {
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double softplus(double x) { return x > 20.0 ? x : std::log1p(std::exp(x)); }
 
-// Megatron adds this to the sigmoid sums it divides by.
+}  // namespace
+
+double elementwise_score(ScoreFunction f, double logit) {
+  MOE_ASSERT(f != ScoreFunction::kSoftmax);
+  return f == ScoreFunction::kSigmoid ? sigmoid(logit) : std::sqrt(softplus(logit));
+}
+
+double elementwise_score_derivative(ScoreFunction f, double logit) {
+  MOE_ASSERT(f != ScoreFunction::kSoftmax);
+  if (f == ScoreFunction::kSigmoid) {
+    const double s = sigmoid(logit);
+    return s * (1.0 - s);
+  }
+  // d sqrt(softplus(x)) = softplus'(x) / (2 sqrt(softplus(x))); 0 where softplus underflows to 0.
+  const double root = std::sqrt(softplus(logit));
+  return root > 0 ? (logit > 20.0 ? 1.0 : sigmoid(logit)) / (2.0 * root) : 0.0;
+}
+
+namespace {
+
+// Megatron adds this to the sums of elementwise scores it divides by.
 constexpr double kSigmoidNormEps = 1e-20;
 
 // Masks (to -inf) the values outside the best topk_groups groups.
 void limit_to_groups(std::vector<double>& values, const RouterConfig& config, std::vector<int32_t>& order) {
   const int64_t group_size = config.n_experts / config.n_groups;
   const int64_t per_group =
-      std::min(group_size, config.group_score_top.value_or(config.score_function == ScoreFunction::kSigmoid ? 2 : 1));
+      std::min(group_size, config.group_score_top.value_or(config.score_function == ScoreFunction::kSoftmax ? 1 : 2));
   std::vector<double> group_scores(config.n_groups, 0.0);
   for (int64_t g = 0; g < config.n_groups; ++g) {
     top_k_indices(values.data() + g * group_size, group_size, per_group, order);
@@ -90,8 +129,8 @@ void route_token(const float* logits, const RouterConfig& config, std::span<cons
   // Softmax renormalised over the k selects on the logits (the same order as the probabilities,
   // and Megatron's group scores), then weighs by a softmax over the k chosen logits.
   const bool softmax_of_chosen = config.score_function == ScoreFunction::kSoftmax && config.renormalize;
-  if (config.score_function == ScoreFunction::kSigmoid)
-    for (int64_t e = 0; e < n; ++e) work.scores[e] = sigmoid(logits[e]);
+  if (config.score_function != ScoreFunction::kSoftmax)
+    for (int64_t e = 0; e < n; ++e) work.scores[e] = elementwise_score(config.score_function, logits[e]);
   else if (!softmax_of_chosen)
     softmax(logits, n, work.scores.data());
   for (int64_t e = 0; e < n; ++e)

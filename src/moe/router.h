@@ -14,7 +14,17 @@
 
 namespace moe {
 
-enum class ScoreFunction { kSoftmax, kSigmoid };
+// Megatron-Core's moe_router_score_function: softmax over the experts, or an elementwise score
+// per expert (sigmoid, DeepSeek-V3; sqrtsoftplus = sqrt(softplus(x)), DeepSeek-V4).
+enum class ScoreFunction { kSoftmax, kSigmoid, kSqrtSoftplus };
+
+const char* score_function_name(ScoreFunction f);  // "softmax", "sigmoid", "sqrtsoftplus"
+// The value by its name; nullopt for another name.
+std::optional<ScoreFunction> score_function_from_name(const std::string& name);
+// Elementwise score functions (not softmax) and their derivatives d score / d logit, in double.
+// softplus is PyTorch's (beta 1, threshold 20: x itself above 20).
+double elementwise_score(ScoreFunction f, double logit);
+double elementwise_score_derivative(ScoreFunction f, double logit);
 
 struct RouterConfig {
   int64_t n_experts = 0;
@@ -24,7 +34,8 @@ struct RouterConfig {
   bool renormalize = false;
   // Group-limited top-k: experts split into n_groups equal groups, only the topk_groups best groups
   // are eligible. A group scores the sum of its group_score_top best selection scores; unset: 1
-  // (the max) with softmax, 2 with sigmoid (DeepSeek-V3); Megatron uses top_k / topk_groups.
+  // (the max) with softmax, 2 with the elementwise scores (DeepSeek-V3); Megatron uses top_k /
+  // topk_groups.
   int64_t n_groups = 1;
   int64_t topk_groups = 1;
   std::optional<int64_t> group_score_top;

@@ -21,8 +21,9 @@ constexpr double kSigmoidNormEps = 1e-20;
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-// The aux losses' probabilities of one token: softmax over all E, or sigmoid normalised over all E
-// (compute_routing_scores_for_aux_loss). For sigmoid, `sigmoids` receives the unnormalised scores.
+// The aux losses' probabilities of one token: softmax over all E, or the elementwise scores
+// normalised over all E (compute_routing_scores_for_aux_loss), which `sigmoids` then receives
+// unnormalised.
 void aux_scores(const float* logits, const RouterTrainConfig& config, double* probs, double* sigmoids) {
   const int64_t n = config.num_experts;
   if (config.score_function == ScoreFunction::kSoftmax) {
@@ -30,7 +31,7 @@ void aux_scores(const float* logits, const RouterTrainConfig& config, double* pr
     return;
   }
   double sum = 0;
-  for (int64_t e = 0; e < n; ++e) sum += sigmoids[e] = sigmoid(logits[e]);
+  for (int64_t e = 0; e < n; ++e) sum += sigmoids[e] = elementwise_score(config.score_function, logits[e]);
   for (int64_t e = 0; e < n; ++e) probs[e] = sigmoids[e] / (sum + kSigmoidNormEps);
 }
 
@@ -213,15 +214,15 @@ void route_backward(const RouterSaved& saved, const RouterTrainConfig& config, s
     for (int64_t j = 0; j < k; ++j)
       picked_g[j] = saved.experts[t * k + j] >= 0 ? d_weights[t * k + j] * (sinkhorn ? 1.0 : scale) : 0.0;
 
-    if (config.score_function == ScoreFunction::kSigmoid) {  // never sinkhorn (validate)
+    if (config.score_function != ScoreFunction::kSoftmax) {  // never sinkhorn (validate)
       double sum = 0;
-      for (int64_t j = 0; j < k; ++j) sum += picked_p[j] = sigmoid(row[ids[j]]);
+      for (int64_t j = 0; j < k; ++j) sum += picked_p[j] = elementwise_score(config.score_function, row[ids[j]]);
       double dot = 0;  // sum_m g_m s_m / (S + eps)^2: the normaliser's share
       const double norm = sum + kSigmoidNormEps;
       for (int64_t j = 0; j < k; ++j) dot += picked_g[j] * picked_p[j];
       for (int64_t j = 0; j < k; ++j) {
         const double d_score = k > 1 ? picked_g[j] / norm - dot / (norm * norm) : picked_g[j];
-        d_row[ids[j]] += d_score * picked_p[j] * (1.0 - picked_p[j]);
+        d_row[ids[j]] += d_score * elementwise_score_derivative(config.score_function, row[ids[j]]);
       }
     } else if (sinkhorn && k == 1) {
       const double s = sigmoid(row[ids[0]]);
@@ -251,7 +252,7 @@ void route_backward(const RouterSaved& saved, const RouterTrainConfig& config, s
         const double norm = sum + kSigmoidNormEps;
         for (int64_t e = 0; e < n; ++e) dot += g[e] * sigmoids[e];
         for (int64_t e = 0; e < n; ++e)
-          d_row[e] += (g[e] / norm - dot / (norm * norm)) * sigmoids[e] * (1.0 - sigmoids[e]);
+          d_row[e] += (g[e] / norm - dot / (norm * norm)) * elementwise_score_derivative(config.score_function, row[e]);
       }
     }
 

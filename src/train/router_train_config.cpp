@@ -38,8 +38,8 @@ void RouterTrainConfig::validate() const {
   const bool sinkhorn = load_balancing == LoadBalancing::kSinkhorn;
   if (sinkhorn) {
     MOE_CHECK(score_function == ScoreFunction::kSoftmax, ConfigError,
-              "moe_router_score_function: sinkhorn load balancing works on softmax scores, not "
-              "sigmoid");
+              "moe_router_score_function: sinkhorn load balancing works on softmax scores, not ",
+              score_function_name(score_function));
     MOE_CHECK(aux_loss_coeff == 0, ConfigError, "moe_aux_loss_coeff: sinkhorn load balancing takes no aux loss, got ",
               aux_loss_coeff);
     MOE_CHECK(!capacity_factor, ConfigError,
@@ -52,8 +52,8 @@ void RouterTrainConfig::validate() const {
   // Softmax over one chosen logit is constant 1: its gradient would be zero.
   MOE_CHECK(sinkhorn || topk > 1 || score_function != ScoreFunction::kSoftmax || pre_softmax, ConfigError,
             "moe_router_pre_softmax: must be true when moe_router_topk is 1 with softmax scores");
-  MOE_CHECK(!enable_expert_bias || score_function == ScoreFunction::kSigmoid, ConfigError,
-            "moe_router_enable_expert_bias: needs moe_router_score_function sigmoid");
+  MOE_CHECK(!enable_expert_bias || score_function != ScoreFunction::kSoftmax, ConfigError,
+            "moe_router_enable_expert_bias: needs moe_router_score_function sigmoid or sqrtsoftplus");
 
   MOE_CHECK(group_topk == 0 || num_groups > 0, ConfigError, "moe_router_group_topk: needs moe_router_num_groups");
   MOE_CHECK(num_groups == 0 || group_topk > 0, ConfigError, "moe_router_num_groups: needs moe_router_group_topk");

@@ -75,14 +75,13 @@ const RouterKey kKeys[] = {
     {"moe_router_pre_softmax", "softmax over all experts before top-k (default: the architecture's)", true,
      [](RouterTrainConfig& c, const std::string& v, const std::string& w) { c.pre_softmax = parse_config_bool(v, w); },
      [](const RouterTrainConfig& c) { return show(c.pre_softmax); }},
-    {"moe_router_score_function", "softmax or sigmoid", false,
+    {"moe_router_score_function", "softmax, sigmoid or sqrtsoftplus", false,
      [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
-       MOE_CHECK(v == "softmax" || v == "sigmoid", ConfigError, w, " must be softmax or sigmoid, got '", v, "'");
-       c.score_function = v == "softmax" ? ScoreFunction::kSoftmax : ScoreFunction::kSigmoid;
+       const std::optional<ScoreFunction> f = score_function_from_name(v);
+       MOE_CHECK(f, ConfigError, w, " must be softmax, sigmoid or sqrtsoftplus, got '", v, "'");
+       c.score_function = *f;
      },
-     [](const RouterTrainConfig& c) {
-       return std::string(c.score_function == ScoreFunction::kSigmoid ? "sigmoid" : "softmax");
-     }},
+     [](const RouterTrainConfig& c) { return std::string(score_function_name(c.score_function)); }},
     {"moe_router_num_groups", "expert groups for group-limited routing (0: off)", false,
      [](RouterTrainConfig& c, const std::string& v, const std::string& w) {
        c.num_groups = is_config_null(v) ? 0 : parse_config_int(v, w);

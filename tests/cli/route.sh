@@ -109,6 +109,16 @@ echo "$table" | grep -q "^tokens per expert: 1 2 1 0$" || fail "table loads: $ta
 echo "$table" | grep -q "^dropped: 0 of 4 (token, expert) pairs$" || fail "table drops: $table"
 echo "$table" | grep -q "^aux_loss: 0$" || fail "table aux_loss: $table"
 
+# sqrtsoftplus (Megatron's third score function): logits {ln 3, 0, 30, -20}, top-2 of
+# sqrt(softplus): sqrt(30) = 5.477226 and sqrt(ln 4) = 1.177410, normalised: 0.8230, 0.1770.
+echo '[[1.0986122886681098, 0, 30, -20]]' >"$WORK/soft.json"
+table=$("$MOE" route --logits "$WORK/soft.json" --moe-router-score-function sqrtsoftplus 2>"$WORK/log") ||
+  fail "sqrtsoftplus: $(cat "$WORK/log")"
+echo "$table" | grep -q "^1 tokens, sqrtsoftplus top-2 of 4 experts" || fail "sqrtsoftplus header: $table"
+echo "$table" | grep -qE "^ +0  2 +0 +0\.8230[0-9]+ 0\.1769[0-9]+$" || fail "sqrtsoftplus row: $table"
+expect_error "unknown score function" "must be softmax, sigmoid or sqrtsoftplus, got 'softplus'" \
+  "$MOE" route --logits "$WORK/soft.json" --moe-router-score-function softplus
+
 # Errors: one line, exit 1.
 H="$WORK/hand.json"
 echo '[[1, 2, 3], [4, 5]]' >"$WORK/ragged.json"

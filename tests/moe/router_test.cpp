@@ -66,6 +66,34 @@ TEST(Router, SigmoidBiasSelectsButDoesNotWeigh) {
   EXPECT_NEAR(r.weights[1], 0.5f, 1e-6);
 }
 
+TEST(Router, SqrtSoftplusScoresAndBias) {
+  // softplus(ln 3) = ln 4, softplus(ln(e - 1)) = 1, softplus(30) = 30 (PyTorch's threshold 20):
+  // scores sqrt(ln 4) = 1.1774, 1, sqrt(30) = 5.4772. The bias lifts expert 1 above expert 0 for
+  // selection; the weights are the unbiased scores normalised over the two chosen.
+  RouterConfig config;
+  config.n_experts = 3;
+  config.top_k = 2;
+  config.score_function = ScoreFunction::kSqrtSoftplus;
+  config.renormalize = true;
+  config.expert_bias = {0.0f, 0.5f, 0.0f};
+  const float logits[] = {std::log(3.0f), std::log(std::exp(1.0f) - 1.0f), 30.0f};
+  const Routing r = route(logits, 1, config);
+  EXPECT_EQ(r.expert_ids, (std::vector<int32_t>{2, 1}));
+  const double s2 = std::sqrt(30.0), s1 = 1.0;
+  EXPECT_NEAR(r.weights[0], s2 / (s1 + s2), 1e-6);
+  EXPECT_NEAR(r.weights[1], s1 / (s1 + s2), 1e-6);
+  EXPECT_EQ(score_function_from_name("sqrtsoftplus"), ScoreFunction::kSqrtSoftplus);
+  EXPECT_FALSE(score_function_from_name("softplus"));
+  // d sqrt(softplus(x)) / dx = sigmoid(x) / (2 sqrt(softplus(x))), against a central difference.
+  for (double x : {-3.0, 0.0, 2.5, 19.0}) {
+    const double h = 1e-6;
+    const double numeric = (elementwise_score(ScoreFunction::kSqrtSoftplus, x + h) -
+                            elementwise_score(ScoreFunction::kSqrtSoftplus, x - h)) /
+                           (2 * h);
+    EXPECT_NEAR(elementwise_score_derivative(ScoreFunction::kSqrtSoftplus, x), numeric, 1e-7) << x;
+  }
+}
+
 TEST(Router, GroupLimitKeepsOnlyTheBestGroups) {
   // 2 groups of 3; group 0 max 5, group 1 max 4: with 1 group kept, expert 3 (score 4) is out
   // although it beats expert 1 (score 3).

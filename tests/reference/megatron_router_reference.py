@@ -93,7 +93,7 @@ def topk_routing_with_score_function(logits, topk, use_pre_softmax, num_groups, 
             scores, top_indices = compute_topk(logits, topk, num_groups, group_topk)
             probs = torch.softmax(scores, dim=-1)
     else:
-        scores = torch.sigmoid(logits)
+        scores = elementwise_scores(logits, score_function)
         if expert_bias is not None:
             scores_for_routing = scores + expert_bias
             _, top_indices = compute_topk(scores_for_routing, topk, num_groups, group_topk)
@@ -112,11 +112,20 @@ def compute_routing_scores_for_aux_loss(logits, topk, score_function):
     if score_function == "softmax":
         scores = torch.softmax(logits, dim=-1)
     else:
-        scores = torch.sigmoid(logits)
+        scores = elementwise_scores(logits, score_function)
         scores = scores / (scores.sum(dim=-1, keepdim=True) + 1e-20)
     _, top_indices = torch.topk(scores, k=topk, dim=1)
     routing_map = torch.zeros_like(logits).int().scatter(1, top_indices, 1).bool()
     return routing_map, scores
+
+
+def elementwise_scores(logits, score_function):
+    # moe_router_score_function sigmoid, or sqrtsoftplus (Megatron-Core's newer score function,
+    # softplus(logits).sqrt(), softplus with PyTorch's default beta 1 and threshold 20).
+    if score_function == "sigmoid":
+        return torch.sigmoid(logits)
+    assert score_function == "sqrtsoftplus", score_function
+    return torch.nn.functional.softplus(logits).sqrt()
 
 
 def get_capacity(num_tokens, num_experts, capacity_factor):
@@ -269,6 +278,20 @@ CASES = [
                                            "moe_router_topk_scaling_factor": 2.0,
                                            "moe_expert_capacity_factor": 0.8,
                                            "moe_aux_loss_coeff": 0.01}, None, 1.5),
+    # Appended last: the cases above keep their random draws.
+    ("sqrtsoftplus_bias_groups_k4", 12, 16, {"moe_router_topk": 4,
+                                             "moe_router_score_function": "sqrtsoftplus",
+                                             "moe_router_num_groups": 4, "moe_router_group_topk": 2,
+                                             "moe_router_topk_scaling_factor": 1.5,
+                                             "moe_router_enable_expert_bias": True,
+                                             "moe_router_bias_update_rate": 0.001,
+                                             "moe_aux_loss_coeff": 0.01, "moe_z_loss_coeff": 0.001}),
+    ("sqrtsoftplus_k1_aux", 10, 8, {"moe_router_topk": 1, "moe_router_score_function": "sqrtsoftplus",
+                                    "moe_aux_loss_coeff": 0.03}),
+    ("seq_aux_sqrtsoftplus_k3", 15, 8, {"moe_router_topk": 3,
+                                        "moe_router_score_function": "sqrtsoftplus",
+                                        "moe_router_load_balancing_type": "seq_aux_loss",
+                                        "moe_aux_loss_coeff": 0.04}, 5),
 ]
 
 
