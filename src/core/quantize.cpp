@@ -194,8 +194,6 @@ void dequantize_q6_k(const BlockQ6_K& block, float* dst) {
   }
 }
 
-// The sub-block fits of q4_K and q5_K (q in 0..nmax, ggml's rmin and step count per format):
-// writes the packed 6-bit scales and mins, d, dmin, and each weight's q in q[256].
 void dequantize_q5_k(const BlockQ5_K& block, float* dst) {
   const float d = f16_to_f32(block.d);
   const float dmin = f16_to_f32(block.dmin);
@@ -244,6 +242,8 @@ void dequantize_q2_k(const BlockQ2_K& block, float* dst) {
   }
 }
 
+// The sub-block fits of q4_K and q5_K (q in 0..nmax, ggml's rmin and step count per format):
+// writes the packed 6-bit scales and mins, d, dmin, and each weight's q in q[256].
 void quantize_scale_min_block(const float* x, int nmax, float rmin, int nstep, uint8_t* packed, uint16_t& d_out,
                               uint16_t& dmin_out, uint8_t* q) {
   uint8_t q_try[32];
