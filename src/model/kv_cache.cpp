@@ -65,6 +65,18 @@ KvCache::KvCache(std::unique_ptr<KvPool> own, int64_t capacity)
   for (int64_t block = 0; block < own_->n_blocks(); ++block) blocks_.push_back(static_cast<int32_t>(block));
 }
 
+kernels::AttentionArgs KvCache::attention_args(int64_t layer) const {
+  kernels::AttentionArgs args{};
+  args.k_cache = keys(layer);
+  args.v_cache = values(layer);
+  args.kv_dtype = dtype();
+  args.first_position = length_;
+  args.block_table = blocks_.data();
+  args.block_positions = kKvBlockPositions;
+  args.values_are_keys = pool_->values_are_keys();
+  return args;
+}
+
 void KvCache::check_room(int64_t n) const {
   MOE_CHECK(length_ + n <= capacity(), UsageError, "--ctx: the sequence needs ", length_ + n,
             " positions but the context holds ", capacity());

@@ -37,6 +37,7 @@ class KvPool {
 
   int64_t n_blocks() const { return n_blocks_; }
   kernels::KvDtype dtype() const { return dtype_; }
+  bool values_are_keys() const { return values_are_keys_; }
   int64_t bytes() const {
     return n_blocks_ * block_bytes(n_layers(), n_kv_heads_, head_dim_, dtype_, values_are_keys_);
   }
@@ -91,6 +92,9 @@ class KvCache {
   void store(int64_t layer, int64_t first, int64_t n, const float* k, const float* v) {
     pool_->store(layer, blocks_, first, n, k, v);
   }
+  // Attention over this sequence at `layer`: the cache's blocks, dtype and layout, queries from
+  // position length() on; the caller sets the queries, the output and the head geometry.
+  kernels::AttentionArgs attention_args(int64_t layer) const;
   // Called once all layers have stored n new positions.
   void advance(int64_t n) { length_ += n; }
   // Throws UsageError when n more tokens would not fit.

@@ -167,6 +167,19 @@ Transformer::Transformer(const Model& model, ThreadPool& pool, const Shard& shar
 
 Transformer::~Transformer() = default;
 
+kernels::AttentionArgs Transformer::attention_call(const KvCache& cache, int64_t layer, const float* q, float* out,
+                                                   int64_t n_tokens, int64_t n_kv_heads, int64_t head_dim) const {
+  kernels::AttentionArgs args = cache.attention_args(layer);
+  args.q = q;
+  args.out = out;
+  args.n_tokens = n_tokens;
+  args.n_heads = shard_.heads.size();
+  args.n_kv_heads = n_kv_heads;
+  args.head_dim = head_dim;
+  args.scale = config_.layers[layer].attention.scale;
+  return args;
+}
+
 void Transformer::all_reduce(parallel::Communicator* group, float* data, int64_t n) {
   if (group->size() == 1) return;
   ScopedPhase timer(times_, Phase::kComm);
@@ -287,20 +300,7 @@ void Transformer::attention_block(int64_t layer, std::span<const Piece> pieces, 
         }
       });
     cache.store(layer, first, n, k, v_.data() + row * kv_dim);
-    kernels::AttentionArgs args{q,
-                                cache.keys(layer),
-                                cache.values(layer),
-                                cache.dtype(),
-                                attn_.data() + row * q_dim,
-                                n,
-                                first,
-                                n_heads,
-                                n_kv_heads,
-                                head_dim,
-                                spec.scale};
-    args.block_table = cache.blocks().data();
-    args.block_positions = kKvBlockPositions;
-    attention_calls_.push_back(args);
+    attention_calls_.push_back(attention_call(cache, layer, q, attn_.data() + row * q_dim, n, n_kv_heads, head_dim));
     row += n;
   }
   kernels::attention(attention_calls_, &pool_);

@@ -110,6 +110,10 @@ class Transformer {
   void run_micro_batch(std::span<const Piece> pieces, float* logits);
   void all_reduce(parallel::Communicator* group, float* data, int64_t n);
   void attention_block(int64_t layer, std::span<const Piece> pieces, int64_t n_tokens);
+  // One sequence's attention at `layer` (the layer's heads on this rank and scale), for the step's
+  // single attention dispatch.
+  kernels::AttentionArgs attention_call(const KvCache& cache, int64_t layer, const float* q, float* out,
+                                        int64_t n_tokens, int64_t n_kv_heads, int64_t head_dim) const;
   void mla_attention_block(int64_t layer, std::span<const Piece> pieces, int64_t n_tokens);  // transformer_mla.cpp
   void moe_block(int64_t layer, int64_t n_tokens);
   void dense_block(int64_t layer, int64_t n_tokens);

@@ -40,6 +40,7 @@ void Transformer::mla_attention_block(int64_t layer, std::span<const Piece> piec
   if (!latent_mode) kernels::matmul(l.wkv_b, {kv_a_.data(), latent, kv_.data(), n_heads * per_head, n_tokens}, &pool_);
 
   int64_t row = 0;
+  attention_calls_.clear();
   for (const Piece& piece : pieces) {
     KvCache& cache = *piece.cache;
     const int64_t first = cache.length(), n = static_cast<int64_t>(piece.tokens.size());
@@ -49,7 +50,6 @@ void Transformer::mla_attention_block(int64_t layer, std::span<const Piece> piec
       mla_rope_apply(mla_rope_, q + t * q_dim, n_heads, hd, nope, first + t);
       mla_rope_apply(mla_rope_, kv_a + t * latent, 1, latent, r, first + t);
     }
-    kernels::AttentionArgs args{};
     if (latent_mode) {
       // q_latent per head: [q_nope . W_UK (r) | q_pe (rope)].
       float* q_latent = q_latent_.data() + row * n_heads * latent;
@@ -60,18 +60,9 @@ void Transformer::mla_attention_block(int64_t layer, std::span<const Piece> piec
           std::memcpy(q_latent + t * n_heads * latent + h * latent + r, q + t * q_dim + h * hd + nope,
                       rope * sizeof(float));
       }
-      cache.store(layer, first, n, kv_a, kv_a);
-      args = {q_latent,
-              cache.keys(layer),
-              cache.values(layer),
-              cache.dtype(),
-              attn_.data() + row * n_heads * latent,
-              n,
-              first,
-              n_heads,
-              1,
-              latent,
-              a.scale};
+      cache.store(layer, first, n, kv_a, kv_a);  // the latent, stored once, read as keys and values
+      attention_calls_.push_back(
+          attention_call(cache, layer, q_latent, attn_.data() + row * n_heads * latent, n, 1, latent));
     } else {
       // Per head: k = [k_nope | k_pe], v = [v | 0] padded to the k width.
       float* k = k_.data() + row * q_dim;
@@ -88,24 +79,11 @@ void Transformer::mla_attention_block(int64_t layer, std::span<const Piece> piec
           std::memset(v_head + dv, 0, (hd - dv) * sizeof(float));
         }
       cache.store(layer, first, n, k, v);
-      args = {q,
-              cache.keys(layer),
-              cache.values(layer),
-              cache.dtype(),
-              attn_.data() + row * q_dim,
-              n,
-              first,
-              n_heads,
-              n_heads,
-              hd,
-              a.scale};
+      attention_calls_.push_back(attention_call(cache, layer, q, attn_.data() + row * q_dim, n, n_heads, hd));
     }
-    args.block_table = cache.blocks().data();
-    args.block_positions = kKvBlockPositions;
-    args.values_are_keys = latent_mode;  // the latent, stored once, read as keys and values
-    kernels::attention(args, &pool_);
     row += n;
   }
+  kernels::attention(attention_calls_, &pool_);
   // Each head's output [n_tokens, n_heads * v_head_dim] for o_proj.
   if (latent_mode) {
     for (int64_t h = 0; h < n_heads; ++h) {

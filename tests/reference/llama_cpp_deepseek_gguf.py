@@ -34,15 +34,15 @@ def main() -> int:
         if not hasattr(torch, name):
             setattr(torch, name, f"absent {name}")
 
-    stub = types.ModuleType("transformers")
+    stand_in = types.ModuleType("transformers")
 
     class _Unavailable:
         @staticmethod
         def from_pretrained(*args, **kwargs):
             raise OSError("transformers is not installed")
 
-    stub.AutoConfig = stub.AutoTokenizer = _Unavailable
-    sys.modules.setdefault("transformers", stub)
+    stand_in.AutoConfig = stand_in.AutoTokenizer = _Unavailable
+    sys.modules.setdefault("transformers", stand_in)
     # gguf-py's progress bar (tqdm is not installed either): a silent one.
     progress = types.ModuleType("tqdm")
     progress.tqdm = type("tqdm", (), {"__init__": lambda self, *a, **k: None,

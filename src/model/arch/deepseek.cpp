@@ -337,50 +337,40 @@ void write_gguf(const ModelConfig& config, io::GgufMetadata& meta) {
   }
 }
 
+// V2 and V3 differ in their names, their HF reading (routing keys) and V3's chat template. constexpr:
+// the tables stay constant-initialised, whatever reads them at start-up.
+constexpr ArchTable deepseek_table(Arch arch, const char* name, const char* hf_model_type, const char* hf_architecture,
+                                   decltype(ArchTable::read_hf) read_hf, decltype(ArchTable::write_hf) write_hf,
+                                   const char* chat_template) {
+  return {.arch = arch,
+          .name = name,
+          .hf_model_type = hf_model_type,
+          .hf_architecture = hf_architecture,
+          .gguf_arch = "deepseek2",
+          .hf_moe_block = "mlp.",
+          .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
+          .gguf_interleaved_rope = false,
+          .preset_spm = false,
+          .preset_pre_tokenizer = "",
+          .preset_chat_template = chat_template,
+          .traits = traits,
+          .read_hf = read_hf,
+          .write_hf = write_hf,
+          .read_gguf = read_gguf,
+          .preset_rope_theta = 1e4,
+          .hf_shared_block = "mlp.shared_experts.",
+          .hf_rope_scaling = true,
+          .read_hf_layers = read_layers,
+          .read_gguf_layers = read_gguf_layers,
+          .write_gguf = write_gguf};
+}
+
 }  // namespace
 
-extern const ArchTable kDeepseekV2Arch = {.arch = Arch::kDeepseekV2,
-                                          .name = "deepseek2",
-                                          .hf_model_type = "deepseek_v2",
-                                          .hf_architecture = "DeepseekV2ForCausalLM",
-                                          .gguf_arch = "deepseek2",
-                                          .hf_moe_block = "mlp.",
-                                          .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
-                                          .gguf_interleaved_rope = false,
-                                          .preset_spm = false,
-                                          .preset_pre_tokenizer = "",
-                                          .preset_chat_template = nullptr,
-                                          .traits = traits,
-                                          .read_hf = read_hf_v2,
-                                          .write_hf = write_hf_v2,
-                                          .read_gguf = read_gguf,
-                                          .preset_rope_theta = 1e4,
-                                          .hf_shared_block = "mlp.shared_experts.",
-                                          .hf_rope_scaling = true,
-                                          .read_hf_layers = read_layers,
-                                          .read_gguf_layers = read_gguf_layers,
-                                          .write_gguf = write_gguf};
-
-extern const ArchTable kDeepseekV3Arch = {.arch = Arch::kDeepseekV3,
-                                          .name = "deepseek3",
-                                          .hf_model_type = "deepseek_v3",
-                                          .hf_architecture = "DeepseekV3ForCausalLM",
-                                          .gguf_arch = "deepseek2",
-                                          .hf_moe_block = "mlp.",
-                                          .hf_expert_roles = {"gate_proj", "up_proj", "down_proj"},
-                                          .gguf_interleaved_rope = false,
-                                          .preset_spm = false,
-                                          .preset_pre_tokenizer = "",
-                                          .preset_chat_template = kDeepseekV3ChatTemplate,
-                                          .traits = traits,
-                                          .read_hf = read_hf_v3,
-                                          .write_hf = write_hf_v3,
-                                          .read_gguf = read_gguf,
-                                          .preset_rope_theta = 1e4,
-                                          .hf_shared_block = "mlp.shared_experts.",
-                                          .hf_rope_scaling = true,
-                                          .read_hf_layers = read_layers,
-                                          .read_gguf_layers = read_gguf_layers,
-                                          .write_gguf = write_gguf};
+extern constexpr ArchTable kDeepseekV2Arch = deepseek_table(Arch::kDeepseekV2, "deepseek2", "deepseek_v2",
+                                                            "DeepseekV2ForCausalLM", read_hf_v2, write_hf_v2, nullptr);
+extern constexpr ArchTable kDeepseekV3Arch =
+    deepseek_table(Arch::kDeepseekV3, "deepseek3", "deepseek_v3", "DeepseekV3ForCausalLM", read_hf_v3, write_hf_v3,
+                   kDeepseekV3ChatTemplate);
 
 }  // namespace moe::model
