@@ -167,20 +167,30 @@ void q4_k_scale_min(const uint8_t* packed, int j, int& scale, int& min) {
   }
 }
 
-void dequantize_q4_k(const BlockQ4_K& block, float* dst) {
-  const float d = f16_to_f32(block.d);
-  const float dmin = f16_to_f32(block.dmin);
+// q4_K and q5_K: weight l of sub-block j is d scale_j q - dmin min_j, q the 4-bit nibble, plus bit
+// j of qh[l] as its fifth bit for q5_K (qh null for q4_K). Both products are exact (d scale_j q:
+// 11 + 6 + 5 bits at most; dmin min_j: 11 + 6): one rounding, in the subtraction, which an FMA
+// reproduces.
+void dequantize_scale_min(uint16_t d16, uint16_t dmin16, const uint8_t* scales, const uint8_t* nibbles,
+                          const uint8_t* qh, float* dst) {
+  const float d = f16_to_f32(d16);
+  const float dmin = f16_to_f32(dmin16);
   for (int j = 0; j < 8; ++j) {
     int scale, min;
-    q4_k_scale_min(block.scales, j, scale, min);
-    // Both products are exact (11-bit mantissa times 6 bits, then times 4 bits): one rounding, in
-    // the subtraction, which an FMA reproduces.
+    q4_k_scale_min(scales, j, scale, min);
     const float d_j = d * scale;
     const float m_j = dmin * min;
-    const uint8_t* qs = block.qs + 32 * (j / 2);
+    const uint8_t* qs = nibbles + 32 * (j / 2);
     const int shift = 4 * (j % 2);
-    for (int l = 0; l < 32; ++l) dst[32 * j + l] = d_j * ((qs[l] >> shift) & 0x0f) - m_j;
+    for (int l = 0; l < 32; ++l) {
+      const int q = ((qs[l] >> shift) & 0x0f) | (qh != nullptr ? ((qh[l] >> j) & 1) << 4 : 0);
+      dst[32 * j + l] = d_j * q - m_j;
+    }
   }
+}
+
+void dequantize_q4_k(const BlockQ4_K& block, float* dst) {
+  dequantize_scale_min(block.d, block.dmin, block.scales, block.qs, nullptr, dst);
 }
 
 void dequantize_q6_k(const BlockQ6_K& block, float* dst) {
@@ -195,21 +205,7 @@ void dequantize_q6_k(const BlockQ6_K& block, float* dst) {
 }
 
 void dequantize_q5_k(const BlockQ5_K& block, float* dst) {
-  const float d = f16_to_f32(block.d);
-  const float dmin = f16_to_f32(block.dmin);
-  for (int j = 0; j < 8; ++j) {
-    int scale, min;
-    q4_k_scale_min(block.scales, j, scale, min);
-    // As q4_K: d_j q is exact (11 + 6 + 5 bits), one rounding in the subtraction.
-    const float d_j = d * scale;
-    const float m_j = dmin * min;
-    const uint8_t* qs = block.qs + 32 * (j / 2);
-    const int shift = 4 * (j % 2);
-    for (int l = 0; l < 32; ++l) {
-      const int q = ((qs[l] >> shift) & 0x0f) | (((block.qh[l] >> j) & 1) << 4);
-      dst[32 * j + l] = d_j * q - m_j;
-    }
-  }
+  dequantize_scale_min(block.d, block.dmin, block.scales, block.qs, block.qh, dst);
 }
 
 // 6-bit scale s_i of sub-block i of a q3_K block (layout in dtype.h), minus 32.
